@@ -1,0 +1,95 @@
+package app
+
+import (
+	"cmp"
+	"errors"
+	"net/http"
+
+	"skiff/db"
+	"skiff/views"
+)
+
+// loginFailed is the one message for an unknown email and a wrong password.
+const loginFailed = "Incorrect email or password."
+
+// handleLoginGet handles "GET /login".
+func (s *Server) handleLoginGet(w http.ResponseWriter, r *http.Request) {
+	next := safeNext(r.URL.Query().Get("next"))
+	if s.currentUser(r) != nil {
+		http.Redirect(w, r, cmp.Or(next, "/dashboard"), http.StatusSeeOther)
+		return
+	}
+	f := views.Form{Values: map[string]string{"next": next}}
+	s.render(w, r, http.StatusOK, views.LoginPage(s.page(r, "Log in"), f))
+}
+
+// handleLoginPost handles "POST /login". An unknown email and a wrong password
+// get the same page, the same status and the same argon2id work, so the
+// response tells nothing about which accounts exist.
+func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	if ok, wait := s.loginIPLimiter.allow(s.clientIP(r)); !ok {
+		s.tooManyRequests(w, r, wait)
+		return
+	}
+	f := readLoginForm(r)
+	if errs := f.Valid(); len(errs) > 0 {
+		s.render(w, r, http.StatusUnprocessableEntity, views.LoginPage(s.page(r, "Log in"), f.view(errs, "")))
+		return
+	}
+	// Failed attempts are counted per address whether or not it has an
+	// account, so this limit reveals nothing either.
+	if ok, wait := s.loginFailLimiter.check(f.Email); !ok {
+		s.tooManyRequests(w, r, wait)
+		return
+	}
+	ctx := r.Context()
+	u, err := s.db.UserByEmail(ctx, f.Email)
+	if err != nil && !errors.Is(err, db.ErrNotFound) {
+		s.serverError(w, r, err)
+		return
+	}
+	var rehash bool
+	if err != nil || u.PasswordHash == "" {
+		s.hasher.verifyDummy(ctx, f.Password)
+		err = errPasswordMismatch
+	} else {
+		rehash, err = s.hasher.verify(ctx, f.Password, u.PasswordHash)
+	}
+	if errors.Is(err, errPasswordMismatch) {
+		s.loginFailLimiter.allow(f.Email)
+		s.render(w, r, http.StatusUnauthorized, views.LoginPage(s.page(r, "Log in"), f.view(nil, loginFailed)))
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.loginFailLimiter.reset(f.Email)
+	if rehash {
+		// The cost parameters changed since this hash was made: upgrade it
+		// now that the password is at hand. A failure here is not the user's.
+		if h, err := s.hasher.hash(ctx, f.Password); err == nil {
+			if err := s.db.SetPasswordHash(ctx, u.ID, h); err != nil {
+				s.log.Warn("rehash password", "user_id", u.ID, "err", err)
+			}
+		}
+	}
+	if err := s.startSession(ctx, u, f.Remember); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, cmp.Or(f.Next, "/dashboard"), http.StatusSeeOther)
+}
+
+// handleLogoutPost handles "POST /logout": the session is deleted from the
+// store and a new, empty one carries the goodbye message.
+func (s *Server) handleLogoutPost(w http.ResponseWriter, r *http.Request) {
+	if err := s.sessions.Destroy(r.Context()); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.redirect(w, r, "/", "You have been logged out.")
+}

@@ -1,0 +1,158 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// argonParams are argon2id's cost settings. Memory is in KiB.
+type argonParams struct {
+	Memory  uint32
+	Time    uint32
+	Threads uint8
+	SaltLen int
+	KeyLen  uint32
+}
+
+// defaultArgon is OWASP's minimum for argon2id: 19 MiB, 2 passes, 1 lane.
+var defaultArgon = argonParams{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// passwordHasher hashes and verifies passwords with argon2id. A semaphore caps
+// how many hashes run at once, so a flood of logins queues instead of
+// allocating 19 MiB per request until the machine runs out of memory.
+type passwordHasher struct {
+	params argonParams
+	sem    chan struct{}
+	dummy  string // verified against for unknown emails, to spend the same time
+
+	derivations atomic.Int64 // argon2id runs so far; tests use it to prove equal work
+}
+
+func newPasswordHasher(p argonParams) *passwordHasher {
+	h := &passwordHasher{params: p, sem: make(chan struct{}, max(1, runtime.NumCPU()))}
+	// A well-formed hash with the current parameters that no password
+	// matches: verifying against it costs exactly what a real check costs.
+	salt, key := make([]byte, p.SaltLen), make([]byte, p.KeyLen)
+	rand.Read(salt)
+	rand.Read(key)
+	h.dummy = fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+	return h
+}
+
+// errPasswordMismatch is returned by verify for a wrong password.
+var errPasswordMismatch = errors.New("password does not match")
+
+// hash returns the PHC string of password with a fresh random salt.
+func (h *passwordHasher) hash(ctx context.Context, password string) (string, error) {
+	salt := make([]byte, h.params.SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key, err := h.derive(ctx, password, salt, h.params)
+	if err != nil {
+		return "", err
+	}
+	p := h.params
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+}
+
+// verify compares password with the PHC string encoded in constant time. It
+// returns errPasswordMismatch for a wrong password, and rehash=true when the
+// hash was made with other parameters than the current ones.
+func (h *passwordHasher) verify(ctx context.Context, password, encoded string) (rehash bool, err error) {
+	p, salt, want, err := decodePHC(encoded)
+	if err != nil {
+		return false, err
+	}
+	got, err := h.derive(ctx, password, salt, p)
+	if err != nil {
+		return false, err
+	}
+	if subtle.ConstantTimeCompare(got, want) != 1 {
+		return false, errPasswordMismatch
+	}
+	return p != h.params, nil
+}
+
+// verifyDummy spends the time of one verification, so that a login for an
+// unknown email takes as long as one with a wrong password.
+func (h *passwordHasher) verifyDummy(ctx context.Context, password string) {
+	_, _ = h.verify(ctx, password, h.dummy)
+}
+
+func (h *passwordHasher) derive(ctx context.Context, password string, salt []byte, p argonParams) ([]byte, error) {
+	select {
+	case h.sem <- struct{}{}:
+		defer func() { <-h.sem }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	h.derivations.Add(1)
+	return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
+}
+
+// decodePHC parses "$argon2id$v=19$m=19456,t=2,p=1$salt$hash".
+func decodePHC(encoded string) (p argonParams, salt, key []byte, err error) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return p, nil, nil, errors.New("password hash: not an argon2id PHC string")
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return p, nil, nil, errors.New("password hash: unsupported argon2 version")
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
+		return p, nil, nil, errors.New("password hash: bad parameters")
+	}
+	if p.Memory == 0 || p.Memory > 1<<21 || p.Time == 0 || p.Time > 100 || p.Threads == 0 {
+		return p, nil, nil, errors.New("password hash: parameters out of range")
+	}
+	if salt, err = base64.RawStdEncoding.DecodeString(parts[4]); err != nil {
+		return p, nil, nil, errors.New("password hash: bad salt")
+	}
+	if key, err = base64.RawStdEncoding.DecodeString(parts[5]); err != nil || len(key) < 16 {
+		return p, nil, nil, errors.New("password hash: bad key")
+	}
+	p.SaltLen, p.KeyLen = len(salt), uint32(len(key))
+	return p, salt, key, nil
+}
+
+// Password length limits: NIST SP 800-63B asks for at least 8 characters and
+// no composition rules; the upper bound keeps hashing cost predictable.
+const (
+	minPasswordBytes = 8
+	maxPasswordBytes = 1024
+)
+
+// commonPasswordList holds the passwords of 8 bytes or more from the
+// zxcvbn-ts common-language list (npm @zxcvbn-ts/language-common 4.1.3,
+// src/passwords.json, MIT licence, (c) 2012-2016 Dan Wheeler and Dropbox, Inc.,
+// (c) 2021 zxcvbn-ts), lower-cased and sorted, one a line. Shorter entries are
+// already refused by the length rule.
+//
+//go:embed auth_common_passwords.txt
+var commonPasswordList string
+
+var commonPasswords = sync.OnceValue(func() []string {
+	return strings.Split(strings.TrimSpace(commonPasswordList), "\n")
+})
+
+// isCommonPassword reports whether password is on the embedded list.
+func isCommonPassword(password string) bool {
+	_, found := slices.BinarySearch(commonPasswords(), strings.ToLower(password))
+	return found
+}

@@ -1,0 +1,126 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/alexedwards/scs/sqlite3store"
+	"github.com/alexedwards/scs/v2"
+
+	"skiff/db"
+)
+
+// Session keys.
+const (
+	sessionUserID    = "user_id"
+	sessionAuthEpoch = "auth_epoch" // the user's auth_epoch at login
+	sessionFlash     = "flash"
+)
+
+// Session lifetimes: a remembered login lasts 30 days; any other ends with the
+// browser, and at most 12 hours after login.
+const (
+	rememberedSessionLifetime = 30 * 24 * time.Hour
+	browserSessionLifetime    = 12 * time.Hour
+)
+
+func newSessionManager(cfg Config, store scs.Store) *scs.SessionManager {
+	sm := scs.New()
+	sm.Store = store
+	sm.Lifetime = rememberedSessionLifetime
+	sm.IdleTimeout = 0 // an idle timeout would write the session on every request
+	sm.HashTokenInStore = true
+	sm.Cookie.Name = "session"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Path = "/"
+	sm.Cookie.Domain = ""
+	sm.Cookie.Persist = false // persistent only when "remember me" is ticked
+	sm.Cookie.Secure = cfg.Secure()
+	if cfg.Secure() {
+		// __Host- cookies must be Secure, host-only and Path=/: a subdomain
+		// or a plain-HTTP page cannot plant or overwrite them.
+		sm.Cookie.Name = "__Host-session"
+	}
+	return sm
+}
+
+// sessionStore sends scs's lookups to the read pool and its changes to the
+// single writer connection.
+type sessionStore struct {
+	read, write *sqlite3store.SQLite3Store
+}
+
+func (s sessionStore) Find(token string) ([]byte, bool, error) { return s.read.Find(token) }
+func (s sessionStore) Commit(token string, b []byte, expiry time.Time) error {
+	return s.write.Commit(token, b, expiry)
+}
+func (s sessionStore) Delete(token string) error { return s.write.Delete(token) }
+
+// startSession logs u in on this request's session. It renews the token first
+// (session fixation), so it must run before anything is written.
+func (s *Server) startSession(ctx context.Context, u db.User, remember bool) error {
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	s.sessions.Put(ctx, sessionUserID, u.ID)
+	s.sessions.Put(ctx, sessionAuthEpoch, u.AuthEpoch)
+	s.sessions.RememberMe(ctx, remember)
+	if !remember {
+		// RenewToken set the deadline to the 30-day Lifetime; shorten it.
+		s.sessions.SetDeadline(ctx, time.Now().Add(browserSessionLifetime).UTC())
+	}
+	return nil
+}
+
+// loadUser puts the logged-in user, if any, into the request state. A session
+// whose user is gone, or whose auth epoch is older than the user's (after a
+// password reset or "sign out everywhere"), is destroyed.
+func (s *Server) loadUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		st := state(r)
+		st.sessionLoaded = true
+		id := s.sessions.GetInt64(ctx, sessionUserID)
+		if id == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		u, err := s.db.UserByID(ctx, id)
+		switch {
+		case errors.Is(err, db.ErrNotFound) || (err == nil && u.AuthEpoch != s.sessions.GetInt64(ctx, sessionAuthEpoch)):
+			if err := s.sessions.Destroy(ctx); err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+		case err != nil:
+			s.serverError(w, r, err)
+			return
+		default:
+			st.user = &u
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// currentUser returns the logged-in user or nil.
+func (s *Server) currentUser(r *http.Request) *db.User {
+	return state(r).user
+}
+
+// requireUser sends anonymous visitors to the login page, coming back here after.
+func (s *Server) requireUser(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.currentUser(r) == nil {
+			target := "/login"
+			if r.Method == http.MethodGet {
+				target += "?next=" + urlQueryEscape(r.URL.RequestURI())
+			}
+			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
+		}
+		next(w, r)
+	})
+}

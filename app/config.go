@@ -1,0 +1,166 @@
+package app
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything Skiff reads from its environment. LoadConfig fills it;
+// nothing else in the app reads environment variables.
+type Config struct {
+	Addr              string   // ADDR: where the HTTP server listens
+	BaseURL           *url.URL // BASE_URL: the public origin, used for links and cookie security
+	DatabasePath      string   // DATABASE_PATH: the SQLite file
+	Env               string   // APP_ENV: "development" or "production"
+	TrustProxyHeaders bool     // TRUST_PROXY_HEADERS: read the client IP from X-Forwarded-For
+	LogLevel          string   // LOG_LEVEL: debug, info, warn or error
+
+	// Limits are not read from the environment: the defaults follow OWASP and
+	// NIST guidance, and tests change them directly.
+	Limits Limits
+}
+
+// Limits are the rate limits and size caps the server enforces.
+type Limits struct {
+	LoginPerIP        Rate  // login attempts from one IP address
+	LoginFailsPerUser Rate  // failed logins against one email address (NIST SP 800-63B: at most 100)
+	SignupPerIP       Rate  // accounts created from one IP address
+	MaxFormBytes      int64 // larger request bodies get 413
+}
+
+// Rate is N events per Per, with bursts up to N.
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// DefaultLimits are the limits used unless a test changes them.
+func DefaultLimits() Limits {
+	return Limits{
+		LoginPerIP:        Rate{N: 10, Per: time.Minute},
+		LoginFailsPerUser: Rate{N: 100, Per: time.Hour},
+		SignupPerIP:       Rate{N: 10, Per: time.Hour},
+		MaxFormBytes:      64 << 10,
+	}
+}
+
+// LoadConfig reads the configuration through getenv and validates it.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	get := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	cfg := Config{
+		Addr:         get("ADDR", "localhost:8080"),
+		DatabasePath: get("DATABASE_PATH", "data/skiff.db"),
+		Env:          get("APP_ENV", "development"),
+		LogLevel:     get("LOG_LEVEL", "info"),
+		Limits:       DefaultLimits(),
+	}
+	var err error
+	if cfg.TrustProxyHeaders, err = parseBool(get("TRUST_PROXY_HEADERS", "false")); err != nil {
+		return Config{}, fmt.Errorf("config: TRUST_PROXY_HEADERS must be true or false, got %q", getenv("TRUST_PROXY_HEADERS"))
+	}
+	raw := get("BASE_URL", "http://localhost:8080")
+	if cfg.BaseURL, err = url.Parse(raw); err != nil {
+		return Config{}, fmt.Errorf("config: BASE_URL is not a URL: %q", raw)
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate reports the first bad setting as one line that names its key.
+func (c Config) Validate() error {
+	switch {
+	case c.Env != "development" && c.Env != "production":
+		return fmt.Errorf("config: APP_ENV must be development or production, got %q", c.Env)
+	case c.BaseURL == nil || (c.BaseURL.Scheme != "http" && c.BaseURL.Scheme != "https") || c.BaseURL.Host == "":
+		return errors.New("config: BASE_URL must be an absolute http:// or https:// URL such as https://app.example.com")
+	case c.BaseURL.Path != "" && c.BaseURL.Path != "/", c.BaseURL.RawQuery != "", c.BaseURL.Fragment != "", c.BaseURL.User != nil:
+		return fmt.Errorf("config: BASE_URL must be an origin only (scheme and host), got %q", c.BaseURL)
+	case c.Env == "production" && c.BaseURL.Scheme != "https":
+		return fmt.Errorf("config: BASE_URL must use https:// when APP_ENV=production, got %q", c.BaseURL)
+	case c.Addr == "":
+		return errors.New("config: ADDR must not be empty")
+	case c.DatabasePath == "" || strings.ContainsAny(c.DatabasePath, "?#"):
+		return fmt.Errorf("config: DATABASE_PATH must be a file path without '?' or '#', got %q", c.DatabasePath)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: LOG_LEVEL must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	return nil
+}
+
+// Secure reports whether the site is served over HTTPS, which turns on Secure
+// __Host- cookies and HSTS.
+func (c Config) Secure() bool { return c.BaseURL.Scheme == "https" }
+
+// Dev reports whether the app runs in development mode.
+func (c Config) Dev() bool { return c.Env == "development" }
+
+// Origin returns BASE_URL without a trailing slash, for building links.
+func (c Config) Origin() string { return c.BaseURL.Scheme + "://" + c.BaseURL.Host }
+
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "1", "true", "yes", "on":
+		return true, nil
+	case "0", "false", "no", "off":
+		return false, nil
+	}
+	return strconv.ParseBool(s)
+}
+
+// WithDotEnv returns a getenv that falls back to the KEY=VALUE lines of the
+// file at path when the real environment does not set a key: the real
+// environment always wins. A missing file is not an error.
+func WithDotEnv(path string, getenv func(string) string) (func(string) string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return getenv, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	file := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		line = strings.TrimPrefix(line, "export ")
+		key, value, ok := strings.Cut(line, "=")
+		key = strings.TrimSpace(key)
+		if !ok || key == "" {
+			return nil, fmt.Errorf("%s:%d: want KEY=VALUE", path, n)
+		}
+		value = strings.TrimSpace(value)
+		if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
+			value = value[1 : len(value)-1]
+		} else if i := strings.Index(value, " #"); i >= 0 {
+			value = strings.TrimSpace(value[:i]) // trailing comment on an unquoted value
+		}
+		file[key] = value
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return func(key string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return file[key]
+	}, nil
+}

@@ -1,0 +1,125 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"skiff/db"
+)
+
+func TestConcurrentSignups(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200 argon2id hashes")
+	}
+	ts := newTestServer(t, func(c *Config) { c.Limits.SignupPerIP = Rate{N: 1000, Per: 1} })
+	const n = 200
+	var wg sync.WaitGroup
+	statuses := make([]int, n)
+	for i := range n {
+		wg.Go(func() {
+			c := ts.newClient()
+			form := url.Values{"email": {fmt.Sprintf("user%d@example.com", i)}, "password": {testPassword}}
+			req, _ := http.NewRequest("POST", ts.URL+"/signup", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			res, err := c.hc.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res.Body.Close()
+			statuses[i] = res.StatusCode
+		})
+	}
+	wg.Wait()
+	for i, s := range statuses {
+		if s != http.StatusSeeOther {
+			t.Errorf("signup %d: status %d", i, s)
+		}
+	}
+	if got, _ := ts.db.CountUsers(context.Background()); got != n {
+		t.Fatalf("%d users, want %d", got, n)
+	}
+	var sessions int
+	ts.db.Read.QueryRow(`SELECT count(*) FROM sessions`).Scan(&sessions)
+	if sessions != n {
+		t.Fatalf("%d sessions, want %d", sessions, n)
+	}
+	logs := ts.logs.String()
+	for _, bad := range []string{"database is locked", "SQLITE_BUSY", "level=ERROR"} {
+		if strings.Contains(logs, bad) {
+			t.Fatalf("logs contain %q", bad)
+		}
+	}
+}
+
+func TestDataSurvivesRestart(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.newClient()
+	c.signup("ada@example.com")
+	loc := c.post("/projects", url.Values{"name": {"Persistent"}}).Header.Get("Location")
+	cookie := c.cookie()
+	ts.stop()
+
+	// A new server on the same file: the same browser is still logged in,
+	// and its project is there.
+	ts2 := newTestServer(t, withDB(ts.dbPath))
+	c2 := ts2.newClient()
+	u, _ := url.Parse(ts2.URL)
+	c2.hc.Jar.SetCookies(u, []*http.Cookie{{Name: "session", Value: cookie.Value, Path: "/"}})
+	wantBody(t, c2.get(loc), "Persistent")
+	wantRedirect(t, ts2.newClient().login("ada@example.com", testPassword, false), "/dashboard")
+}
+
+func TestMigrationsAreRecordedOnce(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir() + "/m.db"
+	d, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	first, err := d.Migrate(ctx)
+	if err != nil || len(first) == 0 {
+		t.Fatalf("first run applied %v, err %v", first, err)
+	}
+	again, err := d.Migrate(ctx)
+	if err != nil || len(again) != 0 {
+		t.Fatalf("second run applied %v, err %v", again, err)
+	}
+	if pending, err := d.PendingMigrations(ctx); err != nil || len(pending) != 0 {
+		t.Fatalf("pending %v, err %v", pending, err)
+	}
+	var journal string
+	var fk, busy int
+	d.Write.QueryRow("PRAGMA journal_mode").Scan(&journal)
+	d.Read.QueryRow("PRAGMA foreign_keys").Scan(&fk)
+	d.Read.QueryRow("PRAGMA busy_timeout").Scan(&busy)
+	if journal != "wal" || fk != 1 || busy < 1000 {
+		t.Fatalf("journal_mode=%s foreign_keys=%d busy_timeout=%d", journal, fk, busy)
+	}
+	// Deleting a user deletes their projects (foreign keys are on for every connection).
+	u, err := d.CreateUser(ctx, "ada@example.com", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.CreateProject(ctx, u.ID, "p"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Write.Exec(`DELETE FROM users WHERE id = ?`, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := d.CountProjects(ctx, u.ID); n != 0 {
+		t.Fatal("projects survived their owner")
+	}
+	if _, err := d.CreateUser(ctx, "ADA@example.com", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.CreateUser(ctx, "ada@EXAMPLE.com", "x"); err != db.ErrEmailTaken {
+		t.Fatalf("case-insensitive duplicate: err %v, want ErrEmailTaken", err)
+	}
+}

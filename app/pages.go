@@ -1,0 +1,41 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"skiff/views"
+)
+
+// handleHome handles "GET /{$}", the landing page.
+func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, views.HomePage(s.page(r, "")))
+}
+
+// handleDashboard handles "GET /dashboard".
+func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
+	u := s.currentUser(r)
+	projects, err := s.db.Projects(r.Context(), u.ID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	d := views.Dashboard{ProjectCount: len(projects), Recent: projects[:min(len(projects), 5)]}
+	s.render(w, r, http.StatusOK, views.DashboardPage(s.page(r, "Dashboard"), d))
+}
+
+// handleHealthz handles "GET /healthz": 200 when the database answers, 503 when not.
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.db.Ping(ctx); err != nil {
+		s.log.Error("health check", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"status":"unavailable"}` + "\n"))
+		return
+	}
+	w.Write([]byte(`{"status":"ok"}` + "\n"))
+}

@@ -1,0 +1,65 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestProjects(t *testing.T) {
+	ts := newTestServer(t)
+	ada := ts.newClient()
+	ada.signup("ada@example.com")
+
+	res := ada.get("/projects")
+	wantStatus(t, res, http.StatusOK)
+	wantBody(t, res, "No projects yet")
+
+	res = ada.post("/projects", url.Values{"name": {"  Moon <landing>  "}})
+	wantStatus(t, res, http.StatusSeeOther)
+	loc := res.Header.Get("Location")
+	if !strings.HasPrefix(loc, "/projects/") {
+		t.Fatalf("redirect to %q", loc)
+	}
+	res = ada.get(loc)
+	wantStatus(t, res, http.StatusOK)
+	wantBody(t, res, "Project created.", "Moon &lt;landing&gt;")
+	wantBody(t, ada.get("/projects"), "Moon &lt;landing&gt;")
+	wantBody(t, ada.get("/dashboard"), "Moon &lt;landing&gt;", `<p class="stat">1</p>`)
+
+	// Another user can neither see nor delete it, and learns nothing: 404.
+	bob := ts.newClient()
+	bob.signup("bob@example.com")
+	wantStatus(t, bob.get(loc), http.StatusNotFound)
+	wantStatus(t, bob.post(loc+"/delete", nil), http.StatusNotFound)
+	if strings.Contains(bob.get("/projects").body, "Moon") {
+		t.Fatal("bob sees ada's project in his list")
+	}
+	wantStatus(t, ada.get(loc), http.StatusOK)
+
+	// Anonymous visitors are sent to log in.
+	anon := ts.newClient()
+	wantRedirect(t, anon.get(loc), "/login?next="+url.QueryEscape(loc))
+	wantRedirect(t, anon.post("/projects", url.Values{"name": {"x"}}), "/login")
+
+	// The owner deletes it.
+	wantRedirect(t, ada.post(loc+"/delete", nil), "/projects")
+	wantBody(t, ada.get("/projects"), "Project deleted.", "No projects yet")
+	wantStatus(t, ada.get(loc), http.StatusNotFound)
+	wantStatus(t, ada.post(loc+"/delete", nil), http.StatusNotFound)
+}
+
+func TestProjectFormKeepsInput(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.newClient()
+	c.signup("ada@example.com")
+	long := strings.Repeat("x", 101)
+	res := c.post("/projects", url.Values{"name": {long}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantBody(t, res, "Use at most 100 characters.", `value="`+long+`"`, `aria-describedby="name-error"`)
+	if n, _ := ts.db.CountProjects(context.Background(), 1); n != 0 {
+		t.Fatalf("%d projects after a rejected form", n)
+	}
+}

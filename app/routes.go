@@ -1,0 +1,51 @@
+package app
+
+import (
+	"net/http"
+
+	"skiff/assets"
+)
+
+// routes lists every route of the app, then wraps them in the middleware that
+// every request passes through.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+
+	// Public pages.
+	mux.HandleFunc("GET /{$}", s.handleHome)
+
+	// Accounts.
+	mux.HandleFunc("GET /signup", s.handleSignupGet)
+	mux.HandleFunc("POST /signup", s.handleSignupPost)
+	mux.HandleFunc("GET /login", s.handleLoginGet)
+	mux.HandleFunc("POST /login", s.handleLoginPost)
+	mux.HandleFunc("POST /logout", s.handleLogoutPost)
+
+	// The logged-in app.
+	mux.Handle("GET /dashboard", s.requireUser(s.handleDashboard))
+	mux.Handle("GET /projects", s.requireUser(s.handleProjectsList))
+	mux.Handle("POST /projects", s.requireUser(s.handleProjectsCreate))
+	mux.Handle("GET /projects/{id}", s.requireUser(s.handleProjectShow))
+	mux.Handle("POST /projects/{id}/delete", s.requireUser(s.handleProjectDelete))
+
+	// Pages pass cross-origin protection and the body limit, then have their
+	// session and user loaded.
+	var pages http.Handler = s.friendlyMuxErrors(mux)
+	pages = s.loadUser(pages)
+	pages = s.sessions.LoadAndSave(pages)
+	pages = s.limitBody(pages)
+	pages = s.crossOriginProtection(pages)
+
+	// Assets and probes skip the session: they never need it, and skipping it
+	// saves a database read per request.
+	root := http.NewServeMux()
+	root.Handle("GET "+assets.Prefix, assets.Handler())
+	root.HandleFunc("GET /healthz", s.handleHealthz)
+	root.Handle("/", pages)
+
+	// Every request is logged, recovered from panics and gets the security headers.
+	var h http.Handler = s.secureHeaders(root)
+	h = s.recoverPanic(h)
+	h = s.logRequests(h)
+	return h
+}

@@ -1,0 +1,145 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"skiff/db"
+)
+
+// Version is stamped at build time: go build -ldflags "-X skiff/app.Version=v1.2.3".
+var Version = "dev"
+
+const usage = `Skiff: a single-binary SaaS starter kit.
+
+Usage: skiff [command]
+
+Commands:
+  serve     start the web server (the default)
+  migrate   apply pending database migrations and exit
+  version   print the version and exit
+  help      show this help
+
+Configuration comes from the environment and from a .env file in the
+working directory (the environment wins). See .env.example.
+`
+
+// Run is the whole program: main only adds the process's environment and
+// signals, so tests can run it too.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "skiff", versionString())
+		return nil
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "serve", "migrate":
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+
+	getenv, err := WithDotEnv(".env", getenv)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+
+	database, err := db.Open(ctx, cfg.DatabasePath)
+	if err != nil {
+		return err
+	}
+	defer database.Close()
+	applied, err := database.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range applied {
+		logger.Info("migration applied", "name", name)
+	}
+	if cmd == "migrate" {
+		fmt.Fprintf(stdout, "%d migration(s) applied; database %s is up to date\n", len(applied), cfg.DatabasePath)
+		return nil
+	}
+	return serve(ctx, cfg, database, logger)
+}
+
+// serve runs the HTTP server until ctx is cancelled (SIGINT or SIGTERM), then
+// lets in-flight requests finish before returning.
+func serve(ctx context.Context, cfg Config, database *db.DB, logger *slog.Logger) error {
+	srv := NewServer(cfg, database, logger)
+	defer srv.Close()
+	httpServer := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on ADDR %s: %w", cfg.Addr, err)
+	}
+	logger.Info("skiff is ready", "version", versionString(), "addr", ln.Addr().String(), "url", cfg.Origin(), "env", cfg.Env)
+
+	errc := make(chan error, 1)
+	go func() { errc <- httpServer.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel)) // validated by Config.Validate
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Dev() {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func versionString() string {
+	if Version != "dev" {
+		return Version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+	}
+	return Version
+}

@@ -1,0 +1,212 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"skiff/db"
+)
+
+// testServer is the real handler on a real HTTP server with a real SQLite file.
+type testServer struct {
+	*httptest.Server
+	t      *testing.T
+	srv    *Server
+	db     *db.DB
+	dbPath string
+	logs   *syncBuffer
+	once   sync.Once
+}
+
+// testOption changes the configuration before the server starts.
+type testOption func(*Config)
+
+// withTLS serves over HTTPS with an https BASE_URL, as in production.
+func withTLS() testOption { return func(c *Config) { c.BaseURL.Scheme = "https" } }
+
+// withDB uses an existing database file (to test a restart).
+func withDB(path string) testOption { return func(c *Config) { c.DatabasePath = path } }
+
+func newTestServer(t *testing.T, opts ...testOption) *testServer {
+	t.Helper()
+	cfg, err := LoadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DatabasePath = filepath.Join(t.TempDir(), "skiff.db")
+	cfg.LogLevel = "debug"
+	for _, o := range opts {
+		o(&cfg)
+	}
+	var hs *httptest.Server
+	if cfg.BaseURL.Scheme == "https" {
+		hs = httptest.NewUnstartedServer(nil)
+		hs.StartTLS()
+	} else {
+		hs = httptest.NewServer(nil)
+	}
+	u, _ := url.Parse(hs.URL)
+	cfg.BaseURL.Host = u.Host
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := context.Background()
+	database, err := db.Open(ctx, cfg.DatabasePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := database.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	srv := NewServer(cfg, database, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	hs.Config.Handler = srv
+	ts := &testServer{Server: hs, t: t, srv: srv, db: database, dbPath: cfg.DatabasePath, logs: logs}
+	t.Cleanup(ts.stop)
+	return ts
+}
+
+// stop closes the server and its database; safe to call twice.
+func (ts *testServer) stop() {
+	ts.once.Do(func() {
+		ts.Server.Close()
+		ts.srv.Close()
+		ts.db.Close()
+	})
+}
+
+// client is one browser: its own cookie jar, and redirects are not followed
+// so tests can see them.
+type client struct {
+	t  *testing.T
+	ts *testServer
+	hc *http.Client
+}
+
+func (ts *testServer) newClient() *client {
+	ts.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	hc := *ts.Server.Client() // a copy: the server's own client is shared
+	hc.Jar = jar
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &client{t: ts.t, ts: ts, hc: &hc}
+}
+
+// response is a finished response with its body read.
+type response struct {
+	*http.Response
+	body string
+}
+
+func (c *client) do(req *http.Request) response {
+	c.t.Helper()
+	res, err := c.hc.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return response{Response: res, body: string(b)}
+}
+
+func (c *client) get(path string) response {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.ts.URL+path, nil)
+	return c.do(req)
+}
+
+// post submits a form as a browser on this site would (Sec-Fetch-Site: same-origin).
+func (c *client) post(path string, form url.Values) response {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, c.ts.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set("Origin", c.ts.URL)
+	return c.do(req)
+}
+
+// cookie returns the session cookie the jar holds for the site, or nil.
+func (c *client) cookie() *http.Cookie {
+	u, _ := url.Parse(c.ts.URL)
+	for _, ck := range c.hc.Jar.Cookies(u) {
+		if ck.Name == "session" || ck.Name == "__Host-session" {
+			return ck
+		}
+	}
+	return nil
+}
+
+const testPassword = "correct horse battery staple"
+
+// signup creates an account and leaves the client logged in.
+func (c *client) signup(email string) {
+	c.t.Helper()
+	res := c.post("/signup", url.Values{"email": {email}, "password": {testPassword}})
+	wantRedirect(c.t, res, "/dashboard")
+}
+
+// login logs the client in and checks that it worked.
+func (c *client) login(email, password string, remember bool) response {
+	c.t.Helper()
+	form := url.Values{"email": {email}, "password": {password}}
+	if remember {
+		form.Set("remember", "1")
+	}
+	return c.post("/login", form)
+}
+
+func wantStatus(t *testing.T, res response, status int) {
+	t.Helper()
+	if res.StatusCode != status {
+		t.Fatalf("%s %s: status %d, want %d; body:\n%.600s", res.Request.Method, res.Request.URL.Path, res.StatusCode, status, res.body)
+	}
+}
+
+func wantRedirect(t *testing.T, res response, location string) {
+	t.Helper()
+	wantStatus(t, res, http.StatusSeeOther)
+	if got := res.Header.Get("Location"); got != location {
+		t.Fatalf("%s %s: redirect to %q, want %q", res.Request.Method, res.Request.URL.Path, got, location)
+	}
+}
+
+func wantBody(t *testing.T, res response, substrings ...string) {
+	t.Helper()
+	for _, s := range substrings {
+		if !strings.Contains(res.body, s) {
+			t.Fatalf("%s %s: body does not contain %q:\n%.1500s", res.Request.Method, res.Request.URL.Path, s, res.body)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent log writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

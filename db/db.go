@@ -1,0 +1,166 @@
+// Package db holds Skiff's storage: opening SQLite with the right pragmas, the
+// embedded migrations, and one file per table with its SQL beside each method.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+)
+
+// Sentinel errors that handlers map with errors.Is.
+var (
+	// ErrNotFound means no row matched, including rows owned by someone else.
+	ErrNotFound = errors.New("db: not found")
+	// ErrEmailTaken means another account already uses that email address.
+	ErrEmailTaken = errors.New("db: email already taken")
+)
+
+// busyTimeout is how long a connection waits for SQLite's write lock before
+// giving up. With a single writer connection it only matters for other
+// processes (a backup, the sqlite3 shell) holding the lock.
+const busyTimeout = 10 * time.Second
+
+// DB is the application's database: one connection that writes and a pool that
+// reads. SQLite allows one writer at a time; funnelling every write through one
+// connection makes writers queue in Go instead of failing with SQLITE_BUSY.
+type DB struct {
+	Write *sql.DB
+	Read  *sql.DB
+	path  string
+}
+
+// DSN returns the modernc.org/sqlite data source name for path. Pragmas use
+// modernc's `_pragma=` syntax; mattn-style keys would be silently ignored.
+// `_txlock=immediate` makes every transaction take the write lock at BEGIN, so
+// a read-then-write transaction never fails half-way with SQLITE_BUSY.
+func DSN(path string) string {
+	return path + "?_pragma=busy_timeout(" + fmt.Sprint(busyTimeout.Milliseconds()) + ")" +
+		"&_pragma=journal_mode(WAL)" +
+		"&_pragma=foreign_keys(1)" +
+		"&_pragma=synchronous(NORMAL)" +
+		"&_txlock=immediate" +
+		"&_time_format=sqlite"
+}
+
+// Open opens (creating if needed) the database at path, checks that the
+// pragmas took effect and returns it. Call Migrate before use.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("db: empty database path")
+	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("db: database path %q must not contain '?' or '#'", path)
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("db: create folder: %w", err)
+		}
+	}
+	dsn := DSN(path)
+
+	write, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+
+	read, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	n := max(4, runtime.NumCPU())
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	read.SetConnMaxIdleTime(5 * time.Minute)
+
+	d := &DB{Write: write, Read: read, path: path}
+	// The writer connects first: it switches a new file to WAL.
+	if err := d.checkPragmas(ctx, write); err != nil {
+		d.Close()
+		return nil, err
+	}
+	if err := d.checkPragmas(ctx, read); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// checkPragmas reads the settings back: a DSN typo must stop start-up, not
+// surface later as "database is locked" under load.
+func (d *DB) checkPragmas(ctx context.Context, conn *sql.DB) error {
+	var journal string
+	var busy, fk, sync int
+	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&journal); err != nil {
+		return fmt.Errorf("db: open %s: %w", d.path, err)
+	}
+	if err := conn.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy); err != nil {
+		return fmt.Errorf("db: %w", err)
+	}
+	if err := conn.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
+		return fmt.Errorf("db: %w", err)
+	}
+	if err := conn.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+		return fmt.Errorf("db: %w", err)
+	}
+	switch {
+	case !strings.EqualFold(journal, "wal"):
+		return fmt.Errorf("db: journal_mode is %q, want wal", journal)
+	case busy != int(busyTimeout.Milliseconds()):
+		return fmt.Errorf("db: busy_timeout is %d, want %d", busy, busyTimeout.Milliseconds())
+	case fk != 1:
+		return errors.New("db: foreign_keys is off")
+	case sync != 1: // NORMAL
+		return fmt.Errorf("db: synchronous is %d, want 1 (NORMAL)", sync)
+	}
+	return nil
+}
+
+// Ping checks that the database answers a query.
+func (d *DB) Ping(ctx context.Context) error {
+	var one int
+	return d.Read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Close closes both pools.
+func (d *DB) Close() error {
+	return errors.Join(d.Read.Close(), d.Write.Close())
+}
+
+// Tx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it when fn
+// returns nil. Nothing is acknowledged to a caller before the commit returns.
+func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := d.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// now is the clock used for timestamps, in UTC so stored text sorts in time order.
+func now() time.Time { return time.Now().UTC() }
+
+// notFound maps sql.ErrNoRows to ErrNotFound and passes other errors through.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}

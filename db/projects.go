@@ -1,0 +1,71 @@
+package db
+
+import (
+	"context"
+	"time"
+)
+
+// Project is the example resource: every project has an owner, and every
+// query below is scoped by that owner.
+type Project struct {
+	ID        int64
+	UserID    int64
+	Name      string
+	CreatedAt time.Time
+}
+
+// CreateProject adds a project owned by userID.
+func (d *DB) CreateProject(ctx context.Context, userID int64, name string) (Project, error) {
+	p := Project{UserID: userID, Name: name, CreatedAt: now()}
+	err := d.Write.QueryRowContext(ctx, `
+		INSERT INTO projects (user_id, name, created_at) VALUES (?, ?, ?) RETURNING id`,
+		p.UserID, p.Name, p.CreatedAt).Scan(&p.ID)
+	return p, err
+}
+
+// Project returns the project with that id if userID owns it, else ErrNotFound.
+func (d *DB) Project(ctx context.Context, userID, id int64) (Project, error) {
+	var p Project
+	err := d.Read.QueryRowContext(ctx, `
+		SELECT id, user_id, name, created_at FROM projects WHERE id = ? AND user_id = ?`,
+		id, userID).Scan(&p.ID, &p.UserID, &p.Name, &p.CreatedAt)
+	return p, notFound(err)
+}
+
+// Projects lists userID's projects, newest first.
+func (d *DB) Projects(ctx context.Context, userID int64) ([]Project, error) {
+	rows, err := d.Read.QueryContext(ctx, `
+		SELECT id, user_id, name, created_at FROM projects WHERE user_id = ? ORDER BY id DESC`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Project
+	for rows.Next() {
+		var p Project
+		if err := rows.Scan(&p.ID, &p.UserID, &p.Name, &p.CreatedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// CountProjects returns how many projects userID owns.
+func (d *DB) CountProjects(ctx context.Context, userID int64) (int, error) {
+	var n int
+	err := d.Read.QueryRowContext(ctx, `SELECT count(*) FROM projects WHERE user_id = ?`, userID).Scan(&n)
+	return n, err
+}
+
+// DeleteProject deletes the project if userID owns it, else returns ErrNotFound.
+func (d *DB) DeleteProject(ctx context.Context, userID, id int64) error {
+	res, err := d.Write.ExecContext(ctx, `DELETE FROM projects WHERE id = ? AND user_id = ?`, id, userID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

@@ -1,0 +1,90 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// User is an account. PasswordHash is empty for accounts without a password.
+type User struct {
+	ID              int64
+	Email           string
+	PasswordHash    string
+	EmailVerifiedAt sql.NullTime
+	AuthEpoch       int64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+const userColumns = `id, email, coalesce(password_hash, ''), email_verified_at, auth_epoch, created_at, updated_at`
+
+func scanUser(row interface{ Scan(...any) error }) (User, error) {
+	var u User
+	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.EmailVerifiedAt, &u.AuthEpoch, &u.CreatedAt, &u.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	return u, err
+}
+
+// CreateUser inserts a user with an already normalised email and a password
+// hash. It returns ErrEmailTaken when the address is in use.
+func (d *DB) CreateUser(ctx context.Context, email, passwordHash string) (User, error) {
+	t := now()
+	row := d.Write.QueryRowContext(ctx, `
+		INSERT INTO users (email, password_hash, created_at, updated_at)
+		VALUES (?, ?, ?, ?)
+		RETURNING `+userColumns, email, passwordHash, t, t)
+	u, err := scanUser(row)
+	if isUniqueViolation(err) {
+		return User{}, ErrEmailTaken
+	}
+	return u, err
+}
+
+// UserByID returns the user with that id.
+func (d *DB) UserByID(ctx context.Context, id int64) (User, error) {
+	return scanUser(d.Read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+}
+
+// UserByEmail returns the user with that address, compared case-insensitively.
+func (d *DB) UserByEmail(ctx context.Context, email string) (User, error) {
+	return scanUser(d.Read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
+}
+
+// SetPasswordHash replaces a user's password hash (a rehash with new
+// parameters keeps the same password, so the auth epoch is left alone).
+func (d *DB) SetPasswordHash(ctx context.Context, id int64, hash string) error {
+	_, err := d.Write.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, now(), id)
+	return err
+}
+
+// BumpAuthEpoch invalidates every session of the user and returns the new epoch.
+func (d *DB) BumpAuthEpoch(ctx context.Context, id int64) (int64, error) {
+	var epoch int64
+	err := d.Write.QueryRowContext(ctx, `
+		UPDATE users SET auth_epoch = auth_epoch + 1, updated_at = ? WHERE id = ?
+		RETURNING auth_epoch`, now(), id).Scan(&epoch)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	return epoch, err
+}
+
+// CountUsers returns how many accounts exist.
+func (d *DB) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := d.Read.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n)
+	return n, err
+}
+
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) &&
+		(se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}

@@ -1,0 +1,71 @@
+// Package views holds every HTML page and component, written in templ.
+// Components take plain structs, never *http.Request.
+package views
+
+import (
+	"strconv"
+	"time"
+
+	"skiff/db"
+)
+
+// Page is what the layout needs on every page.
+type Page struct {
+	Title string
+	User  *db.User // nil when nobody is logged in
+	Flash string   // one-time message carried across a redirect
+	Path  string   // the current path, to mark the active navigation link
+}
+
+// LoggedIn reports whether a user is logged in.
+func (p Page) LoggedIn() bool { return p.User != nil }
+
+// Form is a submitted form as a page shows it again: the values the user typed
+// (never passwords) and the messages about them.
+type Form struct {
+	Values map[string]string
+	Errors map[string]string // field name -> message
+	Error  string            // a message about the whole form
+}
+
+// Value returns the submitted value of a field.
+func (f Form) Value(name string) string { return f.Values[name] }
+
+// Err returns the message for a field, or "".
+func (f Form) Err(name string) string { return f.Errors[name] }
+
+// Field describes one labelled input.
+type Field struct {
+	Name         string
+	Label        string
+	Type         string // text, email, password...
+	Autocomplete string
+	Hint         string // shown under the input when there is no error
+	Required     bool
+	MinLength    int
+	MaxLength    int
+	Autofocus    bool
+}
+
+// Dashboard is the data of the dashboard page.
+type Dashboard struct {
+	ProjectCount int
+	Recent       []db.Project
+}
+
+// ErrorInfo is the data of an error page.
+type ErrorInfo struct {
+	Status  int
+	Title   string
+	Message string
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func projectURL(p db.Project) string { return "/projects/" + itoa(p.ID) }
+
+func projectDeleteURL(p db.Project) string { return projectURL(p) + "/delete" }
+
+func date(t time.Time) string { return t.Format("2 Jan 2006") }
+
+func dateTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
