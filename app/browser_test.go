@@ -1,0 +1,125 @@
+package app
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// newBrowser starts headless Chromium for one test. Without Chromium the
+// test is skipped, unless SKIFF_BROWSER_TESTS=required (as in CI).
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	var path string
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		if os.Getenv("SKIFF_BROWSER_TESTS") == "required" {
+			t.Fatal("SKIFF_BROWSER_TESTS=required but no Chromium was found (apt-get install chromium)")
+		}
+		t.Skip("browser test skipped: no Chromium found (apt-get install chromium, or set SKIFF_BROWSER_TESTS=required to make this an error)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.WindowSize(1280, 900),
+	)
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox)
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	return ctx
+}
+
+// TestBrowserSignupLoginProjects drives a real browser through the main
+// journey: sign up, log out, log in, create a project. With
+// SKIFF_SCREENSHOTS=dir it saves a screenshot of each page there.
+func TestBrowserSignupLoginProjects(t *testing.T) {
+	ctx := newBrowser(t)
+	ts := newTestServer(t)
+	shotDir := os.Getenv("SKIFF_SCREENSHOTS")
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			if shotDir == "" {
+				return nil
+			}
+			b, err := chromedp.FullScreenshot(100)(ctx, tg)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(shotDir, name+".png"), b, 0o644)
+		})
+	}
+	heading := func(text string) chromedp.Action[chromedp.Void] {
+		return chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "` + text + `")]`))
+	}
+	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			loc, _ := chromedp.Run(ctx, chromedp.Location())
+			t.Fatalf("%s (at %s): %v", name, loc, err)
+		}
+	}
+
+	step("landing page", chromedp.Navigate(ts.URL+"/"), heading("Ship your SaaS"), shot("1-home"))
+
+	step("signup with a common password is refused",
+		chromedp.Navigate(ts.URL+"/signup"), heading("Create your account"), shot("2-signup"),
+		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), "password123"),
+		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("password-error")), shot("3-signup-errors"),
+	)
+	step("signup",
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
+		heading("Dashboard"), shot("4-dashboard"),
+	)
+	step("log out",
+		chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "You have been logged out.")]`)),
+	)
+	step("log in, back to the page that asked",
+		chromedp.Navigate(ts.URL+"/projects"), heading("Log in"), shot("5-login"),
+		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.CSS(`input[name="remember"]`)),
+		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
+		heading("Projects"), shot("6-projects-empty"),
+	)
+	step("create a project",
+		chromedp.SendKeys(chromedp.ID("name"), "Moonshot"),
+		chromedp.Click(chromedp.CSS(`form.create-form button`)),
+		heading("Moonshot"), shot("7-project"),
+	)
+	title, err := chromedp.Run(ctx, chromedp.Title())
+	if err != nil || !strings.Contains(title, "Moonshot") {
+		t.Fatalf("title %q, err %v", title, err)
+	}
+	step("project list", chromedp.Navigate(ts.URL+"/projects"), chromedp.WaitVisible(chromedp.Search(`//td/a[text()="Moonshot"]`)), shot("8-projects"))
+	step("404 page", chromedp.Navigate(ts.URL+"/nope"), heading("Page not found"), shot("9-not-found"))
+	step("mobile dashboard", chromedp.EmulateViewport(390, 844), chromedp.Navigate(ts.URL+"/dashboard"), heading("Dashboard"), shot("10-dashboard-mobile"))
+
+	// The stylesheet loaded (the CSP let it through): Pico sets the body's font.
+	font, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.body).fontFamily`))
+	if err != nil || !strings.Contains(font, "system-ui") {
+		t.Fatalf("stylesheet not applied: font-family %q, err %v", font, err)
+	}
+}
