@@ -100,6 +100,15 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 			return
 		default:
 			st.user = &u
+			st.plan = PlanFree
+			sub, err := s.db.CurrentSubscription(ctx, u.ID)
+			if err != nil && !errors.Is(err, db.ErrNotFound) {
+				s.serverError(w, r, err)
+				return
+			}
+			if err == nil {
+				st.sub, st.plan = &sub, entitledPlan(sub.Status, sub.Plan)
+			}
 		}
 		next.ServeHTTP(w, r)
 	})

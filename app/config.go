@@ -22,10 +22,25 @@ type Config struct {
 	TrustProxyHeaders bool     // TRUST_PROXY_HEADERS: read the client IP from X-Forwarded-For
 	LogLevel          string   // LOG_LEVEL: debug, info, warn or error
 
+	Stripe StripeConfig
+
 	// Limits are not read from the environment: the defaults follow OWASP and
 	// NIST guidance, and tests change them directly.
 	Limits Limits
 }
+
+// StripeConfig holds the Stripe settings. Billing is on when SecretKey is set.
+type StripeConfig struct {
+	SecretKey       string // STRIPE_SECRET_KEY (sk_test_... or sk_live_...)
+	WebhookSecret   string // STRIPE_WEBHOOK_SECRET (whsec_...), printed by `skiff stripe-setup`
+	PricePro        string // STRIPE_PRICE_PRO (price_...)
+	PriceEnterprise string // STRIPE_PRICE_ENTERPRISE (price_...)
+	TrialDays       int64  // STRIPE_TRIAL_DAYS: free trial on new subscriptions, 0 for none
+	APIBase         string // STRIPE_API_BASE: another API server (stripe-mock, a test fake)
+}
+
+// Enabled reports whether billing is configured.
+func (c StripeConfig) Enabled() bool { return c.SecretKey != "" }
 
 // Limits are the rate limits and size caps the server enforces.
 type Limits struct {
@@ -70,6 +85,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if cfg.TrustProxyHeaders, err = parseBool(get("TRUST_PROXY_HEADERS", "false")); err != nil {
 		return Config{}, fmt.Errorf("config: TRUST_PROXY_HEADERS must be true or false, got %q", getenv("TRUST_PROXY_HEADERS"))
 	}
+	cfg.Stripe = StripeConfig{
+		SecretKey:       get("STRIPE_SECRET_KEY", ""),
+		WebhookSecret:   get("STRIPE_WEBHOOK_SECRET", ""),
+		PricePro:        get("STRIPE_PRICE_PRO", ""),
+		PriceEnterprise: get("STRIPE_PRICE_ENTERPRISE", ""),
+		APIBase:         get("STRIPE_API_BASE", ""),
+	}
+	if days := get("STRIPE_TRIAL_DAYS", "0"); days != "" {
+		n, err := strconv.ParseInt(days, 10, 64)
+		if err != nil || n < 0 || n > 730 {
+			return Config{}, fmt.Errorf("config: STRIPE_TRIAL_DAYS must be a number of days from 0 to 730, got %q", days)
+		}
+		cfg.Stripe.TrialDays = n
+	}
 	raw := get("BASE_URL", "http://localhost:8080")
 	if cfg.BaseURL, err = url.Parse(raw); err != nil {
 		return Config{}, fmt.Errorf("config: BASE_URL is not a URL: %q", raw)
@@ -92,6 +121,19 @@ func (c Config) Validate() error {
 		return errors.New("config: ADDR must not be empty")
 	case c.DatabasePath == "" || strings.ContainsAny(c.DatabasePath, "?#"):
 		return fmt.Errorf("config: DATABASE_PATH must be a file path without '?' or '#', got %q", c.DatabasePath)
+	}
+	if st := c.Stripe; st.Enabled() {
+		switch {
+		case !strings.HasPrefix(st.SecretKey, "sk_") && !strings.HasPrefix(st.SecretKey, "rk_"):
+			return errors.New("config: STRIPE_SECRET_KEY must be a secret key (sk_test_... or sk_live_...)")
+		case st.PricePro == "" || st.PriceEnterprise == "":
+			return errors.New("config: STRIPE_PRICE_PRO and STRIPE_PRICE_ENTERPRISE must be set when STRIPE_SECRET_KEY is (price_... ids)")
+		}
+		if st.APIBase != "" {
+			if u, err := url.Parse(st.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("config: STRIPE_API_BASE must be an http(s) URL, got %q", st.APIBase)
+			}
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -17,7 +17,9 @@ import (
 type requestState struct {
 	id            string
 	user          *db.User
-	sessionLoaded bool // the session middleware has run, so flash and user are usable
+	sessionLoaded bool             // the session middleware has run, so flash and user are usable
+	plan          string           // the plan the user is entitled to (free when anonymous)
+	sub           *db.Subscription // the subscription deciding the plan, if any
 }
 
 type stateKey struct{}
@@ -94,7 +96,10 @@ func (s *Server) recoverPanic(next http.Handler) http.Handler {
 // forms; no inline script can run. Extend form-action when a form must
 // redirect elsewhere (e.g. to a payment page).
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; " +
+	// form-action also governs where a form's redirect may lead: Stripe
+	// Checkout and the customer portal.
+	"form-action 'self' https://checkout.stripe.com https://billing.stripe.com"
 
 // secureHeaders sets the security headers every response carries.
 func (s *Server) secureHeaders(next http.Handler) http.Handler {

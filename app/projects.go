@@ -33,7 +33,13 @@ func (s *Server) handleProjectsCreate(w http.ResponseWriter, r *http.Request) {
 		s.renderProjects(w, r, http.StatusUnprocessableEntity, f.view(errs))
 		return
 	}
-	p, err := s.db.CreateProject(r.Context(), s.currentUser(r).ID, f.Name)
+	plan := s.plan(state(r).plan)
+	p, err := s.db.CreateProjectWithin(r.Context(), s.currentUser(r).ID, f.Name, plan.MaxProjects)
+	if errors.Is(err, db.ErrLimitReached) {
+		s.upgradeRequired(w, r, s.plan(PlanPro), "Project limit reached",
+			"The "+plan.Name+" plan includes up to "+strconv.Itoa(plan.MaxProjects)+" projects. Upgrade for unlimited projects.")
+		return
+	}
 	if err != nil {
 		s.serverError(w, r, err)
 		return

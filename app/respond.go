@@ -42,6 +42,9 @@ func (s *Server) page(r *http.Request, title string) views.Page {
 	st := state(r)
 	if st.sessionLoaded {
 		p.User = st.user
+		if st.user != nil {
+			p.Plan = s.plan(st.plan).Name
+		}
 		p.Flash = s.sessions.PopString(r.Context(), sessionFlash)
 	}
 	return p

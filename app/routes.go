@@ -21,6 +21,14 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /login", s.handleLoginPost)
 	mux.HandleFunc("POST /logout", s.handleLogoutPost)
 
+	// Billing. The webhook is on the root mux below: no session, no
+	// cross-origin check (Stripe is another origin; its signature is the check).
+	mux.HandleFunc("GET /pricing", s.handlePricing)
+	mux.Handle("GET /billing", s.requireUser(s.handleBilling))
+	mux.Handle("POST /billing/checkout", s.requireUser(s.handleCheckout))
+	mux.Handle("POST /billing/portal", s.requireUser(s.handlePortal))
+	mux.Handle("GET /reports", s.requireUser(s.requirePlan(PlanPro, s.handleReports)))
+
 	// The logged-in app.
 	mux.Handle("GET /dashboard", s.requireUser(s.handleDashboard))
 	mux.Handle("GET /projects", s.requireUser(s.handleProjectsList))
@@ -41,6 +49,7 @@ func (s *Server) routes() http.Handler {
 	root := http.NewServeMux()
 	root.Handle("GET "+assets.Prefix, assets.Handler())
 	root.HandleFunc("GET /healthz", s.handleHealthz)
+	root.HandleFunc("POST /webhooks/stripe", s.handleStripeWebhook)
 	root.Handle("/", pages)
 
 	// Every request is logged, recovered from panics and gets the security headers.

@@ -22,10 +22,12 @@ const usage = `Skiff: a single-binary SaaS starter kit.
 Usage: skiff [command]
 
 Commands:
-  serve     start the web server (the default)
-  migrate   apply pending database migrations and exit
-  version   print the version and exit
-  help      show this help
+  serve         start the web server (the default)
+  migrate       apply pending database migrations and exit
+  stripe-setup  check the Stripe prices and create the webhook endpoint
+  stripe-sync   reconcile every customer's subscriptions from Stripe
+  version       print the version and exit
+  help          show this help
 
 Configuration comes from the environment and from a .env file in the
 working directory (the environment wins). See .env.example.
@@ -45,7 +47,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	case "serve", "migrate":
+	case "serve", "migrate", "stripe-setup", "stripe-sync":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -77,6 +79,17 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "%d migration(s) applied; database %s is up to date\n", len(applied), cfg.DatabasePath)
 		return nil
 	}
+	switch cmd {
+	case "stripe-setup", "stripe-sync":
+		srv := NewServer(cfg, database, logger)
+		defer srv.Close()
+		if cmd == "stripe-setup" {
+			return stripeSetup(ctx, cfg, srv, stdout)
+		}
+		n, err := srv.syncStripe(ctx)
+		fmt.Fprintf(stdout, "%d subscription(s) reconciled\n", n)
+		return err
+	}
 	return serve(ctx, cfg, database, logger)
 }
 
@@ -99,6 +112,11 @@ func serve(ctx context.Context, cfg Config, database *db.DB, logger *slog.Logger
 		return fmt.Errorf("listen on ADDR %s: %w", cfg.Addr, err)
 	}
 	logger.Info("skiff is ready", "version", versionString(), "addr", ln.Addr().String(), "url", cfg.Origin(), "env", cfg.Env)
+
+	if srv.stripe != nil && cfg.Stripe.WebhookSecret == "" {
+		logger.Warn("STRIPE_WEBHOOK_SECRET is not set: webhooks are refused until it is (run `skiff stripe-setup`)")
+	}
+	go srv.runNightlySync(ctx)
 
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()

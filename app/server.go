@@ -7,6 +7,7 @@ import (
 
 	"github.com/alexedwards/scs/sqlite3store"
 	"github.com/alexedwards/scs/v2"
+	stripeclient "github.com/stripe/stripe-go/v76/client"
 
 	"skiff/db"
 )
@@ -20,6 +21,8 @@ type Server struct {
 	sessions *scs.SessionManager
 	store    sessionStore
 	hasher   *passwordHasher
+	stripe   *stripeclient.API // nil when billing is not configured
+	plans    []Plan
 
 	loginIPLimiter   *rateLimiter
 	loginFailLimiter *rateLimiter
@@ -34,6 +37,8 @@ func NewServer(cfg Config, database *db.DB, logger *slog.Logger) *Server {
 		db:     database,
 		log:    logger,
 		hasher: newPasswordHasher(defaultArgon),
+		stripe: newStripeClient(cfg.Stripe, logger),
+		plans:  newPlans(cfg.Stripe),
 		store: sessionStore{
 			read:  sqlite3store.NewWithCleanupInterval(database.Read, 0),
 			write: sqlite3store.NewWithCleanupInterval(database.Write, 30*time.Minute),

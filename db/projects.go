@@ -2,6 +2,8 @@ package db
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 )
 
@@ -68,4 +70,25 @@ func (d *DB) DeleteProject(ctx context.Context, userID, id int64) error {
 		return ErrNotFound
 	}
 	return nil
+}
+
+// ErrLimitReached means the owner's plan allows no more of that resource.
+var ErrLimitReached = errors.New("db: plan limit reached")
+
+// CreateProjectWithin adds a project unless userID already owns limit or
+// more (limit 0 means no limit). Counting and inserting is one statement on
+// the single writer, so concurrent requests cannot overshoot the limit.
+func (d *DB) CreateProjectWithin(ctx context.Context, userID int64, name string, limit int) (Project, error) {
+	if limit <= 0 {
+		return d.CreateProject(ctx, userID, name)
+	}
+	p := Project{UserID: userID, Name: name, CreatedAt: now()}
+	err := d.Write.QueryRowContext(ctx, `
+		INSERT INTO projects (user_id, name, created_at)
+		SELECT ?, ?, ? WHERE (SELECT count(*) FROM projects WHERE user_id = ?) < ?
+		RETURNING id`, p.UserID, p.Name, p.CreatedAt, userID, limit).Scan(&p.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Project{}, ErrLimitReached
+	}
+	return p, err
 }

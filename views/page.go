@@ -15,6 +15,7 @@ type Page struct {
 	User  *db.User // nil when nobody is logged in
 	Flash string   // one-time message carried across a redirect
 	Path  string   // the current path, to mark the active navigation link
+	Plan  string   // the name of the user's plan ("Free", "Pro"...)
 }
 
 // LoggedIn reports whether a user is logged in.
@@ -69,3 +70,45 @@ func projectDeleteURL(p db.Project) string { return projectURL(p) + "/delete" }
 func date(t time.Time) string { return t.Format("2 Jan 2006") }
 
 func dateTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// Pricing is the data of the pricing page.
+type Pricing struct {
+	Plans          []PlanCard
+	BillingEnabled bool
+	LoggedIn       bool
+}
+
+// What the button of a plan card does.
+const (
+	ActionNone     = ""
+	ActionSignup   = "signup"   // anonymous: create an account first
+	ActionCheckout = "checkout" // POST /billing/checkout
+	ActionManage   = "manage"   // already subscribed: go to /billing
+)
+
+// PlanCard is one plan on the pricing page.
+type PlanCard struct {
+	ID, Name, PriceLabel, Description string
+	Features                          []string
+	Current                           bool
+	Action                            string
+}
+
+// Billing is the data of the billing page.
+type Billing struct {
+	BillingEnabled    bool
+	HasCustomer       bool
+	Notice            string
+	PlanName          string
+	Status            string
+	Live              bool
+	PastDue           bool
+	CancelAtPeriodEnd bool
+	PeriodEnd         time.Time
+}
+
+// Upgrade is the data of the page shown when a plan is too small.
+type Upgrade struct {
+	Title, Message, PlanName string
+	BillingEnabled           bool
+}

@@ -1,0 +1,322 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	stripeclient "github.com/stripe/stripe-go/v76/client"
+
+	"skiff/db"
+	"skiff/views"
+)
+
+// newStripeClient returns a Stripe API client, or nil when billing is off.
+// STRIPE_API_BASE points it at another server (stripe-mock, a test fake).
+func newStripeClient(st StripeConfig, logger *slog.Logger) *stripeclient.API {
+	if !st.Enabled() {
+		return nil
+	}
+	cfg := &stripe.BackendConfig{
+		HTTPClient:        &http.Client{Timeout: 20 * time.Second},
+		LeveledLogger:     stripeLogger{logger},
+		MaxNetworkRetries: stripe.Int64(2),
+	}
+	if st.APIBase != "" {
+		cfg.URL = stripe.String(strings.TrimSuffix(st.APIBase, "/"))
+	}
+	sc := &stripeclient.API{}
+	sc.Init(st.SecretKey, stripe.NewBackendsWithConfig(cfg))
+	return sc
+}
+
+// stripeLogger sends stripe-go's log lines to slog; its info lines (one per
+// request) become debug lines.
+type stripeLogger struct{ l *slog.Logger }
+
+func (s stripeLogger) Debugf(format string, v ...any) {
+	s.l.Debug("stripe: " + fmt.Sprintf(format, v...))
+}
+func (s stripeLogger) Infof(format string, v ...any) {
+	s.l.Debug("stripe: " + fmt.Sprintf(format, v...))
+}
+func (s stripeLogger) Warnf(format string, v ...any) {
+	s.l.Warn("stripe: " + fmt.Sprintf(format, v...))
+}
+func (s stripeLogger) Errorf(format string, v ...any) {
+	s.l.Error("stripe: " + fmt.Sprintf(format, v...))
+}
+
+// liveStatus reports whether a subscription status still bills the customer:
+// while one is live, checkout is not offered again, so nobody pays twice.
+func liveStatus(status string) bool {
+	switch status {
+	case "active", "trialing", "past_due", "incomplete", "unpaid", "paused":
+		return true
+	}
+	return false
+}
+
+// handlePricing handles "GET /pricing".
+func (s *Server) handlePricing(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	data := views.Pricing{BillingEnabled: s.stripe != nil, LoggedIn: st.user != nil}
+	hasLive := st.sub != nil && liveStatus(st.sub.Status)
+	for _, p := range s.plans {
+		card := views.PlanCard{ID: p.ID, Name: p.Name, PriceLabel: p.PriceLabel, Description: p.Description,
+			Features: p.Features, Current: st.user != nil && p.ID == st.plan}
+		switch {
+		case card.Current || p.PriceID == "" && p.ID != PlanFree:
+		case p.ID == PlanFree:
+			if st.user == nil {
+				card.Action = views.ActionSignup
+			}
+		case st.user == nil:
+			card.Action = views.ActionSignup
+		case hasLive:
+			card.Action = views.ActionManage
+		case s.stripe != nil:
+			card.Action = views.ActionCheckout
+		}
+		data.Plans = append(data.Plans, card)
+	}
+	s.render(w, r, http.StatusOK, views.PricingPage(s.page(r, "Pricing"), data))
+}
+
+// handleCheckout handles "POST /billing/checkout": send the user to a Stripe
+// Checkout page for the chosen plan, on their own Stripe customer.
+func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
+	if s.stripe == nil {
+		s.billingUnavailable(w, r)
+		return
+	}
+	if !s.parseForm(w, r) {
+		return
+	}
+	p := s.plan(r.PostForm.Get("plan"))
+	if p.PriceID == "" || p.ID != r.PostForm.Get("plan") {
+		s.clientError(w, r, http.StatusUnprocessableEntity, "Unknown plan", "Please choose one of the plans on the pricing page.")
+		return
+	}
+	st := state(r)
+	if st.sub != nil && liveStatus(st.sub.Status) {
+		s.redirect(w, r, "/billing", "You already have a subscription. Change or cancel it from the billing portal.")
+		return
+	}
+	ctx := r.Context()
+	customerID, err := s.customerFor(ctx, *st.user)
+	if err != nil {
+		s.paymentProviderError(w, r, err)
+		return
+	}
+	params := &stripe.CheckoutSessionParams{
+		Mode:              stripe.String(string(stripe.CheckoutSessionModeSubscription)),
+		Customer:          stripe.String(customerID),
+		ClientReferenceID: stripe.String(strconv.FormatInt(st.user.ID, 10)),
+		LineItems:         []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(p.PriceID), Quantity: stripe.Int64(1)}},
+		SuccessURL:        stripe.String(s.cfg.Origin() + "/billing?session_id={CHECKOUT_SESSION_ID}"),
+		CancelURL:         stripe.String(s.cfg.Origin() + "/pricing"),
+		SubscriptionData: &stripe.CheckoutSessionSubscriptionDataParams{
+			Metadata: map[string]string{"user_id": strconv.FormatInt(st.user.ID, 10)},
+		},
+	}
+	if days := s.cfg.Stripe.TrialDays; days > 0 {
+		params.SubscriptionData.TrialPeriodDays = stripe.Int64(days)
+	}
+	params.Context = ctx
+	sess, err := s.stripe.CheckoutSessions.New(params)
+	if err != nil {
+		s.paymentProviderError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, sess.URL, http.StatusSeeOther)
+}
+
+// customerFor returns the user's Stripe customer, creating it once. The
+// idempotency key is fixed per account, so a double submit that races here
+// gets the same customer back from Stripe, and the table's unique keys keep
+// the first link.
+func (s *Server) customerFor(ctx context.Context, u db.User) (string, error) {
+	id, err := s.db.CustomerID(ctx, u.ID)
+	if err == nil || !errors.Is(err, db.ErrNotFound) {
+		return id, err
+	}
+	params := &stripe.CustomerParams{
+		Email:    stripe.String(u.Email),
+		Metadata: map[string]string{"user_id": strconv.FormatInt(u.ID, 10)},
+	}
+	params.Context = ctx
+	params.SetIdempotencyKey(fmt.Sprintf("skiff-customer-%d-%d", u.ID, u.CreatedAt.Unix()))
+	c, err := s.stripe.Customers.New(params)
+	if err != nil {
+		return "", err
+	}
+	return s.db.SaveCustomer(ctx, u.ID, c.ID)
+}
+
+// handleBilling handles "GET /billing". Back from Checkout with a session_id,
+// it asks Stripe for that session and applies its subscription at once, so
+// the new plan shows before the webhook arrives. This GET writes only what
+// Stripe already holds as true; a replay changes nothing.
+func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	var notice string
+	if sid := r.URL.Query().Get("session_id"); sid != "" && s.stripe != nil {
+		notice = s.applyCheckoutReturn(r.Context(), *st.user, sid)
+		if sub, err := s.db.CurrentSubscription(r.Context(), st.user.ID); err == nil {
+			st.sub, st.plan = &sub, entitledPlan(sub.Status, sub.Plan)
+		}
+	}
+	data := views.Billing{BillingEnabled: s.stripe != nil, Notice: notice, PlanName: s.plan(st.plan).Name}
+	if sub := st.sub; sub != nil {
+		data.Status = sub.Status
+		data.Live = liveStatus(sub.Status)
+		data.CancelAtPeriodEnd = sub.CancelAtPeriodEnd
+		data.PastDue = sub.Status == "past_due" || sub.Status == "unpaid" || sub.LastInvoiceStatus == "payment_failed" && data.Live
+		if sub.CurrentPeriodEnd.Valid {
+			data.PeriodEnd = sub.CurrentPeriodEnd.Time
+		}
+	}
+	if _, err := s.db.CustomerID(r.Context(), st.user.ID); err == nil {
+		data.HasCustomer = true
+	}
+	s.render(w, r, http.StatusOK, views.BillingPage(s.page(r, "Billing"), data))
+}
+
+// applyCheckoutReturn applies the subscription of a finished Checkout session
+// if the session belongs to this user, and returns a message for the page.
+func (s *Server) applyCheckoutReturn(ctx context.Context, u db.User, sessionID string) string {
+	if !validStripeID(sessionID, "cs_") {
+		return ""
+	}
+	customerID, err := s.db.CustomerID(ctx, u.ID)
+	if err != nil {
+		return ""
+	}
+	params := &stripe.CheckoutSessionParams{}
+	params.Context = ctx
+	params.AddExpand("subscription")
+	sess, err := s.stripe.CheckoutSessions.Get(sessionID, params)
+	if err != nil {
+		s.log.Warn("checkout return: retrieve session", "session", sessionID, "err", err)
+		return "We are confirming your payment with Stripe. Your plan will update in a moment."
+	}
+	if sess.ClientReferenceID != strconv.FormatInt(u.ID, 10) || sess.Customer == nil || sess.Customer.ID != customerID {
+		s.log.Warn("checkout return: session of another user", "session", sessionID, "user_id", u.ID)
+		return ""
+	}
+	sub := sess.Subscription
+	if sub == nil || sub.ID == "" || sub.Status == "" {
+		return "We are confirming your payment with Stripe. Your plan will update in a moment."
+	}
+	if _, err := s.db.ApplySubscription(ctx, s.subscriptionRow(sub, u.ID, customerID, sub.Created)); err != nil {
+		s.log.Error("checkout return: apply subscription", "err", err)
+	}
+	return "Thank you! Your subscription is active."
+}
+
+// subscriptionRow converts Stripe's subscription into our row.
+func (s *Server) subscriptionRow(sub *stripe.Subscription, userID int64, customerID string, version int64) db.Subscription {
+	var priceID string
+	if sub.Items != nil && len(sub.Items.Data) > 0 && sub.Items.Data[0].Price != nil {
+		priceID = sub.Items.Data[0].Price.ID
+	}
+	return db.Subscription{
+		ID:                sub.ID,
+		UserID:            userID,
+		CustomerID:        customerID,
+		PriceID:           priceID,
+		Plan:              s.planForPrice(priceID).ID,
+		Status:            string(sub.Status),
+		CurrentPeriodEnd:  db.UnixTime(sub.CurrentPeriodEnd),
+		CancelAtPeriodEnd: sub.CancelAtPeriodEnd,
+		Version:           version,
+	}
+}
+
+// handlePortal handles "POST /billing/portal": open Stripe's customer portal,
+// where the user changes plan, card or cancels.
+func (s *Server) handlePortal(w http.ResponseWriter, r *http.Request) {
+	if s.stripe == nil {
+		s.billingUnavailable(w, r)
+		return
+	}
+	customerID, err := s.db.CustomerID(r.Context(), s.currentUser(r).ID)
+	if errors.Is(err, db.ErrNotFound) {
+		s.redirect(w, r, "/pricing", "You have no billing account yet. Choose a plan to start.")
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	params := &stripe.BillingPortalSessionParams{
+		Customer:  stripe.String(customerID),
+		ReturnURL: stripe.String(s.cfg.Origin() + "/billing"),
+	}
+	params.Context = r.Context()
+	ps, err := s.stripe.BillingPortalSessions.New(params)
+	if err != nil {
+		s.paymentProviderError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, ps.URL, http.StatusSeeOther)
+}
+
+// requirePlan shows users below the plan an upgrade page (403), not an error.
+func (s *Server) requirePlan(planID string, next http.HandlerFunc) http.HandlerFunc {
+	need := s.plan(planID)
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.plan(state(r).plan).Rank < need.Rank {
+			s.upgradeRequired(w, r, need, need.Name+" feature", "This page is part of the "+need.Name+" plan.")
+			return
+		}
+		next(w, r)
+	}
+}
+
+func (s *Server) upgradeRequired(w http.ResponseWriter, r *http.Request, need Plan, title, msg string) {
+	s.render(w, r, http.StatusForbidden, views.UpgradePage(s.page(r, title), views.Upgrade{
+		Title: title, Message: msg, PlanName: need.Name, BillingEnabled: s.stripe != nil,
+	}))
+}
+
+// handleReports handles "GET /reports", an example of a Pro-only page.
+func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
+	projects, err := s.db.Projects(r.Context(), s.currentUser(r).ID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, views.ReportsPage(s.page(r, "Reports"), projects))
+}
+
+func (s *Server) billingUnavailable(w http.ResponseWriter, r *http.Request) {
+	s.clientError(w, r, http.StatusNotFound, "Billing is not configured",
+		"This site does not take payments yet. The operator can enable Stripe billing; see the README.")
+}
+
+func (s *Server) paymentProviderError(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Error("stripe", "err", err, "request_id", state(r).id, "path", r.URL.Path)
+	s.clientError(w, r, http.StatusServiceUnavailable, "Payments are unavailable",
+		"We could not reach our payment provider. Nothing was charged. Please try again in a few minutes.")
+}
+
+// validStripeID checks the shape of an id from a URL before sending it to Stripe.
+func validStripeID(id, prefix string) bool {
+	if !strings.HasPrefix(id, prefix) || len(id) > 255 {
+		return false
+	}
+	for _, c := range id {
+		if !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,73 @@
+package app
+
+// Plan is what a customer can buy. Plans are defined here and only here;
+// Stripe knows them by their price ids (STRIPE_PRICE_PRO, ...).
+type Plan struct {
+	ID          string // free, pro, enterprise: stored in subscriptions.plan
+	Name        string
+	PriceLabel  string // shown on the pricing page; the real price lives in Stripe
+	Description string
+	Features    []string
+	MaxProjects int    // 0 means unlimited
+	Rank        int    // a higher rank includes everything of a lower one
+	PriceID     string // the Stripe price; empty for the free plan
+}
+
+// Plan ids.
+const (
+	PlanFree       = "free"
+	PlanPro        = "pro"
+	PlanEnterprise = "enterprise"
+)
+
+// newPlans returns the plans, cheapest first, with their Stripe prices.
+func newPlans(st StripeConfig) []Plan {
+	return []Plan{
+		{
+			ID: PlanFree, Name: "Free", PriceLabel: "$0", Rank: 0, MaxProjects: 3,
+			Description: "For trying things out.",
+			Features:    []string{"Up to 3 projects", "Email and password login", "Community support"},
+		},
+		{
+			ID: PlanPro, Name: "Pro", PriceLabel: "$19 / month", Rank: 1, PriceID: st.PricePro,
+			Description: "For professionals shipping real work.",
+			Features:    []string{"Unlimited projects", "Reports", "Priority email support"},
+		},
+		{
+			ID: PlanEnterprise, Name: "Enterprise", PriceLabel: "$99 / month", Rank: 2, PriceID: st.PriceEnterprise,
+			Description: "For teams that need more.",
+			Features:    []string{"Everything in Pro", "Unlimited projects", "A named contact and an SLA"},
+		},
+	}
+}
+
+// plan returns the plan with that id; unknown ids get the free plan.
+func (s *Server) plan(id string) Plan {
+	for _, p := range s.plans {
+		if p.ID == id {
+			return p
+		}
+	}
+	return s.plans[0]
+}
+
+// planForPrice returns the plan sold at a Stripe price id ("free" if none is).
+func (s *Server) planForPrice(priceID string) Plan {
+	for _, p := range s.plans {
+		if p.PriceID != "" && p.PriceID == priceID {
+			return p
+		}
+	}
+	return s.plans[0]
+}
+
+// entitledPlan turns a subscription status into the plan it grants: active
+// and trialing subscriptions give their plan, past_due keeps access (with a
+// warning) while Stripe retries the card, anything else gives free.
+func entitledPlan(status, plan string) string {
+	switch status {
+	case "active", "trialing", "past_due":
+		return plan
+	}
+	return PlanFree
+}

@@ -1,0 +1,139 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+)
+
+// syncStripe reconciles every known customer's subscriptions with Stripe, for
+// a missed webhook or a restored backup. Stripe's current state wins, except
+// that a canceled subscription stays canceled and a later event still wins.
+func (s *Server) syncStripe(ctx context.Context) (int, error) {
+	if s.stripe == nil {
+		return 0, errors.New("billing is not configured (STRIPE_SECRET_KEY)")
+	}
+	customers, err := s.db.Customers(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, customerID := range customers {
+		userID, err := s.db.UserIDByCustomer(ctx, customerID)
+		if err != nil {
+			continue // the user was deleted meanwhile
+		}
+		params := &stripe.SubscriptionListParams{Customer: stripe.String(customerID), Status: stripe.String("all")}
+		params.Context = ctx
+		it := s.stripe.Subscriptions.List(params)
+		for it.Next() {
+			sub := it.Subscription()
+			version := sub.Created
+			if old, err := s.db.SubscriptionByID(ctx, sub.ID); err == nil {
+				version = max(version, old.Version)
+			}
+			if _, err := s.db.ApplySubscription(ctx, s.subscriptionRow(sub, userID, customerID, version)); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if err := it.Err(); err != nil {
+			return n, fmt.Errorf("list subscriptions of %s: %w", customerID, err)
+		}
+	}
+	return n, nil
+}
+
+// runNightlySync reconciles billing once a day until ctx ends.
+func (s *Server) runNightlySync(ctx context.Context) {
+	if s.stripe == nil {
+		return
+	}
+	t := time.NewTicker(24 * time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := s.syncStripe(ctx)
+			if err != nil {
+				s.log.Error("nightly stripe sync", "err", err, "synced", n)
+			} else {
+				s.log.Info("nightly stripe sync", "synced", n)
+			}
+		}
+	}
+}
+
+// stripeSetup checks the configured prices and creates (or checks) the
+// webhook endpoint for BASE_URL/webhooks/stripe, pinned to stripe-go's API
+// version with exactly the events Skiff handles.
+func stripeSetup(ctx context.Context, cfg Config, s *Server, out io.Writer) error {
+	if s.stripe == nil {
+		return errors.New("stripe-setup: set STRIPE_SECRET_KEY, STRIPE_PRICE_PRO and STRIPE_PRICE_ENTERPRISE first")
+	}
+	for _, p := range s.plans {
+		if p.PriceID == "" {
+			continue
+		}
+		params := &stripe.PriceParams{}
+		params.Context = ctx
+		price, err := s.stripe.Prices.Get(p.PriceID, params)
+		if err != nil {
+			return fmt.Errorf("stripe-setup: price %s of plan %s: %w", p.PriceID, p.ID, err)
+		}
+		if price.Recurring == nil || !price.Active {
+			return fmt.Errorf("stripe-setup: price %s of plan %s must be active and recurring", p.PriceID, p.ID)
+		}
+		fmt.Fprintf(out, "ok  price %s (%s): %d %s every %s\n", price.ID, p.Name, price.UnitAmount, strings.ToUpper(string(price.Currency)), price.Recurring.Interval)
+	}
+
+	url := cfg.Origin() + "/webhooks/stripe"
+	if !cfg.Secure() {
+		fmt.Fprintf(out, "warning: %s is not https; Stripe only delivers to public https URLs (use `stripe listen` locally)\n", url)
+	}
+	listParams := &stripe.WebhookEndpointListParams{}
+	listParams.Context = ctx
+	it := s.stripe.WebhookEndpoints.List(listParams)
+	for it.Next() {
+		ep := it.WebhookEndpoint()
+		if ep.URL != url {
+			continue
+		}
+		if ep.APIVersion != stripe.APIVersion {
+			return fmt.Errorf("stripe-setup: endpoint %s for %s uses API version %q, but this build reads %s: delete it in the Dashboard and run stripe-setup again",
+				ep.ID, url, ep.APIVersion, stripe.APIVersion)
+		}
+		upd := &stripe.WebhookEndpointParams{EnabledEvents: stripe.StringSlice(webhookEvents)}
+		upd.Context = ctx
+		if _, err := s.stripe.WebhookEndpoints.Update(ep.ID, upd); err != nil {
+			return fmt.Errorf("stripe-setup: update endpoint %s: %w", ep.ID, err)
+		}
+		fmt.Fprintf(out, "ok  webhook endpoint %s for %s exists (events updated).\n", ep.ID, url)
+		fmt.Fprintln(out, "    Its signing secret is shown in the Dashboard (Developers > Webhooks); put it in STRIPE_WEBHOOK_SECRET.")
+		return nil
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("stripe-setup: list webhook endpoints: %w", err)
+	}
+	params := &stripe.WebhookEndpointParams{
+		URL:           stripe.String(url),
+		APIVersion:    stripe.String(stripe.APIVersion),
+		EnabledEvents: stripe.StringSlice(webhookEvents),
+		Description:   stripe.String("Skiff"),
+	}
+	params.Context = ctx
+	ep, err := s.stripe.WebhookEndpoints.New(params)
+	if err != nil {
+		return fmt.Errorf("stripe-setup: create webhook endpoint: %w", err)
+	}
+	fmt.Fprintf(out, "ok  created webhook endpoint %s for %s (API version %s)\n", ep.ID, url, stripe.APIVersion)
+	fmt.Fprintf(out, "\nSTRIPE_WEBHOOK_SECRET=%s\n", ep.Secret)
+	return nil
+}

@@ -1,0 +1,143 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"skiff/db"
+)
+
+// maxWebhookBytes caps a webhook body; Stripe's events are far smaller.
+const maxWebhookBytes = 64 << 10
+
+// webhookEvents are the event types Skiff acts on; `skiff stripe-setup`
+// subscribes the endpoint to exactly these. Others are recorded and ignored.
+var webhookEvents = []string{
+	"checkout.session.completed",
+	"customer.subscription.created",
+	"customer.subscription.updated",
+	"customer.subscription.deleted",
+	"invoice.paid",
+	"invoice.payment_failed",
+}
+
+// handleStripeWebhook handles "POST /webhooks/stripe". The signature is the
+// authentication (the route skips cookies and cross-origin checks). Each
+// event is recorded by id in the same transaction as its effects, and the
+// 200 goes out only after the commit: a redelivery changes nothing, and a
+// failure makes Stripe retry.
+func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
+	secret := s.cfg.Stripe.WebhookSecret
+	if secret == "" {
+		http.Error(w, "webhooks are not configured (STRIPE_WEBHOOK_SECRET)", http.StatusServiceUnavailable)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBytes))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
+		} else {
+			http.Error(w, "could not read the payload", http.StatusBadRequest)
+		}
+		return
+	}
+	// Rejects a bad signature, a timestamp older than five minutes, and an
+	// event of another API version than stripe-go's (2023-10-16).
+	event, err := webhook.ConstructEvent(body, r.Header.Get("Stripe-Signature"), secret)
+	if err != nil {
+		s.log.Warn("stripe webhook refused", "err", err, "request_id", state(r).id)
+		http.Error(w, "invalid webhook: "+webhookErrorReason(err), http.StatusBadRequest)
+		return
+	}
+	ctx := r.Context()
+	err = s.db.BillingTx(ctx, func(btx db.BillingTx) error {
+		if err := btx.RecordEvent(ctx, event.ID, string(event.Type), event.Created, body); err != nil {
+			return err
+		}
+		return s.applyStripeEvent(ctx, btx, event)
+	})
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case errors.Is(err, db.ErrDuplicateEvent):
+		w.Write([]byte(`{"received":true,"duplicate":true}`))
+	case err != nil:
+		s.log.Error("stripe webhook", "event", event.ID, "type", event.Type, "err", err, "request_id", state(r).id)
+		http.Error(w, `{"error":"could not process the event; retry"}`, http.StatusInternalServerError)
+	default:
+		w.Write([]byte(`{"received":true}`))
+	}
+}
+
+func webhookErrorReason(err error) string {
+	switch {
+	case errors.Is(err, webhook.ErrNotSigned), errors.Is(err, webhook.ErrInvalidHeader):
+		return "missing or malformed Stripe-Signature header"
+	case errors.Is(err, webhook.ErrTooOld):
+		return "timestamp too old"
+	case errors.Is(err, webhook.ErrNoValidSignature):
+		return "no valid signature"
+	}
+	return "unreadable event (is the endpoint pinned to API version " + stripe.APIVersion + "?)"
+}
+
+// applyStripeEvent makes an event's effects inside the event's transaction.
+// Events for customers Skiff does not know are recorded and ignored.
+func (s *Server) applyStripeEvent(ctx context.Context, btx db.BillingTx, event stripe.Event) error {
+	switch event.Type {
+	case "checkout.session.completed":
+		var cs stripe.CheckoutSession
+		if err := json.Unmarshal(event.Data.Raw, &cs); err != nil {
+			return err
+		}
+		userID, err := strconv.ParseInt(cs.ClientReferenceID, 10, 64)
+		if err != nil || cs.Customer == nil || cs.Mode != stripe.CheckoutSessionModeSubscription {
+			return nil // not one of ours
+		}
+		// Normally linked already at checkout; this covers a lost local write.
+		return btx.LinkCustomer(ctx, userID, cs.Customer.ID)
+
+	case "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted":
+		var sub stripe.Subscription
+		if err := json.Unmarshal(event.Data.Raw, &sub); err != nil {
+			return err
+		}
+		if sub.Customer == nil {
+			return nil
+		}
+		userID, err := btx.UserIDByCustomer(ctx, sub.Customer.ID)
+		if errors.Is(err, db.ErrNotFound) {
+			s.log.Warn("stripe event for an unknown customer", "event", event.ID, "customer", sub.Customer.ID)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if event.Type == "customer.subscription.deleted" {
+			sub.Status = stripe.SubscriptionStatusCanceled
+		}
+		_, err = btx.ApplySubscription(ctx, s.subscriptionRow(&sub, userID, sub.Customer.ID, event.Created))
+		return err
+
+	case "invoice.paid", "invoice.payment_failed":
+		var inv stripe.Invoice
+		if err := json.Unmarshal(event.Data.Raw, &inv); err != nil {
+			return err
+		}
+		if inv.Subscription == nil {
+			return nil
+		}
+		status := "paid"
+		if event.Type == "invoice.payment_failed" {
+			status = "payment_failed"
+		}
+		return btx.SetInvoiceStatus(ctx, inv.Subscription.ID, status, event.Created)
+	}
+	return nil
+}

@@ -1,0 +1,210 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// Subscription is a Stripe subscription as last reported by Stripe.
+type Subscription struct {
+	ID                string
+	UserID            int64
+	CustomerID        string
+	PriceID           string
+	Plan              string
+	Status            string
+	CurrentPeriodEnd  sql.NullTime
+	CancelAtPeriodEnd bool
+	LastInvoiceStatus string
+	Version           int64 // Unix time of the event that last changed it
+}
+
+// ErrDuplicateEvent means a webhook event was already processed.
+var ErrDuplicateEvent = errors.New("db: stripe event already processed")
+
+// CustomerID returns the Stripe customer of userID, or ErrNotFound.
+func (d *DB) CustomerID(ctx context.Context, userID int64) (string, error) {
+	var id string
+	err := d.Read.QueryRowContext(ctx, `SELECT customer_id FROM billing_customers WHERE user_id = ?`, userID).Scan(&id)
+	return id, notFound(err)
+}
+
+// SaveCustomer links userID to a Stripe customer, unless it already has one,
+// and returns the customer that is linked (the first one wins).
+func (d *DB) SaveCustomer(ctx context.Context, userID int64, customerID string) (string, error) {
+	var linked string
+	err := d.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO billing_customers (user_id, customer_id, created_at) VALUES (?, ?, ?)
+			ON CONFLICT DO NOTHING`, userID, customerID, now()); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT customer_id FROM billing_customers WHERE user_id = ?`, userID).Scan(&linked)
+	})
+	return linked, err
+}
+
+func userIDByCustomer(ctx context.Context, q querier, customerID string) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT user_id FROM billing_customers WHERE customer_id = ?`, customerID).Scan(&id)
+	return id, notFound(err)
+}
+
+// UserIDByCustomer returns the user a Stripe customer belongs to, or ErrNotFound.
+func (d *DB) UserIDByCustomer(ctx context.Context, customerID string) (int64, error) {
+	return userIDByCustomer(ctx, d.Read, customerID)
+}
+
+// Customers returns every linked Stripe customer id (for reconciliation).
+func (d *DB) Customers(ctx context.Context) ([]string, error) {
+	rows, err := d.Read.QueryContext(ctx, `SELECT customer_id FROM billing_customers ORDER BY user_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// BillingTx is a write transaction for billing changes: a webhook event and
+// all its effects commit together, or not at all.
+type BillingTx struct {
+	tx *sql.Tx
+}
+
+// BillingTx runs fn in one write transaction.
+func (d *DB) BillingTx(ctx context.Context, fn func(btx BillingTx) error) error {
+	return d.Tx(ctx, func(tx *sql.Tx) error { return fn(BillingTx{tx}) })
+}
+
+// RecordEvent stores a webhook event. It returns ErrDuplicateEvent when the
+// id was seen before, in which case the caller must change nothing.
+func (b BillingTx) RecordEvent(ctx context.Context, id, typ string, created int64, payload []byte) error {
+	res, err := b.tx.ExecContext(ctx, `
+		INSERT INTO stripe_events (id, type, created, received_at, payload) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`, id, typ, created, now(), payload)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrDuplicateEvent
+	}
+	return nil
+}
+
+// UserIDByCustomer looks a customer up inside the transaction.
+func (b BillingTx) UserIDByCustomer(ctx context.Context, customerID string) (int64, error) {
+	return userIDByCustomer(ctx, b.tx, customerID)
+}
+
+// LinkCustomer links userID to customerID if the user has no customer yet.
+func (b BillingTx) LinkCustomer(ctx context.Context, userID int64, customerID string) error {
+	_, err := b.tx.ExecContext(ctx, `
+		INSERT INTO billing_customers (user_id, customer_id, created_at)
+		SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?)
+		ON CONFLICT DO NOTHING`, userID, customerID, now(), userID)
+	return err
+}
+
+// ApplySubscription stores s unless the stored row is newer: a row changed by
+// a later event (higher version) is kept, and a canceled subscription stays
+// canceled (Stripe never revives one). It reports whether s was applied.
+func (b BillingTx) ApplySubscription(ctx context.Context, s Subscription) (bool, error) {
+	return applySubscription(ctx, b.tx, s)
+}
+
+// ApplySubscription is BillingTx.ApplySubscription in a transaction of its own.
+func (d *DB) ApplySubscription(ctx context.Context, s Subscription) (bool, error) {
+	var applied bool
+	err := d.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		applied, err = applySubscription(ctx, tx, s)
+		return err
+	})
+	return applied, err
+}
+
+func applySubscription(ctx context.Context, q querier, s Subscription) (bool, error) {
+	res, err := q.ExecContext(ctx, `
+		INSERT INTO subscriptions (id, user_id, customer_id, price_id, plan, status, current_period_end,
+		                           cancel_at_period_end, version, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET
+			price_id = excluded.price_id, plan = excluded.plan, status = excluded.status,
+			current_period_end = excluded.current_period_end,
+			cancel_at_period_end = excluded.cancel_at_period_end,
+			version = excluded.version, updated_at = excluded.updated_at
+		WHERE excluded.version >= subscriptions.version
+		  AND subscriptions.status NOT IN ('canceled', 'incomplete_expired')`,
+		s.ID, s.UserID, s.CustomerID, s.PriceID, s.Plan, s.Status, s.CurrentPeriodEnd,
+		s.CancelAtPeriodEnd, s.Version, now())
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// SetInvoiceStatus records the outcome of a subscription's latest invoice
+// ("paid" or "payment_failed"), unless a newer invoice event was applied.
+func (b BillingTx) SetInvoiceStatus(ctx context.Context, subscriptionID, status string, version int64) error {
+	_, err := b.tx.ExecContext(ctx, `
+		UPDATE subscriptions SET last_invoice_status = ?, invoice_version = ?, updated_at = ?
+		WHERE id = ? AND invoice_version <= ?`, status, version, now(), subscriptionID, version)
+	return err
+}
+
+const subscriptionColumns = `id, user_id, customer_id, price_id, plan, status, current_period_end,
+	cancel_at_period_end, last_invoice_status, version`
+
+func scanSubscription(row interface{ Scan(...any) error }) (Subscription, error) {
+	var s Subscription
+	err := row.Scan(&s.ID, &s.UserID, &s.CustomerID, &s.PriceID, &s.Plan, &s.Status, &s.CurrentPeriodEnd,
+		&s.CancelAtPeriodEnd, &s.LastInvoiceStatus, &s.Version)
+	return s, notFound(err)
+}
+
+// CurrentSubscription returns the subscription that decides userID's plan:
+// the live one (active, trialing or past_due) of the highest version, else
+// the most recent one of any status, else ErrNotFound.
+func (d *DB) CurrentSubscription(ctx context.Context, userID int64) (Subscription, error) {
+	return scanSubscription(d.Read.QueryRowContext(ctx, `
+		SELECT `+subscriptionColumns+` FROM subscriptions WHERE user_id = ?
+		ORDER BY status IN ('active', 'trialing', 'past_due') DESC, version DESC, updated_at DESC
+		LIMIT 1`, userID))
+}
+
+// SubscriptionByID returns one subscription, or ErrNotFound.
+func (d *DB) SubscriptionByID(ctx context.Context, id string) (Subscription, error) {
+	return scanSubscription(d.Read.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = ?`, id))
+}
+
+// CountEvents returns how many webhook events were recorded (for tests and the admin).
+func (d *DB) CountEvents(ctx context.Context) (int, error) {
+	var n int
+	err := d.Read.QueryRowContext(ctx, `SELECT count(*) FROM stripe_events`).Scan(&n)
+	return n, err
+}
+
+// UnixTime converts a Stripe timestamp (0 for none) to a NullTime.
+func UnixTime(sec int64) sql.NullTime {
+	if sec == 0 {
+		return sql.NullTime{}
+	}
+	return sql.NullTime{Time: time.Unix(sec, 0).UTC(), Valid: true}
+}
