@@ -34,6 +34,10 @@ var webhookEvents = []string{
 // 200 goes out only after the commit: a redelivery changes nothing, and a
 // failure makes Stripe retry.
 func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
+	if s.stripe == nil {
+		http.NotFound(w, r) // billing is off: there is no webhook
+		return
+	}
 	secret := s.cfg.Stripe.WebhookSecret
 	if secret == "" {
 		http.Error(w, "webhooks are not configured (STRIPE_WEBHOOK_SECRET)", http.StatusServiceUnavailable)

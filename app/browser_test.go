@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,35 +49,44 @@ func newBrowser(t *testing.T) context.Context {
 	return ctx
 }
 
-// TestBrowserSignupLoginProjects drives a real browser through the main
-// journey: sign up, log out, log in, create a project. With
-// SKIFF_SCREENSHOTS=dir it saves a screenshot of each page there.
-func TestBrowserSignupLoginProjects(t *testing.T) {
-	ctx := newBrowser(t)
-	ts := newTestServer(t)
-	shotDir := os.Getenv("SKIFF_SCREENSHOTS")
-	shot := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			if shotDir == "" {
-				return nil
-			}
-			b, err := chromedp.FullScreenshot(100)(ctx, tg)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(shotDir, name+".png"), b, 0o644)
-		})
-	}
-	heading := func(text string) chromedp.Action[chromedp.Void] {
-		return chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "` + text + `")]`))
-	}
-	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
+// shot saves a full-page PNG named name into $SKIFF_SCREENSHOTS, if set.
+func shot(name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		dir := os.Getenv("SKIFF_SCREENSHOTS")
+		if dir == "" {
+			return nil
+		}
+		b, err := chromedp.FullScreenshot(100)(ctx, tg)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, name+".png"), b, 0o644)
+	})
+}
+
+// heading waits for an h1 containing text.
+func heading(text string) chromedp.Action[chromedp.Void] {
+	return chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "` + text + `")]`))
+}
+
+// stepper runs named groups of browser actions, failing the test with the page's address.
+func stepper(t *testing.T, ctx context.Context) func(string, ...chromedp.Action[chromedp.Void]) {
+	return func(name string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
 			loc, _ := chromedp.Run(ctx, chromedp.Location())
 			t.Fatalf("%s (at %s): %v", name, loc, err)
 		}
 	}
+}
+
+// TestBrowserSignupLoginProjects drives a real browser through the main
+// journey: sign up, log out, log in, create a project. With
+// SKIFF_SCREENSHOTS=dir it saves a screenshot of each page there.
+func TestBrowserSignupLoginProjects(t *testing.T) {
+	ctx := newBrowser(t)
+	ts := newTestServer(t)
+	step := stepper(t, ctx)
 
 	step("landing page", chromedp.Navigate(ts.URL+"/"), heading("Ship your SaaS"), shot("1-home"))
 
@@ -122,4 +132,35 @@ func TestBrowserSignupLoginProjects(t *testing.T) {
 	if err != nil || !strings.Contains(font, "system-ui") {
 		t.Fatalf("stylesheet not applied: font-family %q, err %v", font, err)
 	}
+}
+
+// TestBrowserBilling renders the billing pages in a real browser: the pricing
+// page with its upgrade forms, the upgrade prompt, and the billing page after
+// returning from Checkout (the fake plays Stripe).
+func TestBrowserBilling(t *testing.T) {
+	ctx := newBrowser(t)
+	fake := newFakeStripe(t)
+	ts := newTestServer(t, withStripe(fake))
+	step := stepper(t, ctx)
+	step("signup",
+		chromedp.Navigate(ts.URL+"/signup"),
+		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
+		heading("Dashboard"),
+	)
+	step("pricing", chromedp.Navigate(ts.URL+"/pricing"), heading("Pricing"),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/billing/checkout"] button`)), shot("11-pricing"))
+	step("upgrade prompt", chromedp.Navigate(ts.URL+"/reports"), heading("Pro feature"), shot("12-upgrade"))
+
+	// Pay through the fake, then come back as Stripe's success URL would.
+	c := ts.newClient()
+	c.login("ada@example.com", testPassword, false)
+	loc := c.post("/billing/checkout", url.Values{"plan": {"pro"}}).Header.Get("Location")
+	sessionID := strings.TrimPrefix(loc, "https://checkout.stripe.com/c/pay/")
+	fake.completeCheckout(sessionID, "active")
+	step("billing after checkout", chromedp.Navigate(ts.URL+"/billing?session_id="+sessionID), heading("Billing"),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "Thank you!")]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/billing/portal"] button`)), shot("13-billing"))
+	step("reports", chromedp.Navigate(ts.URL+"/reports"), heading("Reports"), shot("14-reports"))
 }
