@@ -1,0 +1,74 @@
+package app
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAgainstStripeMock sends Skiff's real Stripe calls to stripe-mock, which
+// validates every request (paths, parameter names and types) against the
+// OpenAPI description of Stripe's API that it bundles. The fake in billing_fake_test.go checks the
+// flow; this checks that Stripe would accept each request. CI installs
+// stripe-mock (go install github.com/stripe/stripe-mock@v0.203.0); elsewhere the
+// test skips without it unless SKIFF_STRIPE_MOCK=required.
+func TestAgainstStripeMock(t *testing.T) {
+	bin, err := exec.LookPath("stripe-mock")
+	if err != nil {
+		if os.Getenv("SKIFF_STRIPE_MOCK") == "required" {
+			t.Fatal("SKIFF_STRIPE_MOCK=required but stripe-mock is not on PATH")
+		}
+		t.Skip("stripe-mock not found (go install github.com/stripe/stripe-mock@v0.203.0)")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "-http-addr", addr)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for i := 0; ; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if i > 100 {
+			t.Fatal("stripe-mock did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	ts := newTestServer(t, func(c *Config) {
+		c.Stripe = StripeConfig{SecretKey: "sk_test_123", WebhookSecret: testWebhookSecret,
+			PricePro: "price_123", PriceEnterprise: "price_456", TrialDays: 14, APIBase: "http://" + addr}
+	})
+	c := ts.newClient()
+	c.signup("ada@example.com")
+
+	res := c.post("/billing/checkout", url.Values{"plan": {"pro"}})
+	wantStatus(t, res, http.StatusSeeOther)
+	if !strings.HasPrefix(res.Header.Get("Location"), "https://checkout.stripe.com/") {
+		t.Fatalf("checkout redirect %q", res.Header.Get("Location"))
+	}
+	wantStatus(t, c.post("/billing/portal", nil), http.StatusSeeOther)
+	wantStatus(t, c.get("/billing?session_id=cs_test_123"), http.StatusOK) // retrieves with expand[]=subscription
+	if _, err := ts.srv.syncStripe(t.Context()); err != nil {
+		t.Fatal("sync:", err)
+	}
+	var out strings.Builder
+	if err := stripeSetup(t.Context(), ts.srv.cfg, ts.srv, &out); err != nil {
+		t.Fatalf("stripe-setup: %v\n%s", err, out.String())
+	}
+	if logs := ts.logs.String(); strings.Contains(logs, "level=ERROR") {
+		t.Fatalf("Stripe refused a request:\n%s", logs)
+	}
+}
