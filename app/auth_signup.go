@@ -1,6 +1,7 @@
 package app
 
 import (
+	"database/sql"
 	"errors"
 	"net/http"
 
@@ -38,7 +39,16 @@ func (s *Server) handleSignupPost(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	u, err := s.db.CreateUser(r.Context(), f.Email, hash)
+	// The account and its verification mail are one transaction.
+	var u db.User
+	err = s.db.Tx(r.Context(), func(tx *sql.Tx) error {
+		q := db.Q(tx)
+		var err error
+		if u, err = q.CreateUser(r.Context(), f.Email, hash, false); err != nil {
+			return err
+		}
+		return s.queueVerification(r.Context(), q, u)
+	})
 	if errors.Is(err, db.ErrEmailTaken) {
 		errs := map[string]string{"email": "An account with this email already exists. Log in instead?"}
 		s.render(w, r, http.StatusUnprocessableEntity, views.SignupPage(s.page(r, "Sign up"), f.view(errs, "")))
@@ -48,9 +58,10 @@ func (s *Server) handleSignupPost(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	s.outbox.notify()
 	if err := s.startSession(r.Context(), u, false); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	s.redirect(w, r, "/dashboard", "Welcome to Skiff! Your account is ready.")
+	s.redirect(w, r, "/dashboard", "Welcome to Skiff! Check your inbox to confirm your email address.")
 }

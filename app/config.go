@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/mail"
 	"net/url"
 	"os"
 	"strconv"
@@ -23,6 +24,10 @@ type Config struct {
 	LogLevel          string   // LOG_LEVEL: debug, info, warn or error
 
 	Stripe StripeConfig
+
+	SMTPURL         *url.URL // SMTP_URL: smtp://user:pass@host:587 or smtps://...:465; nil for the dev mailbox
+	MailFrom        string   // MAIL_FROM: the sender of every mail
+	MagicLinkSignup bool     // MAGIC_LINK_SIGNUP: a magic link to an unknown address creates an account
 
 	// Limits are not read from the environment: the defaults follow OWASP and
 	// NIST guidance, and tests change them directly.
@@ -47,6 +52,8 @@ type Limits struct {
 	LoginPerIP        Rate  // login attempts from one IP address
 	LoginFailsPerUser Rate  // failed logins against one email address (NIST SP 800-63B: at most 100)
 	SignupPerIP       Rate  // accounts created from one IP address
+	MailPerAddress    Rate  // mails with links (reset, magic link, verification) to one address
+	MailPerIP         Rate  // such mails requested from one IP address
 	MaxFormBytes      int64 // larger request bodies get 413
 }
 
@@ -62,6 +69,8 @@ func DefaultLimits() Limits {
 		LoginPerIP:        Rate{N: 10, Per: time.Minute},
 		LoginFailsPerUser: Rate{N: 100, Per: time.Hour},
 		SignupPerIP:       Rate{N: 10, Per: time.Hour},
+		MailPerAddress:    Rate{N: 5, Per: time.Hour},
+		MailPerIP:         Rate{N: 20, Per: time.Hour},
 		MaxFormBytes:      64 << 10,
 	}
 }
@@ -99,6 +108,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		cfg.Stripe.TrialDays = n
 	}
+	cfg.MailFrom = get("MAIL_FROM", "Skiff <no-reply@localhost>")
+	if cfg.MagicLinkSignup, err = parseBool(get("MAGIC_LINK_SIGNUP", "false")); err != nil {
+		return Config{}, fmt.Errorf("config: MAGIC_LINK_SIGNUP must be true or false, got %q", getenv("MAGIC_LINK_SIGNUP"))
+	}
+	if raw := get("SMTP_URL", ""); raw != "" {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			return Config{}, errors.New("config: SMTP_URL must look like smtp://user:pass@host:587 or smtps://user:pass@host:465")
+		}
+		if tls := u.Query().Get("tls"); tls != "" && tls != "required" {
+			return Config{}, fmt.Errorf("config: SMTP_URL's tls option can only be tls=required, got %q", tls)
+		}
+		cfg.SMTPURL = u
+	}
 	raw := get("BASE_URL", "http://localhost:8080")
 	if cfg.BaseURL, err = url.Parse(raw); err != nil {
 		return Config{}, fmt.Errorf("config: BASE_URL is not a URL: %q", raw)
@@ -134,6 +157,12 @@ func (c Config) Validate() error {
 				return fmt.Errorf("config: STRIPE_API_BASE must be an http(s) URL, got %q", st.APIBase)
 			}
 		}
+	}
+	if a, err := mail.ParseAddress(c.MailFrom); err != nil || !strings.Contains(a.Address, "@") {
+		return fmt.Errorf("config: MAIL_FROM must be an address such as \"Skiff <no-reply@example.com>\", got %q", c.MailFrom)
+	}
+	if c.Env == "production" && c.SMTPURL == nil {
+		return errors.New("config: SMTP_URL must be set when APP_ENV=production (without it mail only reaches the development mailbox)")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -41,7 +41,7 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 			t.Errorf("%v: err %v, want one line containing %q", tt.env, err, tt.want)
 		}
 	}
-	cfg, err := LoadConfig(envOf(map[string]string{"APP_ENV": "production", "BASE_URL": "https://app.example.com", "TRUST_PROXY_HEADERS": "true"}))
+	cfg, err := LoadConfig(envOf(map[string]string{"APP_ENV": "production", "BASE_URL": "https://app.example.com", "TRUST_PROXY_HEADERS": "true", "SMTP_URL": "smtp://u:p@mail.example.com:587"}))
 	if err != nil || !cfg.Secure() || !cfg.TrustProxyHeaders {
 		t.Fatalf("valid production config: %+v, %v", cfg, err)
 	}

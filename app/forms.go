@@ -31,19 +31,27 @@ func (f signupForm) Valid() map[string]string {
 	if msg := emailProblem(f.Email); msg != "" {
 		errs["email"] = msg
 	}
-	switch {
-	case f.Password == "":
-		errs["password"] = "Choose a password."
-	case len(f.Password) < minPasswordBytes:
-		errs["password"] = "Use at least 8 characters."
-	case len(f.Password) > maxPasswordBytes:
-		errs["password"] = "Use at most 1024 characters."
-	case isCommonPassword(f.Password):
-		errs["password"] = "This password is too common and easy to guess. Try a longer phrase."
-	case strings.EqualFold(f.Password, f.Email):
-		errs["password"] = "Your password must not be your email address."
+	if msg := passwordProblem(f.Password, f.Email); msg != "" {
+		errs["password"] = msg
 	}
 	return errs
+}
+
+// passwordProblem returns what is wrong with a new password, or "".
+func passwordProblem(password, email string) string {
+	switch {
+	case password == "":
+		return "Choose a password."
+	case len(password) < minPasswordBytes:
+		return "Use at least 8 characters."
+	case len(password) > maxPasswordBytes:
+		return "Use at most 1024 characters."
+	case isCommonPassword(password):
+		return "This password is too common and easy to guess. Try a longer phrase."
+	case strings.EqualFold(password, email):
+		return "Your password must not be your email address."
+	}
+	return ""
 }
 
 func (f signupForm) view(errs map[string]string, formErr string) views.Form {

@@ -21,7 +21,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	d := views.Dashboard{ProjectCount: len(projects), Recent: projects[:min(len(projects), 5)]}
+	d := views.Dashboard{Verified: u.EmailVerifiedAt.Valid, ProjectCount: len(projects), Recent: projects[:min(len(projects), 5)]}
 	s.render(w, r, http.StatusOK, views.DashboardPage(s.page(r, "Dashboard"), d))
 }
 

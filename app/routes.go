@@ -21,6 +21,25 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /login", s.handleLoginPost)
 	mux.HandleFunc("POST /logout", s.handleLogoutPost)
 
+	// Mail flows: verification, password reset, magic links, settings.
+	mux.HandleFunc("GET /verify-email", s.handleVerifyEmail)
+	mux.Handle("POST /verify-email/resend", s.requireUser(s.handleVerifyResend))
+	mux.HandleFunc("GET /forgot-password", s.handleForgotGet)
+	mux.HandleFunc("POST /forgot-password", s.handleForgotPost)
+	mux.HandleFunc("GET /reset-password", s.handleResetGet)
+	mux.HandleFunc("POST /reset-password", s.handleResetPost)
+	mux.HandleFunc("GET /login/magic", s.handleMagicGet)
+	mux.HandleFunc("POST /login/magic", s.handleMagicPost)
+	mux.HandleFunc("GET /login/magic/confirm", s.handleMagicConfirmGet)
+	mux.HandleFunc("POST /login/magic/confirm", s.handleMagicConfirmPost)
+	mux.Handle("GET /settings", s.requireUser(s.handleSettings))
+	mux.Handle("POST /settings/email", s.requireUser(s.handleSettingsEmail))
+	mux.HandleFunc("GET /settings/email/confirm", s.handleEmailConfirmGet)
+	mux.HandleFunc("POST /settings/email/confirm", s.handleEmailConfirmPost)
+	mux.Handle("POST /settings/password", s.requireUser(s.handleSettingsPassword))
+	mux.HandleFunc("GET /dev/mail", s.handleDevMail)
+	mux.HandleFunc("GET /dev/mail/{id}", s.handleDevMailHTML)
+
 	// Billing. The webhook is on the root mux below: no session, no
 	// cross-origin check (Stripe is another origin; its signature is the check).
 	mux.HandleFunc("GET /pricing", s.handlePricing)

@@ -79,9 +79,13 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "%d migration(s) applied; database %s is up to date\n", len(applied), cfg.DatabasePath)
 		return nil
 	}
+	mailer, err := newMailer(cfg, logger)
+	if err != nil {
+		return err
+	}
 	switch cmd {
 	case "stripe-setup", "stripe-sync":
-		srv := NewServer(cfg, database, logger)
+		srv := NewServer(cfg, database, logger, mailer)
 		defer srv.Close()
 		if cmd == "stripe-setup" {
 			return stripeSetup(ctx, cfg, srv, stdout)
@@ -90,14 +94,17 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "%d subscription(s) reconciled\n", n)
 		return err
 	}
-	return serve(ctx, cfg, database, logger)
+	return serve(ctx, cfg, database, logger, mailer)
 }
 
 // serve runs the HTTP server until ctx is cancelled (SIGINT or SIGTERM), then
 // lets in-flight requests finish before returning.
-func serve(ctx context.Context, cfg Config, database *db.DB, logger *slog.Logger) error {
-	srv := NewServer(cfg, database, logger)
+func serve(ctx context.Context, cfg Config, database *db.DB, logger *slog.Logger, mailer Mailer) error {
+	srv := NewServer(cfg, database, logger, mailer)
+	workCtx, stopWork := context.WithCancel(context.Background())
+	srv.Start(workCtx)
 	defer srv.Close()
+	defer stopWork() // runs before Close: the mail worker stops after the HTTP server
 	httpServer := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -116,8 +123,6 @@ func serve(ctx context.Context, cfg Config, database *db.DB, logger *slog.Logger
 	if srv.stripe != nil && cfg.Stripe.WebhookSecret == "" {
 		logger.Warn("STRIPE_WEBHOOK_SECRET is not set: webhooks are refused until it is (run `skiff stripe-setup`)")
 	}
-	go srv.runNightlySync(ctx)
-
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()
 	select {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -22,16 +23,21 @@ type Server struct {
 	store    sessionStore
 	hasher   *passwordHasher
 	stripe   *stripeclient.API // nil when billing is not configured
+	outbox   *outbox
 	plans    []Plan
 
 	loginIPLimiter   *rateLimiter
 	loginFailLimiter *rateLimiter
 	signupIPLimiter  *rateLimiter
+	mailAddrLimiter  *rateLimiter
+	mailIPLimiter    *rateLimiter
 	handler          http.Handler
+	started          bool
 }
 
-// NewServer wires the application together. Call Close when done with it.
-func NewServer(cfg Config, database *db.DB, logger *slog.Logger) *Server {
+// NewServer wires the application together. Start its background work with
+// Start, and call Close when done with it.
+func NewServer(cfg Config, database *db.DB, logger *slog.Logger, mailer Mailer) *Server {
 	s := &Server{
 		cfg:    cfg,
 		db:     database,
@@ -46,6 +52,9 @@ func NewServer(cfg Config, database *db.DB, logger *slog.Logger) *Server {
 		loginIPLimiter:   newRateLimiter(cfg.Limits.LoginPerIP, 100_000),
 		loginFailLimiter: newRateLimiter(cfg.Limits.LoginFailsPerUser, 100_000),
 		signupIPLimiter:  newRateLimiter(cfg.Limits.SignupPerIP, 100_000),
+		mailAddrLimiter:  newRateLimiter(cfg.Limits.MailPerAddress, 100_000),
+		mailIPLimiter:    newRateLimiter(cfg.Limits.MailPerIP, 100_000),
+		outbox:           newOutbox(database, mailer, logger),
 	}
 	s.sessions = newSessionManager(cfg, s.store)
 	s.sessions.ErrorFunc = s.serverError
@@ -58,7 +67,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
 
-// Close stops the server's background work (expired-session cleanup).
+// Start runs the background work (mail delivery, the daily billing sync)
+// until ctx ends.
+func (s *Server) Start(ctx context.Context) {
+	s.started = true
+	go s.outbox.run(ctx)
+	go s.runNightlySync(ctx)
+}
+
+// Close stops the expired-session cleanup and, if Start ran, waits for the
+// mail worker to finish the mail it is sending (cancel Start's ctx first).
 func (s *Server) Close() {
 	s.store.write.StopCleanup()
+	if s.started {
+		<-s.outbox.done
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"skiff/db"
 )
@@ -20,12 +21,14 @@ import (
 // testServer is the real handler on a real HTTP server with a real SQLite file.
 type testServer struct {
 	*httptest.Server
-	t      *testing.T
-	srv    *Server
-	db     *db.DB
-	dbPath string
-	logs   *syncBuffer
-	once   sync.Once
+	t        *testing.T
+	srv      *Server
+	db       *db.DB
+	dbPath   string
+	logs     *syncBuffer
+	once     sync.Once
+	smtp     *smtpSink // the mail server the app sends to
+	stopWork context.CancelFunc
 }
 
 // testOption changes the configuration before the server starts.
@@ -33,6 +36,17 @@ type testOption func(*Config)
 
 // withTLS serves over HTTPS with an https BASE_URL, as in production.
 func withTLS() testOption { return func(c *Config) { c.BaseURL.Scheme = "https" } }
+
+// withSMTP sends mail to an existing sink (to share one across a restart).
+func withSMTP(sink *smtpSink) testOption {
+	return func(c *Config) { c.SMTPURL, _ = url.Parse("smtp://" + sink.addr) }
+}
+
+// devMailboxURL marks a test server that uses the development mailbox.
+var devMailboxURL = &url.URL{Scheme: "dev-mailbox"}
+
+// withDevMailbox uses the development mailbox instead of SMTP.
+func withDevMailbox() testOption { return func(c *Config) { c.SMTPURL = devMailboxURL } }
 
 // withDB uses an existing database file (to test a restart).
 func withDB(path string) testOption { return func(c *Config) { c.DatabasePath = path } }
@@ -45,8 +59,16 @@ func newTestServer(t *testing.T, opts ...testOption) *testServer {
 	}
 	cfg.DatabasePath = filepath.Join(t.TempDir(), "skiff.db")
 	cfg.LogLevel = "debug"
+	var sink *smtpSink
 	for _, o := range opts {
 		o(&cfg)
+	}
+	switch cfg.SMTPURL {
+	case nil:
+		sink = newSMTPSink(t)
+		cfg.SMTPURL, _ = url.Parse("smtp://" + sink.addr)
+	case devMailboxURL:
+		cfg.SMTPURL = nil
 	}
 	var hs *httptest.Server
 	if cfg.BaseURL.Scheme == "https" {
@@ -70,9 +92,17 @@ func newTestServer(t *testing.T, opts ...testOption) *testServer {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	srv := NewServer(cfg, database, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	mailer, err := newMailer(cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(cfg, database, logger, mailer)
+	srv.outbox.firstRetry, srv.outbox.idlePoll = 20*time.Millisecond, 100*time.Millisecond
+	workCtx, stopWork := context.WithCancel(context.Background())
+	srv.Start(workCtx)
 	hs.Config.Handler = srv
-	ts := &testServer{Server: hs, t: t, srv: srv, db: database, dbPath: cfg.DatabasePath, logs: logs}
+	ts := &testServer{Server: hs, t: t, srv: srv, db: database, dbPath: cfg.DatabasePath, logs: logs, smtp: sink, stopWork: stopWork}
 	t.Cleanup(ts.stop)
 	return ts
 }
@@ -81,6 +111,7 @@ func newTestServer(t *testing.T, opts ...testOption) *testServer {
 func (ts *testServer) stop() {
 	ts.once.Do(func() {
 		ts.Server.Close()
+		ts.stopWork()
 		ts.srv.Close()
 		ts.db.Close()
 	})

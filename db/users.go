@@ -35,16 +35,62 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 // CreateUser inserts a user with an already normalised email and a password
 // hash. It returns ErrEmailTaken when the address is in use.
 func (d *DB) CreateUser(ctx context.Context, email, passwordHash string) (User, error) {
+	return Queries{d.Write}.CreateUser(ctx, email, passwordHash, false)
+}
+
+// CreateUser inserts a user; an empty passwordHash makes an account without
+// a password, and verified marks the address as proven.
+func (q Queries) CreateUser(ctx context.Context, email, passwordHash string, verified bool) (User, error) {
 	t := now()
-	row := d.Write.QueryRowContext(ctx, `
-		INSERT INTO users (email, password_hash, created_at, updated_at)
-		VALUES (?, ?, ?, ?)
-		RETURNING `+userColumns, email, passwordHash, t, t)
+	var hash any = passwordHash
+	if passwordHash == "" {
+		hash = nil
+	}
+	var verifiedAt any
+	if verified {
+		verifiedAt = t
+	}
+	row := q.q.QueryRowContext(ctx, `
+		INSERT INTO users (email, password_hash, email_verified_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?)
+		RETURNING `+userColumns, email, hash, verifiedAt, t, t)
 	u, err := scanUser(row)
 	if isUniqueViolation(err) {
 		return User{}, ErrEmailTaken
 	}
 	return u, err
+}
+
+// UserByID returns the user with that id, inside a transaction.
+func (q Queries) UserByID(ctx context.Context, id int64) (User, error) {
+	return scanUser(q.q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+}
+
+// MarkEmailVerified records that the user proved they receive mail at their address.
+func (q Queries) MarkEmailVerified(ctx context.Context, id int64) error {
+	_, err := q.q.ExecContext(ctx, `
+		UPDATE users SET email_verified_at = coalesce(email_verified_at, ?), updated_at = ? WHERE id = ?`, now(), now(), id)
+	return err
+}
+
+// SetEmail changes the user's (verified) address; ErrEmailTaken if in use.
+func (q Queries) SetEmail(ctx context.Context, id int64, email string) error {
+	_, err := q.q.ExecContext(ctx, `
+		UPDATE users SET email = ?, email_verified_at = ?, updated_at = ? WHERE id = ?`, email, now(), now(), id)
+	if isUniqueViolation(err) {
+		return ErrEmailTaken
+	}
+	return err
+}
+
+// SetPassword replaces the password and bumps auth_epoch, which ends every
+// session and voids every token issued before. It returns the new epoch.
+func (q Queries) SetPassword(ctx context.Context, id int64, hash string) (int64, error) {
+	var epoch int64
+	err := q.q.QueryRowContext(ctx, `
+		UPDATE users SET password_hash = ?, auth_epoch = auth_epoch + 1, updated_at = ? WHERE id = ?
+		RETURNING auth_epoch`, hash, now(), id).Scan(&epoch)
+	return epoch, notFound(err)
 }
 
 // UserByID returns the user with that id.

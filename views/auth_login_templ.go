@@ -84,7 +84,7 @@ func LoginPage(p Page, f Form) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "> Remember me for 30 days</label> <button type=\"submit\">Log in</button></form></article>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "> Remember me for 30 days</label> <button type=\"submit\">Log in</button></form><footer class=\"auth-links\"><a href=\"/forgot-password\">Forgot your password?</a> <a href=\"/login/magic\">Email me a login link</a></footer></article>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

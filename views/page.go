@@ -50,6 +50,7 @@ type Field struct {
 
 // Dashboard is the data of the dashboard page.
 type Dashboard struct {
+	Verified     bool // the user's email address is confirmed
 	ProjectCount int
 	Recent       []db.Project
 }
@@ -112,3 +113,30 @@ type Upgrade struct {
 	Title, Message, PlanName string
 	BillingEnabled           bool
 }
+
+// Message is the data of a simple page that tells the user something.
+type Message struct {
+	Title, Text        string
+	LinkURL, LinkLabel string // an optional next step
+}
+
+// Confirm is a page with one button that POSTs a token (a GET must not use it).
+type Confirm struct {
+	Title, Text, Action, Token, Button string
+}
+
+// Settings is the data of the account settings page.
+type Settings struct {
+	Email                   string
+	Verified                bool
+	HasPassword             bool
+	EmailForm, PasswordForm Form
+}
+
+// DevMail is one mail in the development mailbox.
+type DevMail struct {
+	db.Email
+	Links []string
+}
+
+func devMailURL(m DevMail) string { return "/dev/mail/" + itoa(m.ID) }

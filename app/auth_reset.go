@@ -1,0 +1,139 @@
+package app
+
+import (
+	"database/sql"
+	"errors"
+	"net/http"
+	"time"
+
+	"skiff/db"
+	"skiff/views"
+)
+
+// sameTime is how long every POST /forgot-password and /login/magic takes,
+// whether or not the address has an account, so timing tells nothing.
+const sameTime = 250 * time.Millisecond
+
+// handleForgotGet handles "GET /forgot-password".
+func (s *Server) handleForgotGet(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, views.ForgotPasswordPage(s.page(r, "Reset your password"), views.Form{}))
+}
+
+// handleForgotPost handles "POST /forgot-password". Known and unknown
+// addresses get the same page after the same time; only a known one gets mail.
+func (s *Server) handleForgotPost(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if !s.parseForm(w, r) {
+		return
+	}
+	email := normalizeEmail(r.PostForm.Get("email"))
+	if msg := emailProblem(email); msg != "" {
+		f := views.Form{Values: map[string]string{"email": email}, Errors: map[string]string{"email": msg}}
+		s.render(w, r, http.StatusUnprocessableEntity, views.ForgotPasswordPage(s.page(r, "Reset your password"), f))
+		return
+	}
+	if !s.allowMail(w, r, email) {
+		return
+	}
+	u, err := s.db.UserByEmail(r.Context(), email)
+	if err == nil {
+		err = s.db.Tx(r.Context(), func(tx *sql.Tx) error {
+			q := db.Q(tx)
+			link, err := s.issueToken(r.Context(), q, db.PurposeResetPassword, &u, u.Email)
+			if err != nil {
+				return err
+			}
+			return queueMail(r.Context(), q, u.Email, resetPasswordMail(link))
+		})
+		s.outbox.notify()
+	}
+	if err != nil && !errors.Is(err, db.ErrNotFound) {
+		s.serverError(w, r, err)
+		return
+	}
+	time.Sleep(time.Until(start.Add(sameTime)))
+	s.render(w, r, http.StatusOK, views.MessagePage(s.page(r, "Check your email"), views.Message{
+		Title: "Check your email",
+		Text:  "If an account exists for " + email + ", we sent it a link to choose a new password. The link is valid for one hour.",
+	}))
+}
+
+// handleResetGet handles "GET /reset-password?token=...": the form, if the
+// token is still good. Only the POST uses it.
+func (s *Server) handleResetGet(w http.ResponseWriter, r *http.Request) {
+	noReferrer(w)
+	token := r.URL.Query().Get("token")
+	hash, ok := tokenHash(token)
+	if !ok {
+		s.invalidToken(w, r)
+		return
+	}
+	if _, err := s.db.PeekToken(r.Context(), hash, db.PurposeResetPassword); err != nil {
+		if errors.Is(err, db.ErrTokenInvalid) {
+			s.invalidToken(w, r)
+		} else {
+			s.serverError(w, r, err)
+		}
+		return
+	}
+	f := views.Form{Values: map[string]string{"token": token}}
+	s.render(w, r, http.StatusOK, views.ResetPasswordPage(s.page(r, "Choose a new password"), f))
+}
+
+// handleResetPost handles "POST /reset-password": set the password, sign
+// every session out (auth_epoch), mail a notice, and send the user to log in.
+func (s *Server) handleResetPost(w http.ResponseWriter, r *http.Request) {
+	noReferrer(w)
+	if !s.parseForm(w, r) {
+		return
+	}
+	token, password := r.PostForm.Get("token"), r.PostForm.Get("password")
+	hash, ok := tokenHash(token)
+	if !ok {
+		s.invalidToken(w, r)
+		return
+	}
+	t, err := s.db.PeekToken(r.Context(), hash, db.PurposeResetPassword)
+	if err != nil {
+		s.invalidToken(w, r)
+		return
+	}
+	if msg := passwordProblem(password, t.Email); msg != "" {
+		f := views.Form{Values: map[string]string{"token": token}, Errors: map[string]string{"password": msg}}
+		s.render(w, r, http.StatusUnprocessableEntity, views.ResetPasswordPage(s.page(r, "Choose a new password"), f))
+		return
+	}
+	pwHash, err := s.hasher.hash(r.Context(), password)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	err = s.db.Tx(r.Context(), func(tx *sql.Tx) error {
+		q := db.Q(tx)
+		t, err := q.ConsumeToken(r.Context(), hash, db.PurposeResetPassword)
+		if err != nil {
+			return err
+		}
+		if _, err := q.SetPassword(r.Context(), t.UserID.Int64, pwHash); err != nil {
+			return err
+		}
+		if err := q.MarkEmailVerified(r.Context(), t.UserID.Int64); err != nil {
+			return err
+		}
+		return queueMail(r.Context(), q, t.Email, passwordChangedMail(s.cfg.Origin()))
+	})
+	if errors.Is(err, db.ErrTokenInvalid) {
+		s.invalidToken(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.outbox.notify()
+	if err := s.sessions.Destroy(r.Context()); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.redirect(w, r, "/login", "Your password has been changed. Log in with your new password.")
+}

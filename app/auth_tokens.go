@@ -1,0 +1,63 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"net/url"
+	"time"
+
+	"skiff/db"
+)
+
+// How long each kind of mailed token is valid.
+var tokenTTL = map[string]time.Duration{
+	db.PurposeMagicLink:     15 * time.Minute,
+	db.PurposeResetPassword: time.Hour,
+	db.PurposeVerifyEmail:   48 * time.Hour,
+	db.PurposeChangeEmail:   24 * time.Hour,
+}
+
+// tokenPath is the page each kind of token opens.
+var tokenPath = map[string]string{
+	db.PurposeMagicLink:     "/login/magic/confirm",
+	db.PurposeResetPassword: "/reset-password",
+	db.PurposeVerifyEmail:   "/verify-email",
+	db.PurposeChangeEmail:   "/settings/email/confirm",
+}
+
+const tokenLen = 43 // 32 random bytes, unpadded base64url
+
+// issueToken stores a new token (only its hash) and returns the link to
+// mail. Links are built from BASE_URL, never from the request's Host header.
+// u is nil for a magic-link sign-up.
+func (s *Server) issueToken(ctx context.Context, q db.Queries, purpose string, u *db.User, email string) (string, error) {
+	var raw [32]byte
+	rand.Read(raw[:])
+	secret := base64.RawURLEncoding.EncodeToString(raw[:])
+	sum := sha256.Sum256([]byte(secret))
+	t := db.Token{Hash: sum[:], Purpose: purpose, Email: email, ExpiresAt: time.Now().Add(tokenTTL[purpose])}
+	if u != nil {
+		t.UserID = sql.NullInt64{Int64: u.ID, Valid: true}
+		t.AuthEpoch = u.AuthEpoch
+	}
+	if err := q.InsertToken(ctx, t); err != nil {
+		return "", err
+	}
+	return s.cfg.Origin() + tokenPath[purpose] + "?token=" + url.QueryEscape(secret), nil
+}
+
+// tokenHash checks a token's shape and returns its hash; forged or mangled
+// tokens are refused before any query.
+func tokenHash(secret string) ([]byte, bool) {
+	if len(secret) != tokenLen {
+		return nil, false
+	}
+	if _, err := base64.RawURLEncoding.DecodeString(secret); err != nil {
+		return nil, false
+	}
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:], true
+}

@@ -1,0 +1,108 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"strconv"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+)
+
+// Message is one mail ready to send.
+type Message struct {
+	To      string
+	Subject string
+	Text    string
+	HTML    string
+}
+
+// Mailer delivers mail. The outbox worker is its only caller.
+type Mailer interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// newMailer returns the SMTP mailer when SMTP_URL is set, else the
+// development mailbox (mail stays in the emails table, shown at /dev/mail).
+func newMailer(cfg Config, logger *slog.Logger) (Mailer, error) {
+	if cfg.SMTPURL == nil {
+		return devMailer{log: logger}, nil
+	}
+	return newSMTPMailer(cfg.SMTPURL, cfg.MailFrom)
+}
+
+// smtpMailer sends through an SMTP server with go-mail.
+type smtpMailer struct {
+	from    string
+	host    string
+	options []gomail.Option
+}
+
+// newSMTPMailer reads smtp://user:pass@host:port (STARTTLS when offered;
+// ?tls=required to insist) or smtps://user:pass@host:port (implicit TLS).
+func newSMTPMailer(u *url.URL, from string) (*smtpMailer, error) {
+	m := &smtpMailer{from: from, host: u.Hostname()}
+	opts := []gomail.Option{gomail.WithTimeout(20 * time.Second)}
+	port := 587
+	if u.Scheme == "smtps" {
+		port = 465
+		opts = append(opts, gomail.WithSSL())
+	} else if u.Query().Get("tls") == "required" {
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	} else {
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return nil, fmt.Errorf("config: SMTP_URL has a bad port %q", p)
+		}
+		port = n
+	}
+	opts = append(opts, gomail.WithPort(port))
+	if user := u.User.Username(); user != "" {
+		pass, _ := u.User.Password()
+		// Auto-discovery picks the strongest mechanism the server offers and
+		// refuses to send a password in the clear without TLS.
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
+			gomail.WithUsername(user), gomail.WithPassword(pass))
+	}
+	m.options = opts
+	return m, nil
+}
+
+// Send delivers one message with a plain-text body and an HTML alternative.
+func (m *smtpMailer) Send(ctx context.Context, msg Message) error {
+	gm := gomail.NewMsg()
+	if err := gm.From(m.from); err != nil {
+		return err
+	}
+	if err := gm.To(msg.To); err != nil {
+		return err
+	}
+	gm.Subject(msg.Subject)
+	gm.SetDate()
+	gm.SetMessageID()
+	gm.SetBodyString(gomail.TypeTextPlain, msg.Text)
+	gm.AddAlternativeString(gomail.TypeTextHTML, msg.HTML)
+	c, err := gomail.NewClient(m.host, m.options...)
+	if err != nil {
+		return err
+	}
+	return c.DialAndSendWithContext(ctx, gm)
+}
+
+// devMailer is the development mailbox: the mail stays in the outbox table
+// for GET /dev/mail, and its links are logged so they can be clicked from
+// the terminal.
+type devMailer struct{ log *slog.Logger }
+
+var linkRE = regexp.MustCompile(`https?://[^\s<>"]+`)
+
+func (d devMailer) Send(_ context.Context, m Message) error {
+	d.log.Info("dev mailbox: mail delivered (see /dev/mail)", "to", m.To, "subject", m.Subject, "links", linkRE.FindAllString(m.Text, -1))
+	return nil
+}

@@ -1,0 +1,78 @@
+package app
+
+import (
+	"bytes"
+	"context"
+
+	"skiff/db"
+	"skiff/views"
+)
+
+// The mails Skiff sends. Each is queued with queueMail inside the transaction
+// of the change it announces.
+
+func verifyEmailMail(link string) views.EmailContent {
+	return views.EmailContent{
+		Title:       "Confirm your email address",
+		Paragraphs:  []string{"Welcome to Skiff! Please confirm that this is your email address."},
+		ButtonLabel: "Confirm my address", ButtonURL: link,
+		After: []string{"This link is valid for 48 hours.", "If you did not create an account, you can ignore this mail."},
+	}
+}
+
+func resetPasswordMail(link string) views.EmailContent {
+	return views.EmailContent{
+		Title:       "Reset your password",
+		Paragraphs:  []string{"Someone, hopefully you, asked to reset the password of your Skiff account."},
+		ButtonLabel: "Choose a new password", ButtonURL: link,
+		After: []string{"This link is valid for one hour and works once.", "If you did not ask for this, ignore this mail: your password stays as it is."},
+	}
+}
+
+func passwordChangedMail(origin string) views.EmailContent {
+	return views.EmailContent{
+		Title:      "Your password was changed",
+		Paragraphs: []string{"The password of your Skiff account was just changed, and other sessions were signed out."},
+		After:      []string{"If this was not you, reset your password now at " + origin + "/forgot-password and check your account."},
+	}
+}
+
+func magicLinkMail(link string, signup bool) views.EmailContent {
+	title, intro := "Your login link", "Use this link to log in to Skiff. It works once."
+	if signup {
+		title, intro = "Finish creating your account", "Use this link to create your Skiff account and log in. It works once."
+	}
+	return views.EmailContent{
+		Title: title, Paragraphs: []string{intro},
+		ButtonLabel: "Log in to Skiff", ButtonURL: link,
+		After: []string{"This link is valid for 15 minutes.", "If you did not ask for it, ignore this mail: nobody can log in without it."},
+	}
+}
+
+func changeEmailConfirmMail(link string) views.EmailContent {
+	return views.EmailContent{
+		Title:       "Confirm your new email address",
+		Paragraphs:  []string{"You asked to use this address for your Skiff account. Confirm it to make the change."},
+		ButtonLabel: "Use this address", ButtonURL: link,
+		After: []string{"This link is valid for 24 hours.", "If you did not ask for this, ignore this mail."},
+	}
+}
+
+func changeEmailNoticeMail(newAddr, origin string) views.EmailContent {
+	return views.EmailContent{
+		Title: "A change of email address was requested",
+		Paragraphs: []string{"Someone signed in to your Skiff account asked to change its email address to " + newAddr +
+			". The change happens only if that address confirms it."},
+		After: []string{"If this was not you, change your password at " + origin + "/settings and check your account."},
+	}
+}
+
+// queueMail renders a mail and puts it in the outbox within q's transaction.
+func queueMail(ctx context.Context, q db.Queries, to string, c views.EmailContent) error {
+	var html bytes.Buffer
+	if err := views.EmailHTML(c).Render(ctx, &html); err != nil {
+		return err
+	}
+	_, err := q.EnqueueEmail(ctx, db.Email{To: to, Subject: c.Title, Text: views.EmailText(c), HTML: html.String()})
+	return err
+}

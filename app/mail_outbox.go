@@ -1,0 +1,110 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"skiff/db"
+)
+
+// outbox delivers the mails queued in the emails table. Queuing happens in
+// the transaction of the action that causes the mail, so a mail is never
+// promised without being stored, and it survives a crash or a restart. A
+// mail is marked sent right after the server accepts it; a crash between the
+// two would send it again on restart, the only way it can go twice.
+type outbox struct {
+	db     *db.DB
+	mailer Mailer
+	log    *slog.Logger
+	wake   chan struct{}
+	done   chan struct{}
+
+	firstRetry  time.Duration // the first retry waits this long, doubling each time
+	maxRetry    time.Duration // ... up to this
+	giveUpAfter time.Duration // a mail still failing after this is marked failed
+	idlePoll    time.Duration // look for due mail at least this often
+}
+
+func newOutbox(database *db.DB, mailer Mailer, logger *slog.Logger) *outbox {
+	return &outbox{
+		db: database, mailer: mailer, log: logger,
+		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		firstRetry: 5 * time.Second, maxRetry: time.Hour, giveUpAfter: 72 * time.Hour, idlePoll: 30 * time.Second,
+	}
+}
+
+// notify wakes the worker after a commit that queued mail; it never blocks.
+func (o *outbox) notify() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run delivers due mail until ctx ends, finishing the mail it is sending.
+func (o *outbox) run(ctx context.Context) {
+	defer close(o.done)
+	for {
+		o.deliverDue(ctx)
+		wait := o.idlePoll
+		if next, ok, err := o.db.NextEmailDue(ctx); err == nil && ok {
+			wait = min(wait, max(time.Until(next), 10*time.Millisecond))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-o.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// deliverDue sends every mail that is due now.
+func (o *outbox) deliverDue(ctx context.Context) {
+	for ctx.Err() == nil {
+		due, err := o.db.DueEmails(ctx, 20)
+		if err != nil {
+			if ctx.Err() == nil {
+				o.log.Error("outbox: load due mail", "err", err)
+			}
+			return
+		}
+		for _, e := range due {
+			o.deliver(e)
+		}
+		if len(due) < 20 {
+			return
+		}
+	}
+}
+
+func (o *outbox) deliver(e db.Email) {
+	// Not the worker's context: a send under way finishes during shutdown.
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	err := o.mailer.Send(ctx, Message{To: e.To, Subject: e.Subject, Text: e.Text, HTML: e.HTML})
+	if err == nil {
+		if err := o.db.MarkEmailSent(ctx, e.ID); err != nil {
+			o.log.Error("outbox: mark sent", "email_id", e.ID, "err", err)
+		}
+		return
+	}
+	attempts := e.Attempts + 1
+	delay := o.firstRetry << min(attempts-1, 20)
+	if delay <= 0 || delay > o.maxRetry {
+		delay = o.maxRetry
+	}
+	giveUp := time.Since(e.CreatedAt) > o.giveUpAfter
+	if giveUp {
+		o.log.Error("outbox: giving up on a mail", "email_id", e.ID, "to", e.To, "subject", e.Subject, "attempts", attempts, "err", err)
+	} else {
+		o.log.Warn("outbox: send failed, will retry", "email_id", e.ID, "attempts", attempts, "retry_in", delay.String(), "err", err)
+	}
+	if err := o.db.MarkEmailRetry(ctx, e.ID, err.Error(), time.Now().Add(delay), giveUp); err != nil {
+		o.log.Error("outbox: mark retry", "email_id", e.ID, "err", err)
+	}
+}

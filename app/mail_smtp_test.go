@@ -1,0 +1,201 @@
+package app
+
+import (
+	"bytes"
+	"encoding/base64"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net"
+	"net/mail"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// smtpSink is an in-process SMTP server (github.com/emersion/go-smtp) that
+// keeps every message it accepts. stop and start simulate an outage.
+type smtpSink struct {
+	t    *testing.T
+	addr string
+
+	mu     sync.Mutex
+	server *smtp.Server
+	ln     net.Listener
+	mails  []sentMail
+}
+
+// sentMail is a received message, parsed.
+type sentMail struct {
+	From, To, Subject string
+	Text, HTML        string
+}
+
+// newSMTPSink starts a server on a free loopback port.
+func newSMTPSink(t *testing.T) *smtpSink {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &smtpSink{t: t, addr: ln.Addr().String()}
+	s.serve(ln)
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *smtpSink) serve(ln net.Listener) {
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{sink: s}, nil }))
+	srv.Domain = "localhost"
+	srv.AllowInsecureAuth = true
+	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	s.mu.Lock()
+	s.server, s.ln = srv, ln
+	s.mu.Unlock()
+	go srv.Serve(ln)
+}
+
+// stop takes the server down (connections are refused).
+func (s *smtpSink) stop() {
+	s.mu.Lock()
+	srv, ln := s.server, s.ln
+	s.server, s.ln = nil, nil
+	s.mu.Unlock()
+	if srv != nil {
+		ln.Close() // Serve may not have taken the listener yet
+		srv.Close()
+	}
+}
+
+// start brings the server back on the same address.
+func (s *smtpSink) start() {
+	s.t.Helper()
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.serve(ln)
+}
+
+func (s *smtpSink) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.mails)
+}
+
+// waitFor returns the first mail to `to` whose subject contains subject.
+func (s *smtpSink) waitFor(to, subject string) sentMail {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		for _, m := range s.mails {
+			if strings.EqualFold(m.To, to) && strings.Contains(m.Subject, subject) {
+				s.mu.Unlock()
+				return m
+			}
+		}
+		s.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.t.Fatalf("no mail %q to %s arrived; got %v", subject, to, s.subjects())
+	return sentMail{}
+}
+
+func (s *smtpSink) subjects() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, m := range s.mails {
+		out = append(out, m.To+": "+m.Subject)
+	}
+	return out
+}
+
+// link returns the first link in the mail's text that starts with prefix.
+func (m sentMail) link(t *testing.T, prefix string) string {
+	t.Helper()
+	for _, l := range linkRE.FindAllString(m.Text, -1) {
+		if strings.HasPrefix(l, prefix) {
+			return l
+		}
+	}
+	t.Fatalf("no link starting with %s in:\n%s", prefix, m.Text)
+	return ""
+}
+
+type sinkSession struct {
+	sink     *smtpSink
+	from, to string
+}
+
+func (s *sinkSession) Reset()        {}
+func (s *sinkSession) Logout() error { return nil }
+func (s *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
+	s.from = from
+	return nil
+}
+func (s *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.to = to
+	return nil
+}
+
+func (s *sinkSession) Data(r io.Reader) error {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	dec := new(mime.WordDecoder)
+	subject, _ := dec.DecodeHeader(msg.Header.Get("Subject"))
+	m := sentMail{From: s.from, To: s.to, Subject: subject}
+	_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil {
+		return err
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		body, _ := io.ReadAll(decodePart(p))
+		switch ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type")); ct {
+		case "text/plain":
+			m.Text = string(body)
+		case "text/html":
+			m.HTML = string(body)
+		}
+	}
+	s.sink.mu.Lock()
+	s.sink.mails = append(s.sink.mails, m)
+	s.sink.mu.Unlock()
+	return nil
+}
+
+// decodePart undoes quoted-printable (multipart.Reader does) or base64.
+func decodePart(p *multipart.Part) io.Reader {
+	if strings.EqualFold(p.Header.Get("Content-Transfer-Encoding"), "base64") {
+		b, _ := io.ReadAll(p)
+		return base64Reader(b)
+	}
+	return p
+}
+
+func base64Reader(b []byte) io.Reader {
+	out, err := base64Std.DecodeString(strings.Join(strings.Fields(string(b)), ""))
+	if err != nil {
+		return bytes.NewReader(b)
+	}
+	return bytes.NewReader(out)
+}
+
+var base64Std = base64.StdEncoding

@@ -1,0 +1,107 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// Email is one mail in the outbox.
+type Email struct {
+	ID        int64
+	To        string
+	Subject   string
+	Text      string
+	HTML      string
+	Status    string // pending, sent, failed
+	Attempts  int
+	LastError string
+	CreatedAt time.Time
+	SentAt    sql.NullTime
+}
+
+// Queries are the statements that may run inside a larger transaction:
+// pass a *sql.Tx (from DB.Tx) so a mail, a token and the change that causes
+// them commit together.
+type Queries struct{ q querier }
+
+// Q returns the queries bound to tx.
+func Q(tx *sql.Tx) Queries { return Queries{tx} }
+
+// EnqueueEmail puts a mail in the outbox, due now.
+func (q Queries) EnqueueEmail(ctx context.Context, e Email) (int64, error) {
+	t := now()
+	var id int64
+	err := q.q.QueryRowContext(ctx, `
+		INSERT INTO emails (to_addr, subject, text_body, html_body, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, e.To, e.Subject, e.Text, e.HTML, t, t).Scan(&id)
+	return id, err
+}
+
+// DueEmails returns up to limit pending mails whose next attempt is due.
+func (d *DB) DueEmails(ctx context.Context, limit int) ([]Email, error) {
+	return d.emails(ctx, `WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?`, now(), limit)
+}
+
+// RecentEmails returns the newest mails, for the development mailbox.
+func (d *DB) RecentEmails(ctx context.Context, limit int) ([]Email, error) {
+	return d.emails(ctx, `ORDER BY id DESC LIMIT ?`, limit)
+}
+
+// EmailByID returns one mail.
+func (d *DB) EmailByID(ctx context.Context, id int64) (Email, error) {
+	list, err := d.emails(ctx, `WHERE id = ?`, id)
+	if err != nil {
+		return Email{}, err
+	}
+	if len(list) == 0 {
+		return Email{}, ErrNotFound
+	}
+	return list[0], nil
+}
+
+func (d *DB) emails(ctx context.Context, where string, args ...any) ([]Email, error) {
+	rows, err := d.Read.QueryContext(ctx, `
+		SELECT id, to_addr, subject, text_body, html_body, status, attempts, last_error, created_at, sent_at
+		FROM emails `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Email
+	for rows.Next() {
+		var e Email
+		if err := rows.Scan(&e.ID, &e.To, &e.Subject, &e.Text, &e.HTML, &e.Status, &e.Attempts, &e.LastError, &e.CreatedAt, &e.SentAt); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// MarkEmailSent records a delivery.
+func (d *DB) MarkEmailSent(ctx context.Context, id int64) error {
+	_, err := d.Write.ExecContext(ctx, `
+		UPDATE emails SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = '' WHERE id = ?`, now(), id)
+	return err
+}
+
+// MarkEmailRetry records a failed attempt and when to try again; with
+// giveUp the mail is marked failed for good.
+func (d *DB) MarkEmailRetry(ctx context.Context, id int64, errText string, next time.Time, giveUp bool) error {
+	status := "pending"
+	if giveUp {
+		status = "failed"
+	}
+	_, err := d.Write.ExecContext(ctx, `
+		UPDATE emails SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`,
+		status, errText, next.UTC(), id)
+	return err
+}
+
+// NextEmailDue returns when the earliest pending mail is due, if any is pending.
+func (d *DB) NextEmailDue(ctx context.Context) (time.Time, bool, error) {
+	var t sql.NullTime
+	err := d.Read.QueryRowContext(ctx, `SELECT min(next_attempt_at) FROM emails WHERE status = 'pending'`).Scan(&t)
+	return t.Time, t.Valid, err
+}

@@ -1,0 +1,75 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// Token purposes.
+const (
+	PurposeVerifyEmail   = "verify_email"
+	PurposeResetPassword = "reset_password"
+	PurposeMagicLink     = "magic_link"
+	PurposeChangeEmail   = "change_email"
+)
+
+// ErrTokenInvalid means a token is unknown, used, expired, of another
+// purpose, or issued before the user's last security change.
+var ErrTokenInvalid = errors.New("db: invalid or expired token")
+
+// Token is a single-use token sent by mail; Hash is the SHA-256 of the secret.
+type Token struct {
+	Hash      []byte
+	Purpose   string
+	UserID    sql.NullInt64 // not set for a magic-link sign-up
+	Email     string
+	AuthEpoch int64
+	ExpiresAt time.Time
+}
+
+// InsertToken stores a token.
+func (q Queries) InsertToken(ctx context.Context, t Token) error {
+	_, err := q.q.ExecContext(ctx, `
+		INSERT INTO tokens (hash, purpose, user_id, email, auth_epoch, expires_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, t.Hash, t.Purpose, t.UserID, t.Email, t.AuthEpoch, t.ExpiresAt.UTC(), now())
+	return err
+}
+
+// ConsumeToken marks a valid token used and returns it. The check and the
+// mark are one UPDATE, so of many concurrent redemptions exactly one wins.
+func (q Queries) ConsumeToken(ctx context.Context, hash []byte, purpose string) (Token, error) {
+	t := Token{Hash: hash}
+	err := q.q.QueryRowContext(ctx, `
+		UPDATE tokens SET used_at = ?
+		WHERE hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?
+		  AND (user_id IS NULL OR auth_epoch = (SELECT auth_epoch FROM users WHERE users.id = tokens.user_id))
+		RETURNING purpose, user_id, email, auth_epoch, expires_at`,
+		now(), hash, purpose, now()).Scan(&t.Purpose, &t.UserID, &t.Email, &t.AuthEpoch, &t.ExpiresAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Token{}, ErrTokenInvalid
+	}
+	return t, err
+}
+
+// PeekToken returns a token that ConsumeToken would accept, without using it
+// (to show a form before the POST that uses it).
+func (d *DB) PeekToken(ctx context.Context, hash []byte, purpose string) (Token, error) {
+	t := Token{Hash: hash}
+	err := d.Read.QueryRowContext(ctx, `
+		SELECT purpose, user_id, email, auth_epoch, expires_at FROM tokens
+		WHERE hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?
+		  AND (user_id IS NULL OR auth_epoch = (SELECT auth_epoch FROM users WHERE users.id = tokens.user_id))`,
+		hash, purpose, now()).Scan(&t.Purpose, &t.UserID, &t.Email, &t.AuthEpoch, &t.ExpiresAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Token{}, ErrTokenInvalid
+	}
+	return t, err
+}
+
+// DeleteExpiredTokens removes tokens that can no longer be used.
+func (d *DB) DeleteExpiredTokens(ctx context.Context) error {
+	_, err := d.Write.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < ?`, now().Add(-24*time.Hour))
+	return err
+}
