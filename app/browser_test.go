@@ -164,3 +164,43 @@ func TestBrowserBilling(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/billing/portal"] button`)), shot("13-billing"))
 	step("reports", chromedp.Navigate(ts.URL+"/reports"), heading("Reports"), shot("14-reports"))
 }
+
+// TestBrowserMailPages renders the mail flows: the verification banner, the
+// development mailbox and a mail's HTML, settings, and the reset pages; and
+// follows a magic link from the mailbox by clicking.
+func TestBrowserMailPages(t *testing.T) {
+	ctx := newBrowser(t)
+	ts := newTestServer(t, withDevMailbox())
+	step := stepper(t, ctx)
+	step("signup",
+		chromedp.Navigate(ts.URL+"/signup"),
+		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
+		heading("Dashboard"), chromedp.WaitVisible(chromedp.CSS(".verify-banner")), shot("15-dashboard-unverified"),
+	)
+	step("dev mailbox", chromedp.Navigate(ts.URL+"/dev/mail"), heading("Development mailbox"),
+		chromedp.WaitVisible(chromedp.Search(`//a[contains(@href, "/verify-email?token=")]`)), shot("16-dev-mailbox"))
+	step("mail HTML", chromedp.Navigate(ts.URL+"/dev/mail/1"), chromedp.WaitVisible(chromedp.Search(`//a[contains(., "Confirm my address")]`)), shot("17-mail-verify"))
+	step("verify by clicking the mail's button",
+		chromedp.Click(chromedp.Search(`//a[contains(., "Confirm my address")]`)),
+		heading("Your email address is confirmed"), shot("18-verified"))
+	step("settings", chromedp.Navigate(ts.URL+"/settings"), heading("Settings"), shot("19-settings"))
+	step("log out", chromedp.Navigate(ts.URL+"/dashboard"), chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "You have been logged out.")]`)))
+	step("ask for a magic link",
+		chromedp.Navigate(ts.URL+"/login"), chromedp.Click(chromedp.Search(`//a[contains(., "Email me a login link")]`)),
+		heading("Log in with a link"), shot("20-magic"),
+		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
+		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
+		heading("Check your email"),
+	)
+	step("follow it from the mailbox",
+		chromedp.Navigate(ts.URL+"/dev/mail"),
+		chromedp.Click(chromedp.Search(`//a[contains(@href, "/login/magic/confirm?token=")]`)),
+		heading("Log in to Skiff"), shot("21-magic-confirm"),
+		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
+		heading("Dashboard"),
+	)
+	step("forgot password page", chromedp.Navigate(ts.URL+"/forgot-password"), heading("Reset your password"), shot("22-forgot"))
+}
