@@ -16,10 +16,30 @@ func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status int, emailForm, passwordForm views.Form) {
 	u := s.currentUser(r)
-	s.render(w, r, status, views.SettingsPage(s.page(r, "Settings"), views.Settings{
+	identities, err := s.db.Identities(r.Context(), u.ID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	data := views.Settings{
 		Email: u.Email, Verified: u.EmailVerifiedAt.Valid, HasPassword: u.PasswordHash != "",
 		EmailForm: emailForm, PasswordForm: passwordForm,
-	}))
+	}
+	connected := map[string]bool{}
+	for _, i := range identities {
+		name := i.Provider
+		if op := s.oauthProvider(i.Provider); op != nil {
+			name = op.Name
+		}
+		data.Identities = append(data.Identities, views.ConnectedAccount{ID: i.ID, ProviderName: name, Email: i.Email})
+		connected[i.Provider] = true
+	}
+	for _, p := range s.providerButtons() {
+		if !connected[p.ID] {
+			data.Connectable = append(data.Connectable, p)
+		}
+	}
+	s.render(w, r, status, views.SettingsPage(s.page(r, "Settings"), data))
 }
 
 // checkCurrentPassword verifies the password of the logged-in user. It

@@ -20,7 +20,7 @@ func (s *Server) handleLoginGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := views.Form{Values: map[string]string{"next": next}}
-	s.render(w, r, http.StatusOK, views.LoginPage(s.page(r, "Log in"), f))
+	s.render(w, r, http.StatusOK, views.LoginPage(s.page(r, "Log in"), f, s.providerButtons()))
 }
 
 // handleLoginPost handles "POST /login". An unknown email and a wrong password
@@ -36,7 +36,7 @@ func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 	}
 	f := readLoginForm(r)
 	if errs := f.Valid(); len(errs) > 0 {
-		s.render(w, r, http.StatusUnprocessableEntity, views.LoginPage(s.page(r, "Log in"), f.view(errs, "")))
+		s.render(w, r, http.StatusUnprocessableEntity, views.LoginPage(s.page(r, "Log in"), f.view(errs, ""), s.providerButtons()))
 		return
 	}
 	// Failed attempts are counted per address whether or not it has an
@@ -60,7 +60,7 @@ func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 	}
 	if errors.Is(err, errPasswordMismatch) {
 		s.loginFailLimiter.allow(f.Email)
-		s.render(w, r, http.StatusUnauthorized, views.LoginPage(s.page(r, "Log in"), f.view(nil, loginFailed)))
+		s.render(w, r, http.StatusUnauthorized, views.LoginPage(s.page(r, "Log in"), f.view(nil, loginFailed), s.providerButtons()))
 		return
 	}
 	if err != nil {

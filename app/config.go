@@ -29,6 +29,8 @@ type Config struct {
 	MailFrom        string   // MAIL_FROM: the sender of every mail
 	MagicLinkSignup bool     // MAGIC_LINK_SIGNUP: a magic link to an unknown address creates an account
 
+	OAuth OAuthConfig
+
 	// Limits are not read from the environment: the defaults follow OWASP and
 	// NIST guidance, and tests change them directly.
 	Limits Limits
@@ -42,6 +44,17 @@ type StripeConfig struct {
 	PriceEnterprise string // STRIPE_PRICE_ENTERPRISE (price_...)
 	TrialDays       int64  // STRIPE_TRIAL_DAYS: free trial on new subscriptions, 0 for none
 	APIBase         string // STRIPE_API_BASE: another API server (stripe-mock, a test fake)
+}
+
+// OAuthConfig holds the social login providers; each is on when its client
+// id is set.
+type OAuthConfig struct {
+	GitHubClientID, GitHubClientSecret string // GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET
+	GitHubURL, GitHubAPIURL            string // GITHUB_URL, GITHUB_API_URL (GitHub Enterprise Server)
+	GoogleClientID, GoogleClientSecret string // GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET
+	OIDCIssuerURL                      string // OIDC_ISSUER_URL
+	OIDCClientID, OIDCClientSecret     string // OIDC_CLIENT_ID, OIDC_CLIENT_SECRET
+	OIDCName                           string // OIDC_NAME: the button's label
 }
 
 // Enabled reports whether billing is configured.
@@ -108,6 +121,15 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		cfg.Stripe.TrialDays = n
 	}
+	cfg.OAuth = OAuthConfig{
+		GitHubClientID: get("GITHUB_CLIENT_ID", ""), GitHubClientSecret: get("GITHUB_CLIENT_SECRET", ""),
+		GitHubURL:      strings.TrimSuffix(get("GITHUB_URL", "https://github.com"), "/"),
+		GitHubAPIURL:   strings.TrimSuffix(get("GITHUB_API_URL", "https://api.github.com"), "/"),
+		GoogleClientID: get("GOOGLE_CLIENT_ID", ""), GoogleClientSecret: get("GOOGLE_CLIENT_SECRET", ""),
+		OIDCIssuerURL: strings.TrimSuffix(get("OIDC_ISSUER_URL", ""), "/"),
+		OIDCClientID:  get("OIDC_CLIENT_ID", ""), OIDCClientSecret: get("OIDC_CLIENT_SECRET", ""),
+		OIDCName: get("OIDC_NAME", "Single sign-on"),
+	}
 	cfg.MailFrom = get("MAIL_FROM", "Skiff <no-reply@localhost>")
 	if cfg.MagicLinkSignup, err = parseBool(get("MAGIC_LINK_SIGNUP", "false")); err != nil {
 		return Config{}, fmt.Errorf("config: MAGIC_LINK_SIGNUP must be true or false, got %q", getenv("MAGIC_LINK_SIGNUP"))
@@ -157,6 +179,27 @@ func (c Config) Validate() error {
 				return fmt.Errorf("config: STRIPE_API_BASE must be an http(s) URL, got %q", st.APIBase)
 			}
 		}
+	}
+	o := c.OAuth
+	for _, p := range []struct{ key, id, secret string }{
+		{"GITHUB", o.GitHubClientID, o.GitHubClientSecret},
+		{"GOOGLE", o.GoogleClientID, o.GoogleClientSecret},
+		{"OIDC", o.OIDCClientID, o.OIDCClientSecret},
+	} {
+		if (p.id == "") != (p.secret == "") {
+			return fmt.Errorf("config: %s_CLIENT_ID and %s_CLIENT_SECRET must be set together", p.key, p.key)
+		}
+	}
+	for key, v := range map[string]string{"GITHUB_URL": o.GitHubURL, "GITHUB_API_URL": o.GitHubAPIURL, "OIDC_ISSUER_URL": o.OIDCIssuerURL} {
+		if v == "" && key == "OIDC_ISSUER_URL" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("config: %s must be an http(s) URL, got %q", key, v)
+		}
+	}
+	if (o.OIDCClientID != "") != (o.OIDCIssuerURL != "") {
+		return errors.New("config: OIDC_ISSUER_URL and OIDC_CLIENT_ID must be set together")
 	}
 	if a, err := mail.ParseAddress(c.MailFrom); err != nil || !strings.Contains(a.Address, "@") {
 		return fmt.Errorf("config: MAIL_FROM must be an address such as \"Skiff <no-reply@example.com>\", got %q", c.MailFrom)

@@ -21,6 +21,11 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /login", s.handleLoginPost)
 	mux.HandleFunc("POST /logout", s.handleLogoutPost)
 
+	// Social login (GitHub, Google, OpenID Connect) and linked accounts.
+	mux.HandleFunc("GET /auth/{provider}", s.handleOAuthBegin)
+	mux.HandleFunc("GET /auth/{provider}/callback", s.handleOAuthCallback)
+	mux.Handle("POST /settings/identities/{id}/delete", s.requireUser(s.handleIdentityDelete))
+
 	// Mail flows: verification, password reset, magic links, settings.
 	mux.HandleFunc("GET /verify-email", s.handleVerifyEmail)
 	mux.Handle("POST /verify-email/resend", s.requireUser(s.handleVerifyResend))

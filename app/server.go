@@ -24,7 +24,10 @@ type Server struct {
 	hasher   *passwordHasher
 	stripe   *stripeclient.API // nil when billing is not configured
 	outbox   *outbox
-	plans    []Plan
+	oauth    []*oauthProvider // configured social logins, in button order
+	// oauthHTTP calls the OAuth providers (tests point it at fakes).
+	oauthHTTP *http.Client
+	plans     []Plan
 
 	loginIPLimiter   *rateLimiter
 	loginFailLimiter *rateLimiter
@@ -56,6 +59,8 @@ func NewServer(cfg Config, database *db.DB, logger *slog.Logger, mailer Mailer) 
 		mailIPLimiter:    newRateLimiter(cfg.Limits.MailPerIP, 100_000),
 		outbox:           newOutbox(database, mailer, logger),
 	}
+	s.oauthHTTP = &http.Client{Timeout: 15 * time.Second}
+	s.oauth = s.newOAuthProviders()
 	s.sessions = newSessionManager(cfg, s.store)
 	s.sessions.ErrorFunc = s.serverError
 	s.handler = s.routes()

@@ -3,6 +3,7 @@
 package views
 
 import (
+	"net/url"
 	"strconv"
 	"time"
 
@@ -131,6 +132,29 @@ type Settings struct {
 	Verified                bool
 	HasPassword             bool
 	EmailForm, PasswordForm Form
+	Identities              []ConnectedAccount
+	Connectable             []Provider // configured providers not connected yet
+}
+
+// Provider is a social login button.
+type Provider struct{ ID, Name string }
+
+// ConnectedAccount is a linked provider account on the settings page.
+type ConnectedAccount struct {
+	ID                  int64
+	ProviderName, Email string
+}
+
+func providerURL(p Provider, next string) string {
+	u := "/auth/" + p.ID
+	if next != "" {
+		u += "?next=" + urlQueryEscape(next)
+	}
+	return u
+}
+
+func identityDeleteURL(a ConnectedAccount) string {
+	return "/settings/identities/" + itoa(a.ID) + "/delete"
 }
 
 // DevMail is one mail in the development mailbox.
@@ -140,3 +164,5 @@ type DevMail struct {
 }
 
 func devMailURL(m DevMail) string { return "/dev/mail/" + itoa(m.ID) }
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
