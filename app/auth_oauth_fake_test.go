@@ -36,6 +36,7 @@ type fakeProvider struct {
 	codes    map[string]fakeAccount // authorization code -> account
 	tokens   map[string]fakeAccount // access token -> account
 	fail     bool                   // answer 500 to token requests
+	consent  fakeAccount            // who "logs in" at the authorize page (browser tests)
 	badSig   bool                   // sign ID tokens with the wrong key
 	clientID string
 }
@@ -80,6 +81,12 @@ func (f *fakeProvider) serve(w http.ResponseWriter, r *http.Request) {
 			"n": base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
 			"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
 		}}})
+	case "/login/oauth/authorize", "/authorize":
+		// The user consents at once: back to the app with a code and the state.
+		c := "code-browser-" + f.consent.ID
+		f.codes[c] = f.consent
+		back := r.URL.Query().Get("redirect_uri") + "?code=" + url.QueryEscape(c) + "&state=" + url.QueryEscape(r.URL.Query().Get("state"))
+		http.Redirect(w, r, back, http.StatusFound)
 	case "/login/oauth/access_token", "/token":
 		if f.fail {
 			writeJSON(w, 500, map[string]any{"error": "server_error"})

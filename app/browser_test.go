@@ -204,3 +204,21 @@ func TestBrowserMailPages(t *testing.T) {
 	)
 	step("forgot password page", chromedp.Navigate(ts.URL+"/forgot-password"), heading("Reset your password"), shot("22-forgot"))
 }
+
+// TestBrowserSocialLogin signs in with GitHub through the fake provider's
+// consent redirect, in a real browser, and shows the connected account.
+func TestBrowserSocialLogin(t *testing.T) {
+	ctx := newBrowser(t)
+	ts, f := oauthServer(t)
+	f.consent = fakeAccount{ID: "4242", Email: "octo@example.com", Verified: true}
+	step := stepper(t, ctx)
+	step("login page with providers", chromedp.Navigate(ts.URL+"/login"), heading("Log in"),
+		chromedp.WaitVisible(chromedp.Search(`//a[contains(., "Continue with GitHub")]`)), shot("23-login-providers"))
+	step("continue with GitHub",
+		chromedp.Click(chromedp.Search(`//a[contains(., "Continue with GitHub")]`)),
+		heading("Dashboard"),
+		chromedp.WaitVisible(chromedp.Search(`//strong[contains(., "octo@example.com")]`)),
+	)
+	step("settings shows the connected account", chromedp.Navigate(ts.URL+"/settings"), heading("Settings"),
+		chromedp.WaitVisible(chromedp.Search(`//li[contains(., "GitHub")]`)), shot("24-settings-connected"))
+}
