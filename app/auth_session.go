@@ -29,6 +29,7 @@ const (
 func newSessionManager(cfg Config, store scs.Store) *scs.SessionManager {
 	sm := scs.New()
 	sm.Store = store
+	sm.Codec = sessionCodec{}
 	sm.Lifetime = rememberedSessionLifetime
 	sm.IdleTimeout = 0 // an idle timeout would write the session on every request
 	sm.HashTokenInStore = true
@@ -47,13 +48,17 @@ func newSessionManager(cfg Config, store scs.Store) *scs.SessionManager {
 	return sm
 }
 
-// sessionStore sends scs's lookups to the read pool and its changes to the
-// single writer connection.
+// sessionStore is scs/sqlite3store writing through the single writer
+// connection, with lookups on the read pool through a prepared statement (a
+// lookup happens on every request that carries a cookie).
 type sessionStore struct {
-	read, write *sqlite3store.SQLite3Store
+	db    *db.DB
+	write *sqlite3store.SQLite3Store
 }
 
-func (s sessionStore) Find(token string) ([]byte, bool, error) { return s.read.Find(token) }
+func (s sessionStore) Find(token string) ([]byte, bool, error) {
+	return s.db.SessionData(context.Background(), token)
+}
 func (s sessionStore) Commit(token string, b []byte, expiry time.Time) error {
 	return s.write.Commit(token, b, expiry)
 }
@@ -88,7 +93,7 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		u, err := s.db.UserByID(ctx, id)
+		u, sub, err := s.db.UserWithSubscription(ctx, id)
 		switch {
 		case errors.Is(err, db.ErrNotFound) || (err == nil && u.AuthEpoch != s.sessions.GetInt64(ctx, sessionAuthEpoch)):
 			if err := s.sessions.Destroy(ctx); err != nil {
@@ -99,15 +104,9 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 			s.serverError(w, r, err)
 			return
 		default:
-			st.user = &u
-			st.plan = PlanFree
-			sub, err := s.db.CurrentSubscription(ctx, u.ID)
-			if err != nil && !errors.Is(err, db.ErrNotFound) {
-				s.serverError(w, r, err)
-				return
-			}
-			if err == nil {
-				st.sub, st.plan = &sub, entitledPlan(sub.Status, sub.Plan)
+			st.user, st.sub, st.plan = &u, sub, PlanFree
+			if sub != nil {
+				st.plan = entitledPlan(sub.Status, sub.Plan)
 			}
 		}
 		next.ServeHTTP(w, r)

@@ -19,7 +19,7 @@ import (
 // smtpSink is an in-process SMTP server (github.com/emersion/go-smtp) that
 // keeps every message it accepts. stop and start simulate an outage.
 type smtpSink struct {
-	t    *testing.T
+	t    testing.TB
 	addr string
 
 	mu     sync.Mutex
@@ -35,7 +35,7 @@ type sentMail struct {
 }
 
 // newSMTPSink starts a server on a free loopback port.
-func newSMTPSink(t *testing.T) *smtpSink {
+func newSMTPSink(t testing.TB) *smtpSink {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +115,7 @@ func (s *smtpSink) subjects() []string {
 }
 
 // link returns the first link in the mail's text that starts with prefix.
-func (m sentMail) link(t *testing.T, prefix string) string {
+func (m sentMail) link(t testing.TB, prefix string) string {
 	t.Helper()
 	for _, l := range linkRE.FindAllString(m.Text, -1) {
 		if strings.HasPrefix(l, prefix) {

@@ -49,7 +49,7 @@ func NewServer(cfg Config, database *db.DB, logger *slog.Logger, mailer Mailer) 
 		stripe: newStripeClient(cfg.Stripe, logger),
 		plans:  newPlans(cfg.Stripe),
 		store: sessionStore{
-			read:  sqlite3store.NewWithCleanupInterval(database.Read, 0),
+			db:    database,
 			write: sqlite3store.NewWithCleanupInterval(database.Write, 30*time.Minute),
 		},
 		loginIPLimiter:   newRateLimiter(cfg.Limits.LoginPerIP, 100_000),

@@ -21,7 +21,7 @@ import (
 // testServer is the real handler on a real HTTP server with a real SQLite file.
 type testServer struct {
 	*httptest.Server
-	t        *testing.T
+	t        testing.TB
 	srv      *Server
 	db       *db.DB
 	dbPath   string
@@ -51,7 +51,7 @@ func withDevMailbox() testOption { return func(c *Config) { c.SMTPURL = devMailb
 // withDB uses an existing database file (to test a restart).
 func withDB(path string) testOption { return func(c *Config) { c.DatabasePath = path } }
 
-func newTestServer(t *testing.T, opts ...testOption) *testServer {
+func newTestServer(t testing.TB, opts ...testOption) *testServer {
 	t.Helper()
 	cfg, err := LoadConfig(func(string) string { return "" })
 	if err != nil {
@@ -120,7 +120,7 @@ func (ts *testServer) stop() {
 // client is one browser: its own cookie jar, and redirects are not followed
 // so tests can see them.
 type client struct {
-	t  *testing.T
+	t  testing.TB
 	ts *testServer
 	hc *http.Client
 }
@@ -200,14 +200,14 @@ func (c *client) login(email, password string, remember bool) response {
 	return c.post("/login", form)
 }
 
-func wantStatus(t *testing.T, res response, status int) {
+func wantStatus(t testing.TB, res response, status int) {
 	t.Helper()
 	if res.StatusCode != status {
 		t.Fatalf("%s %s: status %d, want %d; body:\n%.600s", res.Request.Method, res.Request.URL.Path, res.StatusCode, status, res.body)
 	}
 }
 
-func wantRedirect(t *testing.T, res response, location string) {
+func wantRedirect(t testing.TB, res response, location string) {
 	t.Helper()
 	wantStatus(t, res, http.StatusSeeOther)
 	if got := res.Header.Get("Location"); got != location {
@@ -215,7 +215,7 @@ func wantRedirect(t *testing.T, res response, location string) {
 	}
 }
 
-func wantBody(t *testing.T, res response, substrings ...string) {
+func wantBody(t testing.TB, res response, substrings ...string) {
 	t.Helper()
 	for _, s := range substrings {
 		if !strings.Contains(res.body, s) {

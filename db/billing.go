@@ -27,7 +27,7 @@ var ErrDuplicateEvent = errors.New("db: stripe event already processed")
 // CustomerID returns the Stripe customer of userID, or ErrNotFound.
 func (d *DB) CustomerID(ctx context.Context, userID int64) (string, error) {
 	var id string
-	err := d.Read.QueryRowContext(ctx, `SELECT customer_id FROM billing_customers WHERE user_id = ?`, userID).Scan(&id)
+	err := d.queryRow(ctx, `SELECT customer_id FROM billing_customers WHERE user_id = ?`, userID).Scan(&id)
 	return id, notFound(err)
 }
 
@@ -59,7 +59,7 @@ func (d *DB) UserIDByCustomer(ctx context.Context, customerID string) (int64, er
 
 // Customers returns every linked Stripe customer id (for reconciliation).
 func (d *DB) Customers(ctx context.Context) ([]string, error) {
-	rows, err := d.Read.QueryContext(ctx, `SELECT customer_id FROM billing_customers ORDER BY user_id`)
+	rows, err := d.query(ctx, `SELECT customer_id FROM billing_customers ORDER BY user_id`)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +183,7 @@ func scanSubscription(row interface{ Scan(...any) error }) (Subscription, error)
 // the live one (active, trialing or past_due) of the highest version, else
 // the most recent one of any status, else ErrNotFound.
 func (d *DB) CurrentSubscription(ctx context.Context, userID int64) (Subscription, error) {
-	return scanSubscription(d.Read.QueryRowContext(ctx, `
+	return scanSubscription(d.queryRow(ctx, `
 		SELECT `+subscriptionColumns+` FROM subscriptions WHERE user_id = ?
 		ORDER BY status IN ('active', 'trialing', 'past_due') DESC, version DESC, updated_at DESC
 		LIMIT 1`, userID))
@@ -191,13 +191,13 @@ func (d *DB) CurrentSubscription(ctx context.Context, userID int64) (Subscriptio
 
 // SubscriptionByID returns one subscription, or ErrNotFound.
 func (d *DB) SubscriptionByID(ctx context.Context, id string) (Subscription, error) {
-	return scanSubscription(d.Read.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = ?`, id))
+	return scanSubscription(d.queryRow(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = ?`, id))
 }
 
 // CountEvents returns how many webhook events were recorded (for tests and the admin).
 func (d *DB) CountEvents(ctx context.Context) (int, error) {
 	var n int
-	err := d.Read.QueryRowContext(ctx, `SELECT count(*) FROM stripe_events`).Scan(&n)
+	err := d.queryRow(ctx, `SELECT count(*) FROM stripe_events`).Scan(&n)
 	return n, err
 }
 
@@ -207,4 +207,33 @@ func UnixTime(sec int64) sql.NullTime {
 		return sql.NullTime{}
 	}
 	return sql.NullTime{Time: time.Unix(sec, 0).UTC(), Valid: true}
+}
+
+// UserWithSubscription returns a user and the subscription that decides
+// their plan (nil if none) in one query: it runs on every authenticated request.
+func (d *DB) UserWithSubscription(ctx context.Context, id int64) (User, *Subscription, error) {
+	var u User
+	var s Subscription
+	var subID, customer, price, plan, status, invoice sql.NullString
+	var atEnd sql.NullBool
+	var version sql.NullInt64
+	err := d.queryRow(ctx, `
+		SELECT u.id, u.email, coalesce(u.password_hash, ''), u.email_verified_at, u.auth_epoch, u.created_at, u.updated_at,
+		       s.id, s.customer_id, s.price_id, s.plan, s.status, s.current_period_end, s.cancel_at_period_end,
+		       s.last_invoice_status, s.version
+		FROM users u
+		LEFT JOIN subscriptions s ON s.id = (
+			SELECT id FROM subscriptions WHERE user_id = u.id
+			ORDER BY status IN ('active', 'trialing', 'past_due') DESC, version DESC, updated_at DESC LIMIT 1)
+		WHERE u.id = ?`, id).Scan(&u.ID, &u.Email, &u.PasswordHash, &u.EmailVerifiedAt, &u.AuthEpoch, &u.CreatedAt, &u.UpdatedAt,
+		&subID, &customer, &price, &plan, &status, &s.CurrentPeriodEnd, &atEnd, &invoice, &version)
+	if err != nil {
+		return User{}, nil, notFound(err)
+	}
+	if !subID.Valid {
+		return u, nil, nil
+	}
+	s.ID, s.UserID, s.CustomerID, s.PriceID, s.Plan, s.Status = subID.String, u.ID, customer.String, price.String, plan.String, status.String
+	s.CancelAtPeriodEnd, s.LastInvoiceStatus, s.Version = atEnd.Bool, invoice.String, version.Int64
+	return u, &s, nil
 }

@@ -36,6 +36,7 @@ type DB struct {
 	Write *sql.DB
 	Read  *sql.DB
 	path  string
+	cache stmtCache
 }
 
 // DSN returns the modernc.org/sqlite data source name for path. Pragmas use
@@ -137,6 +138,7 @@ func (d *DB) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (d *DB) Close() error {
+	d.closeStmts()
 	return errors.Join(d.Read.Close(), d.Write.Close())
 }
 

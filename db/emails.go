@@ -61,7 +61,7 @@ func (d *DB) EmailByID(ctx context.Context, id int64) (Email, error) {
 }
 
 func (d *DB) emails(ctx context.Context, where string, args ...any) ([]Email, error) {
-	rows, err := d.Read.QueryContext(ctx, `
+	rows, err := d.query(ctx, `
 		SELECT id, to_addr, subject, text_body, html_body, status, attempts, last_error, created_at, sent_at
 		FROM emails `+where, args...)
 	if err != nil {
@@ -102,6 +102,6 @@ func (d *DB) MarkEmailRetry(ctx context.Context, id int64, errText string, next 
 // NextEmailDue returns when the earliest pending mail is due, if any is pending.
 func (d *DB) NextEmailDue(ctx context.Context) (time.Time, bool, error) {
 	var t sql.NullTime
-	err := d.Read.QueryRowContext(ctx, `SELECT min(next_attempt_at) FROM emails WHERE status = 'pending'`).Scan(&t)
+	err := d.queryRow(ctx, `SELECT min(next_attempt_at) FROM emails WHERE status = 'pending'`).Scan(&t)
 	return t.Time, t.Valid, err
 }

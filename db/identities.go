@@ -57,7 +57,7 @@ func (q Queries) TakeOverUnverified(ctx context.Context, id int64) error {
 
 // Identities lists the user's linked accounts.
 func (d *DB) Identities(ctx context.Context, userID int64) ([]Identity, error) {
-	rows, err := d.Read.QueryContext(ctx, `
+	rows, err := d.query(ctx, `
 		SELECT id, user_id, provider, provider_user_id, email, created_at FROM identities
 		WHERE user_id = ? ORDER BY id`, userID)
 	if err != nil {

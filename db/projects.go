@@ -28,7 +28,7 @@ func (d *DB) CreateProject(ctx context.Context, userID int64, name string) (Proj
 // Project returns the project with that id if userID owns it, else ErrNotFound.
 func (d *DB) Project(ctx context.Context, userID, id int64) (Project, error) {
 	var p Project
-	err := d.Read.QueryRowContext(ctx, `
+	err := d.queryRow(ctx, `
 		SELECT id, user_id, name, created_at FROM projects WHERE id = ? AND user_id = ?`,
 		id, userID).Scan(&p.ID, &p.UserID, &p.Name, &p.CreatedAt)
 	return p, notFound(err)
@@ -36,7 +36,7 @@ func (d *DB) Project(ctx context.Context, userID, id int64) (Project, error) {
 
 // Projects lists userID's projects, newest first.
 func (d *DB) Projects(ctx context.Context, userID int64) ([]Project, error) {
-	rows, err := d.Read.QueryContext(ctx, `
+	rows, err := d.query(ctx, `
 		SELECT id, user_id, name, created_at FROM projects WHERE user_id = ? ORDER BY id DESC`, userID)
 	if err != nil {
 		return nil, err
@@ -56,7 +56,7 @@ func (d *DB) Projects(ctx context.Context, userID int64) ([]Project, error) {
 // CountProjects returns how many projects userID owns.
 func (d *DB) CountProjects(ctx context.Context, userID int64) (int, error) {
 	var n int
-	err := d.Read.QueryRowContext(ctx, `SELECT count(*) FROM projects WHERE user_id = ?`, userID).Scan(&n)
+	err := d.queryRow(ctx, `SELECT count(*) FROM projects WHERE user_id = ?`, userID).Scan(&n)
 	return n, err
 }
 

@@ -57,7 +57,7 @@ func (q Queries) ConsumeToken(ctx context.Context, hash []byte, purpose string) 
 // (to show a form before the POST that uses it).
 func (d *DB) PeekToken(ctx context.Context, hash []byte, purpose string) (Token, error) {
 	t := Token{Hash: hash}
-	err := d.Read.QueryRowContext(ctx, `
+	err := d.queryRow(ctx, `
 		SELECT purpose, user_id, email, auth_epoch, expires_at FROM tokens
 		WHERE hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?
 		  AND (user_id IS NULL OR auth_epoch = (SELECT auth_epoch FROM users WHERE users.id = tokens.user_id))`,

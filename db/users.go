@@ -95,12 +95,12 @@ func (q Queries) SetPassword(ctx context.Context, id int64, hash string) (int64,
 
 // UserByID returns the user with that id.
 func (d *DB) UserByID(ctx context.Context, id int64) (User, error) {
-	return scanUser(d.Read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	return scanUser(d.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 }
 
 // UserByEmail returns the user with that address, compared case-insensitively.
 func (d *DB) UserByEmail(ctx context.Context, email string) (User, error) {
-	return scanUser(d.Read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
+	return scanUser(d.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
 }
 
 // SetPasswordHash replaces a user's password hash (a rehash with new
@@ -125,7 +125,7 @@ func (d *DB) BumpAuthEpoch(ctx context.Context, id int64) (int64, error) {
 // CountUsers returns how many accounts exist.
 func (d *DB) CountUsers(ctx context.Context) (int, error) {
 	var n int
-	err := d.Read.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n)
+	err := d.queryRow(ctx, `SELECT count(*) FROM users`).Scan(&n)
 	return n, err
 }
 

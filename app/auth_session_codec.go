@@ -1,0 +1,86 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// sessionCodec stores session data as small JSON. scs's default gob codec
+// builds a decoder per request, a quarter of an authenticated page's time;
+// this one is several times faster. Values keep their Go type through a tag,
+// so GetInt64 still finds an int64. Only the types Skiff stores are allowed:
+// an unexpected type fails loudly at Put time, not silently later.
+type sessionCodec struct{}
+
+type sessionJSON struct {
+	Deadline time.Time                 `json:"d"`
+	Values   map[string]sessionJSONVal `json:"v"`
+}
+
+type sessionJSONVal struct {
+	T string          `json:"t"` // i int64, s string, b bool, t time
+	V json.RawMessage `json:"v"`
+}
+
+// Encode implements scs.Codec.
+func (sessionCodec) Encode(deadline time.Time, values map[string]any) ([]byte, error) {
+	out := sessionJSON{Deadline: deadline, Values: make(map[string]sessionJSONVal, len(values))}
+	for k, v := range values {
+		var tag string
+		switch v.(type) {
+		case int64:
+			tag = "i"
+		case string:
+			tag = "s"
+		case bool:
+			tag = "b"
+		case time.Time:
+			tag = "t"
+		default:
+			return nil, fmt.Errorf("session: cannot store %T under %q", v, k)
+		}
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		out.Values[k] = sessionJSONVal{T: tag, V: raw}
+	}
+	return json.Marshal(out)
+}
+
+// Decode implements scs.Codec.
+func (sessionCodec) Decode(b []byte) (time.Time, map[string]any, error) {
+	var in sessionJSON
+	if err := json.Unmarshal(b, &in); err != nil {
+		return time.Time{}, nil, err
+	}
+	values := make(map[string]any, len(in.Values))
+	for k, tv := range in.Values {
+		var err error
+		switch tv.T {
+		case "i":
+			var v int64
+			err = json.Unmarshal(tv.V, &v)
+			values[k] = v
+		case "s":
+			var v string
+			err = json.Unmarshal(tv.V, &v)
+			values[k] = v
+		case "b":
+			var v bool
+			err = json.Unmarshal(tv.V, &v)
+			values[k] = v
+		case "t":
+			var v time.Time
+			err = json.Unmarshal(tv.V, &v)
+			values[k] = v
+		default:
+			err = fmt.Errorf("session: unknown value type %q", tv.T)
+		}
+		if err != nil {
+			return time.Time{}, nil, err
+		}
+	}
+	return in.Deadline, values, nil
+}

@@ -1,0 +1,97 @@
+package app
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"skiff/views"
+)
+
+// Benchmarks of the hot paths; `make bench` runs them with the load test.
+// They measure, they never assert a duration.
+
+// benchServer is a test server with one logged-in user and its session cookie.
+func benchServer(b *testing.B) (*testServer, *http.Cookie) {
+	b.Helper()
+	ts := newTestServer(b)
+	c := ts.newClient()
+	c.signup("bench@example.com")
+	return ts, c.cookie()
+}
+
+// serveOnce runs one request through the whole handler, without the network.
+func serveOnce(h http.Handler, r *http.Request) int {
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Code
+}
+
+func BenchmarkDashboard(b *testing.B) {
+	ts, ck := benchServer(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest("GET", "/dashboard", nil)
+		r.AddCookie(ck)
+		if code := serveOnce(ts.srv, r); code != 200 {
+			b.Fatalf("status %d", code)
+		}
+	}
+}
+
+func BenchmarkLoginPageAnonymous(b *testing.B) {
+	ts, _ := benchServer(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if code := serveOnce(ts.srv, httptest.NewRequest("GET", "/login", nil)); code != 200 {
+			b.Fatalf("status %d", code)
+		}
+	}
+}
+
+// BenchmarkSessionAndUser is the work every authenticated request does before
+// its handler: load the session, the user and the plan.
+func BenchmarkSessionAndUser(b *testing.B) {
+	ts, ck := benchServer(b)
+	h := ts.srv.sessions.LoadAndSave(ts.srv.loadUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ts.srv.currentUser(r) == nil {
+			b.Fatal("not logged in")
+		}
+	})))
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest("GET", "/x", nil)
+		r.AddCookie(ck)
+		st := &requestState{}
+		serveOnce(h, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+	}
+}
+
+func BenchmarkRenderDashboard(b *testing.B) {
+	ts, _ := benchServer(b)
+	u, _ := ts.db.UserByEmail(context.Background(), "bench@example.com")
+	p := views.Page{Title: "Dashboard", User: &u, Plan: "Free", Path: "/dashboard"}
+	b.ReportAllocs()
+	for b.Loop() {
+		views.DashboardPage(p, views.Dashboard{Verified: true}).Render(context.Background(), io.Discard)
+	}
+}
+
+func BenchmarkPasswordHash(b *testing.B) {
+	h := newPasswordHasher(defaultArgon)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.hash(context.Background(), "correct horse battery staple")
+	}
+}
+
+func BenchmarkPasswordVerify(b *testing.B) {
+	h := newPasswordHasher(defaultArgon)
+	hash, _ := h.hash(context.Background(), "correct horse battery staple")
+	b.ReportAllocs()
+	for b.Loop() {
+		h.verify(context.Background(), "correct horse battery staple", hash)
+	}
+}
