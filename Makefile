@@ -5,7 +5,7 @@ export GOTOOLCHAIN := auto
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X skiff/app.Version=$(VERSION)
 
-.PHONY: run test build generate fmt vet clean
+.PHONY: run test build generate fmt vet clean bench
 
 ## run: start the app on http://localhost:8080 with data/skiff.db
 run:
@@ -31,3 +31,8 @@ vet:
 
 clean:
 	rm -rf bin
+
+## bench: Go benchmarks of the hot paths, then the load test (bench/main.go)
+bench:
+	go test -run '^$$' -bench . -benchmem ./app/
+	go run ./bench -duration 5s -out bench-results.json

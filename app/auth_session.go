@@ -59,6 +59,12 @@ type sessionStore struct {
 func (s sessionStore) Find(token string) ([]byte, bool, error) {
 	return s.db.SessionData(context.Background(), token)
 }
+
+// FindCtx is Find with the request's context (scs prefers it), so the
+// session and the user are read from one snapshot of the database.
+func (s sessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
+	return s.db.SessionData(ctx, token)
+}
 func (s sessionStore) Commit(token string, b []byte, expiry time.Time) error {
 	return s.write.Commit(token, b, expiry)
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -122,4 +123,29 @@ func TestMigrationsAreRecordedOnce(t *testing.T) {
 	if _, err := d.CreateUser(ctx, "ada@EXAMPLE.com", "x"); err != db.ErrEmailTaken {
 		t.Fatalf("case-insensitive duplicate: err %v, want ErrEmailTaken", err)
 	}
+}
+
+// TestCachedReadsSeeOtherWriters: sessions and users are cached in memory,
+// but a change committed by another process (here, another connection, as
+// the sqlite3 shell or `skiff stripe-sync` would) is seen on the next request.
+func TestCachedReadsSeeOtherWriters(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.newClient()
+	c.signup("ada@example.com")
+	wantStatus(t, c.get("/dashboard"), http.StatusOK)
+	wantStatus(t, c.get("/dashboard"), http.StatusOK) // now cached
+
+	other, err := sql.Open("sqlite", db.DSN(ts.dbPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.Exec(`UPDATE users SET email = 'ada@elsewhere.example'`); err != nil {
+		t.Fatal(err)
+	}
+	wantBody(t, c.get("/dashboard"), "ada@elsewhere.example")
+	if _, err := other.Exec(`DELETE FROM sessions`); err != nil {
+		t.Fatal(err)
+	}
+	wantRedirect(t, c.get("/dashboard"), "/login?next=%2Fdashboard")
 }

@@ -212,6 +212,20 @@ func UnixTime(sec int64) sql.NullTime {
 // UserWithSubscription returns a user and the subscription that decides
 // their plan (nil if none) in one query: it runs on every authenticated request.
 func (d *DB) UserWithSubscription(ctx context.Context, id int64) (User, *Subscription, error) {
+	v, cacheOK := d.hot.versionFor(ctx)
+	if cacheOK {
+		if c, ok := d.hot.user(v, id); ok {
+			return c.user, c.sub, nil
+		}
+	}
+	u, s, err := d.userWithSubscription(ctx, id)
+	if err == nil && cacheOK {
+		d.hot.putUser(v, id, cachedUser{user: u, sub: s})
+	}
+	return u, s, err
+}
+
+func (d *DB) userWithSubscription(ctx context.Context, id int64) (User, *Subscription, error) {
 	var u User
 	var s Subscription
 	var subID, customer, price, plan, status, invoice sql.NullString

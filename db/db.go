@@ -37,6 +37,7 @@ type DB struct {
 	Read  *sql.DB
 	path  string
 	cache stmtCache
+	hot   readCache
 }
 
 // DSN returns the modernc.org/sqlite data source name for path. Pragmas use
@@ -88,6 +89,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	read.SetConnMaxIdleTime(5 * time.Minute)
 
 	d := &DB{Write: write, Read: read, path: path}
+	if err := d.hot.open(dsn); err != nil {
+		d.Close()
+		return nil, err
+	}
 	// The writer connects first: it switches a new file to WAL.
 	if err := d.checkPragmas(ctx, write); err != nil {
 		d.Close()
@@ -139,6 +144,7 @@ func (d *DB) Ping(ctx context.Context) error {
 // Close closes both pools.
 func (d *DB) Close() error {
 	d.closeStmts()
+	d.hot.close()
 	return errors.Join(d.Read.Close(), d.Write.Close())
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+	"time"
 )
 
 // Reads go through statements prepared once and kept: SQLite spends most of
@@ -69,10 +70,24 @@ func (d *DB) closeStmts() {
 // SessionData returns the data of an unexpired session (for the session
 // store's reads; the token is already hashed by scs).
 func (d *DB) SessionData(ctx context.Context, token string) ([]byte, bool, error) {
+	v, cacheOK := d.hot.versionFor(ctx)
+	if cacheOK {
+		if s, ok := d.hot.session(v, token); ok {
+			return s.data, true, nil
+		}
+	}
 	var b []byte
-	err := d.queryRow(ctx, `SELECT data FROM sessions WHERE token = ? AND julianday('now') < expiry`, token).Scan(&b)
+	var expiry float64
+	err := d.queryRow(ctx, `SELECT data, expiry FROM sessions WHERE token = ? AND julianday('now') < expiry`, token).Scan(&b, &expiry)
 	if err == sql.ErrNoRows {
 		return nil, false, nil
 	}
-	return b, err == nil, err
+	if err != nil {
+		return nil, false, err
+	}
+	if cacheOK {
+		// expiry is a Julian day number.
+		d.hot.putSession(v, token, cachedSession{data: b, expiry: time.UnixMilli(int64((expiry - 2440587.5) * 86400000))})
+	}
+	return b, true, nil
 }
