@@ -15,9 +15,11 @@ run:
 test:
 	go test -race -count=1 ./...
 
-## build: a static binary in bin/skiff
+## build: a static binary in bin/skiff, plus bin/skiff-linux-amd64 and bin/skiff-linux-arm64
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/skiff .
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/skiff-linux-amd64 .
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/skiff-linux-arm64 .
 
 ## generate: regenerate the templ views (*_templ.go, committed)
 generate:

@@ -143,6 +143,20 @@ func TestBinaryRunsAlone(t *testing.T) {
 			t.Fatalf("stylesheet: %d %q %q", res.StatusCode, res.Header.Get("Content-Type"), res.Header.Get("Cache-Control"))
 		}
 
+		if res, err := http.Get(base + "/readyz"); err != nil || res.StatusCode != 200 {
+			t.Fatalf("readyz: %v %v", res, err)
+		}
+		// A consistent backup while serving; no restore and no second server meanwhile.
+		if out, _, err := run([]string{"backup", "snap.db"}); err != nil || !strings.Contains(out, "integrity check ok") {
+			t.Fatalf("backup while serving: %q %v", out, err)
+		}
+		if _, stderr, err := run([]string{"restore", "snap.db"}); err == nil || !strings.Contains(stderr, "stop it first") {
+			t.Fatalf("restore while serving: %q %v", stderr, err)
+		}
+		if _, stderr, err := run(nil, "ADDR=127.0.0.1:0"); err == nil || !strings.Contains(stderr, "already serving") {
+			t.Fatalf("second server on the same database: %q %v", stderr, err)
+		}
+
 		// SIGTERM: a clean, prompt exit.
 		cmd.Process.Signal(syscall.SIGTERM)
 		exited := make(chan error, 1)
@@ -157,6 +171,12 @@ func TestBinaryRunsAlone(t *testing.T) {
 		}
 		if !strings.Contains(rest.String(), "stopped") {
 			t.Fatalf("no clean shutdown in the log:\n%s", rest.String())
+		}
+		if out, stderr, err := run([]string{"restore", "snap.db"}); err != nil || !strings.Contains(out, "restored") {
+			t.Fatalf("restore with the server stopped: %q %q %v", out, stderr, err)
+		}
+		if _, _, err := run([]string{"backup", "snap.db"}); err == nil {
+			t.Fatal("backup overwrote an existing file")
 		}
 	})
 }

@@ -31,6 +31,10 @@ type Config struct {
 
 	OAuth OAuthConfig
 
+	BackupDir      string        // BACKUP_DIR: where scheduled snapshots go; empty for none
+	BackupInterval time.Duration // BACKUP_INTERVAL: how often (default 24h)
+	BackupKeep     int           // BACKUP_KEEP: how many snapshots to keep (default 7)
+
 	// Limits are not read from the environment: the defaults follow OWASP and
 	// NIST guidance, and tests change them directly.
 	Limits Limits
@@ -129,6 +133,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		OIDCIssuerURL: strings.TrimSuffix(get("OIDC_ISSUER_URL", ""), "/"),
 		OIDCClientID:  get("OIDC_CLIENT_ID", ""), OIDCClientSecret: get("OIDC_CLIENT_SECRET", ""),
 		OIDCName: get("OIDC_NAME", "Single sign-on"),
+	}
+	cfg.BackupDir = get("BACKUP_DIR", "")
+	if cfg.BackupInterval, err = time.ParseDuration(get("BACKUP_INTERVAL", "24h")); err != nil || cfg.BackupInterval < time.Minute {
+		return Config{}, fmt.Errorf("config: BACKUP_INTERVAL must be a duration of at least 1m such as 6h, got %q", getenv("BACKUP_INTERVAL"))
+	}
+	if cfg.BackupKeep, err = strconv.Atoi(get("BACKUP_KEEP", "7")); err != nil || cfg.BackupKeep < 1 {
+		return Config{}, fmt.Errorf("config: BACKUP_KEEP must be a number of at least 1, got %q", getenv("BACKUP_KEEP"))
 	}
 	cfg.MailFrom = get("MAIL_FROM", "Skiff <no-reply@localhost>")
 	if cfg.MagicLinkSignup, err = parseBool(get("MAGIC_LINK_SIGNUP", "false")); err != nil {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -23,6 +24,29 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	d := views.Dashboard{Verified: u.EmailVerifiedAt.Valid, ProjectCount: len(projects), Recent: projects[:min(len(projects), 5)]}
 	s.render(w, r, http.StatusOK, views.DashboardPage(s.page(r, "Dashboard"), d))
+}
+
+// handleReadyz handles "GET /readyz": 200 when the database takes writes and
+// every migration is applied, else 503 (for load balancers and deploy scripts).
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	pending, err := s.db.PendingMigrations(ctx)
+	if err == nil && len(pending) > 0 {
+		err = fmt.Errorf("%d migration(s) pending", len(pending))
+	}
+	if err == nil {
+		err = s.db.CheckWritable(ctx)
+	}
+	if err != nil {
+		s.log.Error("readiness check", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"status":"not ready"}` + "\n"))
+		return
+	}
+	w.Write([]byte(`{"status":"ready"}` + "\n"))
 }
 
 // handleHealthz handles "GET /healthz": 200 when the database answers, 503 when not.

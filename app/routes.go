@@ -74,6 +74,7 @@ func (s *Server) routes() http.Handler {
 	root := http.NewServeMux()
 	root.Handle("GET "+assets.Prefix, assets.Handler())
 	root.HandleFunc("GET /healthz", s.handleHealthz)
+	root.HandleFunc("GET /readyz", s.handleReadyz)
 	root.HandleFunc("POST /webhooks/stripe", s.handleStripeWebhook)
 	root.Handle("/", pages)
 

@@ -24,6 +24,8 @@ Usage: skiff [command]
 Commands:
   serve         start the web server (the default)
   migrate       apply pending database migrations and exit
+  backup PATH   write a consistent, checked snapshot of the database to PATH
+  restore PATH  replace the database with the snapshot at PATH (server stopped)
   stripe-setup  check the Stripe prices and create the webhook endpoint
   stripe-sync   reconcile every customer's subscriptions from Stripe
   version       print the version and exit
@@ -47,7 +49,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	case "serve", "migrate", "stripe-setup", "stripe-sync":
+	case "serve", "migrate", "stripe-setup", "stripe-sync", "backup", "restore":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -62,6 +64,24 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger := newLogger(cfg, stderr)
+
+	switch cmd {
+	case "backup", "restore":
+		if len(args) != 2 || args[1] == "" {
+			return fmt.Errorf("usage: skiff %s PATH", cmd)
+		}
+		return backupOrRestore(ctx, cmd, args[1], cfg, stdout)
+	case "serve":
+		// One server per database; restore checks the same lock.
+		unlock, err := db.LockFile(cfg.DatabasePath)
+		if errors.Is(err, db.ErrLocked) {
+			return fmt.Errorf("another skiff is already serving %s", cfg.DatabasePath)
+		}
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 
 	database, err := db.Open(ctx, cfg.DatabasePath)
 	if err != nil {

@@ -78,6 +78,7 @@ func (s *Server) Start(ctx context.Context) {
 	s.started = true
 	go s.outbox.run(ctx)
 	go s.runNightlySync(ctx)
+	go s.runScheduledBackups(ctx)
 }
 
 // Close stops the expired-session cleanup and, if Start ran, waits for the

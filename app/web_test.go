@@ -6,8 +6,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"skiff/db"
 )
 
 func TestPublicPages(t *testing.T) {
@@ -224,4 +229,42 @@ func TestFriendlyErrorsKeepTheUser(t *testing.T) {
 	res := c.get("/nope")
 	wantStatus(t, res, http.StatusNotFound)
 	wantBody(t, res, "ada@example.com", "Log out") // the nav knows who is logged in
+}
+
+func TestReadyz(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.newClient()
+	res := c.get("/readyz")
+	wantStatus(t, res, http.StatusOK)
+	wantBody(t, res, `"ready"`)
+	// A pending migration makes the server not ready.
+	ts.db.Write.Exec(`DELETE FROM schema_migrations WHERE name = '0001_init.sql'`)
+	wantStatus(t, c.get("/readyz"), http.StatusServiceUnavailable)
+	ts.db.Write.Exec(`INSERT INTO schema_migrations (name, applied_at) VALUES ('0001_init.sql', '2026-01-01 00:00:00')`)
+	wantStatus(t, c.get("/readyz"), http.StatusOK)
+	// So does a database that cannot be written.
+	ts.db.Write.Close()
+	wantStatus(t, c.get("/readyz"), http.StatusServiceUnavailable)
+}
+
+func TestScheduledBackupsKeepTheNewest(t *testing.T) {
+	dir := t.TempDir()
+	ts := newTestServer(t, func(c *Config) { c.BackupDir, c.BackupKeep = dir, 2 })
+	ts.newClient().signup("ada@example.com")
+	for range 3 {
+		ts.srv.scheduledBackup(context.Background())
+		time.Sleep(1100 * time.Millisecond) // names carry the second
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Fatalf("%d backups kept, want 2", len(entries))
+	}
+	snap, err := db.Open(context.Background(), filepath.Join(dir, entries[1].Name()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	if n, _ := snap.CountUsers(context.Background()); n != 1 {
+		t.Fatalf("snapshot has %d users, want 1", n)
+	}
 }

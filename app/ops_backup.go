@@ -1,0 +1,78 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"skiff/db"
+)
+
+// backupOrRestore runs `skiff backup PATH` and `skiff restore PATH`.
+func backupOrRestore(ctx context.Context, cmd, path string, cfg Config, stdout io.Writer) error {
+	if cmd == "backup" {
+		d, err := db.Open(ctx, cfg.DatabasePath)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		if err := d.Backup(ctx, path); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "backup written to %s (integrity check ok)\n", path)
+		return nil
+	}
+	unlock, err := db.LockFile(cfg.DatabasePath)
+	if errors.Is(err, db.ErrLocked) {
+		return errors.New("restore: a skiff server is using " + cfg.DatabasePath + "; stop it first (systemctl stop skiff)")
+	}
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := db.Restore(ctx, path, cfg.DatabasePath); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "restored %s from %s (the previous file is %s.before-restore)\n", cfg.DatabasePath, path, cfg.DatabasePath)
+	return nil
+}
+
+// runScheduledBackups writes a snapshot to BACKUP_DIR every BACKUP_INTERVAL
+// and keeps the newest BACKUP_KEEP, until ctx ends.
+func (s *Server) runScheduledBackups(ctx context.Context) {
+	if s.cfg.BackupDir == "" {
+		return
+	}
+	t := time.NewTicker(s.cfg.BackupInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.scheduledBackup(ctx)
+		}
+	}
+}
+
+func (s *Server) scheduledBackup(ctx context.Context) {
+	path := filepath.Join(s.cfg.BackupDir, db.BackupName(time.Now().UTC().Format("20060102T150405Z")))
+	if err := s.db.Backup(ctx, path); err != nil {
+		s.log.Error("scheduled backup", "err", err)
+		return
+	}
+	removed, err := db.PruneBackups(s.cfg.BackupDir, s.cfg.BackupKeep)
+	if err != nil {
+		s.log.Error("prune backups", "err", err)
+	}
+	info, _ := os.Stat(path)
+	var size int64
+	if info != nil {
+		size = info.Size()
+	}
+	s.log.Info("scheduled backup", "path", path, "bytes", size, "pruned", len(removed))
+}
