@@ -15,7 +15,7 @@ import (
 // bodies in, JSON objects out) for the calls Skiff makes.
 type fakeStripe struct {
 	*httptest.Server
-	t *testing.T
+	t testing.TB
 
 	mu              sync.Mutex
 	n               int
@@ -29,7 +29,7 @@ type fakeStripe struct {
 	endpoints       []map[string]any
 }
 
-func newFakeStripe(t *testing.T) *fakeStripe {
+func newFakeStripe(t testing.TB) *fakeStripe {
 	f := &fakeStripe{
 		t: t, customers: map[string]string{}, idempotent: map[string]string{},
 		sessions: map[string]map[string]any{}, sessionParams: map[string]map[string]string{},

@@ -97,8 +97,8 @@ func (s *Server) applyStripeEvent(ctx context.Context, btx db.BillingTx, event s
 	switch event.Type {
 	case "checkout.session.completed":
 		var cs stripe.CheckoutSession
-		if err := json.Unmarshal(event.Data.Raw, &cs); err != nil {
-			return err
+		if !s.decodeEvent(event, &cs) {
+			return nil
 		}
 		userID, err := strconv.ParseInt(cs.ClientReferenceID, 10, 64)
 		if err != nil || cs.Customer == nil || cs.Mode != stripe.CheckoutSessionModeSubscription {
@@ -109,8 +109,8 @@ func (s *Server) applyStripeEvent(ctx context.Context, btx db.BillingTx, event s
 
 	case "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted":
 		var sub stripe.Subscription
-		if err := json.Unmarshal(event.Data.Raw, &sub); err != nil {
-			return err
+		if !s.decodeEvent(event, &sub) {
+			return nil
 		}
 		if sub.Customer == nil {
 			return nil
@@ -131,8 +131,8 @@ func (s *Server) applyStripeEvent(ctx context.Context, btx db.BillingTx, event s
 
 	case "invoice.paid", "invoice.payment_failed":
 		var inv stripe.Invoice
-		if err := json.Unmarshal(event.Data.Raw, &inv); err != nil {
-			return err
+		if !s.decodeEvent(event, &inv) {
+			return nil
 		}
 		if inv.Subscription == nil {
 			return nil
@@ -144,4 +144,19 @@ func (s *Server) applyStripeEvent(ctx context.Context, btx db.BillingTx, event s
 		return btx.SetInvoiceStatus(ctx, inv.Subscription.ID, status, event.Created)
 	}
 	return nil
+}
+
+// decodeEvent reads an event's object. A signed event that does not decode
+// will not decode on a retry either: it is kept (recorded with its payload)
+// and logged for the operator, and Stripe gets its 200.
+func (s *Server) decodeEvent(event stripe.Event, v any) bool {
+	if event.Data == nil {
+		s.log.Error("stripe event without data", "event", event.ID, "type", event.Type)
+		return false
+	}
+	if err := json.Unmarshal(event.Data.Raw, v); err != nil {
+		s.log.Error("stripe event does not decode; recorded, not applied", "event", event.ID, "type", event.Type, "err", err)
+		return false
+	}
+	return true
 }
