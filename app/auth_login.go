@@ -78,7 +78,7 @@ func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := s.startSession(ctx, u, f.Remember); err != nil {
-		s.serverError(w, r, err)
+		s.sessionError(w, r, err)
 		return
 	}
 	http.Redirect(w, r, cmp.Or(f.Next, "/dashboard"), http.StatusSeeOther)

@@ -127,7 +127,7 @@ func (s *Server) handleMagicConfirmPost(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	if err := s.startSession(r.Context(), u, false); err != nil {
-		s.serverError(w, r, err)
+		s.sessionError(w, r, err)
 		return
 	}
 	s.redirect(w, r, "/dashboard", "You are logged in.")

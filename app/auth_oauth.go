@@ -335,7 +335,7 @@ func (s *Server) handleOAuthCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.startSession(ctx, u, false); err != nil {
-		s.serverError(w, r, err)
+		s.sessionError(w, r, err)
 		return
 	}
 	http.Redirect(w, r, cmp.Or(pending.Next, "/dashboard"), http.StatusSeeOther)

@@ -73,6 +73,13 @@ func (s sessionStore) Delete(token string) error { return s.write.Delete(token) 
 // startSession logs u in on this request's session. It renews the token first
 // (session fixation), so it must run before anything is written.
 func (s *Server) startSession(ctx context.Context, u db.User, remember bool) error {
+	disabled, err := s.db.RecordLogin(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if disabled {
+		return errAccountDisabled
+	}
 	if err := s.sessions.RenewToken(ctx); err != nil {
 		return err
 	}
@@ -84,6 +91,18 @@ func (s *Server) startSession(ctx context.Context, u db.User, remember bool) err
 		s.sessions.SetDeadline(ctx, time.Now().Add(browserSessionLifetime).UTC())
 	}
 	return nil
+}
+
+// errAccountDisabled stops a login to an account the admin disabled.
+var errAccountDisabled = errors.New("account disabled")
+
+// sessionError answers a failed startSession.
+func (s *Server) sessionError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errAccountDisabled) {
+		s.clientError(w, r, http.StatusForbidden, "Account disabled", "This account has been disabled. Contact support if you think this is a mistake.")
+		return
+	}
+	s.serverError(w, r, err)
 }
 
 // loadUser puts the logged-in user, if any, into the request state. A session

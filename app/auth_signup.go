@@ -60,7 +60,7 @@ func (s *Server) handleSignupPost(w http.ResponseWriter, r *http.Request) {
 	}
 	s.outbox.notify()
 	if err := s.startSession(r.Context(), u, false); err != nil {
-		s.serverError(w, r, err)
+		s.sessionError(w, r, err)
 		return
 	}
 	s.redirect(w, r, "/dashboard", "Welcome to Skiff! Check your inbox to confirm your email address.")

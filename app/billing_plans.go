@@ -3,14 +3,15 @@ package app
 // Plan is what a customer can buy. Plans are defined here and only here;
 // Stripe knows them by their price ids (STRIPE_PRICE_PRO, ...).
 type Plan struct {
-	ID          string // free, pro, enterprise: stored in subscriptions.plan
-	Name        string
-	PriceLabel  string // shown on the pricing page; the real price lives in Stripe
-	Description string
-	Features    []string
-	MaxProjects int    // 0 means unlimited
-	Rank        int    // a higher rank includes everything of a lower one
-	PriceID     string // the Stripe price; empty for the free plan
+	ID           string // free, pro, enterprise: stored in subscriptions.plan
+	Name         string
+	PriceLabel   string // shown on the pricing page; the real price lives in Stripe
+	MonthlyCents int    // the same price in cents a month, for the admin's revenue estimate
+	Description  string
+	Features     []string
+	MaxProjects  int    // 0 means unlimited
+	Rank         int    // a higher rank includes everything of a lower one
+	PriceID      string // the Stripe price; empty for the free plan
 }
 
 // Plan ids.
@@ -29,12 +30,12 @@ func newPlans(st StripeConfig) []Plan {
 			Features:    []string{"Up to 3 projects", "Email and password login", "Community support"},
 		},
 		{
-			ID: PlanPro, Name: "Pro", PriceLabel: "$19 / month", Rank: 1, PriceID: st.PricePro,
+			ID: PlanPro, Name: "Pro", PriceLabel: "$19 / month", MonthlyCents: 1900, Rank: 1, PriceID: st.PricePro,
 			Description: "For professionals shipping real work.",
 			Features:    []string{"Unlimited projects", "Reports", "Priority email support"},
 		},
 		{
-			ID: PlanEnterprise, Name: "Enterprise", PriceLabel: "$99 / month", Rank: 2, PriceID: st.PriceEnterprise,
+			ID: PlanEnterprise, Name: "Enterprise", PriceLabel: "$99 / month", MonthlyCents: 9900, Rank: 2, PriceID: st.PriceEnterprise,
 			Description: "For teams that need more.",
 			Features:    []string{"Everything in Pro", "Unlimited projects", "A named contact and an SLA"},
 		},

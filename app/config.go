@@ -31,6 +31,8 @@ type Config struct {
 
 	OAuth OAuthConfig
 
+	AdminEmails map[string]bool // ADMIN_EMAILS: comma-separated addresses of the founders
+
 	BackupDir      string        // BACKUP_DIR: where scheduled snapshots go; empty for none
 	BackupInterval time.Duration // BACKUP_INTERVAL: how often (default 24h)
 	BackupKeep     int           // BACKUP_KEEP: how many snapshots to keep (default 7)
@@ -133,6 +135,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		OIDCIssuerURL: strings.TrimSuffix(get("OIDC_ISSUER_URL", ""), "/"),
 		OIDCClientID:  get("OIDC_CLIENT_ID", ""), OIDCClientSecret: get("OIDC_CLIENT_SECRET", ""),
 		OIDCName: get("OIDC_NAME", "Single sign-on"),
+	}
+	cfg.AdminEmails = map[string]bool{}
+	for _, e := range strings.Split(get("ADMIN_EMAILS", ""), ",") {
+		if e = normalizeAdminEmail(e); e != "" {
+			cfg.AdminEmails[e] = true
+		}
 	}
 	cfg.BackupDir = get("BACKUP_DIR", "")
 	if cfg.BackupInterval, err = time.ParseDuration(get("BACKUP_INTERVAL", "24h")); err != nil || cfg.BackupInterval < time.Minute {
@@ -289,3 +297,5 @@ func WithDotEnv(path string, getenv func(string) string) (func(string) string, e
 		return file[key]
 	}, nil
 }
+
+func normalizeAdminEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

@@ -53,6 +53,11 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /billing/portal", s.requireUser(s.handlePortal))
 	mux.Handle("GET /reports", s.requireUser(s.requirePlan(PlanPro, s.handleReports)))
 
+	// The founder's admin (ADMIN_EMAILS); 404 for everyone else.
+	mux.Handle("GET /admin", s.requireUser(s.requireAdmin(s.handleAdmin)))
+	mux.Handle("POST /admin/users/{id}/disable", s.requireUser(s.requireAdmin(s.handleAdminDisable(true))))
+	mux.Handle("POST /admin/users/{id}/enable", s.requireUser(s.requireAdmin(s.handleAdminDisable(false))))
+
 	// The logged-in app.
 	mux.Handle("GET /dashboard", s.requireUser(s.handleDashboard))
 	mux.Handle("GET /projects", s.requireUser(s.handleProjectsList))

@@ -3,6 +3,7 @@
 package views
 
 import (
+	"fmt"
 	"net/url"
 	"strconv"
 	"time"
@@ -17,6 +18,7 @@ type Page struct {
 	Flash string   // one-time message carried across a redirect
 	Path  string   // the current path, to mark the active navigation link
 	Plan  string   // the name of the user's plan ("Free", "Pro"...)
+	Admin bool     // the user may see /admin
 }
 
 // LoggedIn reports whether a user is logged in.
@@ -166,3 +168,27 @@ type DevMail struct {
 func devMailURL(m DevMail) string { return "/dev/mail/" + itoa(m.ID) }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// Admin is the data of the admin page.
+type Admin struct {
+	Query      string
+	Users      []db.AdminUser
+	Signups    []db.DayCount
+	TotalUsers int
+	Plans      []AdminPlan
+	MRRCents   int
+}
+
+// AdminPlan is the count of live subscriptions of one plan.
+type AdminPlan struct {
+	Name   string
+	Active int
+}
+
+func money(cents int) string {
+	return "$" + strconv.Itoa(cents/100) + "." + fmt.Sprintf("%02d", cents%100)
+}
+
+func adminUserURL(u db.AdminUser, action string) string {
+	return "/admin/users/" + itoa(u.ID) + "/" + action
+}

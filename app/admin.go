@@ -1,0 +1,97 @@
+package app
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"skiff/db"
+	"skiff/views"
+)
+
+// requireAdmin lets through only users listed in ADMIN_EMAILS whose address
+// is verified (else anyone could sign up with a founder's address first).
+// Everyone else gets the 404 page: the admin does not exist for them.
+func (s *Server) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u := s.currentUser(r)
+		if u == nil || !u.EmailVerifiedAt.Valid || !s.cfg.AdminEmails[normalizeAdminEmail(u.Email)] {
+			s.notFound(w, r)
+			return
+		}
+		next(w, r)
+	}
+}
+
+// handleAdmin handles "GET /admin": users (with search), signups per day,
+// active subscriptions by plan and monthly recurring revenue.
+func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query().Get("q")
+	if len(q) > 254 {
+		q = q[:254]
+	}
+	users, err := s.db.AdminUsers(ctx, q, 200)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	signups, err := s.db.SignupsPerDay(ctx, 14)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	byPlan, err := s.db.ActiveSubscriptionsByPlan(ctx)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	total, err := s.db.CountUsers(ctx)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	data := views.Admin{Query: q, Users: users, Signups: signups, TotalUsers: total}
+	for _, p := range s.plans {
+		if p.PriceID == "" {
+			continue
+		}
+		n := byPlan[p.ID]
+		data.Plans = append(data.Plans, views.AdminPlan{Name: p.Name, Active: n})
+		data.MRRCents += n * p.MonthlyCents
+	}
+	for i := range data.Users {
+		data.Users[i].Plan = s.plan(entitledPlan(data.Users[i].SubStatus, data.Users[i].Plan)).Name
+	}
+	s.render(w, r, http.StatusOK, views.AdminPage(s.page(r, "Admin"), data))
+}
+
+// handleAdminDisable handles "POST /admin/users/{id}/disable" and
+// "POST /admin/users/{id}/enable". Both end the user's sessions.
+func (s *Server) handleAdminDisable(disable bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := pathID(r)
+		if !ok {
+			s.notFound(w, r)
+			return
+		}
+		if id == s.currentUser(r).ID {
+			s.clientError(w, r, http.StatusConflict, "Not your own account", "Ask another admin to disable your account.")
+			return
+		}
+		err := s.db.SetDisabled(r.Context(), id, disable)
+		if errors.Is(err, db.ErrNotFound) {
+			s.notFound(w, r)
+			return
+		}
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		msg := "User " + strconv.FormatInt(id, 10) + " enabled."
+		if disable {
+			msg = "User " + strconv.FormatInt(id, 10) + " disabled and signed out."
+		}
+		s.redirect(w, r, "/admin", msg)
+	}
+}
