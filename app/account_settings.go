@@ -15,6 +15,10 @@ func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status int, emailForm, passwordForm views.Form) {
+	s.renderSettingsWith(w, r, status, emailForm, passwordForm, views.Form{})
+}
+
+func (s *Server) renderSettingsWith(w http.ResponseWriter, r *http.Request, status int, emailForm, passwordForm, deleteForm views.Form) {
 	u := s.currentUser(r)
 	identities, err := s.db.Identities(r.Context(), u.ID)
 	if err != nil {
@@ -23,7 +27,7 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status i
 	}
 	data := views.Settings{
 		Email: u.Email, Verified: u.EmailVerifiedAt.Valid, HasPassword: u.PasswordHash != "",
-		EmailForm: emailForm, PasswordForm: passwordForm,
+		EmailForm: emailForm, PasswordForm: passwordForm, DeleteForm: deleteForm,
 	}
 	connected := map[string]bool{}
 	for _, i := range identities {

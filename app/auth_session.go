@@ -17,6 +17,7 @@ const (
 	sessionUserID    = "user_id"
 	sessionAuthEpoch = "auth_epoch" // the user's auth_epoch at login
 	sessionFlash     = "flash"
+	sessionAuthAt    = "auth_at" // Unix time of the login, for re-authentication
 )
 
 // Session lifetimes: a remembered login lasts 30 days; any other ends with the
@@ -85,6 +86,7 @@ func (s *Server) startSession(ctx context.Context, u db.User, remember bool) err
 	}
 	s.sessions.Put(ctx, sessionUserID, u.ID)
 	s.sessions.Put(ctx, sessionAuthEpoch, u.AuthEpoch)
+	s.sessions.Put(ctx, sessionAuthAt, time.Now().Unix())
 	s.sessions.RememberMe(ctx, remember)
 	if !remember {
 		// RenewToken set the deadline to the 30-day Lifetime; shorten it.

@@ -27,6 +27,7 @@ type fakeStripe struct {
 	subs            map[string]map[string]any // subscriptions
 	portalCustomers []string
 	endpoints       []map[string]any
+	canceled        []string // subscriptions cancelled through the API
 }
 
 func newFakeStripe(t testing.TB) *fakeStripe {
@@ -103,6 +104,17 @@ func (f *fakeStripe) serve(w http.ResponseWriter, r *http.Request) {
 		f.portalCustomers = append(f.portalCustomers, form["customer"])
 		writeJSON(w, 200, map[string]any{"id": f.id("bps"), "object": "billing_portal.session",
 			"customer": form["customer"], "return_url": form["return_url"], "url": "https://billing.stripe.com/p/session/test"})
+
+	case r.Method == "DELETE" && strings.HasPrefix(path, "/v1/subscriptions/"):
+		id := strings.TrimPrefix(path, "/v1/subscriptions/")
+		sub, ok := f.subs[id]
+		if !ok {
+			sub = subscriptionObject(id, "cus_unknown", "price_pro", "active", time.Now().Unix())
+			f.subs[id] = sub
+		}
+		sub["status"] = "canceled"
+		f.canceled = append(f.canceled, id)
+		writeJSON(w, 200, sub)
 
 	case r.Method == "GET" && path == "/v1/subscriptions":
 		var data []any

@@ -67,6 +67,14 @@ func changeEmailNoticeMail(newAddr, origin string) views.EmailContent {
 	}
 }
 
+func goodbyeMail() views.EmailContent {
+	return views.EmailContent{
+		Title:      "Your account has been deleted",
+		Paragraphs: []string{"Your Skiff account and its data have been deleted, and any subscription was cancelled. We are sorry to see you go."},
+		After:      []string{"If you did not do this, reply to this mail at once."},
+	}
+}
+
 // queueMail renders a mail and puts it in the outbox within q's transaction.
 func queueMail(ctx context.Context, q db.Queries, to string, c views.EmailContent) error {
 	var html bytes.Buffer

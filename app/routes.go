@@ -42,6 +42,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /settings/email/confirm", s.handleEmailConfirmGet)
 	mux.HandleFunc("POST /settings/email/confirm", s.handleEmailConfirmPost)
 	mux.Handle("POST /settings/password", s.requireUser(s.handleSettingsPassword))
+	mux.Handle("GET /settings/export", s.requireUser(s.handleExport))
+	mux.Handle("POST /settings/delete", s.requireUser(s.handleDeleteAccount))
 	mux.HandleFunc("GET /dev/mail", s.handleDevMail)
 	mux.HandleFunc("GET /dev/mail/{id}", s.handleDevMailHTML)
 

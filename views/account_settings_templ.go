@@ -216,7 +216,17 @@ func SettingsPage(p Page, s Settings) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "</article>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "</article><article class=\"settings-card\"><h2>Your data</h2><p><a href=\"/settings/export\" role=\"button\" class=\"secondary outline\">Download my data (JSON)</a></p></article><article class=\"settings-card danger-zone\"><h2>Delete account</h2><p>This cancels any subscription, deletes your projects and your account, and signs you out everywhere. It cannot be undone.</p><form method=\"post\" action=\"/settings/delete\" novalidate>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if s.HasPassword {
+				templ_7745c5c3_Err = Input(s.DeleteForm, Field{Name: "delete_password", Label: "Current password", Type: "password", Autocomplete: "current-password", Required: true, MaxLength: 1024}).Render(ctx, templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "<button type=\"submit\" class=\"contrast\">Delete my account</button></form></article>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -134,6 +134,7 @@ type Settings struct {
 	Verified                bool
 	HasPassword             bool
 	EmailForm, PasswordForm Form
+	DeleteForm              Form
 	Identities              []ConnectedAccount
 	Connectable             []Provider // configured providers not connected yet
 }

@@ -1,0 +1,96 @@
+package app
+
+import (
+	"database/sql"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+
+	"skiff/db"
+	"skiff/views"
+)
+
+// reauthWindow is how recent a login must be to delete an account without
+// typing a password (for accounts that have none).
+const reauthWindow = 10 * time.Minute
+
+// handleExport handles "GET /settings/export": the user's data as JSON.
+func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
+	e, err := s.db.ExportUser(r.Context(), s.currentUser(r).ID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	b, err := json.MarshalIndent(struct {
+		ExportedAt string `json:"exported_at"`
+		db.Export
+	}{time.Now().UTC().Format(time.RFC3339), e}, "", "  ")
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="skiff-export.json"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(append(b, '\n'))
+}
+
+// handleDeleteAccount handles "POST /settings/delete" (`delete_password`,
+// or a login in the last ten minutes for accounts without a password): cancel
+// any Stripe subscription, delete every row of the user, end every session,
+// mail a goodbye, and log out.
+func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	ctx := r.Context()
+	u := s.currentUser(r)
+	if u.PasswordHash != "" {
+		ok, err := s.checkCurrentPassword(r, u, r.PostForm.Get("delete_password"))
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if !ok {
+			f := views.Form{Errors: map[string]string{"delete_password": "Your current password is not correct."}}
+			s.renderSettingsDelete(w, r, f)
+			return
+		}
+	} else if at := s.sessions.GetInt64(ctx, sessionAuthAt); time.Since(time.Unix(at, 0)) > reauthWindow {
+		s.clientError(w, r, http.StatusForbidden, "Please log in again",
+			"For your security, deleting an account needs a login from the last ten minutes. Log out, log in again, and retry.")
+		return
+	}
+	// Stop the billing first: never delete someone who would go on paying.
+	if sub := state(r).sub; sub != nil && liveStatus(sub.Status) && s.stripe != nil {
+		params := &stripe.SubscriptionCancelParams{}
+		params.Context = ctx
+		if _, err := s.stripe.Subscriptions.Cancel(sub.ID, params); err != nil {
+			s.paymentProviderError(w, r, err)
+			return
+		}
+	}
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		q := db.Q(tx)
+		if err := queueMail(ctx, q, u.Email, goodbyeMail()); err != nil {
+			return err
+		}
+		return q.DeleteUser(ctx, u.ID, u.Email)
+	})
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.outbox.notify()
+	if err := s.sessions.Destroy(ctx); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.redirect(w, r, "/", "Your account and its data have been deleted. Goodbye!")
+}
+
+func (s *Server) renderSettingsDelete(w http.ResponseWriter, r *http.Request, f views.Form) {
+	s.renderSettingsWith(w, r, http.StatusUnprocessableEntity, views.Form{}, views.Form{}, f)
+}

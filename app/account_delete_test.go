@@ -1,0 +1,105 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"skiff/db"
+)
+
+func TestDataExportIsYoursOnly(t *testing.T) {
+	ts := newTestServer(t)
+	ada := ts.newClient()
+	ada.signup("ada@example.com")
+	ada.post("/projects", url.Values{"name": {"Ada's secret"}})
+	bob := ts.newClient()
+	bob.signup("bob@example.com")
+	bob.post("/projects", url.Values{"name": {"Bob's plan"}})
+
+	res := ada.get("/settings/export")
+	wantStatus(t, res, http.StatusOK)
+	if !strings.Contains(res.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("Content-Disposition %q", res.Header.Get("Content-Disposition"))
+	}
+	var e struct {
+		Account  struct{ Email string }
+		Projects []struct{ Name string }
+	}
+	if err := json.Unmarshal([]byte(res.body), &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Account.Email != "ada@example.com" || len(e.Projects) != 1 || e.Projects[0].Name != "Ada's secret" {
+		t.Fatalf("export %+v", e)
+	}
+	if strings.Contains(res.body, "bob") || strings.Contains(res.body, "Bob") {
+		t.Fatal("the export holds another user's data")
+	}
+	wantRedirect(t, ts.newClient().get("/settings/export"), "/login?next=%2Fsettings%2Fexport")
+}
+
+func TestAccountDeletion(t *testing.T) {
+	fake := newFakeStripe(t)
+	ts := newTestServer(t, withStripe(fake))
+	ctx := context.Background()
+	ada := ts.newClient()
+	ada.signup("ada@example.com")
+	other := ts.newClient()
+	wantRedirect(t, other.login("ada@example.com", testPassword, true), "/dashboard")
+	ada.post("/projects", url.Values{"name": {"p"}})
+	u, _ := ts.db.UserByEmail(ctx, "ada@example.com")
+	ts.db.SaveCustomer(ctx, u.ID, "cus_ada")
+	ts.db.ApplySubscription(ctx, db.Subscription{ID: "sub_ada", UserID: u.ID, CustomerID: "cus_ada", PriceID: "price_pro",
+		Plan: PlanPro, Status: "active", Version: time.Now().Unix()})
+	ts.sendEvent("invoice.paid", map[string]any{"id": "in_1", "object": "invoice", "subscription": "sub_ada"}, time.Now().Unix())
+	bob := ts.newClient()
+	bob.signup("bob@example.com")
+
+	res := ada.post("/settings/delete", url.Values{"delete_password": {"wrong password"}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantBody(t, res, "Your current password is not correct.")
+
+	wantRedirect(t, ada.post("/settings/delete", url.Values{"delete_password": {testPassword}}), "/")
+	wantBody(t, ada.get("/"), "Your account and its data have been deleted.")
+	if len(fake.canceled) != 1 || fake.canceled[0] != "sub_ada" {
+		t.Fatalf("Stripe cancellations %v, want [sub_ada]", fake.canceled)
+	}
+	ts.smtp.waitFor("ada@example.com", "Your account has been deleted")
+	wantRedirect(t, other.get("/dashboard"), "/login?next=%2Fdashboard")
+	wantStatus(t, ts.newClient().login("ada@example.com", testPassword, false), http.StatusUnauthorized)
+
+	// Nothing of Ada's remains but the Stripe event log; Bob is untouched.
+	for table, where := range map[string]string{
+		"users": "id = ?", "projects": "user_id = ?", "tokens": "user_id = ?", "identities": "user_id = ?",
+		"billing_customers": "user_id = ?", "subscriptions": "user_id = ?",
+		"sessions": "json_extract(data, '$.v.user_id.v') = ?",
+	} {
+		var n int
+		if err := ts.db.Read.QueryRow(`SELECT count(*) FROM `+table+` WHERE `+where, u.ID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("%d rows of the deleted user left in %s", n, table)
+		}
+	}
+	if n, _ := ts.db.CountEvents(ctx); n != 1 {
+		t.Fatalf("stripe event log has %d events, want it kept (1)", n)
+	}
+	wantStatus(t, bob.get("/dashboard"), http.StatusOK)
+}
+
+func TestAccountDeletionWithoutPasswordNeedsAFreshLogin(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.MagicLinkSignup = true })
+	c := ts.newClient()
+	c.post("/login/magic", url.Values{"email": {"nopw@example.com"}})
+	link := ts.smtp.waitFor("nopw@example.com", "Finish creating your account").link(t, ts.URL)
+	wantRedirect(t, c.post("/login/magic/confirm", url.Values{"token": {tokenOf(t, link)}}), "/dashboard")
+	wantRedirect(t, c.post("/settings/delete", nil), "/")
+	if n, _ := ts.db.CountUsers(context.Background()); n != 0 {
+		t.Fatal("account not deleted")
+	}
+}

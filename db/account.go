@@ -1,0 +1,114 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+)
+
+// Export is everything Skiff keeps about one user, for GET /settings/export.
+type Export struct {
+	Account struct {
+		ID            int64        `json:"id"`
+		Email         string       `json:"email"`
+		EmailVerified sql.NullTime `json:"-"`
+		Verified      bool         `json:"email_verified"`
+		CreatedAt     string       `json:"created_at"`
+	} `json:"account"`
+	Identities     []ExportIdentity     `json:"connected_accounts"`
+	Projects       []ExportProject      `json:"projects"`
+	Subscriptions  []ExportSubscription `json:"subscriptions"`
+	StripeCustomer string               `json:"stripe_customer,omitempty"`
+}
+
+// ExportIdentity is a linked provider account in an export.
+type ExportIdentity struct {
+	Provider  string `json:"provider"`
+	Email     string `json:"email"`
+	CreatedAt string `json:"connected_at"`
+}
+
+// ExportProject is a project in an export.
+type ExportProject struct {
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	CreatedAt string `json:"created_at"`
+}
+
+// ExportSubscription is a subscription in an export.
+type ExportSubscription struct {
+	ID                string `json:"id"`
+	Plan              string `json:"plan"`
+	Status            string `json:"status"`
+	CurrentPeriodEnd  string `json:"current_period_end,omitempty"`
+	CancelAtPeriodEnd bool   `json:"cancel_at_period_end"`
+}
+
+const exportTime = "2006-01-02T15:04:05Z07:00"
+
+// ExportUser gathers the user's data; every query is scoped to userID.
+func (d *DB) ExportUser(ctx context.Context, userID int64) (Export, error) {
+	var e Export
+	u, err := d.UserByID(ctx, userID)
+	if err != nil {
+		return e, err
+	}
+	e.Account.ID, e.Account.Email, e.Account.Verified = u.ID, u.Email, u.EmailVerifiedAt.Valid
+	e.Account.CreatedAt = u.CreatedAt.UTC().Format(exportTime)
+	e.Identities, e.Projects, e.Subscriptions = []ExportIdentity{}, []ExportProject{}, []ExportSubscription{}
+	ids, err := d.Identities(ctx, userID)
+	if err != nil {
+		return e, err
+	}
+	for _, i := range ids {
+		e.Identities = append(e.Identities, ExportIdentity{Provider: i.Provider, Email: i.Email, CreatedAt: i.CreatedAt.UTC().Format(exportTime)})
+	}
+	projects, err := d.Projects(ctx, userID)
+	if err != nil {
+		return e, err
+	}
+	for _, p := range projects {
+		e.Projects = append(e.Projects, ExportProject{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt.UTC().Format(exportTime)})
+	}
+	rows, err := d.Read.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE user_id = ? ORDER BY version`, userID)
+	if err != nil {
+		return e, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		s, err := scanSubscription(rows)
+		if err != nil {
+			return e, err
+		}
+		es := ExportSubscription{ID: s.ID, Plan: s.Plan, Status: s.Status, CancelAtPeriodEnd: s.CancelAtPeriodEnd}
+		if s.CurrentPeriodEnd.Valid {
+			es.CurrentPeriodEnd = s.CurrentPeriodEnd.Time.UTC().Format(exportTime)
+		}
+		e.Subscriptions = append(e.Subscriptions, es)
+	}
+	if err := rows.Err(); err != nil {
+		return e, err
+	}
+	e.StripeCustomer, _ = d.CustomerID(ctx, userID)
+	return e, nil
+}
+
+// DeleteUser removes the user and, through foreign keys, their projects,
+// tokens, identities, Stripe customer link and subscriptions; their sessions
+// (found by the user id inside the session data) and the mail already sent to
+// them. Stripe's event log is kept. Runs inside q's transaction.
+func (q Queries) DeleteUser(ctx context.Context, id int64, email string) error {
+	if _, err := q.q.ExecContext(ctx, `DELETE FROM sessions WHERE json_extract(data, '$.v.user_id.v') = ?`, id); err != nil {
+		return err
+	}
+	if _, err := q.q.ExecContext(ctx, `DELETE FROM emails WHERE to_addr = ? AND status <> 'pending'`, email); err != nil {
+		return err
+	}
+	res, err := q.q.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
