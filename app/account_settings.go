@@ -25,9 +25,17 @@ func (s *Server) renderSettingsWith(w http.ResponseWriter, r *http.Request, stat
 		s.serverError(w, r, err)
 		return
 	}
+	sessions, err := s.db.UserSessions(r.Context(), u.ID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	data := views.Settings{
 		Email: u.Email, Verified: u.EmailVerifiedAt.Valid, HasPassword: u.PasswordHash != "",
 		EmailForm: emailForm, PasswordForm: passwordForm, DeleteForm: deleteForm,
+	}
+	for _, us := range sessions {
+		data.Sessions = append(data.Sessions, views.SessionRow{UserSession: us, Current: us.ID == state(r).sid})
 	}
 	connected := map[string]bool{}
 	for _, i := range identities {
@@ -210,6 +218,10 @@ func (s *Server) handleSettingsPassword(w http.ResponseWriter, r *http.Request) 
 		q := db.Q(tx)
 		var err error
 		if epoch, err = q.SetPassword(r.Context(), u.ID, hash); err != nil {
+			return err
+		}
+		// SetPassword ended every session; this one stays.
+		if _, err := q.StartUserSession(r.Context(), state(r).sid, u.ID, deviceName(r.UserAgent()), s.clientIP(r)); err != nil {
 			return err
 		}
 		return queueMail(r.Context(), q, u.Email, passwordChangedMail(s.cfg.Origin()))

@@ -77,7 +77,7 @@ func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	if err := s.startSession(ctx, u, f.Remember); err != nil {
+	if err := s.startSession(r, u, f.Remember); err != nil {
 		s.sessionError(w, r, err)
 		return
 	}

@@ -126,7 +126,7 @@ func (s *Server) handleMagicConfirmPost(w http.ResponseWriter, r *http.Request) 
 		s.serverError(w, r, err)
 		return
 	}
-	if err := s.startSession(r.Context(), u, false); err != nil {
+	if err := s.startSession(r, u, false); err != nil {
 		s.sessionError(w, r, err)
 		return
 	}

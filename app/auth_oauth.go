@@ -334,7 +334,7 @@ func (s *Server) handleOAuthCallback(w http.ResponseWriter, r *http.Request) {
 		s.redirect(w, r, "/settings", op.Name+" is now connected to your account.")
 		return
 	}
-	if err := s.startSession(ctx, u, false); err != nil {
+	if err := s.startSession(r, u, false); err != nil {
 		s.sessionError(w, r, err)
 		return
 	}

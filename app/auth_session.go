@@ -2,6 +2,9 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"time"
@@ -18,6 +21,7 @@ const (
 	sessionAuthEpoch = "auth_epoch" // the user's auth_epoch at login
 	sessionFlash     = "flash"
 	sessionAuthAt    = "auth_at" // Unix time of the login, for re-authentication
+	sessionSID       = "sid"     // the id of this session's row in user_sessions
 )
 
 // Session lifetimes: a remembered login lasts 30 days; any other ends with the
@@ -72,8 +76,10 @@ func (s sessionStore) Commit(token string, b []byte, expiry time.Time) error {
 func (s sessionStore) Delete(token string) error { return s.write.Delete(token) }
 
 // startSession logs u in on this request's session. It renews the token first
-// (session fixation), so it must run before anything is written.
-func (s *Server) startSession(ctx context.Context, u db.User, remember bool) error {
+// (session fixation), so it must run before anything is written. It records
+// the session in the user's list and mails the user about a new device.
+func (s *Server) startSession(r *http.Request, u db.User, remember bool) error {
+	ctx := r.Context()
 	disabled, err := s.db.RecordLogin(ctx, u.ID)
 	if err != nil {
 		return err
@@ -81,9 +87,26 @@ func (s *Server) startSession(ctx context.Context, u db.User, remember bool) err
 	if disabled {
 		return errAccountDisabled
 	}
+	var raw [16]byte
+	rand.Read(raw[:])
+	sid := base64.RawURLEncoding.EncodeToString(raw[:])
+	device, ip := deviceName(r.UserAgent()), s.clientIP(r)
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		q := db.Q(tx)
+		newDevice, err := q.StartUserSession(ctx, sid, u.ID, device, ip)
+		if err != nil || !newDevice {
+			return err
+		}
+		return queueMail(ctx, q, u.Email, newSignInMail(device, ip, time.Now(), s.cfg.Origin()))
+	})
+	if err != nil {
+		return err
+	}
+	s.outbox.notify()
 	if err := s.sessions.RenewToken(ctx); err != nil {
 		return err
 	}
+	s.sessions.Put(ctx, sessionSID, sid)
 	s.sessions.Put(ctx, sessionUserID, u.ID)
 	s.sessions.Put(ctx, sessionAuthEpoch, u.AuthEpoch)
 	s.sessions.Put(ctx, sessionAuthAt, time.Now().Unix())
@@ -120,9 +143,12 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		u, sub, err := s.db.UserWithSubscription(ctx, id)
+		sid := s.sessions.GetString(ctx, sessionSID)
+		su, err := s.db.UserForSession(ctx, id, sid)
+		u, sub := su.User, su.Sub
 		switch {
-		case errors.Is(err, db.ErrNotFound) || (err == nil && u.AuthEpoch != s.sessions.GetInt64(ctx, sessionAuthEpoch)):
+		case errors.Is(err, db.ErrNotFound) || (err == nil && (u.AuthEpoch != s.sessions.GetInt64(ctx, sessionAuthEpoch) || su.LastSeen.IsZero())):
+			// The user is gone, signed out everywhere, or this session was revoked.
 			if err := s.sessions.Destroy(ctx); err != nil {
 				s.serverError(w, r, err)
 				return
@@ -131,9 +157,16 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 			s.serverError(w, r, err)
 			return
 		default:
-			st.user, st.sub, st.plan = &u, sub, PlanFree
+			st.user, st.sub, st.plan, st.sid = &u, sub, PlanFree, sid
 			if sub != nil {
 				st.plan = entitledPlan(sub.Status, sub.Plan)
+			}
+			// "Last seen" is refreshed at most every five minutes, so a
+			// read-only request almost never writes.
+			if time.Since(su.LastSeen) > lastSeenEvery {
+				if err := s.db.TouchUserSession(ctx, sid); err != nil {
+					s.log.Warn("touch session", "err", err)
+				}
 			}
 		}
 		next.ServeHTTP(w, r)

@@ -59,7 +59,7 @@ func (s *Server) handleSignupPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.outbox.notify()
-	if err := s.startSession(r.Context(), u, false); err != nil {
+	if err := s.startSession(r, u, false); err != nil {
 		s.sessionError(w, r, err)
 		return
 	}

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"time"
 
 	"skiff/db"
 	"skiff/views"
@@ -64,6 +65,16 @@ func changeEmailNoticeMail(newAddr, origin string) views.EmailContent {
 		Paragraphs: []string{"Someone signed in to your Skiff account asked to change its email address to " + newAddr +
 			". The change happens only if that address confirms it."},
 		After: []string{"If this was not you, change your password at " + origin + "/settings and check your account."},
+	}
+}
+
+func newSignInMail(device, ip string, at time.Time, origin string) views.EmailContent {
+	return views.EmailContent{
+		Title: "New sign-in to your account",
+		Paragraphs: []string{"Your Skiff account was just signed in to from a device we had not seen before:",
+			device + ", from " + ip + ", at " + at.UTC().Format("2 Jan 2006 15:04 UTC") + "."},
+		ButtonLabel: "Review your sessions", ButtonURL: origin + "/settings",
+		After: []string{"If this was you, there is nothing to do. If not, sign that session out from Settings and change your password."},
 	}
 }
 

@@ -20,6 +20,7 @@ type requestState struct {
 	sessionLoaded bool             // the session middleware has run, so flash and user are usable
 	plan          string           // the plan the user is entitled to (free when anonymous)
 	sub           *db.Subscription // the subscription deciding the plan, if any
+	sid           string           // the session's id in user_sessions
 }
 
 type stateKey struct{}

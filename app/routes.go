@@ -43,6 +43,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /settings/email/confirm", s.handleEmailConfirmPost)
 	mux.Handle("POST /settings/password", s.requireUser(s.handleSettingsPassword))
 	mux.Handle("GET /settings/export", s.requireUser(s.handleExport))
+	mux.Handle("POST /settings/sessions/{id}/revoke", s.requireUser(s.handleSessionRevoke))
+	mux.Handle("POST /settings/sessions/revoke-others", s.requireUser(s.handleSessionRevokeOthers))
 	mux.Handle("POST /settings/delete", s.requireUser(s.handleDeleteAccount))
 	mux.HandleFunc("GET /dev/mail", s.handleDevMail)
 	mux.HandleFunc("GET /dev/mail/{id}", s.handleDevMailHTML)

@@ -106,7 +106,8 @@ func (d *DB) SetDisabled(ctx context.Context, id int64, disabled bool) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
-	return nil
+	_, err = d.Write.ExecContext(ctx, `DELETE FROM user_sessions WHERE user_id = ?`, id)
+	return err
 }
 
 // RecordLogin notes when the user last logged in, and tells whether the

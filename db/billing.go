@@ -209,23 +209,39 @@ func UnixTime(sec int64) sql.NullTime {
 	return sql.NullTime{Time: time.Unix(sec, 0).UTC(), Valid: true}
 }
 
-// UserWithSubscription returns a user and the subscription that decides
-// their plan (nil if none) in one query: it runs on every authenticated request.
-func (d *DB) UserWithSubscription(ctx context.Context, id int64) (User, *Subscription, error) {
-	v, cacheOK := d.hot.versionFor(ctx)
-	if cacheOK {
-		if c, ok := d.hot.user(v, id); ok {
-			return c.user, c.sub, nil
-		}
-	}
-	u, s, err := d.userWithSubscription(ctx, id)
-	if err == nil && cacheOK {
-		d.hot.putUser(v, id, cachedUser{user: u, sub: s})
-	}
-	return u, s, err
+// SessionUser is what an authenticated request needs: the user, the
+// subscription that decides their plan (nil if none), and when the session's
+// device was last seen (zero when the session was revoked).
+type SessionUser struct {
+	User     User
+	Sub      *Subscription
+	LastSeen time.Time
 }
 
-func (d *DB) userWithSubscription(ctx context.Context, id int64) (User, *Subscription, error) {
+// UserForSession loads a SessionUser in one query (cached until the next
+// commit): it runs on every authenticated request.
+func (d *DB) UserForSession(ctx context.Context, id int64, sid string) (SessionUser, error) {
+	v, cacheOK := d.hot.versionFor(ctx)
+	key := userKey{id, sid}
+	if cacheOK {
+		if c, ok := d.hot.user(v, key); ok {
+			return c, nil
+		}
+	}
+	su, err := d.userForSession(ctx, id, sid)
+	if err == nil && cacheOK {
+		d.hot.putUser(v, key, su)
+	}
+	return su, err
+}
+
+func (d *DB) userForSession(ctx context.Context, id int64, sid string) (SessionUser, error) {
+	var lastSeen sql.NullTime
+	u, s, err := d.userWithSubscription(ctx, id, sid, &lastSeen)
+	return SessionUser{User: u, Sub: s, LastSeen: lastSeen.Time}, err
+}
+
+func (d *DB) userWithSubscription(ctx context.Context, id int64, sid string, lastSeen *sql.NullTime) (User, *Subscription, error) {
 	var u User
 	var s Subscription
 	var subID, customer, price, plan, status, invoice sql.NullString
@@ -234,13 +250,14 @@ func (d *DB) userWithSubscription(ctx context.Context, id int64) (User, *Subscri
 	err := d.queryRow(ctx, `
 		SELECT u.id, u.email, coalesce(u.password_hash, ''), u.email_verified_at, u.auth_epoch, u.created_at, u.updated_at,
 		       s.id, s.customer_id, s.price_id, s.plan, s.status, s.current_period_end, s.cancel_at_period_end,
-		       s.last_invoice_status, s.version
+		       s.last_invoice_status, s.version, us.last_seen_at
 		FROM users u
+		LEFT JOIN user_sessions us ON us.id = ? AND us.user_id = u.id
 		LEFT JOIN subscriptions s ON s.id = (
 			SELECT id FROM subscriptions WHERE user_id = u.id
 			ORDER BY status IN ('active', 'trialing', 'past_due') DESC, version DESC, updated_at DESC LIMIT 1)
-		WHERE u.id = ?`, id).Scan(&u.ID, &u.Email, &u.PasswordHash, &u.EmailVerifiedAt, &u.AuthEpoch, &u.CreatedAt, &u.UpdatedAt,
-		&subID, &customer, &price, &plan, &status, &s.CurrentPeriodEnd, &atEnd, &invoice, &version)
+		WHERE u.id = ?`, sid, id).Scan(&u.ID, &u.Email, &u.PasswordHash, &u.EmailVerifiedAt, &u.AuthEpoch, &u.CreatedAt, &u.UpdatedAt,
+		&subID, &customer, &price, &plan, &status, &s.CurrentPeriodEnd, &atEnd, &invoice, &version, lastSeen)
 	if err != nil {
 		return User{}, nil, notFound(err)
 	}

@@ -22,17 +22,17 @@ type readCache struct {
 	mu       sync.Mutex
 	version  int64
 	sessions map[string]cachedSession
-	users    map[int64]cachedUser
+	users    map[userKey]SessionUser
+}
+
+type userKey struct {
+	id  int64
+	sid string
 }
 
 type cachedSession struct {
 	data   []byte
 	expiry time.Time
-}
-
-type cachedUser struct {
-	user User
-	sub  *Subscription
 }
 
 // maxCached bounds each map; past it the cache starts again empty.
@@ -75,7 +75,7 @@ func (c *readCache) current(ctx context.Context) (int64, bool) {
 	if v != c.version || c.sessions == nil || len(c.sessions) > maxCached || len(c.users) > maxCached {
 		c.version = v
 		c.sessions = map[string]cachedSession{}
-		c.users = map[int64]cachedUser{}
+		c.users = map[userKey]SessionUser{}
 	}
 	return v, true
 }
@@ -95,14 +95,14 @@ func (c *readCache) putSession(v int64, token string, s cachedSession) {
 	}
 }
 
-func (c *readCache) user(v int64, id int64) (cachedUser, bool) {
+func (c *readCache) user(v int64, id userKey) (SessionUser, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	u, ok := c.users[id]
 	return u, ok && v == c.version
 }
 
-func (c *readCache) putUser(v int64, id int64, u cachedUser) {
+func (c *readCache) putUser(v int64, id userKey, u SessionUser) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if v == c.version {

@@ -52,6 +52,10 @@ func (q Queries) TakeOverUnverified(ctx context.Context, id int64) error {
 	_, err := q.q.ExecContext(ctx, `
 		UPDATE users SET password_hash = NULL, auth_epoch = auth_epoch + 1, email_verified_at = ?, updated_at = ?
 		WHERE id = ? AND email_verified_at IS NULL`, now(), now(), id)
+	if err != nil {
+		return err
+	}
+	_, err = q.q.ExecContext(ctx, `DELETE FROM user_sessions WHERE user_id = ?`, id)
 	return err
 }
 

@@ -90,7 +90,11 @@ func (q Queries) SetPassword(ctx context.Context, id int64, hash string) (int64,
 	err := q.q.QueryRowContext(ctx, `
 		UPDATE users SET password_hash = ?, auth_epoch = auth_epoch + 1, updated_at = ? WHERE id = ?
 		RETURNING auth_epoch`, hash, now(), id).Scan(&epoch)
-	return epoch, notFound(err)
+	if err != nil {
+		return 0, notFound(err)
+	}
+	_, err = q.q.ExecContext(ctx, `DELETE FROM user_sessions WHERE user_id = ?`, id)
+	return epoch, err
 }
 
 // UserByID returns the user with that id.
@@ -119,6 +123,10 @@ func (d *DB) BumpAuthEpoch(ctx context.Context, id int64) (int64, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, ErrNotFound
 	}
+	if err != nil {
+		return 0, err
+	}
+	_, err = d.Write.ExecContext(ctx, `DELETE FROM user_sessions WHERE user_id = ?`, id)
 	return epoch, err
 }
 

@@ -135,6 +135,7 @@ type Settings struct {
 	HasPassword             bool
 	EmailForm, PasswordForm Form
 	DeleteForm              Form
+	Sessions                []SessionRow
 	Identities              []ConnectedAccount
 	Connectable             []Provider // configured providers not connected yet
 }
@@ -193,3 +194,11 @@ func money(cents int) string {
 func adminUserURL(u db.AdminUser, action string) string {
 	return "/admin/users/" + itoa(u.ID) + "/" + action
 }
+
+// SessionRow is one signed-in device on the settings page.
+type SessionRow struct {
+	db.UserSession
+	Current bool // the device showing the page
+}
+
+func sessionRevokeURL(r SessionRow) string { return "/settings/sessions/" + r.ID + "/revoke" }

@@ -1,0 +1,92 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// UserSession is one signed-in device of a user.
+type UserSession struct {
+	ID         string
+	UserID     int64
+	Device     string
+	IP         string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+}
+
+// StartUserSession records a new session of userID. newDevice is true when
+// the user has signed in before, but never from this device.
+func (q Queries) StartUserSession(ctx context.Context, sid string, userID int64, device, ip string) (newDevice bool, err error) {
+	t := now()
+	if _, err := q.q.ExecContext(ctx, `
+		INSERT INTO user_sessions (id, user_id, device, ip, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		sid, userID, device, ip, t, t); err != nil {
+		return false, err
+	}
+	var known int
+	if err := q.q.QueryRowContext(ctx, `SELECT count(*) FROM known_devices WHERE user_id = ?`, userID).Scan(&known); err != nil {
+		return false, err
+	}
+	res, err := q.q.ExecContext(ctx, `
+		INSERT INTO known_devices (user_id, device, first_seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, userID, device, t)
+	if err != nil {
+		return false, err
+	}
+	added, _ := res.RowsAffected()
+	return known > 0 && added == 1, nil
+}
+
+// UserSessions lists userID's sessions, most recently seen first.
+func (d *DB) UserSessions(ctx context.Context, userID int64) ([]UserSession, error) {
+	rows, err := d.query(ctx, `
+		SELECT id, user_id, device, ip, created_at, last_seen_at FROM user_sessions
+		WHERE user_id = ? ORDER BY last_seen_at DESC`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []UserSession
+	for rows.Next() {
+		var s UserSession
+		if err := rows.Scan(&s.ID, &s.UserID, &s.Device, &s.IP, &s.CreatedAt, &s.LastSeenAt); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// TouchUserSession refreshes a session's last-seen time.
+func (d *DB) TouchUserSession(ctx context.Context, sid string) error {
+	_, err := d.Write.ExecContext(ctx, `UPDATE user_sessions SET last_seen_at = ? WHERE id = ?`, now(), sid)
+	return err
+}
+
+// RevokeUserSession ends one of userID's sessions (ErrNotFound if it is not theirs).
+func (d *DB) RevokeUserSession(ctx context.Context, userID int64, sid string) error {
+	return d.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM user_sessions WHERE id = ? AND user_id = ?`, sid, userID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE json_extract(data, '$.v.sid.v') = ?`, sid)
+		return err
+	})
+}
+
+// RevokeOtherUserSessions ends every session of userID but keep ("" for all).
+func (q Queries) RevokeOtherUserSessions(ctx context.Context, userID int64, keep string) (int, error) {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM user_sessions WHERE user_id = ? AND id <> ?`, userID, keep)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	_, err = q.q.ExecContext(ctx, `
+		DELETE FROM sessions WHERE json_extract(data, '$.v.user_id.v') = ? AND coalesce(json_extract(data, '$.v.sid.v'), '') <> ?`, userID, keep)
+	return int(n), err
+}
