@@ -59,3 +59,16 @@ func TestAdmin(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func TestAdminShowsLastSeen(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.AdminEmails = map[string]bool{"boss@example.com": true} })
+	boss := ts.newClient()
+	boss.signup("boss@example.com")
+	boss.get(ts.path(ts.smtp.waitFor("boss@example.com", "Confirm your email address").link(t, ts.URL)))
+	ts.newClient().signup("seen@example.com")
+	res := boss.get("/admin?q=seen")
+	wantStatus(t, res, http.StatusOK)
+	if strings.Contains(res.body, "never") {
+		t.Fatalf("a user who just signed up shows as never seen:\n%s", res.body)
+	}
+}

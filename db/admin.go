@@ -13,7 +13,7 @@ type AdminUser struct {
 	Email     string
 	CreatedAt time.Time
 	Verified  bool
-	LastLogin sql.NullTime
+	LastSeen  sql.NullTime // the latest activity of any session, else the last login
 	Disabled  bool
 	Plan      string // the plan of a live subscription, else free
 	SubStatus string
@@ -23,7 +23,9 @@ type AdminUser struct {
 func (d *DB) AdminUsers(ctx context.Context, q string, limit int) ([]AdminUser, error) {
 	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(q)) + "%"
 	rows, err := d.Read.QueryContext(ctx, `
-		SELECT u.id, u.email, u.created_at, u.email_verified_at IS NOT NULL, u.last_login_at, u.disabled_at IS NOT NULL,
+		SELECT u.id, u.email, u.created_at, u.email_verified_at IS NOT NULL,
+		       coalesce((SELECT max(last_seen_at) FROM user_sessions WHERE user_id = u.id), u.last_login_at),
+		       u.disabled_at IS NOT NULL,
 		       coalesce(s.plan, 'free'), coalesce(s.status, '')
 		FROM users u
 		LEFT JOIN subscriptions s ON s.id = (
@@ -38,8 +40,14 @@ func (d *DB) AdminUsers(ctx context.Context, q string, limit int) ([]AdminUser, 
 	var out []AdminUser
 	for rows.Next() {
 		var a AdminUser
-		if err := rows.Scan(&a.ID, &a.Email, &a.CreatedAt, &a.Verified, &a.LastLogin, &a.Disabled, &a.Plan, &a.SubStatus); err != nil {
+		var lastSeen sql.NullString // an expression has no declared type, so no automatic time
+		if err := rows.Scan(&a.ID, &a.Email, &a.CreatedAt, &a.Verified, &lastSeen, &a.Disabled, &a.Plan, &a.SubStatus); err != nil {
 			return nil, err
+		}
+		if lastSeen.Valid {
+			if t, err := time.Parse("2006-01-02 15:04:05.999999999-07:00", lastSeen.String); err == nil {
+				a.LastSeen = sql.NullTime{Time: t, Valid: true}
+			}
 		}
 		out = append(out, a)
 	}
