@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/a-h/templ"
+
 	"skiff/db"
 	"skiff/views"
 )
@@ -20,16 +22,10 @@ func (s *Server) handleMagicGet(w http.ResponseWriter, r *http.Request) {
 // gets a sign-up link only when MAGIC_LINK_SIGNUP is on.
 func (s *Server) handleMagicPost(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	if !s.parseForm(w, r) {
-		return
-	}
-	email := normalizeEmail(r.PostForm.Get("email"))
-	if msg := emailProblem(email); msg != "" {
-		f := views.Form{Values: map[string]string{"email": email}, Errors: map[string]string{"email": msg}}
-		s.render(w, r, http.StatusUnprocessableEntity, views.MagicLinkPage(s.page(r, "Email me a login link"), f))
-		return
-	}
-	if !s.allowMail(w, r, email) {
+	email, ok := s.readMailRequest(w, r, func(f views.Form) templ.Component {
+		return views.MagicLinkPage(s.page(r, "Email me a login link"), f)
+	})
+	if !ok {
 		return
 	}
 	u, err := s.db.UserByEmail(r.Context(), email)

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/a-h/templ"
+
 	"skiff/db"
 	"skiff/views"
 )
@@ -23,16 +25,10 @@ func (s *Server) handleForgotGet(w http.ResponseWriter, r *http.Request) {
 // addresses get the same page after the same time; only a known one gets mail.
 func (s *Server) handleForgotPost(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	if !s.parseForm(w, r) {
-		return
-	}
-	email := normalizeEmail(r.PostForm.Get("email"))
-	if msg := emailProblem(email); msg != "" {
-		f := views.Form{Values: map[string]string{"email": email}, Errors: map[string]string{"email": msg}}
-		s.render(w, r, http.StatusUnprocessableEntity, views.ForgotPasswordPage(s.page(r, "Reset your password"), f))
-		return
-	}
-	if !s.allowMail(w, r, email) {
+	email, ok := s.readMailRequest(w, r, func(f views.Form) templ.Component {
+		return views.ForgotPasswordPage(s.page(r, "Reset your password"), f)
+	})
+	if !ok {
 		return
 	}
 	u, err := s.db.UserByEmail(r.Context(), email)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/a-h/templ"
+
 	"skiff/db"
 	"skiff/views"
 )
@@ -67,6 +69,22 @@ func (s *Server) handleVerifyResend(w http.ResponseWriter, r *http.Request) {
 	}
 	s.outbox.notify()
 	s.redirect(w, r, "/dashboard", "We sent a new confirmation link to "+u.Email+".")
+}
+
+// readMailRequest reads the `email` of a form that asks for a mail with a
+// link (reset, magic link): a malformed address re-renders page with 422,
+// and the mail rate limits apply. ok is false when the answer was written.
+func (s *Server) readMailRequest(w http.ResponseWriter, r *http.Request, page func(views.Form) templ.Component) (string, bool) {
+	if !s.parseForm(w, r) {
+		return "", false
+	}
+	email := normalizeEmail(r.PostForm.Get("email"))
+	if msg := emailProblem(email); msg != "" {
+		f := views.Form{Values: map[string]string{"email": email}, Errors: map[string]string{"email": msg}}
+		s.render(w, r, http.StatusUnprocessableEntity, page(f))
+		return "", false
+	}
+	return email, s.allowMail(w, r, email)
 }
 
 // allowMail applies the per-address and per-IP limits on mails with links.
