@@ -170,7 +170,7 @@ func TestBrowserBilling(t *testing.T) {
 // follows a magic link from the mailbox by clicking.
 func TestBrowserMailPages(t *testing.T) {
 	ctx := newBrowser(t)
-	ts := newTestServer(t, withDevMailbox())
+	ts := newTestServer(t, withDevMailbox(), func(c *Config) { c.AdminEmails = map[string]bool{"ada@example.com": true} })
 	step := stepper(t, ctx)
 	step("signup",
 		chromedp.Navigate(ts.URL+"/signup"),
@@ -185,7 +185,10 @@ func TestBrowserMailPages(t *testing.T) {
 	step("verify by clicking the mail's button",
 		chromedp.Click(chromedp.Search(`//a[contains(., "Confirm my address")]`)),
 		heading("Your email address is confirmed"), shot("18-verified"))
-	step("settings", chromedp.Navigate(ts.URL+"/settings"), heading("Settings"), shot("19-settings"))
+	step("settings", chromedp.Navigate(ts.URL+"/settings"), heading("Settings"),
+		chromedp.WaitVisible(chromedp.Search(`//mark[contains(., "this device")]`)), shot("19-settings"))
+	step("admin", chromedp.Navigate(ts.URL+"/admin"), heading("Admin"),
+		chromedp.WaitVisible(chromedp.Search(`//td[contains(., "ada@example.com")]`)), shot("19b-admin"))
 	step("log out", chromedp.Navigate(ts.URL+"/dashboard"), chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
 		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "You have been logged out.")]`)))
 	step("ask for a magic link",

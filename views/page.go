@@ -75,6 +75,8 @@ func date(t time.Time) string { return t.Format("2 Jan 2006") }
 
 func dateTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
+func dateMinute(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") }
+
 // Pricing is the data of the pricing page.
 type Pricing struct {
 	Plans          []PlanCard
