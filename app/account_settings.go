@@ -18,7 +18,16 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status i
 	s.renderSettingsWith(w, r, status, emailForm, passwordForm, views.Form{})
 }
 
+func (s *Server) renderSettingsTokens(w http.ResponseWriter, r *http.Request, status int, tokenForm views.Form, newToken string) {
+	s.renderSettingsFull(w, r, status, views.Settings{TokenForm: tokenForm, NewToken: newToken})
+}
+
 func (s *Server) renderSettingsWith(w http.ResponseWriter, r *http.Request, status int, emailForm, passwordForm, deleteForm views.Form) {
+	s.renderSettingsFull(w, r, status, views.Settings{EmailForm: emailForm, PasswordForm: passwordForm, DeleteForm: deleteForm})
+}
+
+// renderSettingsFull fills in the account's data around the forms in data.
+func (s *Server) renderSettingsFull(w http.ResponseWriter, r *http.Request, status int, data views.Settings) {
 	u := s.currentUser(r)
 	identities, err := s.db.Identities(r.Context(), u.ID)
 	if err != nil {
@@ -30,9 +39,10 @@ func (s *Server) renderSettingsWith(w http.ResponseWriter, r *http.Request, stat
 		s.serverError(w, r, err)
 		return
 	}
-	data := views.Settings{
-		Email: u.Email, Verified: u.EmailVerifiedAt.Valid, HasPassword: u.PasswordHash != "",
-		EmailForm: emailForm, PasswordForm: passwordForm, DeleteForm: deleteForm,
+	data.Email, data.Verified, data.HasPassword = u.Email, u.EmailVerifiedAt.Valid, u.PasswordHash != ""
+	if data.Tokens, err = s.db.APITokens(r.Context(), u.ID); err != nil {
+		s.serverError(w, r, err)
+		return
 	}
 	for _, us := range sessions {
 		data.Sessions = append(data.Sessions, views.SessionRow{UserSession: us, Current: us.ID == state(r).sid})

@@ -32,6 +32,7 @@ type Config struct {
 	OAuth OAuthConfig
 
 	AdminEmails map[string]bool // ADMIN_EMAILS: comma-separated addresses of the founders
+	CORSOrigins map[string]bool // CORS_ORIGINS: origins (https://app.example.com) allowed to call /api/v1 from a browser
 
 	BackupDir      string        // BACKUP_DIR: where scheduled snapshots go; empty for none
 	BackupInterval time.Duration // BACKUP_INTERVAL: how often (default 24h)
@@ -73,6 +74,7 @@ type Limits struct {
 	SignupPerIP       Rate  // accounts created from one IP address
 	MailPerAddress    Rate  // mails with links (reset, magic link, verification) to one address
 	MailPerIP         Rate  // such mails requested from one IP address
+	APIPerToken       Rate  // API requests with one token
 	MaxFormBytes      int64 // larger request bodies get 413
 }
 
@@ -90,6 +92,7 @@ func DefaultLimits() Limits {
 		SignupPerIP:       Rate{N: 10, Per: time.Hour},
 		MailPerAddress:    Rate{N: 5, Per: time.Hour},
 		MailPerIP:         Rate{N: 20, Per: time.Hour},
+		APIPerToken:       Rate{N: 600, Per: time.Minute},
 		MaxFormBytes:      64 << 10,
 	}
 }
@@ -141,6 +144,16 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if e = normalizeAdminEmail(e); e != "" {
 			cfg.AdminEmails[e] = true
 		}
+	}
+	cfg.CORSOrigins = map[string]bool{}
+	for _, o := range strings.Split(get("CORS_ORIGINS", ""), ",") {
+		if o = strings.TrimSuffix(strings.TrimSpace(o), "/"); o == "" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" {
+			return Config{}, fmt.Errorf("config: CORS_ORIGINS must list origins such as https://app.example.com, got %q", o)
+		}
+		cfg.CORSOrigins[o] = true
 	}
 	cfg.BackupDir = get("BACKUP_DIR", "")
 	if cfg.BackupInterval, err = time.ParseDuration(get("BACKUP_INTERVAL", "24h")); err != nil || cfg.BackupInterval < time.Minute {

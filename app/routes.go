@@ -43,6 +43,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /settings/email/confirm", s.handleEmailConfirmPost)
 	mux.Handle("POST /settings/password", s.requireUser(s.handleSettingsPassword))
 	mux.Handle("GET /settings/export", s.requireUser(s.handleExport))
+	mux.Handle("POST /settings/tokens", s.requireUser(s.handleTokenCreate))
+	mux.Handle("POST /settings/tokens/{id}/revoke", s.requireUser(s.handleTokenRevoke))
 	mux.Handle("POST /settings/sessions/{id}/revoke", s.requireUser(s.handleSessionRevoke))
 	mux.Handle("POST /settings/sessions/revoke-others", s.requireUser(s.handleSessionRevokeOthers))
 	mux.Handle("POST /settings/delete", s.requireUser(s.handleDeleteAccount))
@@ -85,6 +87,8 @@ func (s *Server) routes() http.Handler {
 	root.HandleFunc("GET /healthz", s.handleHealthz)
 	root.HandleFunc("GET /readyz", s.handleReadyz)
 	root.HandleFunc("POST /webhooks/stripe", s.handleStripeWebhook)
+	// The JSON API: bearer tokens only, never cookies (see api.go).
+	root.Handle("/api/", s.apiRoutes())
 	root.Handle("/", pages)
 
 	// Every request is logged, recovered from panics and gets the security headers.

@@ -34,6 +34,7 @@ type Server struct {
 	signupIPLimiter  *rateLimiter
 	mailAddrLimiter  *rateLimiter
 	mailIPLimiter    *rateLimiter
+	apiLimiter       *rateLimiter
 	handler          http.Handler
 	started          bool
 }
@@ -57,6 +58,7 @@ func NewServer(cfg Config, database *db.DB, logger *slog.Logger, mailer Mailer) 
 		signupIPLimiter:  newRateLimiter(cfg.Limits.SignupPerIP, 100_000),
 		mailAddrLimiter:  newRateLimiter(cfg.Limits.MailPerAddress, 100_000),
 		mailIPLimiter:    newRateLimiter(cfg.Limits.MailPerIP, 100_000),
+		apiLimiter:       newRateLimiter(cfg.Limits.APIPerToken, 100_000),
 		outbox:           newOutbox(database, mailer, logger),
 	}
 	s.oauthHTTP = &http.Client{Timeout: 15 * time.Second}

@@ -40,6 +40,7 @@ func (f Form) Err(name string) string { return f.Errors[name] }
 
 // Field describes one labelled input.
 type Field struct {
+	ID           string // the element id, when Name is used by two forms of a page
 	Name         string
 	Label        string
 	Type         string // text, email, password...
@@ -138,6 +139,9 @@ type Settings struct {
 	EmailForm, PasswordForm Form
 	DeleteForm              Form
 	Sessions                []SessionRow
+	TokenForm               Form
+	Tokens                  []db.APIToken
+	NewToken                string // shown once, right after it is made
 	Identities              []ConnectedAccount
 	Connectable             []Provider // configured providers not connected yet
 }
@@ -204,3 +208,12 @@ type SessionRow struct {
 }
 
 func sessionRevokeURL(r SessionRow) string { return "/settings/sessions/" + r.ID + "/revoke" }
+
+func tokenRevokeURL(t db.APIToken) string { return "/settings/tokens/" + itoa(t.ID) + "/revoke" }
+
+func fieldID(fd Field) string {
+	if fd.ID != "" {
+		return fd.ID
+	}
+	return fd.Name
+}

@@ -1,0 +1,76 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// APIToken is a personal token for the JSON API (its secret is never stored).
+type APIToken struct {
+	ID         int64
+	UserID     int64
+	Name       string
+	Prefix     string
+	ExpiresAt  sql.NullTime
+	LastUsedAt sql.NullTime
+	CreatedAt  time.Time
+}
+
+// CreateAPIToken stores a new token's hash for userID.
+func (d *DB) CreateAPIToken(ctx context.Context, userID int64, name string, hash []byte, prefix string, expires sql.NullTime) (APIToken, error) {
+	t := APIToken{UserID: userID, Name: name, Prefix: prefix, ExpiresAt: expires, CreatedAt: now()}
+	err := d.Write.QueryRowContext(ctx, `
+		INSERT INTO api_tokens (user_id, name, hash, prefix, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		userID, name, hash, prefix, expires, t.CreatedAt).Scan(&t.ID)
+	return t, err
+}
+
+// APITokens lists userID's tokens, newest first.
+func (d *DB) APITokens(ctx context.Context, userID int64) ([]APIToken, error) {
+	rows, err := d.query(ctx, `
+		SELECT id, user_id, name, prefix, expires_at, last_used_at, created_at FROM api_tokens
+		WHERE user_id = ? ORDER BY id DESC`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []APIToken
+	for rows.Next() {
+		var t APIToken
+		if err := rows.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &t.ExpiresAt, &t.LastUsedAt, &t.CreatedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeAPIToken deletes one of userID's tokens (ErrNotFound if not theirs).
+func (d *DB) RevokeAPIToken(ctx context.Context, userID, id int64) error {
+	res, err := d.Write.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = ? AND user_id = ?`, id, userID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// APITokenByHash returns the unexpired token with that hash, or ErrNotFound.
+// It is read on every API request, so a deleted token fails at once.
+func (d *DB) APITokenByHash(ctx context.Context, hash []byte) (APIToken, error) {
+	var t APIToken
+	err := d.queryRow(ctx, `
+		SELECT id, user_id, name, prefix, expires_at, last_used_at, created_at FROM api_tokens
+		WHERE hash = ? AND (expires_at IS NULL OR expires_at > ?)`, hash, now()).
+		Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &t.ExpiresAt, &t.LastUsedAt, &t.CreatedAt)
+	return t, notFound(err)
+}
+
+// TouchAPIToken records that a token was used.
+func (d *DB) TouchAPIToken(ctx context.Context, id int64) error {
+	_, err := d.Write.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now(), id)
+	return err
+}
