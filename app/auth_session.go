@@ -22,6 +22,12 @@ const (
 	sessionFlash     = "flash"
 	sessionAuthAt    = "auth_at" // Unix time of the login, for re-authentication
 	sessionSID       = "sid"     // the id of this session's row in user_sessions
+
+	// Between the first factor and the TOTP code.
+	sessionMFAUser     = "mfa_user_id"
+	sessionMFARemember = "mfa_remember"
+	sessionMFAUntil    = "mfa_until"
+	sessionTOTPPending = "totp_pending" // an enrolment's key URL until confirmed
 )
 
 // Session lifetimes: a remembered login lasts 30 days; any other ends with the
@@ -75,9 +81,10 @@ func (s sessionStore) Commit(token string, b []byte, expiry time.Time) error {
 }
 func (s sessionStore) Delete(token string) error { return s.write.Delete(token) }
 
-// startSession logs u in on this request's session. It renews the token first
-// (session fixation), so it must run before anything is written. It records
-// the session in the user's list and mails the user about a new device.
+// startSession is called once u proved the first factor (password, magic
+// link, provider). With two-factor on, it remembers the half-done login and
+// returns errSecondFactor (sessionError sends the user to /login/2fa);
+// otherwise it completes the login. It must run before anything is written.
 func (s *Server) startSession(r *http.Request, u db.User, remember bool) error {
 	ctx := r.Context()
 	disabled, err := s.db.RecordLogin(ctx, u.ID)
@@ -87,11 +94,35 @@ func (s *Server) startSession(r *http.Request, u db.User, remember bool) error {
 	if disabled {
 		return errAccountDisabled
 	}
+	secret, err := s.db.TOTPSecret(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if secret != "" {
+		if err := s.sessions.RenewToken(ctx); err != nil {
+			return err
+		}
+		s.sessions.Remove(ctx, sessionUserID)
+		s.sessions.Put(ctx, sessionMFAUser, u.ID)
+		s.sessions.Put(ctx, sessionMFARemember, remember)
+		s.sessions.Put(ctx, sessionMFAUntil, time.Now().Add(5*time.Minute).Unix())
+		return errSecondFactor
+	}
+	return s.completeSession(r, u, remember)
+}
+
+// completeSession logs u in on this request's session: a new token (session
+// fixation), the session's row in the user's list, a mail about a new device.
+func (s *Server) completeSession(r *http.Request, u db.User, remember bool) error {
+	ctx := r.Context()
+	for _, k := range []string{sessionMFAUser, sessionMFARemember, sessionMFAUntil} {
+		s.sessions.Remove(ctx, k)
+	}
 	var raw [16]byte
 	rand.Read(raw[:])
 	sid := base64.RawURLEncoding.EncodeToString(raw[:])
 	device, ip := deviceName(r.UserAgent()), s.clientIP(r)
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		q := db.Q(tx)
 		newDevice, err := q.StartUserSession(ctx, sid, u.ID, device, ip)
 		if err != nil || !newDevice {
@@ -121,8 +152,15 @@ func (s *Server) startSession(r *http.Request, u db.User, remember bool) error {
 // errAccountDisabled stops a login to an account the admin disabled.
 var errAccountDisabled = errors.New("account disabled")
 
+// errSecondFactor means the login waits for the TOTP code.
+var errSecondFactor = errors.New("second factor required")
+
 // sessionError answers a failed startSession.
 func (s *Server) sessionError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errSecondFactor) {
+		http.Redirect(w, r, "/login/2fa", http.StatusSeeOther)
+		return
+	}
 	if errors.Is(err, errAccountDisabled) {
 		s.clientError(w, r, http.StatusForbidden, "Account disabled", "This account has been disabled. Contact support if you think this is a mistake.")
 		return

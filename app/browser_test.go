@@ -187,6 +187,8 @@ func TestBrowserMailPages(t *testing.T) {
 		heading("Your email address is confirmed"), shot("18-verified"))
 	step("settings", chromedp.Navigate(ts.URL+"/settings"), heading("Settings"),
 		chromedp.WaitVisible(chromedp.Search(`//mark[contains(., "this device")]`)), shot("19-settings"))
+	step("two-factor enrolment", chromedp.Navigate(ts.URL+"/settings/2fa"), heading("Two-factor authentication"),
+		chromedp.WaitVisible(chromedp.CSS(`img[alt^="QR code"]`)), shot("19c-2fa"))
 	step("admin", chromedp.Navigate(ts.URL+"/admin"), heading("Admin"),
 		chromedp.WaitVisible(chromedp.Search(`//td[contains(., "ada@example.com")]`)), shot("19b-admin"))
 	step("log out", chromedp.Navigate(ts.URL+"/dashboard"), chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),

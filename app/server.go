@@ -35,8 +35,10 @@ type Server struct {
 	mailAddrLimiter  *rateLimiter
 	mailIPLimiter    *rateLimiter
 	apiLimiter       *rateLimiter
+	twoFactorLimiter *rateLimiter
 	handler          http.Handler
 	started          bool
+	now              func() time.Time // the clock of TOTP checks (tests move it)
 }
 
 // NewServer wires the application together. Start its background work with
@@ -59,8 +61,10 @@ func NewServer(cfg Config, database *db.DB, logger *slog.Logger, mailer Mailer) 
 		mailAddrLimiter:  newRateLimiter(cfg.Limits.MailPerAddress, 100_000),
 		mailIPLimiter:    newRateLimiter(cfg.Limits.MailPerIP, 100_000),
 		apiLimiter:       newRateLimiter(cfg.Limits.APIPerToken, 100_000),
+		twoFactorLimiter: newRateLimiter(Rate{N: 5, Per: 5 * time.Minute}, 100_000),
 		outbox:           newOutbox(database, mailer, logger),
 	}
+	s.now = time.Now
 	s.oauthHTTP = &http.Client{Timeout: 15 * time.Second}
 	s.oauth = s.newOAuthProviders()
 	s.sessions = newSessionManager(cfg, s.store)

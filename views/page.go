@@ -217,3 +217,13 @@ func fieldID(fd Field) string {
 	}
 	return fd.Name
 }
+
+// TwoFactor is the data of the two-factor settings page.
+type TwoFactor struct {
+	Enabled       bool
+	QR            string // a data: URL of the enrolment QR code
+	Secret        string // the same key, for manual entry
+	CodesLeft     int
+	RecoveryCodes []string // shown once, right after enabling
+	Form          Form
+}

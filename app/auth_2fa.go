@@ -1,0 +1,254 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base32"
+	"encoding/base64"
+	"image/png"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"skiff/db"
+	"skiff/views"
+)
+
+// Two-factor authentication with TOTP (RFC 6238, github.com/pquerna/otp):
+// 30-second steps, one step of clock skew either way, a code accepted once.
+
+const totpPeriod = 30
+
+var totpOpts = totp.ValidateOpts{Period: totpPeriod, Skew: 0, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
+
+// matchTOTP returns the time step whose code equals code (within one step of
+// now), or 0.
+func (s *Server) matchTOTP(secret, code string) int64 {
+	if len(code) != 6 {
+		return 0
+	}
+	now := s.now().Unix() / totpPeriod
+	for _, step := range []int64{now, now - 1, now + 1} {
+		want, err := totp.GenerateCodeCustom(secret, time.Unix(step*totpPeriod, 0), totpOpts)
+		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			return step
+		}
+	}
+	return 0
+}
+
+// checkSecondFactor accepts a current TOTP code (once) or an unused recovery code.
+func (s *Server) checkSecondFactor(ctx context.Context, userID int64, code string) (bool, error) {
+	code = strings.ToLower(strings.NewReplacer(" ", "", "-", "").Replace(code))
+	if len(code) == 6 && strings.Trim(code, "0123456789") == "" {
+		secret, err := s.db.TOTPSecret(ctx, userID)
+		if err != nil || secret == "" {
+			return false, err
+		}
+		step := s.matchTOTP(secret, code)
+		if step == 0 {
+			return false, nil
+		}
+		return s.db.UseTOTPStep(ctx, userID, step)
+	}
+	if len(code) != recoveryCodeLen {
+		return false, nil
+	}
+	sum := sha256.Sum256([]byte(code))
+	return s.db.UseRecoveryCode(ctx, userID, sum[:])
+}
+
+const recoveryCodeLen = 10
+
+// newRecoveryCodes returns 10 codes to show ("abcde-fghij") and their hashes.
+func newRecoveryCodes() ([]string, [][]byte) {
+	var shown []string
+	var hashes [][]byte
+	enc := base32.StdEncoding.WithPadding(base32.NoPadding)
+	for range 10 {
+		var raw [7]byte
+		rand.Read(raw[:])
+		c := strings.ToLower(enc.EncodeToString(raw[:]))[:recoveryCodeLen]
+		sum := sha256.Sum256([]byte(c))
+		shown = append(shown, c[:5]+"-"+c[5:])
+		hashes = append(hashes, sum[:])
+	}
+	return shown, hashes
+}
+
+// handleTwoFactorLoginGet handles "GET /login/2fa".
+func (s *Server) handleTwoFactorLoginGet(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.pendingSecondFactor(r); !ok {
+		s.redirect(w, r, "/login", "Please log in again.")
+		return
+	}
+	s.render(w, r, http.StatusOK, views.TwoFactorLoginPage(s.page(r, "Two-factor authentication"), views.Form{}))
+}
+
+func (s *Server) pendingSecondFactor(r *http.Request) (int64, bool) {
+	ctx := r.Context()
+	id := s.sessions.GetInt64(ctx, sessionMFAUser)
+	return id, id != 0 && time.Now().Unix() < s.sessions.GetInt64(ctx, sessionMFAUntil)
+}
+
+// handleTwoFactorLoginPost handles "POST /login/2fa" (`code`): a TOTP code or
+// a recovery code completes the login, with a new session token.
+func (s *Server) handleTwoFactorLoginPost(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	ctx := r.Context()
+	id, ok := s.pendingSecondFactor(r)
+	if !ok {
+		s.redirect(w, r, "/login", "That took too long. Please log in again.")
+		return
+	}
+	key := "2fa:" + strconv.FormatInt(id, 10)
+	if ok, wait := s.twoFactorLimiter.check(key); !ok {
+		s.tooManyRequests(w, r, wait)
+		return
+	}
+	ok, err := s.checkSecondFactor(ctx, id, r.PostForm.Get("code"))
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if !ok {
+		s.twoFactorLimiter.allow(key)
+		f := views.Form{Errors: map[string]string{"code": "That code is not valid. Use the current code from your app, or a recovery code."}}
+		s.render(w, r, http.StatusUnauthorized, views.TwoFactorLoginPage(s.page(r, "Two-factor authentication"), f))
+		return
+	}
+	s.twoFactorLimiter.reset(key)
+	u, err := s.db.UserByID(ctx, id)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if err := s.completeSession(r, u, s.sessions.GetBool(ctx, sessionMFARemember)); err != nil {
+		s.sessionError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+}
+
+// handleTwoFactorSettings handles "GET /settings/2fa": the status, or the
+// enrolment (a QR code and the secret for manual entry).
+func (s *Server) handleTwoFactorSettings(w http.ResponseWriter, r *http.Request) {
+	s.renderTwoFactor(w, r, http.StatusOK, views.Form{}, nil)
+}
+
+func (s *Server) renderTwoFactor(w http.ResponseWriter, r *http.Request, status int, f views.Form, codes []string) {
+	ctx := r.Context()
+	u := s.currentUser(r)
+	secret, err := s.db.TOTPSecret(ctx, u.ID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	data := views.TwoFactor{Enabled: secret != "", Form: f, RecoveryCodes: codes}
+	if data.Enabled {
+		data.CodesLeft, _ = s.db.RecoveryCodesLeft(ctx, u.ID)
+	} else {
+		key, err := s.pendingTOTPKey(ctx, u)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		img, err := key.Image(220, 220)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		var buf bytes.Buffer
+		png.Encode(&buf, img)
+		data.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
+		data.Secret = key.Secret()
+	}
+	s.render(w, r, status, views.TwoFactorPage(s.page(r, "Two-factor authentication"), data))
+}
+
+// pendingTOTPKey returns the enrolment key kept in the session, making one.
+func (s *Server) pendingTOTPKey(ctx context.Context, u *db.User) (*otp.Key, error) {
+	if raw := s.sessions.GetString(ctx, sessionTOTPPending); raw != "" {
+		if key, err := otp.NewKeyFromURL(raw); err == nil {
+			return key, nil
+		}
+	}
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: "Skiff", AccountName: u.Email, Period: totpPeriod})
+	if err != nil {
+		return nil, err
+	}
+	s.sessions.Put(ctx, sessionTOTPPending, key.URL())
+	return key, nil
+}
+
+// handleTwoFactorEnable handles "POST /settings/2fa/enable" (`code`): a code
+// from the app proves the enrolment; the recovery codes are shown once.
+func (s *Server) handleTwoFactorEnable(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	ctx := r.Context()
+	u := s.currentUser(r)
+	raw := s.sessions.GetString(ctx, sessionTOTPPending)
+	key, err := otp.NewKeyFromURL(raw)
+	if raw == "" || err != nil {
+		s.redirect(w, r, "/settings/2fa", "Scan the code again, then enter the code it shows.")
+		return
+	}
+	step := s.matchTOTP(key.Secret(), strings.TrimSpace(r.PostForm.Get("code")))
+	if step == 0 {
+		f := views.Form{Errors: map[string]string{"code": "That code does not match. Check your phone's clock and try the current code."}}
+		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, f, nil)
+		return
+	}
+	codes, hashes := newRecoveryCodes()
+	if err := s.db.Tx(ctx, func(tx *sql.Tx) error { return db.Q(tx).EnableTOTP(ctx, u.ID, key.Secret(), hashes) }); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if _, err := s.db.UseTOTPStep(ctx, u.ID, step); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.sessions.Remove(ctx, sessionTOTPPending)
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.renderTwoFactor(w, r, http.StatusOK, views.Form{}, codes)
+}
+
+// handleTwoFactorDisable handles "POST /settings/2fa/disable" (`code`): a
+// current code or a recovery code is needed.
+func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	ctx := r.Context()
+	u := s.currentUser(r)
+	ok, err := s.checkSecondFactor(ctx, u.ID, r.PostForm.Get("code"))
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if !ok {
+		f := views.Form{Errors: map[string]string{"code": "That code is not valid."}}
+		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, f, nil)
+		return
+	}
+	if err := s.db.DisableTOTP(ctx, u.ID); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.redirect(w, r, "/settings", "Two-factor authentication is off.")
+}
