@@ -47,20 +47,17 @@ func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	u := s.currentUser(r)
-	if u.PasswordHash != "" {
-		ok, err := s.checkCurrentPassword(r, u, r.PostForm.Get("delete_password"))
-		if err != nil {
-			s.serverError(w, r, err)
+	ok, msg, err := s.reauthenticate(r, u, r.PostForm.Get("delete_password"))
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if !ok {
+		if u.PasswordHash == "" {
+			s.clientError(w, r, http.StatusForbidden, "Please log in again", msg)
 			return
 		}
-		if !ok {
-			f := views.Form{Errors: map[string]string{"delete_password": "Your current password is not correct."}}
-			s.renderSettingsDelete(w, r, f)
-			return
-		}
-	} else if at := s.sessions.GetInt64(ctx, sessionAuthAt); time.Since(time.Unix(at, 0)) > reauthWindow {
-		s.clientError(w, r, http.StatusForbidden, "Please log in again",
-			"For your security, deleting an account needs a login from the last ten minutes. Log out, log in again, and retry.")
+		s.renderSettingsDelete(w, r, views.Form{Errors: map[string]string{"delete_password": msg}})
 		return
 	}
 	// Stop the billing first: never delete someone who would go on paying.
@@ -72,7 +69,7 @@ func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		q := db.Q(tx)
 		if err := queueMail(ctx, q, u.Email, goodbyeMail()); err != nil {
 			return err

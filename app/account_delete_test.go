@@ -103,3 +103,17 @@ func TestAccountDeletionWithoutPasswordNeedsAFreshLogin(t *testing.T) {
 		t.Fatal("account not deleted")
 	}
 }
+
+func TestProfileDisplayName(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.newClient()
+	c.signup("ada@example.com")
+	res := c.post("/settings/profile", url.Values{"display_name": {strings.Repeat("x", 81)}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantBody(t, res, "at most 80")
+	wantRedirect(t, c.post("/settings/profile", url.Values{"display_name": {"  Ada <Lovelace>  "}}), "/settings")
+	wantBody(t, c.get("/dashboard"), "Ada &lt;Lovelace&gt;")
+	wantBody(t, c.get("/settings/export"), `"display_name": "Ada \u003cLovelace\u003e"`)
+	wantRedirect(t, c.post("/settings/profile", url.Values{"display_name": {""}}), "/settings")
+	wantBody(t, c.get("/dashboard"), "Signed in as <strong>ada@example.com</strong>")
+}

@@ -4,6 +4,10 @@ import (
 	"database/sql"
 	"errors"
 	"net/http"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"skiff/db"
 	"skiff/views"
@@ -40,6 +44,9 @@ func (s *Server) renderSettingsFull(w http.ResponseWriter, r *http.Request, stat
 		return
 	}
 	data.Email, data.Verified, data.HasPassword = u.Email, u.EmailVerifiedAt.Valid, u.PasswordHash != ""
+	if data.ProfileForm.Values == nil {
+		data.ProfileForm.Values = map[string]string{"display_name": u.DisplayName}
+	}
 	if data.Tokens, err = s.db.APITokens(r.Context(), u.ID); err != nil {
 		s.serverError(w, r, err)
 		return
@@ -81,6 +88,37 @@ func (s *Server) checkCurrentPassword(r *http.Request, u *db.User, password stri
 	return err == nil, err
 }
 
+// handleSettingsProfile handles "POST /settings/profile" (`display_name`).
+func (s *Server) handleSettingsProfile(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	name := strings.TrimSpace(r.PostForm.Get("display_name"))
+	if utf8.RuneCountInString(name) > 80 || !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl) {
+		f := views.Form{Values: map[string]string{"display_name": name}, Errors: map[string]string{"display_name": "Use at most 80 printable characters."}}
+		s.renderSettingsFull(w, r, http.StatusUnprocessableEntity, views.Settings{ProfileForm: f})
+		return
+	}
+	if err := s.db.SetDisplayName(r.Context(), s.currentUser(r).ID, name); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.redirect(w, r, "/settings", "Profile saved.")
+}
+
+// reauthenticate guards sensitive actions (email change, disabling 2FA,
+// deleting the account): the current password, or for an account without
+// one, a login within the last ten minutes. It returns the message to show
+// when the check fails.
+func (s *Server) reauthenticate(r *http.Request, u *db.User, password string) (bool, string, error) {
+	if u.PasswordHash != "" {
+		ok, err := s.checkCurrentPassword(r, u, password)
+		return ok, "Your current password is not correct.", err
+	}
+	at := s.sessions.GetInt64(r.Context(), sessionAuthAt)
+	return time.Since(time.Unix(at, 0)) <= reauthWindow, "For your security, log out and log in again, then retry within ten minutes.", nil
+}
+
 // handleSettingsEmail handles "POST /settings/email": mail a confirmation link
 // to the new address and a notice to the current one. The address changes
 // only when the link is used.
@@ -96,15 +134,15 @@ func (s *Server) handleSettingsEmail(w http.ResponseWriter, r *http.Request) {
 	} else if newEmail == u.Email {
 		f.Errors["email"] = "This is already your address."
 	}
-	ok, err := s.checkCurrentPassword(r, u, r.PostForm.Get("current_password"))
+	ok, msg, err := s.reauthenticate(r, u, r.PostForm.Get("current_password"))
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	if !ok {
-		f.Errors["current_password"] = "Your current password is not correct."
+		f.Errors["current_password"] = msg
 		if u.PasswordHash == "" {
-			f.Errors["current_password"] = "Your account has no password yet: set one with \"Forgot your password?\" first."
+			f.Error = msg
 		}
 	}
 	if len(f.Errors) == 0 {

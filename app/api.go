@@ -142,7 +142,7 @@ func toAPIProject(p db.Project) apiProject {
 
 // handleAPIMe handles "GET /api/v1/me".
 func (s *Server) handleAPIMe(w http.ResponseWriter, r *http.Request, c apiCaller) {
-	apiJSON(w, http.StatusOK, map[string]any{"id": c.user.ID, "email": c.user.Email,
+	apiJSON(w, http.StatusOK, map[string]any{"id": c.user.ID, "email": c.user.Email, "display_name": c.user.DisplayName,
 		"email_verified": c.user.EmailVerifiedAt.Valid, "plan": c.plan})
 }
 

@@ -154,7 +154,7 @@ func (s *Server) renderTwoFactor(w http.ResponseWriter, r *http.Request, status 
 		s.serverError(w, r, err)
 		return
 	}
-	data := views.TwoFactor{Enabled: secret != "", Form: f, RecoveryCodes: codes}
+	data := views.TwoFactor{Enabled: secret != "", Form: f, RecoveryCodes: codes, HasPassword: u.PasswordHash != ""}
 	if data.Enabled {
 		data.CodesLeft, _ = s.db.RecoveryCodesLeft(ctx, u.ID)
 	} else {
@@ -236,6 +236,16 @@ func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) 
 	}
 	ctx := r.Context()
 	u := s.currentUser(r)
+	reauth, msg, err := s.reauthenticate(r, u, r.PostForm.Get("current_password"))
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if !reauth {
+		f := views.Form{Errors: map[string]string{"current_password": msg}, Error: msg}
+		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, f, nil)
+		return
+	}
 	ok, err := s.checkSecondFactor(ctx, u.ID, r.PostForm.Get("code"))
 	if err != nil {
 		s.serverError(w, r, err)

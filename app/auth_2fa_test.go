@@ -93,8 +93,9 @@ func TestTwoFactorLogin(t *testing.T) {
 	wantRedirect(t, m.post("/login/magic/confirm", url.Values{"token": {tokenOf(t, link)}}), "/login/2fa")
 
 	// Turning it off needs a valid code.
-	wantStatus(t, c.post("/settings/2fa/disable", url.Values{"code": {"999999"}}), http.StatusUnprocessableEntity)
-	wantRedirect(t, c.post("/settings/2fa/disable", url.Values{"code": {codes[1]}}), "/settings")
+	wantStatus(t, c.post("/settings/2fa/disable", url.Values{"code": {codes[1]}}), http.StatusUnprocessableEntity) // no password
+	wantStatus(t, c.post("/settings/2fa/disable", url.Values{"code": {"999999"}, "current_password": {testPassword}}), http.StatusUnprocessableEntity)
+	wantRedirect(t, c.post("/settings/2fa/disable", url.Values{"code": {codes[1]}, "current_password": {testPassword}}), "/settings")
 	wantRedirect(t, ts.newClient().login("ada@example.com", testPassword, false), "/dashboard")
 }
 

@@ -38,6 +38,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /login/magic/confirm", s.handleMagicConfirmGet)
 	mux.HandleFunc("POST /login/magic/confirm", s.handleMagicConfirmPost)
 	mux.Handle("GET /settings", s.requireUser(s.handleSettings))
+	mux.Handle("POST /settings/profile", s.requireUser(s.handleSettingsProfile))
 	mux.Handle("POST /settings/email", s.requireUser(s.handleSettingsEmail))
 	mux.HandleFunc("GET /settings/email/confirm", s.handleEmailConfirmGet)
 	mux.HandleFunc("POST /settings/email/confirm", s.handleEmailConfirmPost)

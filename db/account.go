@@ -2,17 +2,16 @@ package db
 
 import (
 	"context"
-	"database/sql"
 )
 
 // Export is everything Skiff keeps about one user, for GET /settings/export.
 type Export struct {
 	Account struct {
-		ID            int64        `json:"id"`
-		Email         string       `json:"email"`
-		EmailVerified sql.NullTime `json:"-"`
-		Verified      bool         `json:"email_verified"`
-		CreatedAt     string       `json:"created_at"`
+		ID          int64  `json:"id"`
+		Email       string `json:"email"`
+		DisplayName string `json:"display_name"`
+		Verified    bool   `json:"email_verified"`
+		CreatedAt   string `json:"created_at"`
 	} `json:"account"`
 	Identities     []ExportIdentity     `json:"connected_accounts"`
 	Projects       []ExportProject      `json:"projects"`
@@ -52,7 +51,7 @@ func (d *DB) ExportUser(ctx context.Context, userID int64) (Export, error) {
 	if err != nil {
 		return e, err
 	}
-	e.Account.ID, e.Account.Email, e.Account.Verified = u.ID, u.Email, u.EmailVerifiedAt.Valid
+	e.Account.ID, e.Account.Email, e.Account.Verified, e.Account.DisplayName = u.ID, u.Email, u.EmailVerifiedAt.Valid, u.DisplayName
 	e.Account.CreatedAt = u.CreatedAt.UTC().Format(exportTime)
 	e.Identities, e.Projects, e.Subscriptions = []ExportIdentity{}, []ExportProject{}, []ExportSubscription{}
 	ids, err := d.Identities(ctx, userID)

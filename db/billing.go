@@ -248,7 +248,7 @@ func (d *DB) userWithSubscription(ctx context.Context, id int64, sid string, las
 	var atEnd sql.NullBool
 	var version sql.NullInt64
 	err := d.queryRow(ctx, `
-		SELECT u.id, u.email, coalesce(u.password_hash, ''), u.email_verified_at, u.auth_epoch, u.created_at, u.updated_at,
+		SELECT u.id, u.email, coalesce(u.password_hash, ''), u.email_verified_at, u.auth_epoch, u.created_at, u.updated_at, u.display_name,
 		       s.id, s.customer_id, s.price_id, s.plan, s.status, s.current_period_end, s.cancel_at_period_end,
 		       s.last_invoice_status, s.version, us.last_seen_at
 		FROM users u
@@ -256,7 +256,7 @@ func (d *DB) userWithSubscription(ctx context.Context, id int64, sid string, las
 		LEFT JOIN subscriptions s ON s.id = (
 			SELECT id FROM subscriptions WHERE user_id = u.id
 			ORDER BY status IN ('active', 'trialing', 'past_due') DESC, version DESC, updated_at DESC LIMIT 1)
-		WHERE u.id = ?`, sid, id).Scan(&u.ID, &u.Email, &u.PasswordHash, &u.EmailVerifiedAt, &u.AuthEpoch, &u.CreatedAt, &u.UpdatedAt,
+		WHERE u.id = ?`, sid, id).Scan(&u.ID, &u.Email, &u.PasswordHash, &u.EmailVerifiedAt, &u.AuthEpoch, &u.CreatedAt, &u.UpdatedAt, &u.DisplayName,
 		&subID, &customer, &price, &plan, &status, &s.CurrentPeriodEnd, &atEnd, &invoice, &version, lastSeen)
 	if err != nil {
 		return User{}, nil, notFound(err)

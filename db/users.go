@@ -19,13 +19,28 @@ type User struct {
 	AuthEpoch       int64
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	DisplayName     string // optional; empty means "use the email"
 }
 
-const userColumns = `id, email, coalesce(password_hash, ''), email_verified_at, auth_epoch, created_at, updated_at`
+// Name is what to call the user: the display name, else the email.
+func (u User) Name() string {
+	if u.DisplayName != "" {
+		return u.DisplayName
+	}
+	return u.Email
+}
+
+// SetDisplayName changes the user's display name.
+func (d *DB) SetDisplayName(ctx context.Context, id int64, name string) error {
+	_, err := d.Write.ExecContext(ctx, `UPDATE users SET display_name = ?, updated_at = ? WHERE id = ?`, name, now(), id)
+	return err
+}
+
+const userColumns = `id, email, coalesce(password_hash, ''), email_verified_at, auth_epoch, created_at, updated_at, display_name`
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
-	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.EmailVerifiedAt, &u.AuthEpoch, &u.CreatedAt, &u.UpdatedAt)
+	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.EmailVerifiedAt, &u.AuthEpoch, &u.CreatedAt, &u.UpdatedAt, &u.DisplayName)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}

@@ -136,6 +136,7 @@ type Settings struct {
 	Email                   string
 	Verified                bool
 	HasPassword             bool
+	ProfileForm             Form
 	EmailForm, PasswordForm Form
 	DeleteForm              Form
 	Sessions                []SessionRow
@@ -226,4 +227,5 @@ type TwoFactor struct {
 	CodesLeft     int
 	RecoveryCodes []string // shown once, right after enabling
 	Form          Form
+	HasPassword   bool // turning it off asks for the password too
 }
