@@ -58,6 +58,8 @@ func TestAccountDeletion(t *testing.T) {
 	ts.sendEvent("invoice.paid", map[string]any{"id": "in_1", "object": "invoice", "subscription": "sub_ada"}, time.Now().Unix())
 	bob := ts.newClient()
 	bob.signup("bob@example.com")
+	token := ada.newToken("script")
+	enableTwoFactor(t, ts, ada)
 
 	res := ada.post("/settings/delete", url.Values{"delete_password": {"wrong password"}})
 	wantStatus(t, res, http.StatusUnprocessableEntity)
@@ -76,6 +78,8 @@ func TestAccountDeletion(t *testing.T) {
 	for table, where := range map[string]string{
 		"users": "id = ?", "projects": "user_id = ?", "tokens": "user_id = ?", "identities": "user_id = ?",
 		"billing_customers": "user_id = ?", "subscriptions": "user_id = ?",
+		"user_sessions": "user_id = ?", "known_devices": "user_id = ?", "api_tokens": "user_id = ?",
+		"recovery_codes": "user_id = ?",
 		"sessions": "json_extract(data, '$.v.user_id.v') = ?",
 	} {
 		var n int
@@ -90,6 +94,7 @@ func TestAccountDeletion(t *testing.T) {
 		t.Fatalf("stripe event log has %d events, want it kept (1)", n)
 	}
 	wantStatus(t, bob.get("/dashboard"), http.StatusOK)
+	wantStatus(t, first(ts.api("GET", "/api/v1/me", token, "")), http.StatusUnauthorized)
 }
 
 func TestAccountDeletionWithoutPasswordNeedsAFreshLogin(t *testing.T) {
