@@ -80,7 +80,7 @@ func TestAccountDeletion(t *testing.T) {
 		"billing_customers": "user_id = ?", "subscriptions": "user_id = ?",
 		"user_sessions": "user_id = ?", "known_devices": "user_id = ?", "api_tokens": "user_id = ?",
 		"recovery_codes": "user_id = ?",
-		"sessions": "json_extract(data, '$.v.user_id.v') = ?",
+		"sessions":       "json_extract(data, '$.v.user_id.v') = ?",
 	} {
 		var n int
 		if err := ts.db.Read.QueryRow(`SELECT count(*) FROM `+table+` WHERE `+where, u.ID).Scan(&n); err != nil {
