@@ -17,12 +17,12 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 // handleDashboard handles "GET /dashboard".
 func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	u := s.currentUser(r)
-	projects, err := s.db.Projects(r.Context(), u.ID)
+	recent, total, err := s.db.RecentProjects(r.Context(), u.ID, 5)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	d := views.Dashboard{Verified: u.EmailVerifiedAt.Valid, ProjectCount: len(projects), Recent: projects[:min(len(projects), 5)]}
+	d := views.Dashboard{Verified: u.EmailVerifiedAt.Valid, ProjectCount: total, Recent: recent}
 	s.render(w, r, http.StatusOK, views.DashboardPage(s.page(r, "Dashboard"), d))
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -61,5 +62,20 @@ func TestProjectFormKeepsInput(t *testing.T) {
 	wantBody(t, res, "Use at most 100 characters.", `value="`+long+`"`, `aria-describedby="name-error"`)
 	if n, _ := ts.db.CountProjects(context.Background(), 1); n != 0 {
 		t.Fatalf("%d projects after a rejected form", n)
+	}
+}
+
+func TestDashboardSummarisesManyProjects(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.newClient()
+	c.signup("ada@example.com")
+	u, _ := ts.db.UserByEmail(context.Background(), "ada@example.com")
+	for i := range 12 {
+		ts.db.CreateProject(context.Background(), u.ID, "p"+strconv.Itoa(i))
+	}
+	res := c.get("/dashboard")
+	wantBody(t, res, `<p class="stat">12</p>`, ">p11<", ">p7<")
+	if strings.Contains(res.body, ">p6<") {
+		t.Fatal("the dashboard lists more than the 5 newest projects")
 	}
 }

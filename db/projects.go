@@ -92,3 +92,25 @@ func (d *DB) CreateProjectWithin(ctx context.Context, userID int64, name string,
 	}
 	return p, err
 }
+
+// RecentProjects returns userID's newest limit projects and how many they own
+// in all, in one query (the dashboard's summary, whatever the total).
+func (d *DB) RecentProjects(ctx context.Context, userID int64, limit int) ([]Project, int, error) {
+	rows, err := d.query(ctx, `
+		SELECT id, user_id, name, created_at, (SELECT count(*) FROM projects WHERE user_id = ?)
+		FROM projects WHERE user_id = ? ORDER BY id DESC LIMIT ?`, userID, userID, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []Project
+	total := 0
+	for rows.Next() {
+		var p Project
+		if err := rows.Scan(&p.ID, &p.UserID, &p.Name, &p.CreatedAt, &total); err != nil {
+			return nil, 0, err
+		}
+		out = append(out, p)
+	}
+	return out, total, rows.Err()
+}
