@@ -240,20 +240,11 @@ func (s *Server) apiRoutes() http.Handler {
 	mux.HandleFunc("POST /api/v1/projects", s.apiAuth(s.handleAPIProjectCreate))
 	mux.HandleFunc("GET /api/v1/projects/{id}", s.apiAuth(s.handleAPIProject))
 	mux.HandleFunc("DELETE /api/v1/projects/{id}", s.apiAuth(s.handleAPIProjectDelete))
-	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern == "" {
-			rec := &headerRecorder{header: http.Header{}}
-			h, _ := mux.Handler(r)
-			h.ServeHTTP(rec, r)
-			if allow := rec.header.Get("Allow"); allow != "" {
-				w.Header().Set("Allow", allow)
-				apiError(w, http.StatusMethodNotAllowed, "method_not_allowed", "This endpoint does not accept "+r.Method+".", nil)
-				return
-			}
-			apiError(w, http.StatusNotFound, "not_found", "No such endpoint.", nil)
+	return s.apiCORS(muxWithErrors(mux, func(w http.ResponseWriter, r *http.Request, status int) {
+		if status == http.StatusMethodNotAllowed {
+			apiError(w, status, "method_not_allowed", "This endpoint does not accept "+r.Method+".", nil)
 			return
 		}
-		mux.ServeHTTP(w, r)
-	})
-	return s.apiCORS(api)
+		apiError(w, http.StatusNotFound, "not_found", "No such endpoint.", nil)
+	}))
 }

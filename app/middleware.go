@@ -151,6 +151,12 @@ func (s *Server) crossOriginProtection(next http.Handler) http.Handler {
 // friendlyMuxErrors replaces the mux's plain-text 404 and 405 answers with the
 // site's error page (keeping the Allow header of a 405).
 func (s *Server) friendlyMuxErrors(mux *http.ServeMux) http.Handler {
+	return muxWithErrors(mux, s.errorPage)
+}
+
+// muxWithErrors serves mux, but lets miss answer what the mux would answer
+// with its plain-text 404 or 405 (the Allow header of a 405 is kept).
+func muxWithErrors(mux *http.ServeMux, miss func(w http.ResponseWriter, r *http.Request, status int)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
@@ -163,7 +169,7 @@ func (s *Server) friendlyMuxErrors(mux *http.ServeMux) http.Handler {
 			if allow := rec.header.Get("Allow"); allow != "" {
 				w.Header().Set("Allow", allow)
 			}
-			s.errorPage(w, r, rec.status)
+			miss(w, r, rec.status)
 			return
 		}
 		mux.ServeHTTP(w, r) // a redirect to the cleaned path
