@@ -40,7 +40,7 @@ const (
 func newSessionManager(cfg Config, store scs.Store) *scs.SessionManager {
 	sm := scs.New()
 	sm.Store = store
-	sm.Codec = sessionCodec{}
+	sm.Codec = sessionCodec{memo: &decodeMemo{}}
 	sm.Lifetime = rememberedSessionLifetime
 	sm.IdleTimeout = 0 // an idle timeout would write the session on every request
 	sm.HashTokenInStore = true
@@ -71,8 +71,7 @@ func (s sessionStore) Find(token string) ([]byte, bool, error) {
 	return s.db.SessionData(context.Background(), token)
 }
 
-// FindCtx is Find with the request's context (scs prefers it), so the
-// session and the user are read from one snapshot of the database.
+// FindCtx is Find with the request's context (scs prefers it).
 func (s sessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	return s.db.SessionData(ctx, token)
 }

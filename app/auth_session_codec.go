@@ -3,6 +3,8 @@ package app
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"sync"
 	"time"
 )
 
@@ -11,7 +13,27 @@ import (
 // this one is several times faster. Values keep their Go type through a tag,
 // so GetInt64 still finds an int64. Only the types Skiff stores are allowed:
 // an unexpected type fails loudly at Put time, not silently later.
-type sessionCodec struct{}
+//
+// A session's data only changes when it is written, yet it is decoded on
+// every request: with memo set, Decode remembers what it decoded, keyed by
+// the bytes themselves, so it can never return another session's values.
+type sessionCodec struct {
+	memo *decodeMemo
+}
+
+// decodeMemo maps encoded session data to its decoded values.
+type decodeMemo struct {
+	mu sync.Mutex
+	m  map[string]decodedSession
+}
+
+type decodedSession struct {
+	deadline time.Time
+	values   map[string]any
+}
+
+// maxDecoded bounds the memo; past it, it starts again empty.
+const maxDecoded = 10_000
 
 type sessionJSON struct {
 	Deadline time.Time                 `json:"d"`
@@ -49,8 +71,32 @@ func (sessionCodec) Encode(deadline time.Time, values map[string]any) ([]byte, e
 	return json.Marshal(out)
 }
 
-// Decode implements scs.Codec.
-func (sessionCodec) Decode(b []byte) (time.Time, map[string]any, error) {
+// Decode implements scs.Codec. scs changes the map it gets (Put, Remove), so
+// the memo hands out copies.
+func (c sessionCodec) Decode(b []byte) (time.Time, map[string]any, error) {
+	if c.memo == nil {
+		return decodeSession(b)
+	}
+	c.memo.mu.Lock()
+	d, ok := c.memo.m[string(b)]
+	c.memo.mu.Unlock()
+	if ok {
+		return d.deadline, maps.Clone(d.values), nil
+	}
+	deadline, values, err := decodeSession(b)
+	if err != nil {
+		return deadline, values, err
+	}
+	c.memo.mu.Lock()
+	if c.memo.m == nil || len(c.memo.m) >= maxDecoded {
+		c.memo.m = map[string]decodedSession{}
+	}
+	c.memo.m[string(b)] = decodedSession{deadline, maps.Clone(values)}
+	c.memo.mu.Unlock()
+	return deadline, values, nil
+}
+
+func decodeSession(b []byte) (time.Time, map[string]any, error) {
 	var in sessionJSON
 	if err := json.Unmarshal(b, &in); err != nil {
 		return time.Time{}, nil, err

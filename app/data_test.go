@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"skiff/db"
 )
@@ -127,7 +128,8 @@ func TestMigrationsAreRecordedOnce(t *testing.T) {
 
 // TestCachedReadsSeeOtherWriters: sessions and users are cached in memory,
 // but a change committed by another process (here, another connection, as
-// the sqlite3 shell or `skiff stripe-sync` would) is seen on the next request.
+// the sqlite3 shell or `skiff stripe-sync` would) is seen within a moment
+// (db.readCache checks every 100 ms).
 func TestCachedReadsSeeOtherWriters(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.newClient()
@@ -143,9 +145,20 @@ func TestCachedReadsSeeOtherWriters(t *testing.T) {
 	if _, err := other.Exec(`UPDATE users SET email = 'ada@elsewhere.example'`); err != nil {
 		t.Fatal(err)
 	}
-	wantBody(t, c.get("/dashboard"), "ada@elsewhere.example")
+	eventually(t, func() bool { return strings.Contains(c.get("/dashboard").body, "ada@elsewhere.example") })
 	if _, err := other.Exec(`DELETE FROM sessions`); err != nil {
 		t.Fatal(err)
 	}
+	eventually(t, func() bool { return c.get("/dashboard").StatusCode == http.StatusSeeOther })
 	wantRedirect(t, c.get("/dashboard"), "/login?next=%2Fdashboard")
+}
+
+// eventually polls ok until it holds, failing the test after 5 seconds.
+func eventually(t *testing.T, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met after 5s")
+		}
+	}
 }

@@ -121,14 +121,6 @@ func (s *Server) secureHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// snapshot lets the request's cached reads (session, user) share one check
-// of the database's version.
-func (s *Server) snapshot(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(db.WithSnapshot(r.Context())))
-	})
-}
-
 // limitBody caps request bodies; parseForm turns the overflow into a 413.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -82,7 +82,6 @@ func (s *Server) routes() http.Handler {
 	var pages http.Handler = s.friendlyMuxErrors(mux)
 	pages = s.loadUser(pages)
 	pages = s.sessions.LoadAndSave(pages)
-	pages = s.snapshot(pages)
 	pages = s.limitBody(pages)
 	pages = s.crossOriginProtection(pages)
 

@@ -221,18 +221,9 @@ type SessionUser struct {
 // UserForSession loads a SessionUser in one query (cached until the next
 // commit): it runs on every authenticated request.
 func (d *DB) UserForSession(ctx context.Context, id int64, sid string) (SessionUser, error) {
-	v, cacheOK := d.hot.versionFor(ctx)
-	key := userKey{id, sid}
-	if cacheOK {
-		if c, ok := d.hot.user(v, key); ok {
-			return c, nil
-		}
-	}
-	su, err := d.userForSession(ctx, id, sid)
-	if err == nil && cacheOK {
-		d.hot.putUser(v, key, su)
-	}
-	return su, err
+	return cached(ctx, &d.hot, &d.hot.users, userKey{id, sid}, func() (SessionUser, error) {
+		return d.userForSession(ctx, id, sid)
+	})
 }
 
 func (d *DB) userForSession(ctx context.Context, id int64, sid string) (SessionUser, error) {

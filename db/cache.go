@@ -4,26 +4,43 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// readCache keeps the two reads every authenticated request makes (its
-// session, and its user with their plan) in memory, and throws everything
-// away as soon as anything is committed to the database, by this process or
-// any other (a `skiff stripe-sync`, the sqlite3 shell): SQLite's
-// `PRAGMA data_version`, read on a connection of its own, changes whenever
-// another connection commits. So a revoked session or a bumped auth_epoch is
-// seen on the very next request, and a read-only request costs one tiny
-// query instead of two joins.
+// readCache keeps the reads every authenticated page makes (its session, its
+// user with their plan, the dashboard's projects) in memory, and forgets all
+// of them whenever anything is committed:
+//
+//   - by this process: the writer's connections report every commit
+//     (watch.go), so a revoked session, a bumped auth_epoch or a new project
+//     is seen by the very next request;
+//   - by another process (the sqlite3 shell, `skiff stripe-sync`): SQLite's
+//     `PRAGMA data_version`, read on a connection of its own, changes when
+//     another connection commits. It is read at most every
+//     externalCheckInterval, so such a change is seen within that time.
+//
+// A read-only request then costs no SQL at all: no query, and no read
+// transaction with its shared-memory locks.
 type readCache struct {
-	conn *sql.DB // one connection, used only for data_version
-	stmt *sql.Stmt
+	// version changes on every commit seen; entries are stored under the
+	// version current when their read began, and only served under it.
+	version atomic.Uint64
 
-	mu       sync.Mutex
-	version  int64
-	sessions map[string]cachedSession
-	users    map[userKey]SessionUser
+	conn        *sql.DB // one connection, used only for data_version
+	stmt        *sql.Stmt
+	lastCheck   atomic.Int64 // Unix nanoseconds of the last data_version read
+	checking    atomic.Bool
+	dataVersion int64 // guarded by checking
+
+	sessions memo[string, cachedSession]
+	users    memo[userKey, SessionUser]
+	projects memo[projectsKey, recentProjects]
 }
+
+// externalCheckInterval bounds how long a commit by another process can go
+// unseen by the cache.
+const externalCheckInterval = 100 * time.Millisecond
 
 type userKey struct {
 	id  int64
@@ -35,7 +52,17 @@ type cachedSession struct {
 	expiry time.Time
 }
 
-// maxCached bounds each map; past it the cache starts again empty.
+type projectsKey struct {
+	userID int64
+	limit  int
+}
+
+type recentProjects struct {
+	list  []Project
+	total int
+}
+
+// maxCached bounds each map; past it the map starts again empty.
 const maxCached = 50_000
 
 func (c *readCache) open(dsn string) error {
@@ -62,79 +89,72 @@ func (c *readCache) close() {
 	}
 }
 
-// current checks the database's version and empties the cache if anything
-// was committed since it was filled. It returns the version the caller may
-// store entries under; ok is false when the check itself failed.
-func (c *readCache) current(ctx context.Context) (int64, bool) {
-	var v int64
-	if err := c.stmt.QueryRowContext(ctx).Scan(&v); err != nil {
+// changed is called after every commit of this process.
+func (c *readCache) changed() { c.version.Add(1) }
+
+// current returns the version under which a read starting now may be cached
+// or served. ok is false when the cache must not be used: the check for
+// other processes' commits failed.
+func (c *readCache) current(ctx context.Context) (v uint64, ok bool) {
+	now := time.Now().UnixNano()
+	if now-c.lastCheck.Load() < int64(externalCheckInterval) || !c.checking.CompareAndSwap(false, true) {
+		// Checked recently, or another request is checking right now.
+		return c.version.Load(), true
+	}
+	defer c.checking.Store(false)
+	var dv int64
+	if err := c.stmt.QueryRowContext(ctx).Scan(&dv); err != nil {
+		c.lastCheck.Store(0) // the next request tries again
 		return 0, false
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if v != c.version || c.sessions == nil || len(c.sessions) > maxCached || len(c.users) > maxCached {
-		c.version = v
-		c.sessions = map[string]cachedSession{}
-		c.users = map[userKey]SessionUser{}
+	if dv != c.dataVersion {
+		c.dataVersion = dv
+		c.changed()
 	}
-	return v, true
+	c.lastCheck.Store(now)
+	return c.version.Load(), true
 }
 
-func (c *readCache) session(v int64, token string) (cachedSession, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s, ok := c.sessions[token]
-	return s, ok && v == c.version && time.Now().Before(s.expiry)
+// memo is one map of the cache.
+type memo[K comparable, V any] struct {
+	mu      sync.Mutex
+	version uint64
+	m       map[K]V
 }
 
-func (c *readCache) putSession(v int64, token string, s cachedSession) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if v == c.version {
-		c.sessions[token] = s
+func (m *memo[K, V]) get(v uint64, k K) (V, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	val, ok := m.m[k]
+	return val, ok && v == m.version
+}
+
+// put stores val read under version v, unless a newer version was seen
+// since: the read may predate a commit.
+func (m *memo[K, V]) put(v uint64, k K, val V) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if v < m.version {
+		return
 	}
-}
-
-func (c *readCache) user(v int64, id userKey) (SessionUser, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	u, ok := c.users[id]
-	return u, ok && v == c.version
-}
-
-func (c *readCache) putUser(v int64, id userKey, u SessionUser) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if v == c.version {
-		c.users[id] = u
+	if v > m.version || m.m == nil || len(m.m) >= maxCached {
+		m.version, m.m = v, map[K]V{}
 	}
+	m.m[k] = val
 }
 
-type snapshotKey struct{}
-
-// snapshot remembers, for one request, the version its cached reads were
-// checked against: the session and the user of a request come from the same
-// moment, for one data_version query instead of one per read.
-type snapshot struct {
-	version     int64
-	ok, checked bool
-}
-
-// WithSnapshot returns a context whose cached reads check the database's
-// version once. Use one per request.
-func WithSnapshot(ctx context.Context) context.Context {
-	return context.WithValue(ctx, snapshotKey{}, &snapshot{})
-}
-
-// versionFor is current, once per snapshot.
-func (c *readCache) versionFor(ctx context.Context) (int64, bool) {
-	s, _ := ctx.Value(snapshotKey{}).(*snapshot)
-	if s == nil {
-		return c.current(ctx)
+// cached serves read from m under the current version, or runs it and
+// remembers what it returned.
+func cached[K comparable, V any](ctx context.Context, c *readCache, m *memo[K, V], k K, read func() (V, error)) (V, error) {
+	v, ok := c.current(ctx)
+	if ok {
+		if val, hit := m.get(v, k); hit {
+			return val, nil
+		}
 	}
-	if !s.checked {
-		s.version, s.ok = c.current(ctx)
-		s.checked = true
+	val, err := read()
+	if err == nil && ok {
+		m.put(v, k, val)
 	}
-	return s.version, s.ok
+	return val, err
 }

@@ -69,10 +69,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	dsn := DSN(path)
 
-	write, err := sql.Open("sqlite", dsn)
+	d := &DB{path: path}
+	// Every commit through the writer empties the read cache (watch.go).
+	writer, err := newWatchedConnector(dsn, d.hot.changed)
 	if err != nil {
 		return nil, err
 	}
+	write := sql.OpenDB(writer)
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
@@ -88,7 +91,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxIdleTime(5 * time.Minute)
 
-	d := &DB{Write: write, Read: read, path: path}
+	d.Write, d.Read = write, read
 	if err := d.hot.open(dsn); err != nil {
 		d.Close()
 		return nil, err

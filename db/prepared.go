@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync"
 	"time"
 )
@@ -69,25 +70,21 @@ func (d *DB) closeStmts() {
 
 // SessionData returns the data of an unexpired session (for the session
 // store's reads; the token is already hashed by scs).
+// It runs on every request that carries a cookie, so it is cached until the
+// next commit (cache.go).
 func (d *DB) SessionData(ctx context.Context, token string) ([]byte, bool, error) {
-	v, cacheOK := d.hot.versionFor(ctx)
-	if cacheOK {
-		if s, ok := d.hot.session(v, token); ok {
-			return s.data, true, nil
-		}
-	}
-	var b []byte
-	var expiry float64
-	err := d.queryRow(ctx, `SELECT data, expiry FROM sessions WHERE token = ? AND julianday('now') < expiry`, token).Scan(&b, &expiry)
-	if err == sql.ErrNoRows {
+	s, err := cached(ctx, &d.hot, &d.hot.sessions, token, func() (cachedSession, error) {
+		var b []byte
+		var expiry float64
+		err := d.queryRow(ctx, `SELECT data, expiry FROM sessions WHERE token = ? AND julianday('now') < expiry`, token).Scan(&b, &expiry)
+		// expiry is a Julian day number.
+		return cachedSession{data: b, expiry: time.UnixMilli(int64((expiry - 2440587.5) * 86400000))}, err
+	})
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !time.Now().Before(s.expiry)) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	if cacheOK {
-		// expiry is a Julian day number.
-		d.hot.putSession(v, token, cachedSession{data: b, expiry: time.UnixMilli(int64((expiry - 2440587.5) * 86400000))})
-	}
-	return b, true, nil
+	return s.data, true, nil
 }

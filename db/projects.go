@@ -94,8 +94,17 @@ func (d *DB) CreateProjectWithin(ctx context.Context, userID int64, name string,
 }
 
 // RecentProjects returns userID's newest limit projects and how many they own
-// in all, in one query (the dashboard's summary, whatever the total).
+// in all, in one query (the dashboard's summary, whatever the total). It is
+// cached until the next commit: the slice is shared, do not modify it.
 func (d *DB) RecentProjects(ctx context.Context, userID int64, limit int) ([]Project, int, error) {
+	r, err := cached(ctx, &d.hot, &d.hot.projects, projectsKey{userID, limit}, func() (recentProjects, error) {
+		list, total, err := d.recentProjects(ctx, userID, limit)
+		return recentProjects{list, total}, err
+	})
+	return r.list, r.total, err
+}
+
+func (d *DB) recentProjects(ctx context.Context, userID int64, limit int) ([]Project, int, error) {
 	rows, err := d.query(ctx, `
 		SELECT id, user_id, name, created_at, (SELECT count(*) FROM projects WHERE user_id = ?)
 		FROM projects WHERE user_id = ? ORDER BY id DESC LIMIT ?`, userID, userID, limit)
