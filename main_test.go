@@ -35,7 +35,7 @@ func cleanEnv(extra ...string) []string {
 	for _, kv := range os.Environ() {
 		key, _, _ := strings.Cut(kv, "=")
 		switch key {
-		case "ADDR", "BASE_URL", "DATABASE_PATH", "APP_ENV", "TRUST_PROXY_HEADERS", "LOG_LEVEL":
+		case "ADDR", "BASE_URL", "DATABASE_PATH", "APP_ENV", "TRUST_PROXY_HEADERS", "LOG_LEVEL", "PPROF_ADDR":
 			continue
 		}
 		env = append(env, kv)
@@ -105,17 +105,21 @@ func TestBinaryRunsAlone(t *testing.T) {
 	t.Run("serve", func(t *testing.T) {
 		cmd := exec.Command(bin) // "serve" is the default
 		cmd.Dir = dir
-		cmd.Env = cleanEnv("ADDR=127.0.0.1:0")
+		cmd.Env = cleanEnv("ADDR=127.0.0.1:0", "PPROF_ADDR=127.0.0.1:0")
 		stderr, _ := cmd.StderrPipe()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		defer cmd.Process.Kill()
 		logs := bufio.NewScanner(stderr)
-		var addr string
+		var addr, pprofAddr string
 		addrRE := regexp.MustCompile(`addr=(\S+)`)
 		for logs.Scan() {
-			if m := addrRE.FindStringSubmatch(logs.Text()); m != nil && strings.Contains(logs.Text(), "ready") {
+			m := addrRE.FindStringSubmatch(logs.Text())
+			if m != nil && strings.Contains(logs.Text(), "profiler listening") {
+				pprofAddr = m[1]
+			}
+			if m != nil && strings.Contains(logs.Text(), "ready") {
 				addr = m[1]
 				break
 			}
@@ -145,6 +149,16 @@ func TestBinaryRunsAlone(t *testing.T) {
 
 		if res, err := http.Get(base + "/readyz"); err != nil || res.StatusCode != 200 {
 			t.Fatalf("readyz: %v %v", res, err)
+		}
+		// PPROF_ADDR: the profiler answers on its own address, never on the site's.
+		if pprofAddr == "" {
+			t.Fatal("no profiler address in the log")
+		}
+		if !strings.Contains(get(t, "http://"+pprofAddr+"/debug/pprof/"), "goroutine") {
+			t.Fatal("the profiler's index does not list profiles")
+		}
+		if res, err := http.Get(base + "/debug/pprof/"); err != nil || res.StatusCode != 404 {
+			t.Fatalf("the site serves the profiler: %v %v", res, err)
 		}
 		// A consistent backup while serving; no restore and no second server meanwhile.
 		if out, _, err := run([]string{"backup", "snap.db"}); err != nil || !strings.Contains(out, "integrity check ok") {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -22,6 +24,7 @@ type Config struct {
 	Env               string   // APP_ENV: "development" or "production"
 	TrustProxyHeaders bool     // TRUST_PROXY_HEADERS: read the client IP from X-Forwarded-For
 	LogLevel          string   // LOG_LEVEL: debug, info, warn or error
+	PprofAddr         string   // PPROF_ADDR: a loopback address for Go's profiler; empty for none
 
 	Stripe StripeConfig
 
@@ -110,6 +113,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		DatabasePath: get("DATABASE_PATH", "data/skiff.db"),
 		Env:          get("APP_ENV", "development"),
 		LogLevel:     get("LOG_LEVEL", "info"),
+		PprofAddr:    get("PPROF_ADDR", ""),
 		Limits:       DefaultLimits(),
 	}
 	var err error
@@ -183,6 +187,16 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	return cfg, cfg.Validate()
 }
 
+// isLoopback reports whether addr (host:port) can only be reached from this machine.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return host == "localhost" || (err == nil && ip.IsLoopback())
+}
+
 // Validate reports the first bad setting as one line that names its key.
 func (c Config) Validate() error {
 	switch {
@@ -198,6 +212,8 @@ func (c Config) Validate() error {
 		return errors.New("config: ADDR must not be empty")
 	case c.DatabasePath == "" || strings.ContainsAny(c.DatabasePath, "?#"):
 		return fmt.Errorf("config: DATABASE_PATH must be a file path without '?' or '#', got %q", c.DatabasePath)
+	case c.PprofAddr != "" && !isLoopback(c.PprofAddr):
+		return fmt.Errorf("config: PPROF_ADDR must be a loopback address such as 127.0.0.1:6060 (the profiler must never be public), got %q", c.PprofAddr)
 	}
 	if st := c.Stripe; st.Enabled() {
 		switch {

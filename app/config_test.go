@@ -34,6 +34,10 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 		{map[string]string{"TRUST_PROXY_HEADERS": "maybe"}, "TRUST_PROXY_HEADERS"},
 		{map[string]string{"DATABASE_PATH": "x.db?mode=ro"}, "DATABASE_PATH"},
 		{map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
+		{map[string]string{"PPROF_ADDR": ":6060"}, "PPROF_ADDR must be a loopback address"},
+		{map[string]string{"PPROF_ADDR": "0.0.0.0:6060"}, "PPROF_ADDR must be a loopback address"},
+		{map[string]string{"PPROF_ADDR": "example.com:6060"}, "PPROF_ADDR must be a loopback address"},
+		{map[string]string{"PPROF_ADDR": "127.0.0.1"}, "PPROF_ADDR must be a loopback address"},
 	}
 	for _, tt := range tests {
 		_, err := LoadConfig(envOf(tt.env))
@@ -44,6 +48,11 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 	cfg, err := LoadConfig(envOf(map[string]string{"APP_ENV": "production", "BASE_URL": "https://app.example.com", "TRUST_PROXY_HEADERS": "true", "SMTP_URL": "smtp://u:p@mail.example.com:587"}))
 	if err != nil || !cfg.Secure() || !cfg.TrustProxyHeaders {
 		t.Fatalf("valid production config: %+v, %v", cfg, err)
+	}
+	for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060"} {
+		if cfg, err := LoadConfig(envOf(map[string]string{"PPROF_ADDR": addr})); err != nil || cfg.PprofAddr != addr {
+			t.Errorf("PPROF_ADDR=%s: %v", addr, err)
+		}
 	}
 }
 

@@ -138,6 +138,14 @@ func serve(ctx context.Context, cfg Config, database *db.DB, logger *slog.Logger
 	if err != nil {
 		return fmt.Errorf("listen on ADDR %s: %w", cfg.Addr, err)
 	}
+	if cfg.PprofAddr != "" {
+		pln, err := net.Listen("tcp", cfg.PprofAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on PPROF_ADDR %s: %w", cfg.PprofAddr, err)
+		}
+		defer startProfiler(pln, logger).Close()
+	}
 	logger.Info("skiff is ready", "version", versionString(), "addr", ln.Addr().String(), "url", cfg.Origin(), "env", cfg.Env)
 
 	if srv.stripe != nil && cfg.Stripe.WebhookSecret == "" {

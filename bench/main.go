@@ -52,12 +52,13 @@ func main() {
 	clients := flag.Int("c", 64, "concurrent clients")
 	users := flag.Int("users", 64, "users to seed")
 	out := flag.String("out", "bench-results.json", "where to write the JSON results")
+	profile := flag.String("profile", "bench-dashboard.pprof", "where to write a CPU profile of the server under the dashboard load; empty for none")
 	flag.Parse()
 	if *bare != "" {
 		serveBare(*bare)
 		return
 	}
-	res, err := run(*duration, *clients, *users)
+	res, err := run(*duration, *clients, *users, *profile)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
@@ -93,6 +94,7 @@ type Results struct {
 	LoginBurstErrs  int64         `json:"errors_in_200_concurrent_logins"`
 	ReadOnlyWrites  int64         `json:"db_commits_during_read_only_runs"`
 	Routes          []RouteResult `json:"routes"`
+	Profile         string        `json:"dashboard_cpu_profile,omitempty"`
 	Targets         []Target      `json:"targets"`
 	AllMet          bool          `json:"all_targets_met"`
 }
@@ -117,7 +119,7 @@ type Target struct {
 	Met  bool   `json:"met"`
 }
 
-func run(duration time.Duration, clients, users int) (*Results, error) {
+func run(duration time.Duration, clients, users int, profile string) (*Results, error) {
 	tmp, err := os.MkdirTemp("", "skiff-bench-")
 	if err != nil {
 		return nil, err
@@ -175,6 +177,11 @@ func run(duration time.Duration, clients, users int) (*Results, error) {
 	}
 	defer closeDB()
 
+	dashboard := func(w int) (*http.Request, int) {
+		r, _ := http.NewRequest("GET", srv.base+"/dashboard", nil)
+		r.AddCookie(cookies[w%len(cookies)])
+		return r, 200
+	}
 	var seq atomic.Int64
 	runs := []struct {
 		name     string
@@ -189,11 +196,7 @@ func run(duration time.Duration, clients, users int) (*Results, error) {
 			r, _ := http.NewRequest("GET", srv.base+"/login", nil)
 			return r, 200
 		}},
-		{"GET /dashboard (logged in)", true, func(w int) (*http.Request, int) {
-			r, _ := http.NewRequest("GET", srv.base+"/dashboard", nil)
-			r.AddCookie(cookies[w%len(cookies)])
-			return r, 200
-		}},
+		{"GET /dashboard (logged in)", true, dashboard},
 		{"POST /login", false, func(int) (*http.Request, int) {
 			n := seq.Add(1)
 			r := form(srv.base+"/login", url.Values{"email": {userEmail(int(n) % users)}, "password": {password}})
@@ -250,6 +253,18 @@ func run(duration time.Duration, clients, users int) (*Results, error) {
 	res.LoginBurstErrs = burstErrs.Load()
 	res.LoginPeakRSS, _ = procStatus(srv.cmd.Process.Pid, "VmHWM")
 
+	// Last, and not counted: the dashboard again, under Go's CPU profiler
+	// (served by the binary on PPROF_ADDR), for `go tool pprof`.
+	if profile != "" {
+		fmt.Printf("profiling the server under GET /dashboard for %v...\n", duration)
+		if err := profileRun(srv, profile, duration, func() {
+			drive(client, clients, duration, dashboard)
+		}); err != nil {
+			return nil, err
+		}
+		res.Profile = profile
+	}
+
 	res.judge()
 	return res, nil
 }
@@ -300,6 +315,9 @@ func (res *Results) print(w io.Writer) {
 			mark = "MISS"
 		}
 		fmt.Fprintf(w, "%s %-42s want %-9s got %s\n", mark, t.Name, t.Want, t.Got)
+	}
+	if res.Profile != "" {
+		fmt.Fprintf(w, "\nwhere the dashboard's time goes: go tool pprof -top %s\n", res.Profile)
 	}
 	if res.AllMet {
 		fmt.Fprintln(w, "\nall targets met")
@@ -394,15 +412,42 @@ func signedWebhook(base string, n int64, users int) *http.Request {
 	return r
 }
 
+// profileRun fetches a CPU profile of the server covering load, into path.
+func profileRun(s *server, path string, d time.Duration, load func()) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.pprof, max(1, int(d.Seconds()))))
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 {
+			errc <- fmt.Errorf("profile: status %d", resp.StatusCode)
+			return
+		}
+		_, err = io.Copy(f, resp.Body)
+		errc <- err
+	}()
+	load()
+	return <-errc
+}
+
 // server is a running skiff process.
 type server struct {
-	cmd  *exec.Cmd
-	base string
-	logs *os.File
+	cmd   *exec.Cmd
+	base  string
+	pprof string // the profiler's base URL
+	logs  *os.File
 }
 
 func startServer(bin, dir, dbPath string) (*server, error) {
-	addr := freeAddr()
+	addr, pprofAddr := freeAddr(), freeAddr()
 	logs, err := os.Create(filepath.Join(dir, "server.log"))
 	if err != nil {
 		return nil, err
@@ -410,14 +455,14 @@ func startServer(bin, dir, dbPath string) (*server, error) {
 	cmd := exec.Command(bin, "serve")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "ADDR="+addr, "BASE_URL=http://"+addr, "DATABASE_PATH="+dbPath, "APP_ENV=development",
-		"TRUST_PROXY_HEADERS=true", "LOG_LEVEL=info",
+		"TRUST_PROXY_HEADERS=true", "LOG_LEVEL=info", "PPROF_ADDR="+pprofAddr,
 		"STRIPE_SECRET_KEY=sk_test_bench", "STRIPE_WEBHOOK_SECRET="+webhookSecret,
 		"STRIPE_PRICE_PRO=price_pro", "STRIPE_PRICE_ENTERPRISE=price_enterprise", "STRIPE_API_BASE=http://127.0.0.1:9")
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &server{cmd: cmd, base: "http://" + addr, logs: logs}
+	s := &server{cmd: cmd, base: "http://" + addr, pprof: "http://" + pprofAddr, logs: logs}
 	if err := waitUp(s.base + "/healthz"); err != nil {
 		s.stop()
 		b, _ := os.ReadFile(logs.Name())
