@@ -3,8 +3,9 @@
 // It builds the real binary, starts it on a temporary database, seeds users,
 // and drives concurrent HTTP clients over loopback for a fixed time against
 // the main routes. In the same run it measures a bare net/http handler (in a
-// process of its own) with the same client, so each route's throughput is
-// reported as a ratio of what this machine can do at all. It also measures
+// process of its own) with the same client, in rounds alternating with each
+// route, so each route's throughput is reported as a ratio of what this
+// machine could do at all at that moment. It also measures
 // start-up time, idle and peak memory, the binary's size, and whether a
 // read-only request writes to the database. Results go to stdout and to a
 // JSON file; the exit status is 1 when a target is missed.
@@ -48,7 +49,7 @@ const (
 
 func main() {
 	bare := flag.String("bare-server", "", "internal: serve the bare handler on this address")
-	duration := flag.Duration("duration", 5*time.Second, "how long each route is driven")
+	duration := flag.Duration("duration", 5*time.Second, "how long each route is driven (as long again for the bare handler beside it)")
 	clients := flag.Int("c", 64, "concurrent clients")
 	users := flag.Int("users", 64, "users to seed")
 	out := flag.String("out", "bench-results.json", "where to write the JSON results")
@@ -182,16 +183,16 @@ func run(duration time.Duration, clients, users int, profile string) (*Results, 
 		r.AddCookie(cookies[w%len(cookies)])
 		return r, 200
 	}
+	bare := func(int) (*http.Request, int) {
+		r, _ := http.NewRequest("GET", "http://"+bareAddr+"/", nil)
+		return r, 200
+	}
 	var seq atomic.Int64
 	runs := []struct {
 		name     string
 		readOnly bool
 		req      func(worker int) (*http.Request, int)
 	}{
-		{"bare net/http handler", true, func(int) (*http.Request, int) {
-			r, _ := http.NewRequest("GET", "http://"+bareAddr+"/", nil)
-			return r, 200
-		}},
 		{"GET /login (anonymous)", true, func(int) (*http.Request, int) {
 			r, _ := http.NewRequest("GET", srv.base+"/login", nil)
 			return r, 200
@@ -212,21 +213,30 @@ func run(duration time.Duration, clients, users int, profile string) (*Results, 
 			return signedWebhook(srv.base, seq.Add(1), users), 200
 		}},
 	}
-	var bareRPS float64
+	// Each route is driven in rounds that alternate with the bare handler,
+	// and compared with the bare rounds next to it: a shared machine's load
+	// drifts during a run, and this way it weighs on both sides alike.
+	slice := duration / rounds
+	var allBare sample
 	for _, rn := range runs {
-		fmt.Printf("driving %-32s for %v with %d clients...\n", rn.name, duration, clients)
-		before := dataVersion()
-		rr := drive(client, clients, duration, rn.req)
-		if rn.readOnly && rn.name != "bare net/http handler" {
-			res.ReadOnlyWrites += dataVersion() - before
+		fmt.Printf("driving %-32s for %v with %d clients, alternating with the bare handler...\n", rn.name, duration, clients)
+		var route, near sample
+		for range rounds {
+			near.add(drive(client, clients, slice, bare))
+			before := dataVersion()
+			route.add(drive(client, clients, slice, rn.req))
+			if rn.readOnly {
+				res.ReadOnlyWrites += dataVersion() - before
+			}
 		}
-		rr.Name = rn.name
-		if bareRPS == 0 {
-			bareRPS = rr.RPS
-		}
-		rr.VsBare = rr.RPS / bareRPS
+		rr := route.result(rn.name)
+		rr.VsBare = rr.RPS / near.result("").RPS
 		res.Routes = append(res.Routes, rr)
+		allBare.add(near)
 	}
+	br := allBare.result("bare net/http handler")
+	br.VsBare = 1
+	res.Routes = slices.Insert(res.Routes, 0, br)
 
 	// 200 concurrent logins at once: argon2id's memory must stay bounded.
 	// Writing 5 to clear_refs resets the peak (VmHWM) so it measures this burst.
@@ -326,8 +336,42 @@ func (res *Results) print(w io.Writer) {
 	}
 }
 
+// rounds is how many slices of each route's time alternate with the bare handler.
+const rounds = 5
+
+// sample is what one or more drives recorded.
+type sample struct {
+	lat      []time.Duration
+	errs     int64
+	firstErr string
+	elapsed  time.Duration
+}
+
+func (s *sample) add(o sample) {
+	s.lat = append(s.lat, o.lat...)
+	s.errs += o.errs
+	s.elapsed += o.elapsed
+	if s.firstErr == "" {
+		s.firstErr = o.firstErr
+	}
+}
+
+func (s sample) result(name string) RouteResult {
+	all := slices.Clone(s.lat)
+	slices.Sort(all)
+	rr := RouteResult{Name: name, Requests: int64(len(all)), Errors: s.errs, FirstError: s.firstErr}
+	if s.elapsed > 0 {
+		rr.RPS = float64(len(all)) / s.elapsed.Seconds()
+	}
+	if len(all) > 0 {
+		ms := func(q float64) float64 { return float64(all[int(q*float64(len(all)-1))].Microseconds()) / 1000 }
+		rr.P50Millis, rr.P99Millis = ms(0.50), ms(0.99)
+	}
+	return rr
+}
+
 // drive runs clients workers for d, each sending requests back to back.
-func drive(client *http.Client, clients int, d time.Duration, next func(worker int) (*http.Request, int)) RouteResult {
+func drive(client *http.Client, clients int, d time.Duration, next func(worker int) (*http.Request, int)) sample {
 	var wg sync.WaitGroup
 	lat := make([][]time.Duration, clients)
 	var errs atomic.Int64
@@ -356,18 +400,11 @@ func drive(client *http.Client, clients int, d time.Duration, next func(worker i
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	rr := RouteResult{Requests: int64(len(all)), Errors: errs.Load(), RPS: float64(len(all)) / elapsed.Seconds()}
-	if len(all) > 0 {
-		ms := func(q float64) float64 { return float64(all[int(q*float64(len(all)-1))].Microseconds()) / 1000 }
-		rr.P50Millis, rr.P99Millis = ms(0.50), ms(0.99)
-	}
+	s := sample{lat: slices.Concat(lat...), errs: errs.Load(), elapsed: time.Since(start)}
 	if v := firstErr.Load(); v != nil {
-		rr.FirstError = v.(string)
+		s.firstErr = v.(string)
 	}
-	return rr
+	return s
 }
 
 func newClient(conns int) *http.Client {

@@ -63,7 +63,7 @@ type recentProjects struct {
 }
 
 // maxCached bounds each map; past it the map starts again empty.
-const maxCached = 50_000
+const maxCached = 10_000
 
 func (c *readCache) open(dsn string) error {
 	conn, err := sql.Open("sqlite", dsn)
