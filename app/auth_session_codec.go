@@ -87,6 +87,11 @@ func (c sessionCodec) Decode(b []byte) (time.Time, map[string]any, error) {
 	if err != nil {
 		return deadline, values, err
 	}
+	if _, ok := values[sessionTOTPPending]; ok {
+		// A two-factor enrolment's secret is not kept in memory longer than
+		// the request needs it.
+		return deadline, values, nil
+	}
 	c.memo.mu.Lock()
 	if c.memo.m == nil || len(c.memo.m) >= maxDecoded {
 		c.memo.m = map[string]decodedSession{}

@@ -53,6 +53,14 @@ func TestSessionCodecMemo(t *testing.T) {
 	if _, _, err := c.Decode([]byte(`{"v":{"x":{"t":"?","v":1}}}`)); err == nil {
 		t.Fatal("an unknown tag was accepted")
 	}
+	// A two-factor enrolment's secret is not remembered.
+	enrol, _ := c.Encode(deadline, map[string]any{sessionTOTPPending: "otpauth://totp/x?secret=ABC"})
+	if _, v, err := c.Decode(enrol); err != nil || v[sessionTOTPPending] == nil {
+		t.Fatalf("enrolment: %v, %v", v, err)
+	}
+	if _, kept := c.memo.m[string(enrol)]; kept || len(c.memo.m) != 2 {
+		t.Fatalf("memo holds %d sessions (want ada and bob), enrolment kept: %v", len(c.memo.m), kept)
+	}
 }
 
 func BenchmarkSessionCodecDecode(b *testing.B) {

@@ -211,7 +211,8 @@ func UnixTime(sec int64) sql.NullTime {
 
 // SessionUser is what an authenticated request needs: the user, the
 // subscription that decides their plan (nil if none), and when the session's
-// device was last seen (zero when the session was revoked).
+// device was last seen (zero when the session was revoked). It comes from the
+// read cache, shared by every request that reads it: never modify *Sub.
 type SessionUser struct {
 	User     User
 	Sub      *Subscription
@@ -221,7 +222,7 @@ type SessionUser struct {
 // UserForSession loads a SessionUser in one query (cached until the next
 // commit): it runs on every authenticated request.
 func (d *DB) UserForSession(ctx context.Context, id int64, sid string) (SessionUser, error) {
-	return cached(ctx, &d.hot, &d.hot.users, userKey{id, sid}, func() (SessionUser, error) {
+	return cached(&d.hot, &d.hot.users, userKey{id, sid}, func() (SessionUser, error) {
 		return d.userForSession(ctx, id, sid)
 	})
 }

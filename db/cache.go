@@ -27,19 +27,23 @@ type readCache struct {
 	// version current when their read began, and only served under it.
 	version atomic.Uint64
 
-	conn        *sql.DB // one connection, used only for data_version
-	stmt        *sql.Stmt
-	lastCheck   atomic.Int64 // Unix nanoseconds of the last data_version read
+	// data_version is only comparable on one connection: a new connection
+	// starts again from its own number. So one connection is pinned, and
+	// replaced (with the cache emptied) when it fails.
+	conn        *sql.DB
+	pinned      *sql.Conn    // guarded by checking
+	dataVersion int64        // the last value read on pinned; guarded by checking
+	lastCheck   atomic.Int64 // Unix nanoseconds of the last successful read
 	checking    atomic.Bool
-	dataVersion int64 // guarded by checking
 
 	sessions memo[string, cachedSession]
 	users    memo[userKey, SessionUser]
 	projects memo[projectsKey, recentProjects]
 }
 
-// externalCheckInterval bounds how long a commit by another process can go
-// unseen by the cache.
+// externalCheckInterval is how often data_version is read. A commit by
+// another process is seen within it; if a read is overdue by as long again
+// (SQLite busy, the check failing), requests bypass the cache meanwhile.
 const externalCheckInterval = 100 * time.Millisecond
 
 type userKey struct {
@@ -71,20 +75,15 @@ func (c *readCache) open(dsn string) error {
 		return err
 	}
 	conn.SetMaxOpenConns(1)
-	conn.SetMaxIdleConns(1)
-	conn.SetConnMaxIdleTime(0)
-	stmt, err := conn.Prepare(`PRAGMA data_version`)
-	if err != nil {
-		conn.Close()
-		return err
-	}
-	c.conn, c.stmt = conn, stmt
+	c.conn = conn
 	return nil
 }
 
 func (c *readCache) close() {
+	if c.pinned != nil {
+		c.pinned.Close()
+	}
 	if c.conn != nil {
-		c.stmt.Close()
 		c.conn.Close()
 	}
 }
@@ -94,17 +93,20 @@ func (c *readCache) changed() { c.version.Add(1) }
 
 // current returns the version under which a read starting now may be cached
 // or served. ok is false when the cache must not be used: the check for
-// other processes' commits failed.
-func (c *readCache) current(ctx context.Context) (v uint64, ok bool) {
+// other processes' commits is overdue or failed.
+func (c *readCache) current() (v uint64, ok bool) {
 	now := time.Now().UnixNano()
-	if now-c.lastCheck.Load() < int64(externalCheckInterval) || !c.checking.CompareAndSwap(false, true) {
-		// Checked recently, or another request is checking right now.
+	since := now - c.lastCheck.Load()
+	if since < int64(externalCheckInterval) {
 		return c.version.Load(), true
 	}
+	if !c.checking.CompareAndSwap(false, true) {
+		// Another request is checking right now.
+		return c.version.Load(), since < 2*int64(externalCheckInterval)
+	}
 	defer c.checking.Store(false)
-	var dv int64
-	if err := c.stmt.QueryRowContext(ctx).Scan(&dv); err != nil {
-		c.lastCheck.Store(0) // the next request tries again
+	dv, err := c.readDataVersion()
+	if err != nil {
 		return 0, false
 	}
 	if dv != c.dataVersion {
@@ -113,6 +115,31 @@ func (c *readCache) current(ctx context.Context) (v uint64, ok bool) {
 	}
 	c.lastCheck.Store(now)
 	return c.version.Load(), true
+}
+
+// readDataVersion reads data_version on the pinned connection, pinning a new
+// one if needed. The caller holds checking.
+func (c *readCache) readDataVersion() (int64, error) {
+	// Not the request's context: a client going away must not break the
+	// pinned connection.
+	ctx, cancel := context.WithTimeout(context.Background(), externalCheckInterval)
+	defer cancel()
+	if c.pinned == nil {
+		p, err := c.conn.Conn(ctx)
+		if err != nil {
+			return 0, err
+		}
+		// A new connection's numbers mean nothing against the old one's:
+		// -1 makes the first read count as a change.
+		c.pinned, c.dataVersion = p, -1
+	}
+	var dv int64
+	if err := c.pinned.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&dv); err != nil {
+		c.pinned.Close()
+		c.pinned = nil
+		return 0, err
+	}
+	return dv, nil
 }
 
 // memo is one map of the cache.
@@ -145,8 +172,8 @@ func (m *memo[K, V]) put(v uint64, k K, val V) {
 
 // cached serves read from m under the current version, or runs it and
 // remembers what it returned.
-func cached[K comparable, V any](ctx context.Context, c *readCache, m *memo[K, V], k K, read func() (V, error)) (V, error) {
-	v, ok := c.current(ctx)
+func cached[K comparable, V any](c *readCache, m *memo[K, V], k K, read func() (V, error)) (V, error) {
+	v, ok := c.current()
 	if ok {
 		if val, hit := m.get(v, k); hit {
 			return val, nil

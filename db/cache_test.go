@@ -172,3 +172,84 @@ func TestCacheUnderConcurrentWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheVersionCheckEdges: a lost data_version connection is replaced and
+// counts as a change; an overdue check makes requests bypass the cache; a
+// rollback leaves the cache alone.
+func TestCacheVersionCheckEdges(t *testing.T) {
+	ctx := context.Background()
+	d, path := openTestDB(t)
+	u, err := d.CreateUser(ctx, "ada@example.com", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	email := func() string {
+		t.Helper()
+		su, err := d.UserForSession(ctx, u.ID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return su.User.Email
+	}
+	email() // cached, and a connection pinned for data_version
+
+	t.Run("lost connection", func(t *testing.T) {
+		other, err := sql.Open("sqlite", DSN(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		// As if it broke: closed for good, not back to the pool.
+		d.hot.conn.SetMaxIdleConns(0)
+		d.hot.pinned.Close()
+		d.hot.conn.SetMaxIdleConns(1)
+		if _, err := other.Exec(`UPDATE users SET email = 'ada@elsewhere.example'`); err != nil {
+			t.Fatal(err)
+		}
+		d.hot.lastCheck.Store(0)
+		email() // the check fails: read from the database, not the cache
+		// The worst case: the new connection happens to report the number
+		// the old one last did.
+		third, err := sql.Open("sqlite", DSN(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer third.Close()
+		var fresh int64
+		if err := third.QueryRow(`PRAGMA data_version`).Scan(&fresh); err != nil {
+			t.Fatal(err)
+		}
+		d.hot.dataVersion = fresh
+		d.hot.lastCheck.Store(0)
+		if got := email(); got != "ada@elsewhere.example" {
+			t.Fatalf("after a new data_version connection: %q", got)
+		}
+	})
+
+	t.Run("overdue check", func(t *testing.T) {
+		d.hot.checking.Store(true) // a check is stuck
+		defer d.hot.checking.Store(false)
+		d.hot.lastCheck.Store(time.Now().Add(-3 * externalCheckInterval).UnixNano())
+		if _, ok := d.hot.current(); ok {
+			t.Fatal("the cache was trusted while its check was overdue")
+		}
+		d.hot.lastCheck.Store(time.Now().Add(-externalCheckInterval * 3 / 2).UnixNano())
+		if _, ok := d.hot.current(); !ok {
+			t.Fatal("the cache was bypassed while another request was checking on time")
+		}
+	})
+
+	t.Run("rollback", func(t *testing.T) {
+		before := d.hot.version.Load()
+		d.Tx(ctx, func(tx *sql.Tx) error {
+			tx.ExecContext(ctx, `UPDATE users SET email = 'nobody@example.com'`)
+			return fmt.Errorf("abort")
+		})
+		if d.hot.version.Load() != before {
+			t.Fatal("a rollback emptied the cache")
+		}
+		if got := email(); got != "ada@elsewhere.example" {
+			t.Fatalf("after a rollback: %q", got)
+		}
+	})
+}

@@ -73,7 +73,7 @@ func (d *DB) closeStmts() {
 // It runs on every request that carries a cookie, so it is cached until the
 // next commit (cache.go).
 func (d *DB) SessionData(ctx context.Context, token string) ([]byte, bool, error) {
-	s, err := cached(ctx, &d.hot, &d.hot.sessions, token, func() (cachedSession, error) {
+	s, err := cached(&d.hot, &d.hot.sessions, token, func() (cachedSession, error) {
 		var b []byte
 		var expiry float64
 		err := d.queryRow(ctx, `SELECT data, expiry FROM sessions WHERE token = ? AND julianday('now') < expiry`, token).Scan(&b, &expiry)

@@ -97,7 +97,7 @@ func (d *DB) CreateProjectWithin(ctx context.Context, userID int64, name string,
 // in all, in one query (the dashboard's summary, whatever the total). It is
 // cached until the next commit: the slice is shared, do not modify it.
 func (d *DB) RecentProjects(ctx context.Context, userID int64, limit int) ([]Project, int, error) {
-	r, err := cached(ctx, &d.hot, &d.hot.projects, projectsKey{userID, limit}, func() (recentProjects, error) {
+	r, err := cached(&d.hot, &d.hot.projects, projectsKey{userID, limit}, func() (recentProjects, error) {
 		list, total, err := d.recentProjects(ctx, userID, limit)
 		return recentProjects{list, total}, err
 	})

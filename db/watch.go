@@ -124,13 +124,19 @@ func (t *watchedTx) Commit() error {
 	return t.Tx.Commit()
 }
 
+// Rollback reports nothing when it worked: the database is as it was (the
+// readiness probe rolls back a write on every call).
 func (t *watchedTx) Rollback() error {
-	defer t.end()
-	return t.Tx.Rollback()
+	t.conn.inTx = false
+	err := t.Tx.Rollback()
+	if err != nil {
+		t.conn.changed()
+	}
+	return err
 }
 
-// end reports the transaction, committed or not: a failed COMMIT may have
-// written part of it, and a needless invalidation only costs a re-read.
+// end reports a commit. A failed COMMIT is reported too: a needless
+// invalidation only costs a re-read.
 func (t *watchedTx) end() {
 	t.conn.inTx = false
 	t.conn.changed()
