@@ -47,12 +47,11 @@ func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	u := s.currentUser(r)
-	ok, msg, err := s.reauthenticate(r, u, r.PostForm.Get("delete_password"))
-	if err != nil {
-		s.serverError(w, r, err)
+	msg, ok := s.reauthenticate(w, r, u, r.PostForm.Get("delete_password"))
+	if !ok {
 		return
 	}
-	if !ok {
+	if msg != "" {
 		if u.PasswordHash == "" {
 			s.clientError(w, r, http.StatusForbidden, "Please log in again", msg)
 			return
@@ -69,13 +68,7 @@ func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		q := db.Q(tx)
-		if err := queueMail(ctx, q, u.Email, goodbyeMail()); err != nil {
-			return err
-		}
-		return q.DeleteUser(ctx, u.ID, u.Email)
-	})
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error { return s.onDeleted(ctx, db.Q(tx), *u) })
 	if err != nil {
 		s.serverError(w, r, err)
 		return

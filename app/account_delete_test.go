@@ -47,7 +47,7 @@ func TestAccountDeletion(t *testing.T) {
 	ts := newTestServer(t, withStripe(fake))
 	ctx := context.Background()
 	ada := ts.newClient()
-	ada.signup("ada@example.com")
+	ada.signupVerified("ada@example.com")
 	other := ts.newClient()
 	wantRedirect(t, other.login("ada@example.com", testPassword, true), "/dashboard")
 	ada.post("/projects", url.Values{"name": {"p"}})

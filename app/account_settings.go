@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -71,21 +72,28 @@ func (s *Server) renderSettingsFull(w http.ResponseWriter, r *http.Request, stat
 	s.render(w, r, status, views.SettingsPage(s.page(r, "Settings"), data))
 }
 
-// checkCurrentPassword verifies the password of the logged-in user. It
-// counts failures like a login, so it cannot be used to guess.
-func (s *Server) checkCurrentPassword(r *http.Request, u *db.User, password string) (bool, error) {
-	if ok, _ := s.loginFailLimiter.check(u.Email); !ok {
-		return false, nil
-	}
+// checkPassword verifies a password of u typed to confirm something (not a
+// login). It is limited like a login, per account, and the limit's token is
+// taken before the argon2id work, so concurrent guesses cannot slip past it.
+// ok is false when the answer was written (429, 500).
+func (s *Server) checkPassword(w http.ResponseWriter, r *http.Request, u db.User, password string) (match, ok bool) {
 	if u.PasswordHash == "" || password == "" || len(password) > maxPasswordBytes {
-		return false, nil
+		return false, true
+	}
+	if ok, wait := s.loginFailLimiter.allow(u.Email); !ok {
+		s.tooManyRequests(w, r, wait)
+		return false, false
 	}
 	_, err := s.hasher.verify(r.Context(), password, u.PasswordHash)
-	if errors.Is(err, errPasswordMismatch) {
-		s.loginFailLimiter.allow(u.Email)
-		return false, nil
+	switch {
+	case errors.Is(err, errPasswordMismatch):
+		return false, true
+	case err != nil:
+		s.serverError(w, r, err)
+		return false, false
 	}
-	return err == nil, err
+	s.loginFailLimiter.reset(u.Email)
+	return true, true
 }
 
 // handleSettingsProfile handles "POST /settings/profile" (`display_name`).
@@ -106,18 +114,29 @@ func (s *Server) handleSettingsProfile(w http.ResponseWriter, r *http.Request) {
 	s.redirect(w, r, "/settings", "Profile saved.")
 }
 
-// reauthenticate guards sensitive actions (email change, disabling 2FA,
-// deleting the account): the current password, or for an account without
-// one, a login within the last ten minutes. It returns the message to show
-// when the check fails.
-func (s *Server) reauthenticate(r *http.Request, u *db.User, password string) (bool, string, error) {
-	if u.PasswordHash != "" {
-		ok, err := s.checkCurrentPassword(r, u, password)
-		return ok, "Your current password is not correct.", err
+// reauthenticate guards sensitive actions (changing the email or the
+// password, adding or removing a way in, deleting the account): the current
+// password, or for an account without one, a login within the last ten
+// minutes. It returns the message to show when the check fails; ok is false
+// when the answer was written (429, 500).
+func (s *Server) reauthenticate(w http.ResponseWriter, r *http.Request, u *db.User, password string) (msg string, ok bool) {
+	if u.PasswordHash == "" {
+		at := s.sessions.GetInt64(r.Context(), sessionAuthAt)
+		if time.Since(time.Unix(at, 0)) > reauthWindow {
+			return reauthAgain, true
+		}
+		return "", true
 	}
-	at := s.sessions.GetInt64(r.Context(), sessionAuthAt)
-	return time.Since(time.Unix(at, 0)) <= reauthWindow, "For your security, log out and log in again, then retry within ten minutes.", nil
+	match, ok := s.checkPassword(w, r, *u, password)
+	if !match {
+		return "Your current password is not correct.", ok
+	}
+	return "", ok
 }
+
+// reauthAgain is what an account without a password is told when its login
+// is too old for a sensitive action.
+const reauthAgain = "For your security, log out and log in again, then retry within ten minutes."
 
 // handleSettingsEmail handles "POST /settings/email": mail a confirmation link
 // to the new address and a notice to the current one. The address changes
@@ -126,6 +145,7 @@ func (s *Server) handleSettingsEmail(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
 	}
+	ctx := r.Context()
 	u := s.currentUser(r)
 	newEmail := normalizeEmail(r.PostForm.Get("email"))
 	f := views.Form{Values: map[string]string{"email": newEmail}, Errors: map[string]string{}}
@@ -134,20 +154,30 @@ func (s *Server) handleSettingsEmail(w http.ResponseWriter, r *http.Request) {
 	} else if newEmail == u.Email {
 		f.Errors["email"] = "This is already your address."
 	}
-	ok, msg, err := s.reauthenticate(r, u, r.PostForm.Get("current_password"))
-	if err != nil {
-		s.serverError(w, r, err)
+	msg, ok := s.reauthenticate(w, r, u, r.PostForm.Get("current_password"))
+	if !ok {
 		return
 	}
-	if !ok {
+	if msg != "" {
 		f.Errors["current_password"] = msg
 		if u.PasswordHash == "" {
 			f.Error = msg
 		}
 	}
 	if len(f.Errors) == 0 {
-		if _, err := s.db.UserByEmail(r.Context(), newEmail); err == nil {
+		// "Another account uses this address" tells whether an address has
+		// an account: each answer costs a token, taken before looking.
+		if ok, wait := s.emailChangeLimiter.allow(strconv.FormatInt(u.ID, 10)); !ok {
+			s.tooManyRequests(w, r, wait)
+			return
+		}
+		_, err := s.db.UserByEmail(ctx, newEmail)
+		switch {
+		case err == nil:
 			f.Errors["email"] = "Another account uses this address."
+		case !errors.Is(err, db.ErrNotFound):
+			s.serverError(w, r, err)
+			return
 		}
 	}
 	if len(f.Errors) > 0 {
@@ -157,16 +187,16 @@ func (s *Server) handleSettingsEmail(w http.ResponseWriter, r *http.Request) {
 	if !s.allowMail(w, r, newEmail) {
 		return
 	}
-	err = s.db.Tx(r.Context(), func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		q := db.Q(tx)
-		link, err := s.issueToken(r.Context(), q, db.PurposeChangeEmail, u, newEmail)
+		if err := s.onEmailChangeRequested(ctx, q, *u, newEmail); err != nil {
+			return err
+		}
+		link, err := s.issueToken(ctx, q, db.PurposeChangeEmail, u, newEmail)
 		if err != nil {
 			return err
 		}
-		if err := queueMail(r.Context(), q, newEmail, changeEmailConfirmMail(link)); err != nil {
-			return err
-		}
-		return queueMail(r.Context(), q, u.Email, changeEmailNoticeMail(newEmail, s.cfg.Origin()))
+		return queueMail(ctx, q, newEmail, changeEmailConfirmMail(link))
 	})
 	if err != nil {
 		s.serverError(w, r, err)
@@ -177,59 +207,67 @@ func (s *Server) handleSettingsEmail(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleEmailConfirmGet handles "GET /settings/email/confirm?token=...": a
-// button, so that a mail scanner opening the link changes nothing.
+// button, so that a mail scanner opening the link changes nothing. For an
+// account whose address was never proven, this is its first proof: in a
+// browser not logged in to it, the proof page asks what the person holds.
 func (s *Server) handleEmailConfirmGet(w http.ResponseWriter, r *http.Request) {
-	noReferrer(w)
-	token := r.URL.Query().Get("token")
-	hash, ok := tokenHash(token)
-	if !ok {
-		s.invalidToken(w, r)
-		return
-	}
-	t, err := s.db.PeekToken(r.Context(), hash, db.PurposeChangeEmail)
-	if err != nil {
-		s.invalidToken(w, r)
-		return
-	}
-	s.render(w, r, http.StatusOK, views.ConfirmPage(s.page(r, "Confirm your new address"), views.Confirm{
-		Title: "Confirm your new address", Text: "Use " + t.Email + " for your Skiff account from now on.",
-		Action: "/settings/email/confirm", Token: token, Button: "Confirm " + t.Email,
-	}))
+	s.showProofLink(w, r, db.PurposeChangeEmail, func(email string) views.Confirm {
+		return views.Confirm{Title: "Confirm your new address", Text: "Use " + email + " for your Skiff account from now on.", Button: "Confirm " + email}
+	})
 }
 
-// handleEmailConfirmPost handles "POST /settings/email/confirm".
+// handleEmailConfirmPost handles "POST /settings/email/confirm": the new
+// address is the account's, and every older mailed link stops working.
 func (s *Server) handleEmailConfirmPost(w http.ResponseWriter, r *http.Request) {
 	noReferrer(w)
 	if !s.parseForm(w, r) {
 		return
 	}
-	hash, ok := tokenHash(r.PostForm.Get("token"))
+	token := r.PostForm.Get("token")
+	t, u, ok := s.peekUserToken(w, r, token, db.PurposeChangeEmail)
 	if !ok {
-		s.invalidToken(w, r)
 		return
 	}
-	var newEmail string
-	err := s.db.Tx(r.Context(), func(tx *sql.Tx) error {
+	h, ok := s.proofHolder(w, r, u, t.Email, "/settings/email/confirm", token)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	var p proven
+	var reset string
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		q := db.Q(tx)
-		t, err := q.ConsumeToken(r.Context(), hash, db.PurposeChangeEmail)
-		if err != nil {
+		if _, err := q.ConsumeToken(ctx, t.Hash, db.PurposeChangeEmail); err != nil {
 			return err
 		}
-		newEmail = t.Email
-		return q.SetEmail(r.Context(), t.UserID.Int64, t.Email)
+		// Proving the new address is the account's first proof if its
+		// address was never proven: the wipe applies first.
+		var err error
+		if p, err = s.onAddressProven(ctx, q, u, h.holder); err != nil {
+			return err
+		}
+		if err := s.onEmailChanged(ctx, q, u, t.Email); err != nil {
+			return err
+		}
+		if h.newPassword {
+			u.Email = t.Email
+			reset, err = s.issueSecret(ctx, q, db.PurposeResetPassword, u)
+		}
+		return err
 	})
-	switch {
-	case errors.Is(err, db.ErrTokenInvalid):
-		s.invalidToken(w, r)
-	case errors.Is(err, db.ErrEmailTaken):
-		s.clientError(w, r, http.StatusConflict, "Address already in use", "Another account started using this address meanwhile.")
-	case err != nil:
-		s.serverError(w, r, err)
-	case s.currentUser(r) != nil:
-		s.redirect(w, r, "/settings", "Your email address is now "+newEmail+".")
-	default:
-		s.redirect(w, r, "/login", "Your email address is now "+newEmail+". Log in with it.")
+	if !s.tokenTxOK(w, r, err) {
+		return
 	}
+	done := "Your email address is now " + t.Email + "."
+	if p.first || h.newPassword {
+		s.finishProof(w, r, u, h, p, reset, done, "/settings")
+		return
+	}
+	if s.currentUser(r) != nil {
+		s.redirect(w, r, "/settings", done)
+		return
+	}
+	s.redirect(w, r, "/login", done+" Log in with it.")
 }
 
 // handleSettingsPassword handles "POST /settings/password": this session
@@ -238,15 +276,15 @@ func (s *Server) handleSettingsPassword(w http.ResponseWriter, r *http.Request) 
 	if !s.parseForm(w, r) {
 		return
 	}
+	ctx := r.Context()
 	u := s.currentUser(r)
 	password := r.PostForm.Get("password")
 	f := views.Form{Errors: map[string]string{}}
-	ok, err := s.checkCurrentPassword(r, u, r.PostForm.Get("current_password"))
-	if err != nil {
-		s.serverError(w, r, err)
+	match, ok := s.checkPassword(w, r, *u, r.PostForm.Get("current_password"))
+	if !ok {
 		return
 	}
-	if !ok {
+	if !match {
 		f.Errors["current_password"] = "Your current password is not correct."
 	}
 	if msg := passwordProblem(password, u.Email); msg != "" {
@@ -256,34 +294,25 @@ func (s *Server) handleSettingsPassword(w http.ResponseWriter, r *http.Request) 
 		s.renderSettings(w, r, http.StatusUnprocessableEntity, views.Form{}, f)
 		return
 	}
-	hash, err := s.hasher.hash(r.Context(), password)
+	hash, err := s.hasher.hash(ctx, password)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	var epoch int64
-	err = s.db.Tx(r.Context(), func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if epoch, err = q.SetPassword(r.Context(), u.ID, hash); err != nil {
-			return err
-		}
-		// SetPassword ended every session; this one stays.
-		if _, err := q.StartUserSession(r.Context(), state(r).sid, u.ID, deviceName(r.UserAgent()), s.clientIP(r)); err != nil {
-			return err
-		}
-		return queueMail(r.Context(), q, u.Email, passwordChangedMail(s.cfg.Origin()))
+		epoch, err = s.onPasswordChanged(ctx, db.Q(tx), *u, hash, state(r).sid)
+		return err
 	})
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	s.outbox.notify()
-	// A privilege change: new token, and the new epoch keeps this session valid.
-	if err := s.sessions.RenewToken(r.Context()); err != nil {
+	if err := s.keepSession(ctx, epoch); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	s.sessions.Put(r.Context(), sessionAuthEpoch, epoch)
 	s.redirect(w, r, "/settings", "Your password has been changed. Your other sessions were signed out.")
 }

@@ -14,10 +14,17 @@ import (
 )
 
 // handleTokenCreate handles "POST /settings/tokens" (`name`, `expires_days`
-// empty for never): the token is shown once, on the page this POST renders,
-// and only its hash is kept.
+// empty for never, `current_password`): a new way into the account, so the
+// address must be proven, the user re-authenticated, and the address told.
+// The token is shown once, on the page this POST renders; only its hash is
+// kept.
 func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
+		return
+	}
+	ctx := r.Context()
+	u := s.currentUser(r)
+	if !s.requireVerified(w, r, u, "create API tokens") {
 		return
 	}
 	name := strings.TrimSpace(r.PostForm.Get("name"))
@@ -34,16 +41,52 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 			expires = sql.NullTime{Time: time.Now().AddDate(0, 0, n).UTC(), Valid: true}
 		}
 	}
+	msg, ok := s.reauthenticate(w, r, u, r.PostForm.Get("current_password"))
+	if !ok {
+		return
+	}
+	if msg != "" {
+		f.Errors["current_password"] = msg
+		if u.PasswordHash == "" {
+			f.Error = msg
+		}
+	}
 	if len(f.Errors) > 0 {
 		s.renderSettingsTokens(w, r, http.StatusUnprocessableEntity, f, "")
 		return
 	}
 	token, hash := newAPIToken()
-	if _, err := s.db.CreateAPIToken(r.Context(), s.currentUser(r).ID, name, hash, token[:len(apiTokenPrefix)+4], expires); err != nil {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		q := db.Q(tx)
+		if _, err := q.CreateAPIToken(ctx, u.ID, name, hash, token[:len(apiTokenPrefix)+4], expires, s.cfg.Limits.MaxAPITokens); err != nil {
+			return err
+		}
+		return s.onWayInChanged(ctx, q, *u, "A new API token was created",
+			"An API token named \""+name+"\" was created for your Skiff account. It can use the JSON API as you until it is revoked.")
+	})
+	if errors.Is(err, db.ErrLimitReached) {
+		f.Error = "You have " + strconv.Itoa(s.cfg.Limits.MaxAPITokens) + " API tokens, the most an account may hold. Revoke one you no longer use first."
+		s.renderSettingsTokens(w, r, http.StatusUnprocessableEntity, f, "")
+		return
+	}
+	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
+	s.outbox.notify()
 	s.renderSettingsTokens(w, r, http.StatusOK, views.Form{}, token)
+}
+
+// requireVerified refuses a new way into an account whose address was never
+// proven: whoever proves it later must not inherit a way back in planted
+// before (the lifecycle's first-proof rule). It answers 403 and says why.
+func (s *Server) requireVerified(w http.ResponseWriter, r *http.Request, u *db.User, what string) bool {
+	if u.EmailVerifiedAt.Valid {
+		return true
+	}
+	s.clientError(w, r, http.StatusForbidden, "Confirm your email address first",
+		"You can "+what+" once your address is confirmed: until then we cannot be sure this account is yours. Use the link we sent to "+u.Email+", or ask for a new one from your dashboard.")
+	return false
 }
 
 // handleTokenRevoke handles "POST /settings/tokens/{id}/revoke".

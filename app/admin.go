@@ -1,6 +1,7 @@
 package app
 
 import (
+	"database/sql"
 	"errors"
 	"net/http"
 	"strconv"
@@ -79,7 +80,7 @@ func (s *Server) handleAdminDisable(disable bool) http.HandlerFunc {
 			s.clientError(w, r, http.StatusConflict, "Not your own account", "Ask another admin to disable your account.")
 			return
 		}
-		err := s.db.SetDisabled(r.Context(), id, disable)
+		err := s.db.Tx(r.Context(), func(tx *sql.Tx) error { return s.onDisabled(r.Context(), db.Q(tx), id, disable) })
 		if errors.Is(err, db.ErrNotFound) {
 			s.notFound(w, r)
 			return

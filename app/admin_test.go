@@ -20,7 +20,7 @@ func TestAdmin(t *testing.T) {
 	squatter := ts.newClient()
 	squatter.signup("boss@example.com")
 	wantStatus(t, squatter.get("/admin"), http.StatusNotFound)
-	squatter.get(ts.path(ts.smtp.waitFor("boss@example.com", "Confirm your email address").link(t, ts.URL)))
+	squatter.verifyEmail("boss@example.com")
 	boss := squatter // now verified
 	res := boss.get("/admin")
 	wantStatus(t, res, http.StatusOK)
@@ -63,8 +63,7 @@ func contains(s, sub string) bool { return strings.Contains(s, sub) }
 func TestAdminShowsLastSeen(t *testing.T) {
 	ts := newTestServer(t, func(c *Config) { c.AdminEmails = map[string]bool{"boss@example.com": true} })
 	boss := ts.newClient()
-	boss.signup("boss@example.com")
-	boss.get(ts.path(ts.smtp.waitFor("boss@example.com", "Confirm your email address").link(t, ts.URL)))
+	boss.signupVerified("boss@example.com")
 	ts.newClient().signup("seen@example.com")
 	res := boss.get("/admin?q=seen")
 	wantStatus(t, res, http.StatusOK)

@@ -82,7 +82,8 @@ func (s *Server) apiCORS(next http.Handler) http.Handler {
 	})
 }
 
-// apiAuth requires a valid bearer token and applies the per-token rate limit.
+// apiAuth requires a valid bearer token of an account that is not disabled,
+// and applies the per-user rate limit.
 func (s *Server) apiAuth(next func(http.ResponseWriter, *http.Request, apiCaller)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="skiff"`)
@@ -101,9 +102,11 @@ func (s *Server) apiAuth(next func(http.ResponseWriter, *http.Request, apiCaller
 			s.apiServerError(w, r, err)
 			return
 		}
-		if ok, wait := s.apiLimiter.allow(strconv.FormatInt(t.ID, 10)); !ok {
+		// One budget per user, whatever token they use: more tokens must not
+		// mean more requests.
+		if ok, wait := s.apiLimiter.allow(strconv.FormatInt(t.UserID, 10)); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
-			apiError(w, http.StatusTooManyRequests, "rate_limited", "Too many requests with this token; slow down.", nil)
+			apiError(w, http.StatusTooManyRequests, "rate_limited", "Too many requests for this account; slow down.", nil)
 			return
 		}
 		su, err := s.db.UserForSession(r.Context(), t.UserID, "")
@@ -112,6 +115,10 @@ func (s *Server) apiAuth(next func(http.ResponseWriter, *http.Request, apiCaller
 			return
 		}
 		w.Header().Del("WWW-Authenticate")
+		if su.User.Disabled {
+			apiError(w, http.StatusForbidden, "account_disabled", "This account has been disabled.", nil)
+			return
+		}
 		c := apiCaller{token: t, user: su.User, plan: PlanFree}
 		if su.Sub != nil {
 			c.plan = entitledPlan(su.Sub.Status, su.Sub.Plan)

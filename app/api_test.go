@@ -14,7 +14,7 @@ import (
 // newToken creates an API token through the settings page and returns it.
 func (c *client) newToken(name string) string {
 	c.t.Helper()
-	res := c.post("/settings/tokens", url.Values{"name": {name}})
+	res := c.post("/settings/tokens", url.Values{"name": {name}, "current_password": {testPassword}})
 	wantStatus(c.t, res, http.StatusOK)
 	m := regexp.MustCompile(`skiff_[A-Za-z0-9_-]{43}`).FindString(res.body)
 	if m == "" {
@@ -48,7 +48,7 @@ func apiCode(v map[string]any) string {
 func TestAPITokensAndProjects(t *testing.T) {
 	ts := newTestServer(t)
 	ada := ts.newClient()
-	ada.signup("ada@example.com")
+	ada.signupVerified("ada@example.com")
 	token := ada.newToken("Laptop script")
 
 	// Shown once: the settings page later shows only its prefix; only a hash is stored.
@@ -95,7 +95,7 @@ func TestAPITokensAndProjects(t *testing.T) {
 
 	// Another user's token sees none of it.
 	bob := ts.newClient()
-	bob.signup("bob@example.com")
+	bob.signupVerified("bob@example.com")
 	bobToken := bob.newToken("Bob")
 	if res, v := ts.api("GET", loc, bobToken, ""); res.StatusCode != 404 || apiCode(v) != "not_found" {
 		t.Fatalf("other user's project: %d %v", res.StatusCode, v)
@@ -119,7 +119,7 @@ func first(r response, _ map[string]any) response { return r }
 func TestAPIAuthentication(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.newClient()
-	c.signup("ada@example.com")
+	c.signupVerified("ada@example.com")
 	token := c.newToken("t")
 
 	for name, header := range map[string]string{
@@ -159,11 +159,11 @@ func TestAPIAuthentication(t *testing.T) {
 
 func TestAPIRateLimitAndCORS(t *testing.T) {
 	ts := newTestServer(t, func(c *Config) {
-		c.Limits.APIPerToken = Rate{N: 3, Per: time.Minute}
+		c.Limits.APIPerUser = Rate{N: 3, Per: time.Minute}
 		c.CORSOrigins = map[string]bool{"https://app.example.com": true}
 	})
 	c := ts.newClient()
-	c.signup("ada@example.com")
+	c.signupVerified("ada@example.com")
 	token := c.newToken("t")
 	for range 3 {
 		wantStatus(t, first(ts.api("GET", "/api/v1/me", token, "")), http.StatusOK)

@@ -45,8 +45,29 @@ func (s *Server) matchTOTP(secret, code string) int64 {
 	return 0
 }
 
-// checkSecondFactor accepts a current TOTP code (once) or an unused recovery code.
-func (s *Server) checkSecondFactor(ctx context.Context, userID int64, code string) (bool, error) {
+// checkSecondFactor accepts a current TOTP code (once) or an unused recovery
+// code of userID. The per-account limit's token is taken before the check, so
+// concurrent guesses get at most the limit's worth of checks; a valid code
+// gives the account its tokens back. ok is false when the answer was written
+// (429, 500).
+func (s *Server) checkSecondFactor(w http.ResponseWriter, r *http.Request, userID int64, code string) (match, ok bool) {
+	key := strconv.FormatInt(userID, 10)
+	if ok, wait := s.twoFactorLimiter.allow(key); !ok {
+		s.tooManyRequests(w, r, wait)
+		return false, false
+	}
+	match, err := s.matchSecondFactor(r.Context(), userID, code)
+	if err != nil {
+		s.serverError(w, r, err)
+		return false, false
+	}
+	if match {
+		s.twoFactorLimiter.reset(key)
+	}
+	return match, true
+}
+
+func (s *Server) matchSecondFactor(ctx context.Context, userID int64, code string) (bool, error) {
 	code = strings.ToLower(strings.NewReplacer(" ", "", "-", "").Replace(code))
 	if len(code) == 6 && strings.Trim(code, "0123456789") == "" {
 		secret, err := s.db.TOTPSecret(ctx, userID)
@@ -111,26 +132,23 @@ func (s *Server) handleTwoFactorLoginPost(w http.ResponseWriter, r *http.Request
 		s.redirect(w, r, "/login", "That took too long. Please log in again.")
 		return
 	}
-	key := "2fa:" + strconv.FormatInt(id, 10)
-	if ok, wait := s.twoFactorLimiter.check(key); !ok {
-		s.tooManyRequests(w, r, wait)
-		return
-	}
-	ok, err := s.checkSecondFactor(ctx, id, r.PostForm.Get("code"))
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	if !ok {
-		s.twoFactorLimiter.allow(key)
-		f := views.Form{Errors: map[string]string{"code": "That code is not valid. Use the current code from your app, or a recovery code."}}
-		s.render(w, r, http.StatusUnauthorized, views.TwoFactorLoginPage(s.page(r, "Two-factor authentication"), f))
-		return
-	}
-	s.twoFactorLimiter.reset(key)
 	u, err := s.db.UserByID(ctx, id)
 	if err != nil {
 		s.serverError(w, r, err)
+		return
+	}
+	if u.AuthEpoch != s.sessions.GetInt64(ctx, sessionMFAEpoch) {
+		// A reset or a first proof since the password was typed.
+		s.redirect(w, r, "/login", "Please log in again.")
+		return
+	}
+	match, ok := s.checkSecondFactor(w, r, id, r.PostForm.Get("code"))
+	if !ok {
+		return
+	}
+	if !match {
+		f := views.Form{Errors: map[string]string{"code": "That code is not valid. Use the current code from your app, or a recovery code."}}
+		s.render(w, r, http.StatusUnauthorized, views.TwoFactorLoginPage(s.page(r, "Two-factor authentication"), f))
 		return
 	}
 	if err := s.completeSession(r, u, s.sessions.GetBool(ctx, sessionMFARemember)); err != nil {
@@ -154,10 +172,14 @@ func (s *Server) renderTwoFactor(w http.ResponseWriter, r *http.Request, status 
 		s.serverError(w, r, err)
 		return
 	}
-	data := views.TwoFactor{Enabled: secret != "", Form: f, RecoveryCodes: codes, HasPassword: u.PasswordHash != ""}
+	data := views.TwoFactor{Enabled: secret != "", Form: f, RecoveryCodes: codes, HasPassword: u.PasswordHash != "",
+		Verified: u.EmailVerifiedAt.Valid, Email: u.Email}
 	if data.Enabled {
-		data.CodesLeft, _ = s.db.RecoveryCodesLeft(ctx, u.ID)
-	} else {
+		if data.CodesLeft, err = s.db.RecoveryCodesLeft(ctx, u.ID); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+	} else if data.Verified {
 		key, err := s.pendingTOTPKey(ctx, u)
 		if err != nil {
 			s.serverError(w, r, err)
@@ -191,74 +213,109 @@ func (s *Server) pendingTOTPKey(ctx context.Context, u *db.User) (*otp.Key, erro
 	return key, nil
 }
 
-// handleTwoFactorEnable handles "POST /settings/2fa/enable" (`code`): a code
-// from the app proves the enrolment; the recovery codes are shown once.
+// handleTwoFactorEnable handles "POST /settings/2fa/enable" (`code`,
+// `current_password`): a code from the app proves the enrolment; the recovery
+// codes are shown once. Like every change to the ways in, it needs a proven
+// address and re-authentication, and the address is told.
 func (s *Server) handleTwoFactorEnable(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
 	}
 	ctx := r.Context()
 	u := s.currentUser(r)
+	if !s.requireVerified(w, r, u, "turn on two-factor authentication") {
+		return
+	}
 	raw := s.sessions.GetString(ctx, sessionTOTPPending)
 	key, err := otp.NewKeyFromURL(raw)
 	if raw == "" || err != nil {
 		s.redirect(w, r, "/settings/2fa", "Scan the code again, then enter the code it shows.")
 		return
 	}
+	f := views.Form{Errors: map[string]string{}}
+	msg, ok := s.reauthenticate(w, r, u, r.PostForm.Get("current_password"))
+	if !ok {
+		return
+	}
+	if msg != "" {
+		f.Errors["current_password"] = msg
+		if u.PasswordHash == "" {
+			f.Error = msg
+		}
+	}
 	step := s.matchTOTP(key.Secret(), strings.TrimSpace(r.PostForm.Get("code")))
 	if step == 0 {
-		f := views.Form{Errors: map[string]string{"code": "That code does not match. Check your phone's clock and try the current code."}}
+		f.Errors["code"] = "That code does not match. Check your phone's clock and try the current code."
+	}
+	if len(f.Errors) > 0 {
 		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, f, nil)
 		return
 	}
 	codes, hashes := newRecoveryCodes()
-	if err := s.db.Tx(ctx, func(tx *sql.Tx) error { return db.Q(tx).EnableTOTP(ctx, u.ID, key.Secret(), hashes) }); err != nil {
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		q := db.Q(tx)
+		if err := q.EnableTOTP(ctx, u.ID, key.Secret(), hashes); err != nil {
+			return err
+		}
+		return s.onWayInChanged(ctx, q, *u, "Two-factor authentication was turned on",
+			"Two-factor authentication was turned on for your Skiff account: every login now also asks for a code from an authenticator app.")
+	})
+	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
+	s.outbox.notify()
 	if _, err := s.db.UseTOTPStep(ctx, u.ID, step); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	s.sessions.Remove(ctx, sessionTOTPPending)
-	if err := s.sessions.RenewToken(ctx); err != nil {
+	if err := s.renewToken(ctx); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	s.renderTwoFactor(w, r, http.StatusOK, views.Form{}, codes)
 }
 
-// handleTwoFactorDisable handles "POST /settings/2fa/disable" (`code`): a
-// current code or a recovery code is needed.
+// handleTwoFactorDisable handles "POST /settings/2fa/disable" (`code`,
+// `current_password`): re-authentication and a current code or a recovery
+// code are needed, and the address is told.
 func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
 	}
 	ctx := r.Context()
 	u := s.currentUser(r)
-	reauth, msg, err := s.reauthenticate(r, u, r.PostForm.Get("current_password"))
-	if err != nil {
-		s.serverError(w, r, err)
+	msg, ok := s.reauthenticate(w, r, u, r.PostForm.Get("current_password"))
+	if !ok {
 		return
 	}
-	if !reauth {
+	if msg != "" {
 		f := views.Form{Errors: map[string]string{"current_password": msg}, Error: msg}
 		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, f, nil)
 		return
 	}
-	ok, err := s.checkSecondFactor(ctx, u.ID, r.PostForm.Get("code"))
-	if err != nil {
-		s.serverError(w, r, err)
+	match, ok := s.checkSecondFactor(w, r, u.ID, r.PostForm.Get("code"))
+	if !ok {
 		return
 	}
-	if !ok {
+	if !match {
 		f := views.Form{Errors: map[string]string{"code": "That code is not valid."}}
 		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, f, nil)
 		return
 	}
-	if err := s.db.DisableTOTP(ctx, u.ID); err != nil {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		q := db.Q(tx)
+		if err := q.DisableTOTP(ctx, u.ID); err != nil {
+			return err
+		}
+		return s.onWayInChanged(ctx, q, *u, "Two-factor authentication was turned off",
+			"Two-factor authentication was turned off for your Skiff account: logging in needs only the password or a login link again.")
+	})
+	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
+	s.outbox.notify()
 	s.redirect(w, r, "/settings", "Two-factor authentication is off.")
 }

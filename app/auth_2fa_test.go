@@ -22,9 +22,9 @@ func enableTwoFactor(t *testing.T, ts *testServer, c *client) (string, []string)
 	if secret == nil {
 		t.Fatalf("no secret shown:\n%.2000s", res.body)
 	}
-	wantStatus(t, c.post("/settings/2fa/enable", url.Values{"code": {"000000"}}), http.StatusUnprocessableEntity)
+	wantStatus(t, c.post("/settings/2fa/enable", url.Values{"code": {"000000"}, "current_password": {testPassword}}), http.StatusUnprocessableEntity)
 	code, _ := totp.GenerateCode(secret[1], ts.srv.now())
-	res = c.post("/settings/2fa/enable", url.Values{"code": {code}})
+	res = c.post("/settings/2fa/enable", url.Values{"code": {code}, "current_password": {testPassword}})
 	wantStatus(t, res, http.StatusOK)
 	codes := regexp.MustCompile(`\b[a-z2-7]{5}-[a-z2-7]{5}\b`).FindAllString(res.body, -1)
 	if len(codes) != 10 {
@@ -38,7 +38,7 @@ func TestTwoFactorLogin(t *testing.T) {
 	clock := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	ts.srv.now = func() time.Time { return clock }
 	c := ts.newClient()
-	c.signup("ada@example.com")
+	c.signupVerified("ada@example.com")
 	secret, codes := enableTwoFactor(t, ts, c)
 	wantBody(t, c.get("/settings/2fa"), "is <strong>on</strong>", "10 unused recovery codes")
 
@@ -85,6 +85,9 @@ func TestTwoFactorLogin(t *testing.T) {
 		wantStatus(t, h.post("/login/2fa", url.Values{"code": {"123456"}}), http.StatusUnauthorized)
 	}
 	wantStatus(t, h.post("/login/2fa", url.Values{"code": {"123456"}}), http.StatusTooManyRequests)
+	// The same budget guards turning it off: guessing cannot move there.
+	wantStatus(t, c.post("/settings/2fa/disable", url.Values{"code": {"999999"}, "current_password": {testPassword}}), http.StatusTooManyRequests)
+	ts.srv.twoFactorLimiter.reset("1")
 
 	// A magic link is a first factor too.
 	m := ts.newClient()
@@ -102,7 +105,7 @@ func TestTwoFactorLogin(t *testing.T) {
 func TestTwoFactorPendingIsNotALogin(t *testing.T) {
 	ts := newTestServer(t)
 	c := ts.newClient()
-	c.signup("ada@example.com")
+	c.signupVerified("ada@example.com")
 	enableTwoFactor(t, ts, c)
 	d := ts.newClient()
 	wantRedirect(t, d.login("ada@example.com", testPassword, false), "/login/2fa")

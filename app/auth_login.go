@@ -39,9 +39,11 @@ func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, views.LoginPage(s.page(r, "Log in"), f.view(errs, ""), s.providerButtons()))
 		return
 	}
-	// Failed attempts are counted per address whether or not it has an
-	// account, so this limit reveals nothing either.
-	if ok, wait := s.loginFailLimiter.check(f.Email); !ok {
+	// Attempts are counted per address whether or not it has an account, so
+	// this limit reveals nothing either. The token is taken before the
+	// argon2id work, so concurrent guesses get at most the limit's worth of
+	// checks; a success gives the address its tokens back.
+	if ok, wait := s.loginFailLimiter.allow(f.Email); !ok {
 		s.tooManyRequests(w, r, wait)
 		return
 	}
@@ -59,7 +61,6 @@ func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 		rehash, err = s.hasher.verify(ctx, f.Password, u.PasswordHash)
 	}
 	if errors.Is(err, errPasswordMismatch) {
-		s.loginFailLimiter.allow(f.Email)
 		s.render(w, r, http.StatusUnauthorized, views.LoginPage(s.page(r, "Log in"), f.view(nil, loginFailed), s.providerButtons()))
 		return
 	}

@@ -31,6 +31,11 @@ func (s *Server) handleMagicPost(w http.ResponseWriter, r *http.Request) {
 	u, err := s.db.UserByEmail(r.Context(), email)
 	var user *db.User
 	switch {
+	case err == nil && u.Disabled:
+		// No way into a disabled account; the same answer as for any address.
+		time.Sleep(time.Until(start.Add(sameTime)))
+		s.render(w, r, http.StatusOK, views.MessagePage(s.page(r, "Check your email"), magicLinkSent(email, s.cfg.MagicLinkSignup)))
+		return
 	case err == nil:
 		user = &u
 	case !errors.Is(err, db.ErrNotFound):
@@ -53,11 +58,16 @@ func (s *Server) handleMagicPost(w http.ResponseWriter, r *http.Request) {
 		s.outbox.notify()
 	}
 	time.Sleep(time.Until(start.Add(sameTime)))
+	s.render(w, r, http.StatusOK, views.MessagePage(s.page(r, "Check your email"), magicLinkSent(email, s.cfg.MagicLinkSignup)))
+}
+
+// magicLinkSent is the one answer to a magic-link request, whatever the address.
+func magicLinkSent(email string, signup bool) views.Message {
 	text := "If an account exists for " + email + ", we sent it a login link. It is valid for 15 minutes."
-	if s.cfg.MagicLinkSignup {
+	if signup {
 		text = "We sent a login link to " + email + ". It is valid for 15 minutes."
 	}
-	s.render(w, r, http.StatusOK, views.MessagePage(s.page(r, "Check your email"), views.Message{Title: "Check your email", Text: text}))
+	return views.Message{Title: "Check your email", Text: text}
 }
 
 // handleMagicConfirmGet handles "GET /login/magic/confirm?token=...". Mail
@@ -65,14 +75,8 @@ func (s *Server) handleMagicPost(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleMagicConfirmGet(w http.ResponseWriter, r *http.Request) {
 	noReferrer(w)
 	token := r.URL.Query().Get("token")
-	hash, ok := tokenHash(token)
+	t, _, ok := s.peekUserToken(w, r, token, db.PurposeMagicLink)
 	if !ok {
-		s.invalidToken(w, r)
-		return
-	}
-	t, err := s.db.PeekToken(r.Context(), hash, db.PurposeMagicLink)
-	if err != nil {
-		s.invalidToken(w, r)
 		return
 	}
 	s.render(w, r, http.StatusOK, views.ConfirmPage(s.page(r, "Log in"), views.Confirm{
@@ -81,50 +85,56 @@ func (s *Server) handleMagicConfirmGet(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleMagicConfirmPost handles "POST /login/magic/confirm": use the token,
-// confirm the address, create the account for a sign-up link, and log in.
+// prove the address (a first proof wipes what was set up before it), create
+// the account for a sign-up link, and log in.
 func (s *Server) handleMagicConfirmPost(w http.ResponseWriter, r *http.Request) {
 	noReferrer(w)
 	if !s.parseForm(w, r) {
 		return
 	}
-	hash, ok := tokenHash(r.PostForm.Get("token"))
+	ctx := r.Context()
+	t, u, ok := s.peekUserToken(w, r, r.PostForm.Get("token"), db.PurposeMagicLink)
 	if !ok {
-		s.invalidToken(w, r)
 		return
 	}
-	var u db.User
-	err := s.db.Tx(r.Context(), func(tx *sql.Tx) error {
+	var p proven
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		q := db.Q(tx)
-		t, err := q.ConsumeToken(r.Context(), hash, db.PurposeMagicLink)
-		if err != nil {
+		if _, err := q.ConsumeToken(ctx, t.Hash, db.PurposeMagicLink); err != nil {
 			return err
 		}
-		if t.UserID.Valid {
-			if err := q.MarkEmailVerified(r.Context(), t.UserID.Int64); err != nil {
-				return err
-			}
-			u, err = q.UserByID(r.Context(), t.UserID.Int64)
+		var err error
+		if !t.UserID.Valid {
+			u, err = q.CreateUser(ctx, t.Email, "", true)
 			return err
 		}
-		u, err = q.CreateUser(r.Context(), t.Email, "", true)
+		// The link proves the mailbox, nothing else: this browser holds no
+		// session of the account and showed no password.
+		if p, err = s.onAddressProven(ctx, q, u, holder{}); err != nil {
+			return err
+		}
+		u, err = q.UserByID(ctx, u.ID)
 		return err
 	})
-	switch {
-	case errors.Is(err, db.ErrTokenInvalid):
-		s.invalidToken(w, r)
-		return
-	case errors.Is(err, db.ErrEmailTaken):
+	if errors.Is(err, db.ErrEmailTaken) {
 		// Someone signed up with this address after the link was sent.
 		s.clientError(w, r, http.StatusConflict, "Account already exists",
 			"An account with this address was created meanwhile. Ask for a new login link.")
 		return
-	case err != nil:
-		s.serverError(w, r, err)
+	}
+	if !s.tokenTxOK(w, r, err) {
 		return
 	}
 	if err := s.startSession(r, u, false); err != nil {
 		s.sessionError(w, r, err)
 		return
 	}
-	s.redirect(w, r, "/dashboard", "You are logged in.")
+	msg := "You are logged in."
+	if p.first {
+		msg = "You are logged in, and your email address is confirmed."
+	}
+	if p.passwordRemoved {
+		msg += " The password set before it was confirmed was removed: choose a new one with \"Forgot your password?\" if you want one."
+	}
+	s.redirect(w, r, "/dashboard", msg)
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,9 @@ import (
 // instead, for one use and ten minutes.
 type oauthProvider struct {
 	ID, Name string
+	// authOrigin is where the provider's login page lives: the CSP's
+	// form-action lists it, so the connect form may redirect there.
+	authOrigin string
 	// provider builds the goth provider; OpenID Connect needs discovery (a
 	// network call), so it is built on first use and kept once it works.
 	provider func(ctx context.Context) (goth.Provider, error)
@@ -50,7 +54,7 @@ func (s *Server) newOAuthProviders() []*oauthProvider {
 			o.GitHubAPIURL+"/user", o.GitHubAPIURL+"/user/emails", "user:email")
 		p.HTTPClient = s.oauthHTTP
 		out = append(out, &oauthProvider{
-			ID: "github", Name: "GitHub",
+			ID: "github", Name: "GitHub", authOrigin: originOf(o.GitHubURL),
 			provider: func(context.Context) (goth.Provider, error) { return p, nil },
 			verifiedEmail: func(ctx context.Context, sess goth.Session, _ goth.User) (string, bool, error) {
 				return s.githubEmail(ctx, sess)
@@ -61,7 +65,7 @@ func (s *Server) newOAuthProviders() []*oauthProvider {
 		p := google.New(o.GoogleClientID, o.GoogleClientSecret, callback("google"), "openid", "email", "profile")
 		p.HTTPClient = s.oauthHTTP
 		out = append(out, &oauthProvider{
-			ID: "google", Name: "Google",
+			ID: "google", Name: "Google", authOrigin: "https://accounts.google.com",
 			provider: func(context.Context) (goth.Provider, error) { return p, nil },
 			verifiedEmail: func(_ context.Context, _ goth.Session, u goth.User) (string, bool, error) {
 				return u.Email, claimTrue(u.RawData["verified_email"]) || claimTrue(u.RawData["email_verified"]), nil
@@ -95,7 +99,7 @@ func (s *Server) newOAuthProviders() []*oauthProvider {
 			return built, nil
 		}
 		out = append(out, &oauthProvider{
-			ID: "oidc", Name: o.OIDCName, provider: build,
+			ID: "oidc", Name: o.OIDCName, provider: build, authOrigin: originOf(o.OIDCIssuerURL),
 			verifiedEmail: func(ctx context.Context, sess goth.Session, u goth.User) (string, bool, error) {
 				raw := sess.(*openidConnect.Session).IDToken
 				tok, err := verifier.Verify(oidc.ClientContext(ctx, s.oauthHTTP), raw)
@@ -117,6 +121,15 @@ func (s *Server) newOAuthProviders() []*oauthProvider {
 		})
 	}
 	return out
+}
+
+// originOf returns the scheme and host of rawURL.
+func originOf(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // claimTrue reads a boolean claim that some providers send as a string.
@@ -186,21 +199,64 @@ type oauthPending struct {
 	Session  string    `json:"session"` // goth's session, marshalled
 	Expires  time.Time `json:"expires"`
 	Next     string    `json:"next"`
-	Connect  bool      `json:"connect"` // a logged-in user adding a provider
+	UserID   int64     `json:"user_id"` // connecting the provider to this logged-in user; 0 for a login
 }
 
 const sessionOAuth = "oauth_pending"
 
-// handleOAuthBegin handles "GET /auth/{provider}": redirect to the provider.
-// Logged in, it connects the provider to the current account.
+// handleOAuthBegin handles "GET /auth/{provider}": redirect to the provider
+// to log in. Connecting a provider to an account is a form in settings
+// (handleIdentityConnect): it needs the password, which a link cannot carry.
 func (s *Server) handleOAuthBegin(w http.ResponseWriter, r *http.Request) {
 	op := s.oauthProvider(r.PathValue("provider"))
 	if op == nil {
 		s.notFound(w, r)
 		return
 	}
-	back := "/login"
 	if s.currentUser(r) != nil {
+		s.redirect(w, r, "/settings#connected-accounts", "To connect "+op.Name+", confirm it is you under Connected accounts.")
+		return
+	}
+	s.beginOAuth(w, r, op, 0, safeNext(r.URL.Query().Get("next")))
+}
+
+// handleIdentityConnect handles "POST /settings/identities/connect"
+// (`provider`, `current_password`): a new way into the account, so the
+// address must be proven and the user re-authenticated before the redirect to
+// the provider; the callback links it and tells the address.
+func (s *Server) handleIdentityConnect(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	u := s.currentUser(r)
+	op := s.oauthProvider(r.PostForm.Get("provider"))
+	if op == nil {
+		s.notFound(w, r)
+		return
+	}
+	if !s.requireVerified(w, r, u, "connect "+op.Name) {
+		return
+	}
+	msg, ok := s.reauthenticate(w, r, u, r.PostForm.Get("current_password"))
+	if !ok {
+		return
+	}
+	if msg != "" {
+		f := views.Form{Errors: map[string]string{"current_password": msg}}
+		if u.PasswordHash == "" {
+			f.Error = msg
+		}
+		s.renderSettingsFull(w, r, http.StatusUnprocessableEntity, views.Settings{ConnectForm: f})
+		return
+	}
+	s.beginOAuth(w, r, op, u.ID, "")
+}
+
+// beginOAuth starts a flow at provider op: a login (userID 0) or connecting
+// op to userID. The state lives in the session, for one use and ten minutes.
+func (s *Server) beginOAuth(w http.ResponseWriter, r *http.Request, op *oauthProvider, userID int64, next string) {
+	back := "/login"
+	if userID != 0 {
 		back = "/settings"
 	}
 	p, err := op.provider(r.Context())
@@ -224,10 +280,24 @@ func (s *Server) handleOAuthBegin(w http.ResponseWriter, r *http.Request) {
 	}
 	pending, _ := json.Marshal(oauthPending{
 		Provider: op.ID, State: state, Session: sess.Marshal(), Expires: time.Now().Add(10 * time.Minute),
-		Next: safeNext(r.URL.Query().Get("next")), Connect: s.currentUser(r) != nil,
+		Next: next, UserID: userID,
 	})
 	s.sessions.Put(r.Context(), sessionOAuth, string(pending))
-	http.Redirect(w, r, authURL, http.StatusFound)
+	if r.Method == http.MethodPost && originOf(authURL) != op.authOrigin {
+		// The CSP's form-action would stop a form's redirect to an origin it
+		// does not list (an OpenID provider whose login page is not on its
+		// issuer's host): offer a link instead.
+		s.render(w, r, http.StatusOK, views.MessagePage(s.page(r, "Connect "+op.Name), views.Message{
+			Title: "Connect " + op.Name, Text: "Continue to " + op.Name + " to sign in there and connect it.",
+			LinkURL: authURL, LinkLabel: "Continue to " + op.Name,
+		}))
+		return
+	}
+	code := http.StatusFound
+	if r.Method == http.MethodPost {
+		code = http.StatusSeeOther
+	}
+	http.Redirect(w, r, authURL, code)
 }
 
 // Errors of the account linking rules.
@@ -254,9 +324,15 @@ func (s *Server) handleOAuthCallback(w http.ResponseWriter, r *http.Request) {
 			"The sign-in did not start here, was already used, or took too long. Please start again from the login page.")
 		return
 	}
+	var current *db.User
 	back := "/login"
-	if pending.Connect {
+	if pending.UserID != 0 {
 		back = "/settings"
+		// Connecting: the browser must still be logged in to that account.
+		if current = s.currentUser(r); current == nil || current.ID != pending.UserID {
+			s.redirect(w, r, "/login", "Please log in again, then connect "+op.Name+" from Settings.")
+			return
+		}
 	}
 	fail := func(msg string, err error) {
 		if err != nil {
@@ -305,14 +381,10 @@ func (s *Server) handleOAuthCallback(w http.ResponseWriter, r *http.Request) {
 		email, verified = "", false
 	}
 
-	var current *db.User
-	if pending.Connect {
-		current = s.currentUser(r)
-	}
 	var u db.User
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		u, err = s.resolveIdentity(ctx, db.Q(tx), op.ID, gu.UserID, email, verified, current)
+		u, err = s.resolveIdentity(ctx, db.Q(tx), op, gu.UserID, email, verified, current)
 		return err
 	})
 	switch {
@@ -325,12 +397,15 @@ func (s *Server) handleOAuthCallback(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, errNoEmail):
 		fail(op.Name+" did not share an email address with us, so we cannot create your account.", nil)
 		return
+	case errors.Is(err, errAccountDisabled):
+		s.disabledPage(w, r)
+		return
 	case err != nil:
 		s.serverError(w, r, err)
 		return
 	}
 	s.outbox.notify()
-	if pending.Connect {
+	if current != nil {
 		s.redirect(w, r, "/settings", op.Name+" is now connected to your account.")
 		return
 	}
@@ -343,11 +418,19 @@ func (s *Server) handleOAuthCallback(w http.ResponseWriter, r *http.Request) {
 
 // resolveIdentity applies the linking rules and returns the user to log in.
 // A user is found by identity, never by email alone: an existing account is
-// linked by email only when both the provider and the account vouch for the
-// address. An unverified local account loses to the provider's verified owner
-// (its password and sessions are wiped first: account pre-hijacking).
-func (s *Server) resolveIdentity(ctx context.Context, q db.Queries, provider, providerUserID, email string, verified bool, current *db.User) (db.User, error) {
-	id, err := q.IdentityByProvider(ctx, provider, providerUserID)
+// linked by email only when the provider vouches for the address. An
+// unverified local account then loses to the provider's verified owner: that
+// is the account's first proof, which wipes what was set up before it
+// (account pre-hijacking). Linking a provider is announced to the address.
+func (s *Server) resolveIdentity(ctx context.Context, q db.Queries, op *oauthProvider, providerUserID, email string, verified bool, current *db.User) (db.User, error) {
+	connected := func(u db.User) error {
+		if err := q.LinkIdentity(ctx, u.ID, op.ID, providerUserID, email); err != nil {
+			return err
+		}
+		return s.onWayInChanged(ctx, q, u, op.Name+" was connected to your account",
+			"The "+op.Name+" account "+email+" was connected to your Skiff account: it can now be used to log in.")
+	}
+	id, err := q.IdentityByProvider(ctx, op.ID, providerUserID)
 	if err == nil {
 		if current != nil && id.UserID != current.ID {
 			return db.User{}, errIdentityTaken
@@ -357,26 +440,24 @@ func (s *Server) resolveIdentity(ctx context.Context, q db.Queries, provider, pr
 				return db.User{}, err
 			}
 		}
-		return q.UserByID(ctx, id.UserID)
+		return activeUser(q.UserByID(ctx, id.UserID))
 	}
 	if !errors.Is(err, db.ErrNotFound) {
 		return db.User{}, err
 	}
 	if current != nil {
-		return *current, q.LinkIdentity(ctx, current.ID, provider, providerUserID, email)
+		return *current, connected(*current)
 	}
 	if email == "" {
 		return db.User{}, errNoEmail
 	}
-	existing, err := q.UserByEmail(ctx, email)
+	existing, err := activeUser(q.UserByEmail(ctx, email))
 	switch {
 	case err == nil && verified:
-		if !existing.EmailVerifiedAt.Valid {
-			if err := q.TakeOverUnverified(ctx, existing.ID); err != nil {
-				return db.User{}, err
-			}
+		if _, err := s.onAddressProven(ctx, q, existing, holder{}); err != nil {
+			return db.User{}, err
 		}
-		if err := q.LinkIdentity(ctx, existing.ID, provider, providerUserID, email); err != nil {
+		if err := connected(existing); err != nil {
 			return db.User{}, err
 		}
 		return q.UserByID(ctx, existing.ID)
@@ -385,11 +466,14 @@ func (s *Server) resolveIdentity(ctx context.Context, q db.Queries, provider, pr
 	case !errors.Is(err, db.ErrNotFound):
 		return db.User{}, err
 	}
+	// A new account. When the provider does not vouch for the address, the
+	// account starts unverified with this identity linked; whoever proves the
+	// address later (in another browser) inherits neither.
 	u, err := q.CreateUser(ctx, email, "", verified)
 	if err != nil {
 		return db.User{}, err
 	}
-	if err := q.LinkIdentity(ctx, u.ID, provider, providerUserID, email); err != nil {
+	if err := q.LinkIdentity(ctx, u.ID, op.ID, providerUserID, email); err != nil {
 		return db.User{}, err
 	}
 	if !verified {
@@ -398,6 +482,14 @@ func (s *Server) resolveIdentity(ctx context.Context, q db.Queries, provider, pr
 		}
 	}
 	return u, nil
+}
+
+// activeUser passes a user through, refusing a disabled one.
+func activeUser(u db.User, err error) (db.User, error) {
+	if err == nil && u.Disabled {
+		return u, errAccountDisabled
+	}
+	return u, err
 }
 
 func truncate(s string, n int) string {

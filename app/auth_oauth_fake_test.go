@@ -205,3 +205,19 @@ func (c *client) oauth(provider, code string) response {
 	}
 	return c.get("/auth/" + provider + "/callback?code=" + url.QueryEscape(code) + "&state=" + url.QueryEscape(q.Get("state")))
 }
+
+// connect connects provider to the logged-in account from Settings (with the
+// current password; "" for an account without one), then comes back from the
+// provider with code.
+func (c *client) connect(provider, code, password string) response {
+	c.t.Helper()
+	res := c.post("/settings/identities/connect", url.Values{"provider": {provider}, "current_password": {password}})
+	if res.StatusCode != http.StatusSeeOther {
+		c.t.Fatalf("POST /settings/identities/connect %s: %d\n%.1500s", provider, res.StatusCode, res.body)
+	}
+	authURL, err := url.Parse(res.Header.Get("Location"))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return c.get("/auth/" + provider + "/callback?code=" + url.QueryEscape(code) + "&state=" + url.QueryEscape(authURL.Query().Get("state")))
+}

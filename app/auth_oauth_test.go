@@ -65,8 +65,7 @@ func TestOAuthLinksOnlyVerifiedToVerified(t *testing.T) {
 
 	// A verified local account is linked when the provider verified the address too.
 	ada := ts.newClient()
-	ada.signup("ada@example.com")
-	ada.get(ts.path(ts.smtp.waitFor("ada@example.com", "Confirm your email address").link(t, ts.URL)))
+	ada.signupVerified("ada@example.com")
 	c := ts.newClient()
 	wantRedirect(t, c.oauth("github", f.code(fakeAccount{ID: "501", Email: "ada@example.com", Verified: true})), "/dashboard")
 	u, _ := ts.db.UserByEmail(ctx, "ada@example.com")
@@ -135,6 +134,7 @@ func TestOAuthStateIsCheckedAndSingleUse(t *testing.T) {
 	wantStatus(t, c.get("/auth/github/callback?code="+code+"&state="+state), http.StatusBadRequest)
 
 	// Another browser cannot use a state started here (login CSRF).
+	c = ts.newClient()
 	res = c.get("/auth/oidc")
 	state = mustQuery(t, res.Header.Get("Location"), "state")
 	wantStatus(t, ts.newClient().get("/auth/oidc/callback?code=x&state="+state), http.StatusBadRequest)
@@ -193,13 +193,20 @@ func TestOAuthConnectAndDisconnect(t *testing.T) {
 	ts, f := oauthServer(t)
 	ctx := context.Background()
 	c := ts.newClient()
-	c.signup("ada@example.com")
+	c.signupVerified("ada@example.com")
 	wantBody(t, c.get("/settings"), "Connect GitHub", "Connect Google", "Connect Acme SSO")
 
-	// Connect GitHub while logged in (its address may differ).
-	wantRedirect(t, c.oauth("github", f.code(fakeAccount{ID: "42", Email: "ada@work.example", Verified: true})), "/settings")
-	res := c.get("/settings")
+	// Connecting needs the password; a link alone does not start it.
+	wantRedirect(t, c.get("/auth/github"), "/settings#connected-accounts")
+	res := c.post("/settings/identities/connect", url.Values{"provider": {"github"}, "current_password": {"wrong password"}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantBody(t, res, "Your current password is not correct.")
+
+	// Connect GitHub while logged in (its address may differ); the address is told.
+	wantRedirect(t, c.connect("github", f.code(fakeAccount{ID: "42", Email: "ada@work.example", Verified: true}), testPassword), "/settings")
+	res = c.get("/settings")
 	wantBody(t, res, "GitHub is now connected", "ada@work.example", "Disconnect")
+	ts.smtp.waitFor("ada@example.com", "GitHub was connected to your account")
 	ids, _ := ts.db.Identities(ctx, 1)
 	if len(ids) != 1 {
 		t.Fatalf("%d identities", len(ids))
@@ -209,8 +216,8 @@ func TestOAuthConnectAndDisconnect(t *testing.T) {
 
 	// Another user cannot connect the same GitHub account, nor delete Ada's identity.
 	bob := ts.newClient()
-	bob.signup("bob@example.com")
-	wantRedirect(t, bob.oauth("github", f.code(fakeAccount{ID: "42", Email: "ada@work.example", Verified: true})), "/settings")
+	bob.signupVerified("bob@example.com")
+	wantRedirect(t, bob.connect("github", f.code(fakeAccount{ID: "42", Email: "ada@work.example", Verified: true}), testPassword), "/settings")
 	wantBody(t, bob.get("/settings"), "already connected to another")
 	wantStatus(t, bob.post("/settings/identities/"+itoa64(ids[0].ID)+"/delete", nil), http.StatusNotFound)
 
@@ -226,7 +233,7 @@ func TestOAuthConnectAndDisconnect(t *testing.T) {
 	wantStatus(t, res, http.StatusConflict)
 	wantBody(t, res, "only way to log in")
 	// With a second provider connected, one may go.
-	wantRedirect(t, sso.oauth("google", f.code(fakeAccount{ID: "g-1", Email: "sso@example.com", Verified: true})), "/settings")
+	wantRedirect(t, sso.connect("google", f.code(fakeAccount{ID: "g-1", Email: "sso@example.com", Verified: true}), ""), "/settings")
 	wantRedirect(t, sso.post("/settings/identities/"+itoa64(ids[0].ID)+"/delete", nil), "/settings")
 	// A user without a password sets one through the reset flow.
 	wantStatus(t, sso.post("/forgot-password", url.Values{"email": {"sso@example.com"}}), http.StatusOK)

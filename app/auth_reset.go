@@ -32,6 +32,9 @@ func (s *Server) handleForgotPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := s.db.UserByEmail(r.Context(), email)
+	if err == nil && u.Disabled {
+		err = db.ErrNotFound // no way into a disabled account; the same answer
+	}
 	if err == nil {
 		err = s.db.Tx(r.Context(), func(tx *sql.Tx) error {
 			q := db.Q(tx)
@@ -59,77 +62,51 @@ func (s *Server) handleForgotPost(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleResetGet(w http.ResponseWriter, r *http.Request) {
 	noReferrer(w)
 	token := r.URL.Query().Get("token")
-	hash, ok := tokenHash(token)
-	if !ok {
-		s.invalidToken(w, r)
-		return
-	}
-	if _, err := s.db.PeekToken(r.Context(), hash, db.PurposeResetPassword); err != nil {
-		if errors.Is(err, db.ErrTokenInvalid) {
-			s.invalidToken(w, r)
-		} else {
-			s.serverError(w, r, err)
-		}
+	if _, _, ok := s.peekUserToken(w, r, token, db.PurposeResetPassword); !ok {
 		return
 	}
 	f := views.Form{Values: map[string]string{"token": token}}
-	s.render(w, r, http.StatusOK, views.ResetPasswordPage(s.page(r, "Choose a new password"), f))
+	s.render(w, r, http.StatusOK, views.ResetPasswordPage(s.page(r, "Choose a new password"), f, ""))
 }
 
-// handleResetPost handles "POST /reset-password": set the password, sign
-// every session out (auth_epoch), mail a notice, and send the user to log in.
+// handleResetPost handles "POST /reset-password": set the password and apply
+// the reset's rules (onPasswordReset: every session and API token ends, the
+// address is told), then send the user to log in.
 func (s *Server) handleResetPost(w http.ResponseWriter, r *http.Request) {
 	noReferrer(w)
 	if !s.parseForm(w, r) {
 		return
 	}
+	ctx := r.Context()
 	token, password := r.PostForm.Get("token"), r.PostForm.Get("password")
-	hash, ok := tokenHash(token)
+	t, u, ok := s.peekUserToken(w, r, token, db.PurposeResetPassword)
 	if !ok {
-		s.invalidToken(w, r)
-		return
-	}
-	t, err := s.db.PeekToken(r.Context(), hash, db.PurposeResetPassword)
-	if err != nil {
-		s.invalidToken(w, r)
 		return
 	}
 	if msg := passwordProblem(password, t.Email); msg != "" {
 		f := views.Form{Values: map[string]string{"token": token}, Errors: map[string]string{"password": msg}}
-		s.render(w, r, http.StatusUnprocessableEntity, views.ResetPasswordPage(s.page(r, "Choose a new password"), f))
+		s.render(w, r, http.StatusUnprocessableEntity, views.ResetPasswordPage(s.page(r, "Choose a new password"), f, ""))
 		return
 	}
-	pwHash, err := s.hasher.hash(r.Context(), password)
+	pwHash, err := s.hasher.hash(ctx, password)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	err = s.db.Tx(r.Context(), func(tx *sql.Tx) error {
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		q := db.Q(tx)
-		t, err := q.ConsumeToken(r.Context(), hash, db.PurposeResetPassword)
-		if err != nil {
+		if _, err := q.ConsumeToken(ctx, t.Hash, db.PurposeResetPassword); err != nil {
 			return err
 		}
-		if _, err := q.SetPassword(r.Context(), t.UserID.Int64, pwHash); err != nil {
-			return err
-		}
-		if err := q.MarkEmailVerified(r.Context(), t.UserID.Int64); err != nil {
-			return err
-		}
-		return queueMail(r.Context(), q, t.Email, passwordChangedMail(s.cfg.Origin()))
+		return s.onPasswordReset(ctx, q, u, pwHash)
 	})
-	if errors.Is(err, db.ErrTokenInvalid) {
-		s.invalidToken(w, r)
-		return
-	}
-	if err != nil {
-		s.serverError(w, r, err)
+	if !s.tokenTxOK(w, r, err) {
 		return
 	}
 	s.outbox.notify()
-	if err := s.sessions.Destroy(r.Context()); err != nil {
+	if err := s.sessions.Destroy(ctx); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	s.redirect(w, r, "/login", "Your password has been changed. Log in with your new password.")
+	s.redirect(w, r, "/login", "Your password has been changed and every session was signed out. Log in with your new password.")
 }

@@ -25,6 +25,7 @@ const (
 
 	// Between the first factor and the TOTP code.
 	sessionMFAUser     = "mfa_user_id"
+	sessionMFAEpoch    = "mfa_auth_epoch" // a reset meanwhile voids the half-done login
 	sessionMFARemember = "mfa_remember"
 	sessionMFAUntil    = "mfa_until"
 	sessionTOTPPending = "totp_pending" // an enrolment's key URL until confirmed
@@ -86,11 +87,7 @@ func (s sessionStore) Delete(token string) error { return s.write.Delete(token) 
 // otherwise it completes the login. It must run before anything is written.
 func (s *Server) startSession(r *http.Request, u db.User, remember bool) error {
 	ctx := r.Context()
-	disabled, err := s.db.RecordLogin(ctx, u.ID)
-	if err != nil {
-		return err
-	}
-	if disabled {
+	if u.Disabled {
 		return errAccountDisabled
 	}
 	secret, err := s.db.TOTPSecret(ctx, u.ID)
@@ -103,6 +100,7 @@ func (s *Server) startSession(r *http.Request, u db.User, remember bool) error {
 		}
 		s.sessions.Remove(ctx, sessionUserID)
 		s.sessions.Put(ctx, sessionMFAUser, u.ID)
+		s.sessions.Put(ctx, sessionMFAEpoch, u.AuthEpoch)
 		s.sessions.Put(ctx, sessionMFARemember, remember)
 		s.sessions.Put(ctx, sessionMFAUntil, time.Now().Add(5*time.Minute).Unix())
 		return errSecondFactor
@@ -110,12 +108,16 @@ func (s *Server) startSession(r *http.Request, u db.User, remember bool) error {
 	return s.completeSession(r, u, remember)
 }
 
-// completeSession logs u in on this request's session: a new token (session
-// fixation), the session's row in the user's list, a mail about a new device.
+// completeSession logs u (freshly read) in on this request's session: a new
+// token (session fixation), the session's row in the user's list, a mail about
+// a new device. A disabled account gets errAccountDisabled.
 func (s *Server) completeSession(r *http.Request, u db.User, remember bool) error {
 	ctx := r.Context()
-	for _, k := range []string{sessionMFAUser, sessionMFARemember, sessionMFAUntil} {
+	for _, k := range []string{sessionMFAUser, sessionMFAEpoch, sessionMFARemember, sessionMFAUntil} {
 		s.sessions.Remove(ctx, k)
+	}
+	if u.Disabled {
+		return errAccountDisabled
 	}
 	var raw [16]byte
 	rand.Read(raw[:])
@@ -123,6 +125,9 @@ func (s *Server) completeSession(r *http.Request, u db.User, remember bool) erro
 	device, ip := deviceName(r.UserAgent()), s.clientIP(r)
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		q := db.Q(tx)
+		if err := q.RecordLogin(ctx, u.ID); err != nil {
+			return err
+		}
 		newDevice, err := q.StartUserSession(ctx, sid, u.ID, device, ip)
 		if err != nil || !newDevice {
 			return err
@@ -148,6 +153,32 @@ func (s *Server) completeSession(r *http.Request, u db.User, remember bool) erro
 	return nil
 }
 
+// keepSession keeps this request's session logged in across a change that
+// ended the user's other sessions (which bumped auth_epoch to epoch): a new
+// token, as for any privilege change, and the new epoch.
+func (s *Server) keepSession(ctx context.Context, epoch int64) error {
+	if err := s.renewToken(ctx); err != nil {
+		return err
+	}
+	s.sessions.Put(ctx, sessionAuthEpoch, epoch)
+	return nil
+}
+
+// renewToken gives the session a new token and keeps its deadline: scs's
+// RenewToken resets it to the 30-day Lifetime, which would turn a browser
+// session (12 hours at most after login) into a remembered one. Every renewal
+// after login goes through here.
+func (s *Server) renewToken(ctx context.Context) error {
+	deadline := s.sessions.Deadline(ctx)
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	if !deadline.IsZero() {
+		s.sessions.SetDeadline(ctx, deadline)
+	}
+	return nil
+}
+
 // errAccountDisabled stops a login to an account the admin disabled.
 var errAccountDisabled = errors.New("account disabled")
 
@@ -161,10 +192,15 @@ func (s *Server) sessionError(w http.ResponseWriter, r *http.Request, err error)
 		return
 	}
 	if errors.Is(err, errAccountDisabled) {
-		s.clientError(w, r, http.StatusForbidden, "Account disabled", "This account has been disabled. Contact support if you think this is a mistake.")
+		s.disabledPage(w, r)
 		return
 	}
 	s.serverError(w, r, err)
+}
+
+// disabledPage is the one answer of every way into a disabled account.
+func (s *Server) disabledPage(w http.ResponseWriter, r *http.Request) {
+	s.clientError(w, r, http.StatusForbidden, "Account disabled", "This account has been disabled. Contact support if you think this is a mistake.")
 }
 
 // loadUser puts the logged-in user, if any, into the request state. A session
@@ -184,8 +220,9 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 		su, err := s.db.UserForSession(ctx, id, sid)
 		u, sub := su.User, su.Sub
 		switch {
-		case errors.Is(err, db.ErrNotFound) || (err == nil && (u.AuthEpoch != s.sessions.GetInt64(ctx, sessionAuthEpoch) || su.LastSeen.IsZero())):
-			// The user is gone, signed out everywhere, or this session was revoked.
+		case errors.Is(err, db.ErrNotFound) || (err == nil && (u.AuthEpoch != s.sessions.GetInt64(ctx, sessionAuthEpoch) || su.LastSeen.IsZero() || u.Disabled)):
+			// The user is gone, signed out everywhere or disabled, or this
+			// session was revoked.
 			if err := s.sessions.Destroy(ctx); err != nil {
 				s.serverError(w, r, err)
 				return

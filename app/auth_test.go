@@ -274,7 +274,7 @@ func TestAuthEpochSignsOutEverywhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ts.db.BumpAuthEpoch(context.Background(), u.ID); err != nil {
+	if err := ts.db.SignOutEverywhere(context.Background(), u.ID); err != nil {
 		t.Fatal(err)
 	}
 	wantRedirect(t, laptop.get("/dashboard"), "/login?next=%2Fdashboard")

@@ -34,6 +34,20 @@ const tokenLen = 43 // 32 random bytes, unpadded base64url
 // mail. Links are built from BASE_URL, never from the request's Host header.
 // u is nil for a magic-link sign-up.
 func (s *Server) issueToken(ctx context.Context, q db.Queries, purpose string, u *db.User, email string) (string, error) {
+	secret, err := newMailedToken(ctx, q, purpose, u, email)
+	if err != nil {
+		return "", err
+	}
+	return s.cfg.Origin() + tokenPath[purpose] + "?token=" + url.QueryEscape(secret), nil
+}
+
+// issueSecret stores a new token for u's address and returns the secret
+// itself, for a form on the page being rendered rather than a mail.
+func (s *Server) issueSecret(ctx context.Context, q db.Queries, purpose string, u db.User) (string, error) {
+	return newMailedToken(ctx, q, purpose, &u, u.Email)
+}
+
+func newMailedToken(ctx context.Context, q db.Queries, purpose string, u *db.User, email string) (string, error) {
 	var raw [32]byte
 	rand.Read(raw[:])
 	secret := base64.RawURLEncoding.EncodeToString(raw[:])
@@ -41,12 +55,15 @@ func (s *Server) issueToken(ctx context.Context, q db.Queries, purpose string, u
 	t := db.Token{Hash: sum[:], Purpose: purpose, Email: email, ExpiresAt: time.Now().Add(tokenTTL[purpose])}
 	if u != nil {
 		t.UserID = sql.NullInt64{Int64: u.ID, Valid: true}
-		t.AuthEpoch = u.AuthEpoch
+		// Read in the transaction: an earlier step of it (a first proof)
+		// may have bumped the epoch since u was loaded.
+		epoch, err := q.AuthEpoch(ctx, u.ID)
+		if err != nil {
+			return "", err
+		}
+		t.AuthEpoch = epoch
 	}
-	if err := q.InsertToken(ctx, t); err != nil {
-		return "", err
-	}
-	return s.cfg.Origin() + tokenPath[purpose] + "?token=" + url.QueryEscape(secret), nil
+	return secret, q.InsertToken(ctx, t)
 }
 
 // tokenHash checks a token's shape and returns its hash; forged or mangled

@@ -21,35 +21,204 @@ func (s *Server) queueVerification(ctx context.Context, q db.Queries, u db.User)
 	return queueMail(ctx, q, u.Email, verifyEmailMail(link))
 }
 
-// handleVerifyEmail handles "GET /verify-email?token=...". Opening the link
-// is the proof that the address receives mail, so a GET may use it.
-func (s *Server) handleVerifyEmail(w http.ResponseWriter, r *http.Request) {
+// handleVerifyEmailGet handles "GET /verify-email?token=...": a page with a
+// button (and, in a browser not logged in to the account, a password), so
+// that a mail scanner opening the link changes nothing. The POST uses it.
+func (s *Server) handleVerifyEmailGet(w http.ResponseWriter, r *http.Request) {
+	s.showProofLink(w, r, db.PurposeVerifyEmail, func(email string) views.Confirm {
+		return views.Confirm{Title: "Confirm your email address", Text: "Confirm that " + email + " is yours.", Button: "Confirm my address"}
+	})
+}
+
+// showProofLink answers the GET of a mailed link that proves an address:
+// the confirm page that c describes, or, for an address never proven opened
+// in a browser not logged in to the account, the proof page.
+func (s *Server) showProofLink(w http.ResponseWriter, r *http.Request, purpose string, c func(email string) views.Confirm) {
 	noReferrer(w)
-	hash, ok := tokenHash(r.URL.Query().Get("token"))
+	token := r.URL.Query().Get("token")
+	t, u, ok := s.peekUserToken(w, r, token, purpose)
 	if !ok {
-		s.invalidToken(w, r)
 		return
 	}
-	err := s.db.Tx(r.Context(), func(tx *sql.Tx) error {
+	action := tokenPath[purpose]
+	if s.needsProof(r, u) {
+		s.renderProof(w, r, http.StatusOK, u, t.Email, action, token, views.Form{})
+		return
+	}
+	confirm := c(t.Email)
+	confirm.Action, confirm.Token = action, token
+	s.render(w, r, http.StatusOK, views.ConfirmPage(s.page(r, confirm.Title), confirm))
+}
+
+// handleVerifyEmailPost handles "POST /verify-email" (`token`, and `password`
+// or `action=new-password` from the proof page): the address is proven.
+func (s *Server) handleVerifyEmailPost(w http.ResponseWriter, r *http.Request) {
+	noReferrer(w)
+	if !s.parseForm(w, r) {
+		return
+	}
+	token := r.PostForm.Get("token")
+	t, u, ok := s.peekUserToken(w, r, token, db.PurposeVerifyEmail)
+	if !ok {
+		return
+	}
+	h, ok := s.proofHolder(w, r, u, t.Email, "/verify-email", token)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	var p proven
+	var reset string
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		q := db.Q(tx)
-		t, err := q.ConsumeToken(r.Context(), hash, db.PurposeVerifyEmail)
-		if err != nil {
+		if _, err := q.ConsumeToken(ctx, t.Hash, db.PurposeVerifyEmail); err != nil {
 			return err
 		}
-		return q.MarkEmailVerified(r.Context(), t.UserID.Int64)
+		var err error
+		if p, err = s.onAddressProven(ctx, q, u, h.holder); err != nil {
+			return err
+		}
+		if h.newPassword {
+			reset, err = s.issueSecret(ctx, q, db.PurposeResetPassword, u)
+		}
+		return err
 	})
-	if errors.Is(err, db.ErrTokenInvalid) {
+	if !s.tokenTxOK(w, r, err) {
+		return
+	}
+	s.finishProof(w, r, u, h, p, reset, "Your email address is confirmed.", "/dashboard")
+}
+
+// peekUserToken finds the account of a valid mailed token without using it.
+// ok is false when the answer was written: an invalid link, a disabled account.
+func (s *Server) peekUserToken(w http.ResponseWriter, r *http.Request, token, purpose string) (db.Token, db.User, bool) {
+	hash, ok := tokenHash(token)
+	if !ok {
 		s.invalidToken(w, r)
-		return
+		return db.Token{}, db.User{}, false
 	}
-	if err != nil {
+	t, err := s.db.PeekToken(r.Context(), hash, purpose)
+	var u db.User
+	if err == nil {
+		if !t.UserID.Valid {
+			return t, u, true // a magic-link sign-up: no account yet
+		}
+		u, err = s.db.UserByID(r.Context(), t.UserID.Int64)
+	}
+	switch {
+	case errors.Is(err, db.ErrTokenInvalid), errors.Is(err, db.ErrNotFound):
+		s.invalidToken(w, r)
+		return t, u, false
+	case err != nil:
 		s.serverError(w, r, err)
-		return
+		return t, u, false
+	case u.Disabled:
+		s.disabledPage(w, r)
+		return t, u, false
 	}
-	s.render(w, r, http.StatusOK, views.MessagePage(s.page(r, "Email confirmed"), views.Message{
-		Title: "Your email address is confirmed", Text: "Thank you. Your account is all set.",
-		LinkURL: "/dashboard", LinkLabel: "Go to your dashboard",
+	return t, u, true
+}
+
+// needsProof reports whether confirming u's address here must show what the
+// person confirming holds: the address was never proven, and this browser is
+// not logged in to the account (the one that signed up, or a later login).
+func (s *Server) needsProof(r *http.Request, u db.User) bool {
+	cur := s.currentUser(r)
+	return !u.EmailVerifiedAt.Valid && (cur == nil || cur.ID != u.ID)
+}
+
+// proofInput is what the person confirming an address showed, and whether
+// they asked to choose a new password instead.
+type proofInput struct {
+	holder
+	newPassword bool
+}
+
+// proofHolder reads what the person confirming u's address holds: this
+// browser's session of u (which keeps the password it was made with and the
+// provider account it came from), else the password typed on the proof page,
+// else nothing (they choose a new password). ok is false when the answer was
+// written (a wrong password re-renders the page; too many get a 429).
+func (s *Server) proofHolder(w http.ResponseWriter, r *http.Request, u db.User, email, action, token string) (proofInput, bool) {
+	if !s.needsProof(r, u) {
+		if cur := s.currentUser(r); cur != nil && cur.ID == u.ID {
+			return proofInput{holder: holder{sid: state(r).sid, password: true, identities: true}}, true
+		}
+		return proofInput{holder: holder{password: true, identities: true}}, true // proven before: nothing is wiped
+	}
+	if r.PostForm.Get("action") == "new-password" || u.PasswordHash == "" {
+		return proofInput{newPassword: true}, true
+	}
+	match, ok := s.checkPassword(w, r, u, r.PostForm.Get("password"))
+	if !ok {
+		return proofInput{}, false
+	}
+	if !match {
+		f := views.Form{Errors: map[string]string{"password": "This is not the account's password. If you did not choose it, confirm and choose a new one below."}}
+		s.renderProof(w, r, http.StatusUnprocessableEntity, u, email, action, token, f)
+		return proofInput{}, false
+	}
+	return proofInput{holder: holder{password: true}}, true
+}
+
+func (s *Server) renderProof(w http.ResponseWriter, r *http.Request, status int, u db.User, email, action, token string, f views.Form) {
+	s.render(w, r, status, views.ProofPage(s.page(r, "Confirm your email address"), views.Proof{
+		Title: "Confirm your email address", Email: email, Action: action, Token: token,
+		HasPassword: u.PasswordHash != "", Form: f,
 	}))
+}
+
+// finishProof answers a proven address with the message done: the browser
+// that was logged in stays so (with the new epoch) and goes to next, one that
+// showed the password is logged in, and one that showed nothing chooses a
+// password with reset, a fresh reset token.
+func (s *Server) finishProof(w http.ResponseWriter, r *http.Request, u db.User, h proofInput, p proven, reset, done, next string) {
+	ctx := r.Context()
+	switch {
+	case h.sid != "" && p.first:
+		if err := s.keepSession(ctx, p.epoch); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		s.redirect(w, r, next, done+" Any other session was signed out.")
+	case h.newPassword:
+		f := views.Form{Values: map[string]string{"token": reset}}
+		s.render(w, r, http.StatusOK, views.ResetPasswordPage(s.page(r, "Choose a password"), f,
+			done+" Choose a password to finish: anything set up before you confirmed it was removed."))
+	case h.password && p.first:
+		fresh, err := s.db.UserByID(ctx, u.ID)
+		if err == nil {
+			err = s.startSession(r, fresh, false)
+		}
+		if err != nil {
+			s.sessionError(w, r, err)
+			return
+		}
+		s.redirect(w, r, "/dashboard", done)
+	case s.currentUser(r) != nil:
+		s.redirect(w, r, next, done)
+	default:
+		s.render(w, r, http.StatusOK, views.MessagePage(s.page(r, "Email confirmed"), views.Message{
+			Title: "Your email address is confirmed", Text: "Thank you. Your account is all set.",
+			LinkURL: "/login", LinkLabel: "Log in",
+		}))
+	}
+}
+
+// tokenTxOK answers the error of a transaction that used a mailed token; ok
+// is true when there was none.
+func (s *Server) tokenTxOK(w http.ResponseWriter, r *http.Request, err error) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, db.ErrTokenInvalid):
+		s.invalidToken(w, r)
+	case errors.Is(err, db.ErrEmailTaken):
+		s.clientError(w, r, http.StatusConflict, "Address already in use", "Another account started using this address meanwhile.")
+	default:
+		s.serverError(w, r, err)
+	}
+	return false
 }
 
 // handleVerifyResend handles "POST /verify-email/resend".

@@ -184,7 +184,9 @@ func TestBrowserMailPages(t *testing.T) {
 	step("mail HTML", chromedp.Navigate(ts.URL+"/dev/mail/1"), chromedp.WaitVisible(chromedp.Search(`//a[contains(., "Confirm my address")]`)), shot("17-mail-verify"))
 	step("verify by clicking the mail's button",
 		chromedp.Click(chromedp.Search(`//a[contains(., "Confirm my address")]`)),
-		heading("Your email address is confirmed"), shot("18-verified"))
+		heading("Confirm your email address"), shot("18-verify-confirm"),
+		chromedp.Click(chromedp.CSS(`form[action="/verify-email"] button`)),
+		heading("Dashboard"), chromedp.WaitVisible(chromedp.Search(`//p[contains(., "Your email address is confirmed.")]`)), shot("18-verified"))
 	step("settings", chromedp.Navigate(ts.URL+"/settings"), heading("Settings"),
 		chromedp.WaitVisible(chromedp.Search(`//mark[contains(., "this device")]`)), shot("19-settings"))
 	step("two-factor enrolment", chromedp.Navigate(ts.URL+"/settings/2fa"), heading("Two-factor authentication"),

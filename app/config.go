@@ -72,13 +72,16 @@ func (c StripeConfig) Enabled() bool { return c.SecretKey != "" }
 
 // Limits are the rate limits and size caps the server enforces.
 type Limits struct {
-	LoginPerIP        Rate  // login attempts from one IP address
-	LoginFailsPerUser Rate  // failed logins against one email address (NIST SP 800-63B: at most 100)
-	SignupPerIP       Rate  // accounts created from one IP address
-	MailPerAddress    Rate  // mails with links (reset, magic link, verification) to one address
-	MailPerIP         Rate  // such mails requested from one IP address
-	APIPerToken       Rate  // API requests with one token
-	MaxFormBytes      int64 // larger request bodies get 413
+	LoginPerIP         Rate  // login attempts from one IP address
+	LoginFailsPerUser  Rate  // failed logins against one email address (NIST SP 800-63B: at most 100)
+	SignupPerIP        Rate  // accounts created from one IP address
+	MailPerAddress     Rate  // mails with links (reset, magic link, verification) to one address
+	MailPerIP          Rate  // such mails requested from one IP address
+	APIPerUser         Rate  // API requests of one user, whatever token they use
+	EmailChangePerUser Rate  // email change requests of one user ("address in use" answers)
+	TwoFactorPerUser   Rate  // wrong second-factor codes (login, turning it off) of one user
+	MaxAPITokens       int   // API tokens one user may hold
+	MaxFormBytes       int64 // larger request bodies get 413
 }
 
 // Rate is N events per Per, with bursts up to N.
@@ -90,13 +93,16 @@ type Rate struct {
 // DefaultLimits are the limits used unless a test changes them.
 func DefaultLimits() Limits {
 	return Limits{
-		LoginPerIP:        Rate{N: 10, Per: time.Minute},
-		LoginFailsPerUser: Rate{N: 100, Per: time.Hour},
-		SignupPerIP:       Rate{N: 10, Per: time.Hour},
-		MailPerAddress:    Rate{N: 5, Per: time.Hour},
-		MailPerIP:         Rate{N: 20, Per: time.Hour},
-		APIPerToken:       Rate{N: 600, Per: time.Minute},
-		MaxFormBytes:      64 << 10,
+		LoginPerIP:         Rate{N: 10, Per: time.Minute},
+		LoginFailsPerUser:  Rate{N: 100, Per: time.Hour},
+		SignupPerIP:        Rate{N: 10, Per: time.Hour},
+		MailPerAddress:     Rate{N: 5, Per: time.Hour},
+		MailPerIP:          Rate{N: 20, Per: time.Hour},
+		APIPerUser:         Rate{N: 600, Per: time.Minute},
+		EmailChangePerUser: Rate{N: 10, Per: time.Hour},
+		TwoFactorPerUser:   Rate{N: 5, Per: 5 * time.Minute},
+		MaxAPITokens:       50,
+		MaxFormBytes:       64 << 10,
 	}
 }
 

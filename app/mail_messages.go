@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"strings"
 	"time"
 
 	"skiff/db"
@@ -35,6 +36,33 @@ func passwordChangedMail(origin string) views.EmailContent {
 		Title:      "Your password was changed",
 		Paragraphs: []string{"The password of your Skiff account was just changed, and other sessions were signed out."},
 		After:      []string{"If this was not you, reset your password now at " + origin + "/forgot-password and check your account."},
+	}
+}
+
+func passwordResetMail(providers []string, origin string) views.EmailContent {
+	c := views.EmailContent{
+		Title: "Your password was reset",
+		Paragraphs: []string{"The password of your Skiff account was just reset with a link sent to this address. " +
+			"Every session was signed out and every API token was revoked: a reset means someone may have had access."},
+		ButtonLabel: "Review your account", ButtonURL: origin + "/settings#connected-accounts",
+		After: []string{"If this was not you, reset your password again now at " + origin + "/forgot-password."},
+	}
+	if len(providers) > 0 {
+		c.Paragraphs = append(c.Paragraphs, "These connected accounts can still log in to it: "+strings.Join(providers, ", ")+
+			". Disconnect any you do not recognise.")
+	} else {
+		c.Paragraphs = append(c.Paragraphs, "No other account (GitHub, Google, single sign-on) is connected to it.")
+	}
+	return c
+}
+
+// wayInMail announces a way into the account added or removed.
+func wayInMail(title, what, origin string) views.EmailContent {
+	return views.EmailContent{
+		Title:       title,
+		Paragraphs:  []string{what},
+		ButtonLabel: "Review your account", ButtonURL: origin + "/settings",
+		After: []string{"If this was not you, change your password at once, then undo it in Settings."},
 	}
 }
 

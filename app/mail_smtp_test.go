@@ -115,6 +115,22 @@ func (s *smtpSink) subjects() []string {
 }
 
 // link returns the first link in the mail's text that starts with prefix.
+// latest waits for a mail to to whose subject contains subject and returns
+// the newest such mail.
+func (s *smtpSink) latest(to, subject string) sentMail {
+	s.t.Helper()
+	s.waitFor(to, subject)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var last sentMail
+	for _, m := range s.mails {
+		if strings.EqualFold(m.To, to) && strings.Contains(m.Subject, subject) {
+			last = m
+		}
+	}
+	return last
+}
+
 func (m sentMail) link(t testing.TB, prefix string) string {
 	t.Helper()
 	for _, l := range linkRE.FindAllString(m.Text, -1) {

@@ -11,7 +11,7 @@ import (
 )
 
 // tokenOf returns the token parameter of a mailed link.
-func tokenOf(t *testing.T, link string) string {
+func tokenOf(t testing.TB, link string) string {
 	t.Helper()
 	u, err := url.Parse(link)
 	if err != nil {
@@ -36,16 +36,25 @@ func TestEmailVerification(t *testing.T) {
 		t.Fatalf("mail: %+v", m)
 	}
 	link := m.link(t, ts.URL+"/verify-email?token=")
+	// A mail scanner opening the link (HEAD, GET) changes nothing: the page
+	// only shows a button.
+	req, _ := http.NewRequest(http.MethodHead, ts.URL+ts.path(link), nil)
+	wantStatus(t, ts.newClient().do(req), http.StatusOK)
 	res := c.get(ts.path(link))
 	wantStatus(t, res, http.StatusOK)
-	wantBody(t, res, "Your email address is confirmed")
+	wantBody(t, res, "Confirm my address", `action="/verify-email"`)
 	if res.Header.Get("Referrer-Policy") != "no-referrer" {
 		t.Fatal("token page without Referrer-Policy: no-referrer")
 	}
-	if strings.Contains(c.get("/dashboard").body, "Please confirm your email address") {
+	wantBody(t, c.get("/dashboard"), "Please confirm your email address")
+	wantRedirect(t, c.post("/verify-email", url.Values{"token": {tokenOf(t, link)}}), "/dashboard")
+	res = c.get("/dashboard")
+	wantBody(t, res, "Your email address is confirmed.")
+	if strings.Contains(res.body, "Please confirm your email address") {
 		t.Fatal("banner still shown after verification")
 	}
 	wantStatus(t, c.get(ts.path(link)), http.StatusBadRequest) // single use
+	wantStatus(t, c.post("/verify-email", url.Values{"token": {tokenOf(t, link)}}), http.StatusBadRequest)
 
 	// Resending to a confirmed address is refused politely.
 	wantRedirect(t, c.post("/verify-email/resend", nil), "/dashboard")
@@ -108,14 +117,14 @@ func TestPasswordReset(t *testing.T) {
 
 	const newPassword = "a brand new passphrase"
 	wantRedirect(t, anon.post("/reset-password", url.Values{"token": {token}, "password": {newPassword}}), "/login")
-	wantBody(t, anon.get("/login"), "Your password has been changed.")
+	wantBody(t, anon.get("/login"), "Your password has been changed and every session was signed out.")
 
 	// Every session was signed out, the old password is gone, the new one works.
 	wantRedirect(t, ada.get("/dashboard"), "/login?next=%2Fdashboard")
 	wantRedirect(t, other.get("/dashboard"), "/login?next=%2Fdashboard")
 	wantStatus(t, ts.newClient().login("ada@example.com", testPassword, false), http.StatusUnauthorized)
 	wantRedirect(t, ts.newClient().login("ada@example.com", newPassword, false), "/dashboard")
-	ts.smtp.waitFor("ada@example.com", "Your password was changed")
+	ts.smtp.waitFor("ada@example.com", "Your password was reset")
 
 	// The link is single use.
 	wantStatus(t, anon.post("/reset-password", url.Values{"token": {token}, "password": {"yet another passphrase"}}), http.StatusBadRequest)
@@ -270,7 +279,7 @@ func TestTokensAreStrict(t *testing.T) {
 	// Issued before a security change (auth_epoch bump): void.
 	c.post("/login/magic", url.Values{"email": {"ada@example.com"}})
 	magic := ts.smtp.waitFor("ada@example.com", "Your login link").link(t, ts.URL)
-	ts.db.BumpAuthEpoch(context.Background(), 1)
+	ts.db.SignOutEverywhere(context.Background(), 1)
 	wantStatus(t, ts.newClient().post("/login/magic/confirm", url.Values{"token": {tokenOf(t, magic)}}), http.StatusBadRequest)
 }
 
@@ -393,7 +402,7 @@ func TestDevMailbox(t *testing.T) {
 			break
 		}
 	}
-	wantBody(t, c.get(ts.path(link)), "Your email address is confirmed")
+	wantBody(t, c.get(ts.path(link)), "Confirm my address")
 
 	prod := newTestServer(t, withTLS(), func(c *Config) { c.Env = "production" })
 	wantStatus(t, prod.newClient().get("/dev/mail"), http.StatusNotFound)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"skiff/db"
@@ -97,20 +98,27 @@ func (s *Server) recoverPanic(next http.Handler) http.Handler {
 }
 
 // contentSecurityPolicy allows only this origin's own styles, images and
-// forms; no inline script can run. Extend form-action when a form must
-// redirect elsewhere (e.g. to a payment page).
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; " +
-	// form-action also governs where a form's redirect may lead: Stripe
-	// Checkout and the customer portal.
-	"form-action 'self' https://checkout.stripe.com https://billing.stripe.com"
+// forms; no inline script can run. form-action also governs where a form's
+// redirect may lead: Stripe Checkout and the customer portal, and the login
+// pages of the configured providers (connecting one is a form, for the
+// password it asks).
+func contentSecurityPolicy(formTargets []string) string {
+	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+		"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; " +
+		"form-action 'self' https://checkout.stripe.com https://billing.stripe.com" + strings.Join(append([]string{""}, formTargets...), " ")
+}
 
 // secureHeaders sets the security headers every response carries.
 func (s *Server) secureHeaders(next http.Handler) http.Handler {
 	hsts := s.cfg.Secure()
+	var targets []string
+	for _, p := range s.oauth {
+		targets = append(targets, p.authOrigin)
+	}
+	csp := contentSecurityPolicy(targets)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")

@@ -36,7 +36,11 @@ func newRateLimiter(r Rate, maxKeys int) *rateLimiter {
 }
 
 // allow takes one token for key. When none is left it returns false and how
-// long until one is.
+// long until one is. Take the token before the work it guards (an argon2id
+// verification, a TOTP check), never check first and take after a failure:
+// many concurrent attempts would all pass the check before any paid. A
+// success then gives the token back with reset (the secret was shown, so the
+// key's failures are forgotten).
 func (l *rateLimiter) allow(key string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -48,19 +52,6 @@ func (l *rateLimiter) allow(key string) (bool, time.Duration) {
 		return false, d
 	}
 	return true, 0
-}
-
-// check reports whether key has a token left, without taking it.
-func (l *rateLimiter) check(key string) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	t := l.now()
-	b, ok := l.buckets[key]
-	if !ok || b.TokensAt(t) >= 1 {
-		return true, 0
-	}
-	missing := 1 - b.TokensAt(t)
-	return false, time.Duration(missing / float64(l.every) * float64(time.Second))
 }
 
 // reset forgets key, as after a successful login.

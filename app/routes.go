@@ -24,10 +24,12 @@ func (s *Server) routes() http.Handler {
 	// Social login (GitHub, Google, OpenID Connect) and linked accounts.
 	mux.HandleFunc("GET /auth/{provider}", s.handleOAuthBegin)
 	mux.HandleFunc("GET /auth/{provider}/callback", s.handleOAuthCallback)
+	mux.Handle("POST /settings/identities/connect", s.requireUser(s.handleIdentityConnect))
 	mux.Handle("POST /settings/identities/{id}/delete", s.requireUser(s.handleIdentityDelete))
 
 	// Mail flows: verification, password reset, magic links, settings.
-	mux.HandleFunc("GET /verify-email", s.handleVerifyEmail)
+	mux.HandleFunc("GET /verify-email", s.handleVerifyEmailGet)
+	mux.HandleFunc("POST /verify-email", s.handleVerifyEmailPost)
 	mux.Handle("POST /verify-email/resend", s.requireUser(s.handleVerifyResend))
 	mux.HandleFunc("GET /forgot-password", s.handleForgotGet)
 	mux.HandleFunc("POST /forgot-password", s.handleForgotPost)

@@ -29,16 +29,17 @@ type Server struct {
 	oauthHTTP *http.Client
 	plans     []Plan
 
-	loginIPLimiter   *rateLimiter
-	loginFailLimiter *rateLimiter
-	signupIPLimiter  *rateLimiter
-	mailAddrLimiter  *rateLimiter
-	mailIPLimiter    *rateLimiter
-	apiLimiter       *rateLimiter
-	twoFactorLimiter *rateLimiter
-	handler          http.Handler
-	started          bool
-	now              func() time.Time // the clock of TOTP checks (tests move it)
+	loginIPLimiter     *rateLimiter
+	loginFailLimiter   *rateLimiter
+	signupIPLimiter    *rateLimiter
+	mailAddrLimiter    *rateLimiter
+	mailIPLimiter      *rateLimiter
+	apiLimiter         *rateLimiter // per user
+	twoFactorLimiter   *rateLimiter
+	emailChangeLimiter *rateLimiter
+	handler            http.Handler
+	started            bool
+	now                func() time.Time // the clock of TOTP checks (tests move it)
 }
 
 // NewServer wires the application together. Start its background work with
@@ -55,14 +56,15 @@ func NewServer(cfg Config, database *db.DB, logger *slog.Logger, mailer Mailer) 
 			db:    database,
 			write: sqlite3store.NewWithCleanupInterval(database.Write, 30*time.Minute),
 		},
-		loginIPLimiter:   newRateLimiter(cfg.Limits.LoginPerIP, 100_000),
-		loginFailLimiter: newRateLimiter(cfg.Limits.LoginFailsPerUser, 100_000),
-		signupIPLimiter:  newRateLimiter(cfg.Limits.SignupPerIP, 100_000),
-		mailAddrLimiter:  newRateLimiter(cfg.Limits.MailPerAddress, 100_000),
-		mailIPLimiter:    newRateLimiter(cfg.Limits.MailPerIP, 100_000),
-		apiLimiter:       newRateLimiter(cfg.Limits.APIPerToken, 100_000),
-		twoFactorLimiter: newRateLimiter(Rate{N: 5, Per: 5 * time.Minute}, 100_000),
-		outbox:           newOutbox(database, mailer, logger),
+		loginIPLimiter:     newRateLimiter(cfg.Limits.LoginPerIP, 100_000),
+		loginFailLimiter:   newRateLimiter(cfg.Limits.LoginFailsPerUser, 100_000),
+		signupIPLimiter:    newRateLimiter(cfg.Limits.SignupPerIP, 100_000),
+		mailAddrLimiter:    newRateLimiter(cfg.Limits.MailPerAddress, 100_000),
+		mailIPLimiter:      newRateLimiter(cfg.Limits.MailPerIP, 100_000),
+		apiLimiter:         newRateLimiter(cfg.Limits.APIPerUser, 100_000),
+		twoFactorLimiter:   newRateLimiter(cfg.Limits.TwoFactorPerUser, 100_000),
+		emailChangeLimiter: newRateLimiter(cfg.Limits.EmailChangePerUser, 100_000),
+		outbox:             newOutbox(database, mailer, logger),
 	}
 	s.now = time.Now
 	s.oauthHTTP = &http.Client{Timeout: 15 * time.Second}

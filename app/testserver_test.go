@@ -200,6 +200,23 @@ func (c *client) login(email, password string, remember bool) response {
 	return c.post("/login", form)
 }
 
+// verifyEmail confirms email from its latest verification mail, in this
+// client's own session (the one that signed up): nothing is wiped.
+func (c *client) verifyEmail(email string) {
+	c.t.Helper()
+	link := c.ts.smtp.latest(email, "Confirm your email address").link(c.t, c.ts.URL+"/verify-email?token=")
+	wantStatus(c.t, c.get(c.ts.path(link)), http.StatusOK)
+	wantRedirect(c.t, c.post("/verify-email", url.Values{"token": {tokenOf(c.t, link)}}), "/dashboard")
+}
+
+// signupVerified creates an account, confirms its address and leaves the
+// client logged in.
+func (c *client) signupVerified(email string) {
+	c.t.Helper()
+	c.signup(email)
+	c.verifyEmail(email)
+}
+
 func wantStatus(t testing.TB, res response, status int) {
 	t.Helper()
 	if res.StatusCode != status {

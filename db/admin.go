@@ -100,28 +100,25 @@ func (d *DB) ActiveSubscriptionsByPlan(ctx context.Context) (map[string]int, err
 	return out, rows.Err()
 }
 
-// SetDisabled disables or re-enables a user; either way every session ends.
-func (d *DB) SetDisabled(ctx context.Context, id int64, disabled bool) error {
+// SetDisabled disables or re-enables a user (ErrNotFound if there is none).
+// It revokes nothing by itself: the caller applies the event's rules.
+func (q Queries) SetDisabled(ctx context.Context, id int64, disabled bool) error {
 	var at any
 	if disabled {
 		at = now()
 	}
-	res, err := d.Write.ExecContext(ctx, `
-		UPDATE users SET disabled_at = ?, auth_epoch = auth_epoch + 1, updated_at = ? WHERE id = ?`, at, now(), id)
+	res, err := q.q.ExecContext(ctx, `UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?`, at, now(), id)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
-	_, err = d.Write.ExecContext(ctx, `DELETE FROM user_sessions WHERE user_id = ?`, id)
-	return err
+	return nil
 }
 
-// RecordLogin notes when the user last logged in, and tells whether the
-// account is disabled (then the login must not proceed).
-func (d *DB) RecordLogin(ctx context.Context, id int64) (disabled bool, err error) {
-	err = d.Write.QueryRowContext(ctx, `
-		UPDATE users SET last_login_at = ? WHERE id = ? RETURNING disabled_at IS NOT NULL`, now(), id).Scan(&disabled)
-	return disabled, notFound(err)
+// RecordLogin notes when the user last logged in.
+func (q Queries) RecordLogin(ctx context.Context, id int64) error {
+	_, err := q.q.ExecContext(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, now(), id)
+	return err
 }

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 )
 
@@ -17,13 +18,26 @@ type APIToken struct {
 	CreatedAt  time.Time
 }
 
-// CreateAPIToken stores a new token's hash for userID.
-func (d *DB) CreateAPIToken(ctx context.Context, userID int64, name string, hash []byte, prefix string, expires sql.NullTime) (APIToken, error) {
+// CreateAPIToken stores a new token's hash for userID, unless the user has
+// max tokens already (ErrLimitReached). The count and the insert are one
+// statement, so concurrent requests cannot pass the cap together.
+func (q Queries) CreateAPIToken(ctx context.Context, userID int64, name string, hash []byte, prefix string, expires sql.NullTime, max int) (APIToken, error) {
 	t := APIToken{UserID: userID, Name: name, Prefix: prefix, ExpiresAt: expires, CreatedAt: now()}
-	err := d.Write.QueryRowContext(ctx, `
-		INSERT INTO api_tokens (user_id, name, hash, prefix, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-		userID, name, hash, prefix, expires, t.CreatedAt).Scan(&t.ID)
+	err := q.q.QueryRowContext(ctx, `
+		INSERT INTO api_tokens (user_id, name, hash, prefix, expires_at, created_at)
+		SELECT ?, ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM api_tokens WHERE user_id = ?) < ?
+		RETURNING id`,
+		userID, name, hash, prefix, expires, t.CreatedAt, userID, max).Scan(&t.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return APIToken{}, ErrLimitReached
+	}
 	return t, err
+}
+
+// DeleteAPITokens revokes every API token of the user.
+func (q Queries) DeleteAPITokens(ctx context.Context, userID int64) error {
+	_, err := q.q.ExecContext(ctx, `DELETE FROM api_tokens WHERE user_id = ?`, userID)
+	return err
 }
 
 // APITokens lists userID's tokens, newest first.

@@ -78,6 +78,7 @@ func (d *DB) Customers(ctx context.Context) ([]string, error) {
 // querier is what both *sql.DB and *sql.Tx offer.
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
@@ -241,7 +242,7 @@ func (d *DB) userWithSubscription(ctx context.Context, id int64, sid string, las
 	var version sql.NullInt64
 	err := d.queryRow(ctx, `
 		SELECT u.id, u.email, coalesce(u.password_hash, ''), u.email_verified_at, u.auth_epoch, u.created_at, u.updated_at, u.display_name,
-		       s.id, s.customer_id, s.price_id, s.plan, s.status, s.current_period_end, s.cancel_at_period_end,
+		       u.disabled_at IS NOT NULL, s.id, s.customer_id, s.price_id, s.plan, s.status, s.current_period_end, s.cancel_at_period_end,
 		       s.last_invoice_status, s.version, us.last_seen_at
 		FROM users u
 		LEFT JOIN user_sessions us ON us.id = ? AND us.user_id = u.id
@@ -249,7 +250,7 @@ func (d *DB) userWithSubscription(ctx context.Context, id int64, sid string, las
 			SELECT id FROM subscriptions WHERE user_id = u.id
 			ORDER BY status IN ('active', 'trialing', 'past_due') DESC, version DESC, updated_at DESC LIMIT 1)
 		WHERE u.id = ?`, sid, id).Scan(&u.ID, &u.Email, &u.PasswordHash, &u.EmailVerifiedAt, &u.AuthEpoch, &u.CreatedAt, &u.UpdatedAt, &u.DisplayName,
-		&subID, &customer, &price, &plan, &status, &s.CurrentPeriodEnd, &atEnd, &invoice, &version, lastSeen)
+		&u.Disabled, &subID, &customer, &price, &plan, &status, &s.CurrentPeriodEnd, &atEnd, &invoice, &version, lastSeen)
 	if err != nil {
 		return User{}, nil, notFound(err)
 	}

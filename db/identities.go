@@ -45,23 +45,20 @@ func (q Queries) UserByEmail(ctx context.Context, email string) (User, error) {
 	return scanUser(q.q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
 }
 
-// TakeOverUnverified prepares an unverified account for its proven owner
-// (account pre-hijacking defence): whoever registered the address first loses
-// the password they set and every session, and the address is marked verified.
-func (q Queries) TakeOverUnverified(ctx context.Context, id int64) error {
-	_, err := q.q.ExecContext(ctx, `
-		UPDATE users SET password_hash = NULL, auth_epoch = auth_epoch + 1, email_verified_at = ?, updated_at = ?
-		WHERE id = ? AND email_verified_at IS NULL`, now(), now(), id)
-	if err != nil {
-		return err
-	}
-	_, err = q.q.ExecContext(ctx, `DELETE FROM user_sessions WHERE user_id = ?`, id)
+// DeleteIdentities unlinks every provider account of the user.
+func (q Queries) DeleteIdentities(ctx context.Context, userID int64) error {
+	_, err := q.q.ExecContext(ctx, `DELETE FROM identities WHERE user_id = ?`, userID)
 	return err
 }
 
 // Identities lists the user's linked accounts.
 func (d *DB) Identities(ctx context.Context, userID int64) ([]Identity, error) {
-	rows, err := d.query(ctx, `
+	return Queries{d.Read}.Identities(ctx, userID)
+}
+
+// Identities lists the user's linked accounts, inside a transaction.
+func (q Queries) Identities(ctx context.Context, userID int64) ([]Identity, error) {
+	rows, err := q.q.QueryContext(ctx, `
 		SELECT id, user_id, provider, provider_user_id, email, created_at FROM identities
 		WHERE user_id = ? ORDER BY id`, userID)
 	if err != nil {

@@ -68,6 +68,14 @@ func (d *DB) PeekToken(ctx context.Context, hash []byte, purpose string) (Token,
 	return t, err
 }
 
+// VoidMailedTokens makes every unused mailed link of the user useless
+// (purpose "" for all purposes, or only that one).
+func (q Queries) VoidMailedTokens(ctx context.Context, userID int64, purpose string) error {
+	_, err := q.q.ExecContext(ctx, `
+		DELETE FROM tokens WHERE user_id = ? AND used_at IS NULL AND (? = '' OR purpose = ?)`, userID, purpose, purpose)
+	return err
+}
+
 // DeleteExpiredTokens removes tokens that can no longer be used.
 func (d *DB) DeleteExpiredTokens(ctx context.Context) error {
 	_, err := d.Write.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < ?`, now().Add(-24*time.Hour))

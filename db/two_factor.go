@@ -29,14 +29,12 @@ func (q Queries) EnableTOTP(ctx context.Context, userID int64, secret string, co
 }
 
 // DisableTOTP turns two-factor off and deletes the recovery codes.
-func (d *DB) DisableTOTP(ctx context.Context, userID int64) error {
-	return d.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET totp_secret = NULL, totp_last_step = 0, updated_at = ? WHERE id = ?`, now(), userID); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID)
+func (q Queries) DisableTOTP(ctx context.Context, userID int64) error {
+	if _, err := q.q.ExecContext(ctx, `UPDATE users SET totp_secret = NULL, totp_last_step = 0, updated_at = ? WHERE id = ?`, now(), userID); err != nil {
 		return err
-	})
+	}
+	_, err := q.q.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID)
+	return err
 }
 
 // UseTOTPStep records that the code of time step was used; it fails (false)

@@ -90,3 +90,32 @@ func (q Queries) RevokeOtherUserSessions(ctx context.Context, userID int64, keep
 		DELETE FROM sessions WHERE json_extract(data, '$.v.user_id.v') = ? AND coalesce(json_extract(data, '$.v.sid.v'), '') <> ?`, userID, keep)
 	return int(n), err
 }
+
+// EndSessions signs the user out of every session but keep ("" for all) at
+// their next request: it bumps auth_epoch, which also voids a login under way
+// and every mailed link, deletes the sessions' rows, and drops half-done
+// logins waiting for the second factor. It returns the new epoch, which the
+// kept session must carry from now on.
+func (q Queries) EndSessions(ctx context.Context, userID int64, keep string) (int64, error) {
+	var epoch int64
+	err := q.q.QueryRowContext(ctx, `
+		UPDATE users SET auth_epoch = auth_epoch + 1, updated_at = ? WHERE id = ?
+		RETURNING auth_epoch`, now(), userID).Scan(&epoch)
+	if err != nil {
+		return 0, notFound(err)
+	}
+	if _, err := q.RevokeOtherUserSessions(ctx, userID, keep); err != nil {
+		return 0, err
+	}
+	_, err = q.q.ExecContext(ctx, `DELETE FROM sessions WHERE json_extract(data, '$.v.mfa_user_id.v') = ?`, userID)
+	return epoch, err
+}
+
+// SignOutEverywhere ends every session of the user (EndSessions in a
+// transaction of its own), for an operator or a test.
+func (d *DB) SignOutEverywhere(ctx context.Context, userID int64) error {
+	return d.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := Q(tx).EndSessions(ctx, userID, "")
+		return err
+	})
+}

@@ -20,6 +20,7 @@ type User struct {
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	DisplayName     string // optional; empty means "use the email"
+	Disabled        bool   // an admin disabled the account: no way in works
 }
 
 // Name is what to call the user: the display name, else the email.
@@ -36,11 +37,12 @@ func (d *DB) SetDisplayName(ctx context.Context, id int64, name string) error {
 	return err
 }
 
-const userColumns = `id, email, coalesce(password_hash, ''), email_verified_at, auth_epoch, created_at, updated_at, display_name`
+const userColumns = `id, email, coalesce(password_hash, ''), email_verified_at, auth_epoch, created_at, updated_at, display_name,
+	disabled_at IS NOT NULL`
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
-	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.EmailVerifiedAt, &u.AuthEpoch, &u.CreatedAt, &u.UpdatedAt, &u.DisplayName)
+	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.EmailVerifiedAt, &u.AuthEpoch, &u.CreatedAt, &u.UpdatedAt, &u.DisplayName, &u.Disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
@@ -76,40 +78,55 @@ func (q Queries) CreateUser(ctx context.Context, email, passwordHash string, ver
 	return u, err
 }
 
+// AuthEpoch returns the user's current auth_epoch.
+func (q Queries) AuthEpoch(ctx context.Context, id int64) (int64, error) {
+	var epoch int64
+	err := q.q.QueryRowContext(ctx, `SELECT auth_epoch FROM users WHERE id = ?`, id).Scan(&epoch)
+	return epoch, notFound(err)
+}
+
 // UserByID returns the user with that id, inside a transaction.
 func (q Queries) UserByID(ctx context.Context, id int64) (User, error) {
 	return scanUser(q.q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 }
 
-// MarkEmailVerified records that the user proved they receive mail at their address.
-func (q Queries) MarkEmailVerified(ctx context.Context, id int64) error {
-	_, err := q.q.ExecContext(ctx, `
-		UPDATE users SET email_verified_at = coalesce(email_verified_at, ?), updated_at = ? WHERE id = ?`, now(), now(), id)
-	return err
+// MarkEmailVerifiedFirst records that the user proved they receive mail at
+// their address. It reports whether this is the first proof: the event that
+// wipes what was attached to the account before (see the app's lifecycle).
+func (q Queries) MarkEmailVerifiedFirst(ctx context.Context, id int64) (bool, error) {
+	res, err := q.q.ExecContext(ctx, `
+		UPDATE users SET email_verified_at = ?, updated_at = ? WHERE id = ? AND email_verified_at IS NULL`, now(), now(), id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
-// SetEmail changes the user's (verified) address; ErrEmailTaken if in use.
+// SetEmail changes the user's address, proven now by the link it was sent
+// to; ErrEmailTaken if another account uses it.
 func (q Queries) SetEmail(ctx context.Context, id int64, email string) error {
 	_, err := q.q.ExecContext(ctx, `
-		UPDATE users SET email = ?, email_verified_at = ?, updated_at = ? WHERE id = ?`, email, now(), now(), id)
+		UPDATE users SET email = ?, email_verified_at = ?, updated_at = ? WHERE id = ?`,
+		email, now(), now(), id)
 	if isUniqueViolation(err) {
 		return ErrEmailTaken
 	}
 	return err
 }
 
-// SetPassword replaces the password and bumps auth_epoch, which ends every
-// session and voids every token issued before. It returns the new epoch.
-func (q Queries) SetPassword(ctx context.Context, id int64, hash string) (int64, error) {
-	var epoch int64
-	err := q.q.QueryRowContext(ctx, `
-		UPDATE users SET password_hash = ?, auth_epoch = auth_epoch + 1, updated_at = ? WHERE id = ?
-		RETURNING auth_epoch`, hash, now(), id).Scan(&epoch)
-	if err != nil {
-		return 0, notFound(err)
-	}
-	_, err = q.q.ExecContext(ctx, `DELETE FROM user_sessions WHERE user_id = ?`, id)
-	return epoch, err
+// SetPasswordHash replaces the user's password hash. It revokes nothing by
+// itself: the caller applies the event's rules (a reset, a change, a rehash).
+func (q Queries) SetPasswordHash(ctx context.Context, id int64, hash string) error {
+	_, err := q.q.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, now(), id)
+	return err
+}
+
+// ClearPassword removes the user's password: they log in by mail or a
+// provider until they choose a new one.
+func (q Queries) ClearPassword(ctx context.Context, id int64) error {
+	_, err := q.q.ExecContext(ctx, `UPDATE users SET password_hash = NULL, updated_at = ? WHERE id = ?`, now(), id)
+	return err
 }
 
 // UserByID returns the user with that id.
@@ -122,27 +139,10 @@ func (d *DB) UserByEmail(ctx context.Context, email string) (User, error) {
 	return scanUser(d.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
 }
 
-// SetPasswordHash replaces a user's password hash (a rehash with new
-// parameters keeps the same password, so the auth epoch is left alone).
+// SetPasswordHash replaces a user's password hash outside a transaction (a
+// rehash with new parameters keeps the same password, so nothing is revoked).
 func (d *DB) SetPasswordHash(ctx context.Context, id int64, hash string) error {
-	_, err := d.Write.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, now(), id)
-	return err
-}
-
-// BumpAuthEpoch invalidates every session of the user and returns the new epoch.
-func (d *DB) BumpAuthEpoch(ctx context.Context, id int64) (int64, error) {
-	var epoch int64
-	err := d.Write.QueryRowContext(ctx, `
-		UPDATE users SET auth_epoch = auth_epoch + 1, updated_at = ? WHERE id = ?
-		RETURNING auth_epoch`, now(), id).Scan(&epoch)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, ErrNotFound
-	}
-	if err != nil {
-		return 0, err
-	}
-	_, err = d.Write.ExecContext(ctx, `DELETE FROM user_sessions WHERE user_id = ?`, id)
-	return epoch, err
+	return Queries{d.Write}.SetPasswordHash(ctx, id, hash)
 }
 
 // CountUsers returns how many accounts exist.

@@ -126,6 +126,16 @@ type Message struct {
 	LinkURL, LinkLabel string // an optional next step
 }
 
+// Proof is the page that confirms an address never proven before, in a
+// browser not logged in to the account (see ProofPage).
+type Proof struct {
+	Title         string
+	Email         string
+	Action, Token string
+	HasPassword   bool
+	Form          Form // the password's error
+}
+
 // Confirm is a page with one button that POSTs a token (a GET must not use it).
 type Confirm struct {
 	Title, Text, Action, Token, Button string
@@ -143,6 +153,7 @@ type Settings struct {
 	TokenForm               Form
 	Tokens                  []db.APIToken
 	NewToken                string // shown once, right after it is made
+	ConnectForm             Form   // the password that connecting a provider asks
 	Identities              []ConnectedAccount
 	Connectable             []Provider // configured providers not connected yet
 }
@@ -227,5 +238,7 @@ type TwoFactor struct {
 	CodesLeft     int
 	RecoveryCodes []string // shown once, right after enabling
 	Form          Form
-	HasPassword   bool // turning it off asks for the password too
+	HasPassword   bool // turning it on or off asks for the password too
+	Verified      bool // it can only be turned on once the address is proven
+	Email         string
 }
