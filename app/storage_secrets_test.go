@@ -4,20 +4,175 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"skiff/db"
 )
 
 // Rule 7 of issue 12: no usable secret at rest beyond what must be there.
 // Rule 8: the development mailbox shows mail only where nobody else can read it.
+
+// waitForStatus waits until the outbox row of the mail to `to` has status.
+func waitForStatus(t *testing.T, ts *testServer, to, status string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var got string
+	for time.Now().Before(deadline) {
+		ts.db.Read.QueryRow(`SELECT status FROM emails WHERE to_addr = ? ORDER BY id DESC LIMIT 1`, to).Scan(&got)
+		if got == status {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("mail to %s: status %q, want %q", to, got, status)
+}
+
+// outboxRow is what the emails table keeps of one mail.
+type outboxRow struct{ subject, status, text, html, lastError string }
+
+// outboxRows returns the outbox rows of the mails to `to`, oldest first.
+func outboxRows(t *testing.T, conn *sql.DB, to string) []outboxRow {
+	t.Helper()
+	rows, err := conn.Query(`SELECT subject, status, text_body, html_body, last_error FROM emails WHERE to_addr = ? ORDER BY id`, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []outboxRow
+	for rows.Next() {
+		var r outboxRow
+		if err := rows.Scan(&r.subject, &r.status, &r.text, &r.html, &r.lastError); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestDeliveredMailKeepsNoLiveLink: whoever reads the database (a copy of the
+// file, a stolen backup, a replica) finds no usable link in mail that was
+// sent or given up; the outbox still says what was sent, to whom, and why it
+// failed.
+func TestDeliveredMailKeepsNoLiveLink(t *testing.T) {
+	t.Run("sent", func(t *testing.T) {
+		ts := newTestServer(t)
+		ts.newClient().signup("ada@example.com")
+		mail := ts.smtp.waitFor("ada@example.com", "Confirm your email address")
+		token := tokenOf(t, mail.link(t, ts.URL+"/verify-email?token="))
+		waitForStatus(t, ts, "ada@example.com", "sent")
+
+		rows := outboxRows(t, ts.db.Read, "ada@example.com")
+		if len(rows) != 1 || rows[0].subject != "Confirm your email address" {
+			t.Fatalf("outbox rows %+v, want the confirmation mail", rows)
+		}
+		if r := rows[0]; r.text != "" || r.html != "" {
+			t.Fatalf("a sent mail keeps its body (the live link) in the database:\n%.300s", r.text)
+		}
+		var holding int
+		ts.db.Read.QueryRow(`SELECT count(*) FROM emails
+			WHERE instr(to_addr || subject || text_body || html_body || last_error, ?) > 0`, token).Scan(&holding)
+		if holding != 0 {
+			t.Fatalf("%d outbox rows still hold the mailed token", holding)
+		}
+		// The mailed link still works: only the stored copy is gone.
+		wantBody(t, ts.newClient().get(ts.path(mail.link(t, ts.URL+"/verify-email?token="))), "Your email address is confirmed")
+	})
+
+	t.Run("given up", func(t *testing.T) {
+		ts := newTestServer(t)
+		ts.smtp.stop()
+		ts.srv.outbox.giveUpAfter = 0
+		ts.newClient().signup("bob@example.com")
+		waitForStatus(t, ts, "bob@example.com", "failed")
+
+		rows := outboxRows(t, ts.db.Read, "bob@example.com")
+		if len(rows) != 1 || rows[0].subject != "Confirm your email address" || rows[0].lastError == "" {
+			t.Fatalf("outbox rows %+v, want the failed confirmation mail with its error", rows)
+		}
+		if r := rows[0]; r.text != "" || r.html != "" {
+			t.Fatalf("a mail given up keeps its body (the live link) in the database:\n%.300s", r.text)
+		}
+	})
+
+	t.Run("pending mail keeps its body until delivered", func(t *testing.T) {
+		ts := newTestServer(t)
+		ts.smtp.stop()
+		ts.newClient().signup("cy@example.com")
+		deadline := time.Now().Add(5 * time.Second)
+		var attempts int
+		for attempts < 1 && time.Now().Before(deadline) {
+			ts.db.Read.QueryRow(`SELECT attempts FROM emails WHERE to_addr = 'cy@example.com'`).Scan(&attempts)
+			time.Sleep(20 * time.Millisecond)
+		}
+		rows := outboxRows(t, ts.db.Read, "cy@example.com")
+		if attempts < 1 || len(rows) != 1 || rows[0].status != "pending" || !strings.Contains(rows[0].text, "/verify-email?token=") {
+			t.Fatalf("after %d failed attempts: outbox rows %+v, want the pending mail with its link", attempts, rows)
+		}
+		ts.smtp.start()
+		ts.smtp.waitFor("cy@example.com", "Confirm your email address")
+		waitForStatus(t, ts, "cy@example.com", "sent")
+		if r := outboxRows(t, ts.db.Read, "cy@example.com")[0]; r.text != "" || r.html != "" {
+			t.Fatal("the mail kept its body once delivered after a retry")
+		}
+	})
+
+	// A database from before this change still holds the bodies of mail
+	// already sent or given up: migration 0011 empties them.
+	t.Run("mail sent before the upgrade", func(t *testing.T) {
+		ctx := context.Background()
+		d, err := db.Open(ctx, filepath.Join(t.TempDir(), "skiff.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		if _, err := d.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// The database as an older version left it: bodies kept, 0011 not applied.
+		for _, status := range []string{"sent", "failed", "pending"} {
+			if _, err := d.Write.Exec(`
+				INSERT INTO emails (to_addr, subject, text_body, html_body, status, next_attempt_at, created_at)
+				VALUES (?, 'Reset your password', 'https://app.example.com/reset-password?token=live-`+status+`',
+				        '<a href="https://app.example.com/reset-password?token=live-`+status+`">', ?, '2999-01-01', '2026-01-01')`,
+				status+"@example.com", status); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := d.Write.Exec(`DELETE FROM schema_migrations WHERE name = '0011_redact_delivered_mail.sql'`); err != nil {
+			t.Fatal(err)
+		}
+		applied, err := d.Migrate(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, status := range []string{"sent", "failed"} {
+			rows := outboxRows(t, d.Read, status+"@example.com")
+			if len(rows) != 1 || rows[0].subject != "Reset your password" || rows[0].status != status {
+				t.Fatalf("%s mail: rows %+v", status, rows)
+			}
+			if rows[0].text != "" || rows[0].html != "" {
+				t.Errorf("a %s mail stored before the upgrade keeps its live link after migrating (applied %v)", status, applied)
+			}
+		}
+		if rows := outboxRows(t, d.Read, "pending@example.com"); len(rows) != 1 || !strings.Contains(rows[0].text, "token=live-pending") {
+			t.Fatalf("the upgrade emptied a pending mail, which then goes out without its link: %+v", rows)
+		}
+	})
+}
 
 // runCmd runs the skiff command line (as main does) on the database at
 // dbPath, in development with the dev mailbox.
@@ -27,6 +182,85 @@ func runCmd(t *testing.T, dbPath string, args ...string) (stdout, stderr string,
 	var out, errOut bytes.Buffer
 	err = Run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
 	return out.String(), errOut.String(), err
+}
+
+// TestStolenBackupHoldsNoLiveLinks: a snapshot copied off the machine (the
+// thing most likely to leak) carries no link that still works, whether mail
+// went out through SMTP or to the development mailbox, which keeps its copy
+// in memory only.
+func TestStolenBackupHoldsNoLiveLinks(t *testing.T) {
+	for _, mailbox := range []string{"smtp", "development mailbox"} {
+		t.Run(mailbox, func(t *testing.T) {
+			var ts *testServer
+			if mailbox == "smtp" {
+				ts = newTestServer(t)
+			} else {
+				ts = newTestServer(t, withDevMailbox())
+			}
+			ada := ts.newClient()
+			ada.signup("ada@example.com")
+			wantStatus(t, ts.newClient().post("/forgot-password", url.Values{"email": {"ada@example.com"}}), http.StatusOK)
+
+			// The links as the user received them.
+			var links []string
+			if mailbox == "smtp" {
+				links = append(links,
+					ts.smtp.waitFor("ada@example.com", "Confirm your email address").link(t, ts.URL+"/verify-email?token="),
+					ts.smtp.waitFor("ada@example.com", "Reset your password").link(t, ts.URL+"/reset-password?token="))
+			} else {
+				// The development mailbox page: verification and reset link.
+				waitForStatus(t, ts, "ada@example.com", "sent")
+				for _, l := range linkRE.FindAllString(ada.get("/dev/mail").body, -1) {
+					if strings.Contains(l, "token=") && !slices.Contains(links, l) {
+						links = append(links, l)
+					}
+				}
+				if len(links) != 2 {
+					t.Fatalf("the development mailbox lists the links %q, want the verification and the reset link", links)
+				}
+			}
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				var pending int
+				ts.db.Read.QueryRow(`SELECT count(*) FROM emails WHERE status = 'pending'`).Scan(&pending)
+				if pending == 0 {
+					break
+				}
+			}
+
+			backup := filepath.Join(t.TempDir(), "stolen.db")
+			if _, stderr, err := runCmd(t, ts.dbPath, "backup", backup); err != nil {
+				t.Fatalf("skiff backup: %v\n%s", err, stderr)
+			}
+			raw, err := os.ReadFile(backup)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The snapshot is the real thing: both mails are listed in it.
+			snap, err := sql.Open("sqlite", "file:"+backup+"?mode=ro")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer snap.Close()
+			if rows := outboxRows(t, snap, "ada@example.com"); len(rows) != 2 {
+				t.Fatalf("the backup lists %d mails to ada, want 2: %+v", len(rows), rows)
+			}
+			for _, link := range links {
+				token := tokenOf(t, link)
+				if len(token) < 20 {
+					t.Fatalf("no token in %q", link)
+				}
+				if bytes.Contains(raw, []byte(token)) {
+					t.Errorf("the backup holds the live token of %s", link)
+				}
+			}
+			// And the links still work for their owner.
+			for _, link := range links {
+				if strings.Contains(link, "/verify-email?") {
+					wantBody(t, ada.get(ts.path(link)), "Your email address is confirmed")
+				}
+			}
+		})
+	}
 }
 
 // wantMode checks the permission bits of path.
@@ -146,4 +380,45 @@ func TestOtherLocalUsersCannotReadTheDatabase(t *testing.T) {
 		wantMode(t, dbPath+"-wal", 0o600)
 		wantMode(t, dbPath+"-shm", 0o600)
 	})
+}
+
+// TestMailFloodCannotGrowTheDevMailbox: however much mail a development
+// instance sends (a signup script, a loop), the mailbox keeps the newest 100
+// in memory and lets the rest go.
+func TestMailFloodCannotGrowTheDevMailbox(t *testing.T) {
+	ts := newTestServer(t, withDevMailbox())
+	c := ts.newClient()
+	var wg sync.WaitGroup
+	for w := range 4 { // senders and a reader at once, for the race detector
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 30 {
+				m := Message{To: "flood@example.com", Subject: fmt.Sprintf("Flood %d-%d", w, i), Text: "hello", HTML: "<p>hello</p>"}
+				if err := ts.srv.outbox.mailer.Send(context.Background(), m); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	c.get("/dev/mail")
+	wg.Wait()
+	last := Message{To: "flood@example.com", Subject: "The newest mail", Text: "see " + ts.URL + "/dashboard", HTML: "<p>The newest mail</p>"}
+	if err := ts.srv.outbox.mailer.Send(context.Background(), last); err != nil {
+		t.Fatal(err)
+	}
+
+	res := c.get("/dev/mail")
+	wantStatus(t, res, http.StatusOK)
+	if n := strings.Count(res.body, `class="dev-mail"`); n != 100 {
+		t.Fatalf("the mailbox lists %d of 121 mails, want the newest 100", n)
+	}
+	first := strings.Index(res.body, "The newest mail")
+	if first < 0 || first > strings.Index(res.body, "Flood ") {
+		t.Fatal("the newest mail is not listed first")
+	}
+	wantBody(t, res, `href="`+ts.URL+`/dashboard"`)
+	wantBody(t, c.get("/dev/mail/121"), "<p>The newest mail</p>")
+	wantStatus(t, c.get("/dev/mail/21"), http.StatusNotFound) // the 21 oldest are gone
+	wantStatus(t, c.get("/dev/mail/22"), http.StatusOK)
 }
