@@ -6,11 +6,29 @@ import (
 	"skiff/views"
 )
 
+// devMailboxOpen reports whether this request may see the development
+// mailbox. Its mail holds live links (a password reset, a magic link), so it
+// answers only when all of these hold: APP_ENV=development; no SMTP_URL, so
+// the development mailbox is the mailer; the TCP peer is on this machine; and
+// the request carries no header a reverse proxy adds. A proxy on the same
+// machine connects from loopback for every visitor: its headers are the only
+// way to tell. Anyone else gets the 404 of a route that does not exist.
+func (s *Server) devMailboxOpen(r *http.Request) bool {
+	if !s.cfg.Dev() || s.cfg.SMTPURL != nil || s.devMail == nil {
+		return false
+	}
+	for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-Ip", "X-Forwarded-Host", "X-Forwarded-Proto", "Via"} {
+		if len(r.Header.Values(h)) > 0 {
+			return false
+		}
+	}
+	return isLoopback(r.RemoteAddr)
+}
+
 // handleDevMail handles "GET /dev/mail": the development mailbox, listing
-// the newest mails with their links. 404 unless APP_ENV=development and the
-// development mailbox is the mailer.
+// the newest mails with their links.
 func (s *Server) handleDevMail(w http.ResponseWriter, r *http.Request) {
-	if !s.cfg.Dev() || s.devMail == nil {
+	if !s.devMailboxOpen(r) {
 		s.notFound(w, r)
 		return
 	}
@@ -28,7 +46,7 @@ func (s *Server) handleDevMail(w http.ResponseWriter, r *http.Request) {
 // mail client would show it (its inline styles allowed, nothing else).
 func (s *Server) handleDevMailHTML(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(r)
-	if !s.cfg.Dev() || s.devMail == nil || !ok {
+	if !s.devMailboxOpen(r) || !ok {
 		s.notFound(w, r)
 		return
 	}

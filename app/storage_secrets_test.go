@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -379,6 +380,122 @@ func TestOtherLocalUsersCannotReadTheDatabase(t *testing.T) {
 		wantMode(t, dbPath, 0o600)
 		wantMode(t, dbPath+"-wal", 0o600)
 		wantMode(t, dbPath+"-shm", 0o600)
+	})
+}
+
+// TestDevMailboxIsNotPublic: the development mailbox lists live links (a
+// password reset, a magic link) for anyone's account, so nobody but the
+// developer at this machine may read it: not a visitor through a reverse
+// proxy, not another machine, and never when real mail goes out.
+func TestDevMailboxIsNotPublic(t *testing.T) {
+	// notFound checks for the site's ordinary 404 page: the mailbox does not
+	// even admit that it exists.
+	notFound := func(t *testing.T, status int, body string) {
+		t.Helper()
+		if status != http.StatusNotFound || !strings.Contains(body, "Page not found") {
+			t.Fatalf("status %d, want the 404 page; body:\n%.600s", status, body)
+		}
+	}
+	// withMail starts a server and has ada sign up: once her mail is marked
+	// sent, the mailer has it.
+	withMail := func(t *testing.T, opts ...testOption) *testServer {
+		ts := newTestServer(t, opts...)
+		ts.newClient().signup("ada@example.com")
+		waitForStatus(t, ts, "ada@example.com", "sent")
+		return ts
+	}
+
+	t.Run("development with SMTP_URL set", func(t *testing.T) {
+		ts := withMail(t) // APP_ENV=development, mail through SMTP
+		c := ts.newClient()
+		for _, path := range []string{"/dev/mail", "/dev/mail/1"} {
+			res := c.get(path)
+			notFound(t, res.StatusCode, res.body)
+		}
+	})
+
+	ts := withMail(t, withDevMailbox())
+
+	t.Run("through a reverse proxy on this machine", func(t *testing.T) {
+		c := ts.newClient()
+		for _, h := range []struct{ name, value string }{
+			{"X-Forwarded-For", "203.0.113.5"},
+			{"Forwarded", "for=203.0.113.5;proto=https"},
+			{"X-Real-IP", "203.0.113.5"},
+			{"X-Forwarded-For", ""}, // present, even empty, means a proxy
+		} {
+			for _, path := range []string{"/dev/mail", "/dev/mail/1"} {
+				req, _ := http.NewRequest(http.MethodGet, ts.URL+path, nil)
+				req.Header[http.CanonicalHeaderKey(h.name)] = []string{h.value}
+				res := c.do(req)
+				notFound(t, res.StatusCode, res.body)
+			}
+		}
+	})
+
+	t.Run("from another machine", func(t *testing.T) {
+		for _, peer := range []string{"203.0.113.5:1234", "[2001:db8::5]:1234", "192.168.1.20:1234"} {
+			for _, path := range []string{"/dev/mail", "/dev/mail/1"} {
+				req := httptest.NewRequest(http.MethodGet, path, nil)
+				req.RemoteAddr = peer
+				rec := httptest.NewRecorder()
+				ts.srv.ServeHTTP(rec, req)
+				notFound(t, rec.Code, rec.Body.String())
+			}
+		}
+	})
+
+	t.Run("production", func(t *testing.T) {
+		prod := withMail(t, withTLS(), func(c *Config) { c.Env = "production" })
+		c := prod.newClient()
+		for _, path := range []string{"/dev/mail", "/dev/mail/1"} {
+			res := c.get(path)
+			notFound(t, res.StatusCode, res.body)
+		}
+	})
+
+	t.Run("the developer on this machine", func(t *testing.T) {
+		c := ts.newClient()
+		res := c.get("/dev/mail")
+		wantStatus(t, res, http.StatusOK)
+		wantBody(t, res, "Confirm your email address", "To ada@example.com", `href="`+ts.URL+`/verify-email?token=`)
+		// The same over IPv6 loopback, as the Go server reports it.
+		req := httptest.NewRequest(http.MethodGet, "/dev/mail/1", nil)
+		req.RemoteAddr = "[::1]:54321"
+		rec := httptest.NewRecorder()
+		ts.srv.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Confirm my address") {
+			t.Fatalf("GET /dev/mail/1 from [::1]: %d\n%.600s", rec.Code, rec.Body.String())
+		}
+		if csp := rec.Header().Get("Content-Security-Policy"); !strings.HasPrefix(csp, "default-src 'none'") {
+			t.Fatalf("the mail's HTML is served with CSP %q", csp)
+		}
+	})
+
+	// Started on a public address, the instance says so once: its pages are
+	// reachable from elsewhere, its mailbox is not.
+	t.Run("start-up on a public address", func(t *testing.T) {
+		for _, addr := range []string{"127.0.0.1:0", "0.0.0.0:0"} {
+			env := map[string]string{"ADDR": addr, "APP_ENV": "development", "DATABASE_PATH": filepath.Join(t.TempDir(), "skiff.db")}
+			ctx, cancel := context.WithCancel(context.Background())
+			logs := &syncBuffer{}
+			done := make(chan error, 1)
+			go func() {
+				done <- Run(ctx, []string{"serve"}, func(k string) string { return env[k] }, &bytes.Buffer{}, logs)
+			}()
+			deadline := time.Now().Add(10 * time.Second)
+			for !strings.Contains(logs.String(), "skiff is ready") && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatalf("serve on %s: %v\n%s", addr, err, logs)
+			}
+			told := strings.Count(logs.String(), "the development mailbox (/dev/mail) only answers clients on this machine")
+			if want := map[string]int{"127.0.0.1:0": 0, "0.0.0.0:0": 1}[addr]; told != want {
+				t.Errorf("ADDR=%s: the mailbox notice is logged %d times, want %d; logs:\n%s", addr, told, want, logs)
+			}
+		}
 	})
 }
 
