@@ -539,3 +539,102 @@ func TestMailFloodCannotGrowTheDevMailbox(t *testing.T) {
 	wantStatus(t, c.get("/dev/mail/21"), http.StatusNotFound) // the 21 oldest are gone
 	wantStatus(t, c.get("/dev/mail/22"), http.StatusOK)
 }
+
+// envLines reads KEY=VALUE lines the way `docker run --env-file` does: the
+// value is everything after the first '=', quotes included.
+func envLines(t *testing.T, text string) map[string]string {
+	t.Helper()
+	env := map[string]string{}
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, value, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Fatalf("not KEY=VALUE: %q", line)
+		}
+		env[key] = value
+	}
+	return env
+}
+
+// TestDeployedInstanceIsNeverADevelopmentOne: the documented ways to deploy
+// (the Docker image with the production env file, the systemd unit) give a
+// production configuration, so a deployed site never serves the development
+// mailbox or http:// links; and the image alone, unconfigured, refuses to
+// start instead of falling back to development.
+func TestDeployedInstanceIsNeverADevelopmentOne(t *testing.T) {
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join("..", "deploy", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	envFile := envLines(t, read("skiff.env.example"))
+
+	// The image's ENV lines (those of its last stage).
+	dockerfile := read("Dockerfile")
+	image := map[string]string{}
+	for _, line := range strings.Split(dockerfile[strings.LastIndex(dockerfile, "\nFROM "):], "\n") {
+		if rest, ok := strings.CutPrefix(line, "ENV "); ok {
+			for _, kv := range strings.Fields(rest) {
+				k, v, _ := strings.Cut(kv, "=")
+				image[k] = v
+			}
+		}
+	}
+	// The unit's Environment= lines; its EnvironmentFile is skiff.env.
+	unit := map[string]string{}
+	for _, line := range strings.Split(read("skiff.service"), "\n") {
+		if kv, ok := strings.CutPrefix(line, "Environment="); ok {
+			k, v, _ := strings.Cut(kv, "=")
+			unit[k] = v
+		}
+	}
+	if !strings.Contains(read("skiff.service"), "EnvironmentFile=/etc/skiff/skiff.env") {
+		t.Fatal("the unit no longer reads /etc/skiff/skiff.env")
+	}
+	merge := func(layers ...map[string]string) func(string) string {
+		env := map[string]string{}
+		for _, l := range layers {
+			for k, v := range l {
+				env[k] = v
+			}
+		}
+		return func(k string) string { return env[k] }
+	}
+
+	// systemd, unlike Docker, takes quotes off a value.
+	systemdFile := map[string]string{}
+	for k, v := range envFile {
+		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+			v = v[1 : len(v)-1]
+		}
+		systemdFile[k] = v
+	}
+
+	for name, getenv := range map[string]func(string) string{
+		"docker run --env-file skiff.env": merge(image, envFile), // the env file wins over the image
+		"systemd unit":                    merge(unit, systemdFile),
+	} {
+		cfg, err := LoadConfig(getenv)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if cfg.Dev() || cfg.SMTPURL == nil || !cfg.Secure() {
+			t.Errorf("%s: APP_ENV=%s, SMTP_URL set %v, https %v; want production", name, cfg.Env, cfg.SMTPURL != nil, cfg.Secure())
+		}
+	}
+
+	// The image with nothing set, or without SMTP_URL: one line naming the key.
+	if _, err := LoadConfig(merge(image)); err == nil || !strings.Contains(err.Error(), "BASE_URL") {
+		t.Errorf("the image alone starts (err %v); want a refusal naming BASE_URL", err)
+	}
+	noSMTP := merge(image, envFile, map[string]string{"SMTP_URL": ""})
+	if _, err := LoadConfig(noSMTP); err == nil || !strings.Contains(err.Error(), "SMTP_URL") {
+		t.Errorf("the image without SMTP_URL starts (err %v); want a refusal naming SMTP_URL", err)
+	}
+}
