@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -26,10 +28,10 @@ type Mailer interface {
 }
 
 // newMailer returns the SMTP mailer when SMTP_URL is set, else the
-// development mailbox (mail stays in the emails table, shown at /dev/mail).
+// development mailbox (mail kept in memory, shown at /dev/mail).
 func newMailer(cfg Config, logger *slog.Logger) (Mailer, error) {
 	if cfg.SMTPURL == nil {
-		return devMailer{log: logger}, nil
+		return &devMailer{log: logger}, nil
 	}
 	return newSMTPMailer(cfg.SMTPURL, cfg.MailFrom)
 }
@@ -95,14 +97,60 @@ func (m *smtpMailer) Send(ctx context.Context, msg Message) error {
 	return c.DialAndSendWithContext(ctx, gm)
 }
 
-// devMailer is the development mailbox: the mail stays in the outbox table
-// for GET /dev/mail, and its links are logged so they can be clicked from
-// the terminal.
-type devMailer struct{ log *slog.Logger }
+// devMailer is the development mailbox. It keeps the newest devMailboxSize
+// mails in memory for GET /dev/mail, and logs their links so they can be
+// clicked from the terminal. Not in the database: the outbox empties a mail's
+// body once it is sent, so the links are gone from the file and its backups.
+type devMailer struct {
+	log *slog.Logger
+
+	mu    sync.Mutex
+	last  int64     // the id of the newest mail; ids start at 1
+	mails []devMail // oldest first, at most devMailboxSize
+}
+
+// devMailboxSize bounds the memory the development mailbox uses.
+const devMailboxSize = 100
+
+// devMail is one mail in the development mailbox.
+type devMail struct {
+	ID     int64
+	SentAt time.Time
+	Message
+}
 
 var linkRE = regexp.MustCompile(`https?://[^\s<>"]+`)
 
-func (d devMailer) Send(_ context.Context, m Message) error {
+func (d *devMailer) Send(_ context.Context, m Message) error {
+	d.mu.Lock()
+	d.last++
+	d.mails = append(d.mails, devMail{ID: d.last, SentAt: time.Now().UTC(), Message: m})
+	if len(d.mails) > devMailboxSize {
+		d.mails = slices.Delete(d.mails, 0, 1)
+	}
+	d.mu.Unlock()
 	d.log.Info("dev mailbox: mail delivered (see /dev/mail)", "to", m.To, "subject", m.Subject, "links", linkRE.FindAllString(m.Text, -1))
 	return nil
+}
+
+// recent returns the mails it holds, newest first. The slice is the
+// caller's own; the mails are values, so nothing is shared.
+func (d *devMailer) recent() []devMail {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := slices.Clone(d.mails)
+	slices.Reverse(out)
+	return out
+}
+
+// byID returns the mail with that id, if it is still held.
+func (d *devMailer) byID(id int64) (devMail, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, m := range d.mails {
+		if m.ID == id {
+			return m, true
+		}
+	}
+	return devMail{}, false
 }

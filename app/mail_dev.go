@@ -1,28 +1,43 @@
 package app
 
 import (
-	"errors"
 	"net/http"
 
-	"skiff/db"
 	"skiff/views"
 )
 
+// devMailboxOpen reports whether this request may see the development
+// mailbox. Its mail holds live links (a password reset, a magic link), so it
+// answers only when all of these hold: APP_ENV=development; no SMTP_URL, so
+// the development mailbox is the mailer; the TCP peer is on this machine; and
+// the request carries no header a reverse proxy adds. A proxy on the same
+// machine connects from loopback for every visitor: its headers are the only
+// way to tell. Anyone else gets the 404 of a route that does not exist.
+func (s *Server) devMailboxOpen(r *http.Request) bool {
+	if !s.cfg.Dev() || s.cfg.SMTPURL != nil || s.devMail == nil {
+		return false
+	}
+	for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-Ip", "X-Forwarded-Host", "X-Forwarded-Proto", "Via"} {
+		if len(r.Header.Values(h)) > 0 {
+			return false
+		}
+	}
+	return isLoopback(r.RemoteAddr)
+}
+
 // handleDevMail handles "GET /dev/mail": the development mailbox, listing
-// the newest mails with their links. 404 unless APP_ENV=development.
+// the newest mails with their links.
 func (s *Server) handleDevMail(w http.ResponseWriter, r *http.Request) {
-	if !s.cfg.Dev() {
+	if !s.devMailboxOpen(r) {
 		s.notFound(w, r)
 		return
 	}
-	mails, err := s.db.RecentEmails(r.Context(), 50)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
 	var items []views.DevMail
-	for _, m := range mails {
-		items = append(items, views.DevMail{Email: m, Links: linkRE.FindAllString(m.Text, -1)})
+	for _, m := range s.devMail.recent() {
+		items = append(items, views.DevMail{
+			ID: m.ID, To: m.To, Subject: m.Subject, Text: m.Text, SentAt: m.SentAt,
+			Links: linkRE.FindAllString(m.Text, -1),
+		})
 	}
 	s.render(w, r, http.StatusOK, views.DevMailPage(s.page(r, "Development mailbox"), items))
 }
@@ -31,17 +46,13 @@ func (s *Server) handleDevMail(w http.ResponseWriter, r *http.Request) {
 // mail client would show it (its inline styles allowed, nothing else).
 func (s *Server) handleDevMailHTML(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(r)
-	if !s.cfg.Dev() || !ok {
+	if !s.devMailboxOpen(r) || !ok {
 		s.notFound(w, r)
 		return
 	}
-	m, err := s.db.EmailByID(r.Context(), id)
-	if errors.Is(err, db.ErrNotFound) {
+	m, ok := s.devMail.byID(id)
+	if !ok {
 		s.notFound(w, r)
-		return
-	}
-	if err != nil {
-		s.serverError(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; form-action 'none'")

@@ -147,6 +147,10 @@ func serve(ctx context.Context, cfg Config, database *db.DB, logger *slog.Logger
 		defer startProfiler(pln, logger).Close()
 	}
 	logger.Info("skiff is ready", "version", versionString(), "addr", ln.Addr().String(), "url", cfg.Origin(), "env", cfg.Env)
+	if cfg.Dev() && srv.devMail != nil && !isLoopback(cfg.Addr) {
+		// Other machines can reach this instance, but never its mail.
+		logger.Warn("ADDR is not a loopback address: the development mailbox (/dev/mail) only answers clients on this machine", "addr", cfg.Addr)
+	}
 
 	if srv.stripe != nil && cfg.Stripe.WebhookSecret == "" {
 		logger.Warn("STRIPE_WEBHOOK_SECRET is not set: webhooks are refused until it is (run `skiff stripe-setup`)")

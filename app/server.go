@@ -28,6 +28,8 @@ type Server struct {
 	// oauthHTTP calls the OAuth providers (tests point it at fakes).
 	oauthHTTP *http.Client
 	plans     []Plan
+	// devMail is the development mailbox when it is the mailer, else nil.
+	devMail *devMailer
 
 	loginIPLimiter     *rateLimiter
 	loginFailLimiter   *rateLimiter
@@ -67,6 +69,7 @@ func NewServer(cfg Config, database *db.DB, logger *slog.Logger, mailer Mailer) 
 		outbox:             newOutbox(database, mailer, logger),
 	}
 	s.now = time.Now
+	s.devMail, _ = mailer.(*devMailer) // GET /dev/mail lists what it holds
 	s.oauthHTTP = &http.Client{Timeout: 15 * time.Second}
 	s.oauth = s.newOAuthProviders()
 	s.sessions = newSessionManager(cfg, s.store)

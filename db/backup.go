@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,17 +14,24 @@ import (
 
 // Backup writes a consistent snapshot of the database to path with VACUUM
 // INTO (safe while the server runs: it reads one transaction's view), then
-// checks the copy with PRAGMA integrity_check. path must not exist yet.
+// checks the copy with PRAGMA integrity_check. path must not exist yet. A
+// missing folder is created 0700, and the snapshot is 0600.
 func (d *DB) Backup(ctx context.Context, path string) error {
-	if _, err := os.Stat(path); err == nil {
-		return fmt.Errorf("backup: %s already exists", path)
+	if err := mkdirOwnerOnly(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("backup: %w", err)
 	}
-	if dir := filepath.Dir(path); dir != "." {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return err
+	// VACUUM INTO would create its file 0644 minus the umask. Into an empty
+	// file that exists it writes the snapshot and leaves the mode alone (and
+	// it refuses a file that holds a database). So the snapshot starts as an
+	// empty 0600 file of our own; O_EXCL also makes "never overwrite" atomic.
+	if err := createOwnerOnly(path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("backup: %s already exists", path)
 		}
+		return fmt.Errorf("backup: %w", err)
 	}
 	if _, err := d.Read.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		os.Remove(path)
 		return fmt.Errorf("backup: %w", err)
 	}
 	if err := IntegrityCheck(ctx, path); err != nil {
@@ -57,6 +65,7 @@ func IntegrityCheck(ctx context.Context, path string) error {
 // Restore replaces the database at dst with the backup at src, after
 // checking the backup. The caller must make sure no server uses dst (see
 // LockFile). The old file is kept next to it as dst + ".before-restore".
+// The restored database and the kept copy are 0600.
 func Restore(ctx context.Context, src, dst string) error {
 	if err := IntegrityCheck(ctx, src); err != nil {
 		return err
@@ -66,7 +75,13 @@ func Restore(ctx context.Context, src, dst string) error {
 		return err
 	}
 	if _, err := os.Stat(dst); err == nil {
-		if err := os.Rename(dst, dst+".before-restore"); err != nil {
+		kept := dst + ".before-restore"
+		if err := os.Rename(dst, kept); err != nil {
+			return err
+		}
+		// A database written by an older version may still be 0644, and
+		// nothing opens the kept copy again to fix it.
+		if err := restrictToOwner(kept); err != nil {
 			return err
 		}
 	}
@@ -78,13 +93,18 @@ func Restore(ctx context.Context, src, dst string) error {
 	return os.Rename(tmp, dst)
 }
 
+// copyFile copies src to a new 0600 file dst. A dst left by an earlier,
+// interrupted copy is removed first: opening it would keep its old mode.
 func copyFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+	if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, ownerOnlyFile)
 	if err != nil {
 		return err
 	}

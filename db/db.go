@@ -7,7 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -62,10 +62,19 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("db: database path %q must not contain '?' or '#'", path)
 	}
-	if dir := filepath.Dir(path); dir != "." {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return nil, fmt.Errorf("db: create folder: %w", err)
-		}
+	if err := mkdirOwnerOnly(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("db: create folder: %w", err)
+	}
+	// SQLite would create a new database file 0644 minus the umask, and it
+	// gives -wal and -shm the mode of the database file. So the file is
+	// created 0600 here first (SQLite takes an empty file as a new database),
+	// and the three files are owner-only whatever the umask.
+	if err := createOwnerOnly(path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("db: create %s: %w", path, err)
+	}
+	// Files that exist already keep their mode when SQLite opens them.
+	if err := restrictToOwner(path, path+"-wal", path+"-shm"); err != nil {
+		return nil, err
 	}
 	dsn := DSN(path)
 

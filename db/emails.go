@@ -43,21 +43,10 @@ func (d *DB) DueEmails(ctx context.Context, limit int) ([]Email, error) {
 	return d.emails(ctx, `WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?`, now(), limit)
 }
 
-// RecentEmails returns the newest mails, for the development mailbox.
+// RecentEmails returns the newest mails in the outbox. Only pending mail
+// still has its body: it is emptied once the mail is sent or given up.
 func (d *DB) RecentEmails(ctx context.Context, limit int) ([]Email, error) {
 	return d.emails(ctx, `ORDER BY id DESC LIMIT ?`, limit)
-}
-
-// EmailByID returns one mail.
-func (d *DB) EmailByID(ctx context.Context, id int64) (Email, error) {
-	list, err := d.emails(ctx, `WHERE id = ?`, id)
-	if err != nil {
-		return Email{}, err
-	}
-	if len(list) == 0 {
-		return Email{}, ErrNotFound
-	}
-	return list[0], nil
 }
 
 func (d *DB) emails(ctx context.Context, where string, args ...any) ([]Email, error) {
@@ -79,23 +68,33 @@ func (d *DB) emails(ctx context.Context, where string, args ...any) ([]Email, er
 	return out, rows.Err()
 }
 
-// MarkEmailSent records a delivery.
+// MarkEmailSent records a delivery and empties the mail's body in the same
+// statement: the body holds live links (tokens are stored hashed, but the
+// mailed link is the token itself), and once the mail is out nothing needs
+// them, least of all the database file and every backup taken from then on.
+// The address, subject and dates stay, to show what was sent.
 func (d *DB) MarkEmailSent(ctx context.Context, id int64) error {
 	_, err := d.Write.ExecContext(ctx, `
-		UPDATE emails SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = '' WHERE id = ?`, now(), id)
+		UPDATE emails SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = '',
+			text_body = '', html_body = ''
+		WHERE id = ?`, now(), id)
 	return err
 }
 
-// MarkEmailRetry records a failed attempt and when to try again; with
-// giveUp the mail is marked failed for good.
+// MarkEmailRetry records a failed attempt and when to try again. With giveUp
+// the mail is marked failed for good and its body (its live links) emptied,
+// as for a sent mail; the error stays for the operator.
 func (d *DB) MarkEmailRetry(ctx context.Context, id int64, errText string, next time.Time, giveUp bool) error {
-	status := "pending"
 	if giveUp {
-		status = "failed"
+		_, err := d.Write.ExecContext(ctx, `
+			UPDATE emails SET status = 'failed', attempts = attempts + 1, last_error = ?, next_attempt_at = ?,
+				text_body = '', html_body = ''
+			WHERE id = ?`, errText, next.UTC(), id)
+		return err
 	}
 	_, err := d.Write.ExecContext(ctx, `
-		UPDATE emails SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`,
-		status, errText, next.UTC(), id)
+		UPDATE emails SET status = 'pending', attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`,
+		errText, next.UTC(), id)
 	return err
 }
 

@@ -17,11 +17,16 @@ var ErrLocked = errors.New("db: the database is in use by a running skiff")
 // returns its release. The server holds it while it runs, so `skiff restore`
 // can refuse to swap the file under it. The kernel drops it if the process dies.
 func LockFile(path string) (func(), error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	if err := mkdirOwnerOnly(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o640)
+	f, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, ownerOnlyFile)
 	if err != nil {
+		return nil, err
+	}
+	// A lock file made by an older version keeps its mode when opened.
+	if err := restrictToOwner(path + ".lock"); err != nil {
+		f.Close()
 		return nil, err
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {

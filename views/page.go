@@ -179,10 +179,15 @@ func identityDeleteURL(a ConnectedAccount) string {
 	return "/settings/identities/" + itoa(a.ID) + "/delete"
 }
 
-// DevMail is one mail in the development mailbox.
+// DevMail is one mail in the development mailbox, with the links of its
+// text part.
 type DevMail struct {
-	db.Email
-	Links []string
+	ID      int64
+	To      string
+	Subject string
+	Text    string
+	SentAt  time.Time
+	Links   []string
 }
 
 func devMailURL(m DevMail) string { return "/dev/mail/" + itoa(m.ID) }
