@@ -13,16 +13,18 @@ import (
 // handler decides on its own (the README's "Account lifecycle" table is this
 // file in words).
 //
-//	event                         revokes                                              tells
-//	first proof of the address    other sessions, provider accounts, API tokens,      -
-//	                              two-factor, mailed links, the password (the prover
-//	                              keeps what they showed they hold)
-//	password reset                every session, every API token, every mailed link   the address (lists providers)
-//	password change               other sessions, every mailed link                   the address
-//	email change confirmed        every older mailed link (the session stays)          the old address, at the request
-//	a way in added or removed     -                                                   the address
-//	account disabled              every session; its API tokens are refused           -
-//	account deleted               everything                                          the address
+//	event                        revokes                                         tells
+//	first proof of the address   other sessions, provider accounts, API tokens,
+//	                             two-factor, mailed links, the password (the
+//	                             prover keeps what they showed they hold)        -
+//	password reset               every session, API token and mailed link        the address, listing providers
+//	password change              other sessions, every mailed link               the address
+//	email change requested       older pending change links                      the current address
+//	email change confirmed       every older mailed link (the session stays)     -
+//	provider connected, token    nothing (each needs re-authentication, and      the address
+//	created, two-factor on/off   a proven address to add a way in)
+//	account disabled             every session and mailed link; tokens refused   -
+//	account deleted              everything                                      the address
 //
 // A first proof happens through the verification link, a password reset, a
 // magic link, an email change's confirmation, or a provider that vouches for
@@ -145,9 +147,9 @@ func (s *Server) onEmailChanged(ctx context.Context, q db.Queries, u db.User, ne
 	return q.VoidMailedTokens(ctx, u.ID, "")
 }
 
-// onWayInChanged tells the account's address that a way in was added or
-// removed (a provider, an API token, two-factor), so that a stranger's doing
-// cannot go unnoticed.
+// onWayInChanged tells the account's address that a way in changed (a
+// provider connected, an API token created, two-factor turned on or off), so
+// that a stranger's doing cannot go unnoticed.
 func (s *Server) onWayInChanged(ctx context.Context, q db.Queries, u db.User, title, what string) error {
 	return queueMail(ctx, q, u.Email, wayInMail(title, what, s.cfg.Origin()))
 }

@@ -291,7 +291,10 @@ func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	if msg != "" {
-		f := views.Form{Errors: map[string]string{"current_password": msg}, Error: msg}
+		f := views.Form{Errors: map[string]string{"current_password": msg}}
+		if u.PasswordHash == "" {
+			f.Error = msg
+		}
 		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, f, nil)
 		return
 	}
