@@ -229,3 +229,73 @@ func TestBrowserSocialLogin(t *testing.T) {
 	step("settings shows the connected account", chromedp.Navigate(ts.URL+"/settings"), heading("Settings"),
 		chromedp.WaitVisible(chromedp.Search(`//li[contains(., "GitHub")]`)), shot("24-settings-connected"))
 }
+
+// TestBrowserAccountLifecycle renders what a first proof looks like: the
+// settings of an unconfirmed account (why no way in can be added), the proof
+// page opened in another browser (password kept when typed, or a new one
+// chosen), and connecting a provider with the password through the CSP's
+// form-action, at 1280 and 390 px.
+func TestBrowserAccountLifecycle(t *testing.T) {
+	ts, f := oauthServer(t)
+	f.consent = fakeAccount{ID: "sso-7", Email: "ada@corp.example", Verified: true}
+	laptop := newBrowser(t)
+	step := stepper(t, laptop)
+	both := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(shot(name), chromedp.EmulateViewport(390, 844), shot(name+"-mobile"), chromedp.EmulateViewport(1280, 900))
+	}
+	step("signup",
+		chromedp.Navigate(ts.URL+"/signup"),
+		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
+		heading("Dashboard"),
+	)
+	step("settings before the address is proven", chromedp.Navigate(ts.URL+"/settings"), heading("Settings"),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "Confirm your email address to create API tokens")]`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "Confirm your email address to connect another way to log in")]`)),
+		both("30-settings-unconfirmed"))
+	step("two-factor waits too", chromedp.Navigate(ts.URL+"/settings/2fa"),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "Confirm your email address to turn on two-factor")]`)), both("31-2fa-unconfirmed"))
+
+	// The link opened on another device: the proof page.
+	link := ts.smtp.latest("ada@example.com", "Confirm your email address").link(t, ts.URL)
+	phone := newBrowser(t)
+	pstep := stepper(t, phone)
+	pstep("proof page", chromedp.Navigate(link), heading("Confirm your email address"),
+		chromedp.WaitVisible(chromedp.ID("password")), both("32-proof"))
+	pstep("a wrong password",
+		chromedp.SendKeys(chromedp.ID("password"), "not the password"),
+		chromedp.Click(chromedp.Search(`//button[contains(., "Confirm and log in")]`)),
+		chromedp.WaitVisible(chromedp.ID("password-error")), shot("33-proof-wrong"))
+	pstep("the right one keeps it and logs in",
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.Search(`//button[contains(., "Confirm and log in")]`)),
+		heading("Dashboard"), chromedp.WaitVisible(chromedp.Search(`//p[contains(., "Your email address is confirmed.")]`)))
+	step("the laptop was signed out", chromedp.Navigate(ts.URL+"/dashboard"), heading("Log in"),
+		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
+		heading("Dashboard"))
+	step("settings once proven", chromedp.Navigate(ts.URL+"/settings#connected-accounts"), heading("Settings"),
+		chromedp.WaitVisible(chromedp.ID("connect-password")), chromedp.WaitVisible(chromedp.ID("token-password")),
+		both("34-settings-confirmed"))
+	step("connect a provider with the password",
+		chromedp.SendKeys(chromedp.ID("connect-password"), testPassword),
+		chromedp.Click(chromedp.CSS(`button[name="provider"][value="oidc"]`)),
+		heading("Settings"), chromedp.WaitVisible(chromedp.Search(`//p[contains(., "Acme SSO is now connected")]`)),
+		chromedp.WaitVisible(chromedp.Search(`//li[contains(., "ada@corp.example")]`)), shot("35-connected"))
+
+	// Someone else's address: confirming without its password means choosing one.
+	ts.newClient().signup("bob@example.com")
+	bobLink := ts.smtp.latest("bob@example.com", "Confirm your email address").link(t, ts.URL)
+	pstep("confirm and choose a new password",
+		chromedp.Navigate(ts.URL+"/dashboard"), chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "You have been logged out.")]`)),
+		chromedp.Navigate(bobLink), heading("Confirm your email address"),
+		chromedp.Click(chromedp.Search(`//button[contains(., "Confirm and choose a new password")]`)),
+		heading("Choose a new password"), chromedp.WaitVisible(chromedp.Search(`//p[contains(., "Choose a password to finish")]`)),
+		both("36-proof-new-password"),
+		chromedp.SendKeys(chromedp.ID("password"), "bob's very own passphrase"),
+		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
+		heading("Log in"))
+}
