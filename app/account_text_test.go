@@ -2,10 +2,17 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
 )
 
 // TestLookAlikeAddressCannotRegisterBesideTheOriginal: an address typed in
@@ -96,4 +103,95 @@ func TestLookAlikeAddressCannotRegisterBesideTheOriginal(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestShortPasswordInBytesButNotInLetters: the length rule counts the
+// characters a person typed (code points after NFKC), not bytes; and the same
+// password typed in another Unicode form is the same password.
+func TestShortPasswordInBytesButNotInLetters(t *testing.T) {
+	ts := newTestServer(t)
+	const short = "パスワード日" // 6 characters, 18 bytes
+	if len(short) != 18 || utf8.RuneCountInString(short) != 6 {
+		t.Fatal("the test password is not what it says")
+	}
+	const decomposed = "e\u0301e\u0301e\u0301e\u0301" // 8 code points as typed, 4 characters (é) after NFKC
+	const tooShort = "Use at least 8 characters."
+
+	for _, pw := range []string{short, decomposed} {
+		res := ts.newClient().post("/signup", url.Values{"email": {"ada@example.com"}, "password": {pw}})
+		wantStatus(t, res, http.StatusUnprocessableEntity)
+		wantBody(t, res, tooShort)
+	}
+	// 8 characters are enough, whatever their bytes.
+	const eight = "パスワード日本語"
+	ada := ts.newClient()
+	wantRedirect(t, ada.post("/signup", url.Values{"email": {"ada@example.com"}, "password": {eight}}), "/dashboard")
+
+	// Changing it in settings.
+	res := ada.post("/settings/password", url.Values{"current_password": {eight}, "password": {short}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantBody(t, res, tooShort)
+
+	// Resetting it from a mailed link.
+	wantStatus(t, ts.newClient().post("/forgot-password", url.Values{"email": {"ada@example.com"}}), http.StatusOK)
+	token := tokenOf(t, ts.smtp.waitFor("ada@example.com", "Reset your password").link(t, ts.URL+"/reset-password?token="))
+	res = ts.newClient().post("/reset-password", url.Values{"token": {token}, "password": {short}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantBody(t, res, tooShort)
+
+	// A password chosen with a decomposed é logs in when typed composed, or
+	// in full-width letters from an input method: NFKC makes them one.
+	bob := ts.newClient()
+	wantRedirect(t, bob.post("/signup", url.Values{"email": {"bob@example.com"}, "password": {"cafe\u0301 au lait 42"}}), "/dashboard")
+	for _, typed := range []string{"café au lait 42", "ｃａｆé ａｕ ｌａｉｔ ４２", "cafe\u0301 au lait 42"} {
+		wantRedirect(t, ts.newClient().login("bob@example.com", typed, false), "/dashboard")
+	}
+	wantStatus(t, ts.newClient().login("bob@example.com", "cafe au lait 42", false), http.StatusUnauthorized)
+}
+
+// legacyHash is a password hash as Skiff made it before passwords were
+// normalised: argon2id over the bytes as typed.
+func legacyHash(t *testing.T, password string) string {
+	t.Helper()
+	p := defaultArgon
+	salt := make([]byte, p.SaltLen)
+	rand.Read(salt)
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+// TestPasswordHashedBeforeNormalisationStillLogsIn: an account whose hash
+// was made from bytes that differ from their NFKC form still logs in with
+// them, and gets a hash of the NFKC form at that login.
+func TestPasswordHashedBeforeNormalisationStillLogsIn(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := context.Background()
+	const typed = "cafe\u0301 au lait 42" // as the user typed it: é decomposed, not NFKC
+	old := legacyHash(t, typed)
+	u, err := ts.db.CreateUser(ctx, "ada@example.com", old)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Only what was typed then matches the old hash.
+	wantStatus(t, ts.newClient().login("ada@example.com", "café au lait 42", false), http.StatusUnauthorized)
+	wantRedirect(t, ts.newClient().login("ada@example.com", typed, false), "/dashboard")
+	u, _ = ts.db.UserByID(ctx, u.ID)
+	if u.PasswordHash == old || !strings.HasPrefix(u.PasswordHash, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("the old hash was not replaced: %s", u.PasswordHash)
+	}
+	// The new hash is of the NFKC form: every spelling of the password works.
+	wantRedirect(t, ts.newClient().login("ada@example.com", "café au lait 42", false), "/dashboard")
+	wantRedirect(t, ts.newClient().login("ada@example.com", typed, false), "/dashboard")
+
+	// A wrong password that is not in NFKC costs the same work for a known
+	// and an unknown address: the fallback tells nothing either.
+	before := ts.srv.hasher.derivations.Load()
+	wantStatus(t, ts.newClient().login("ada@example.com", "cafe\u0301 au lait 43", false), http.StatusUnauthorized)
+	mid := ts.srv.hasher.derivations.Load()
+	wantStatus(t, ts.newClient().login("nobody@example.com", "cafe\u0301 au lait 43", false), http.StatusUnauthorized)
+	if known, unknown := mid-before, ts.srv.hasher.derivations.Load()-mid; known != unknown {
+		t.Fatalf("argon2id runs: known address %d, unknown %d", known, unknown)
+	}
 }
