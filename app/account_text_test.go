@@ -149,6 +149,48 @@ func TestShortPasswordInBytesButNotInLetters(t *testing.T) {
 	wantStatus(t, ts.newClient().login("bob@example.com", "cafe au lait 42", false), http.StatusUnauthorized)
 }
 
+// TestInvisibleDisplayName: a display name cannot hide characters or turn
+// the text around it backwards; emoji built with a joiner still work.
+func TestInvisibleDisplayName(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.newClient()
+	c.signup("ada@example.com")
+	ctx := context.Background()
+	name := func() string {
+		t.Helper()
+		u, err := ts.db.UserByEmail(ctx, "ada@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.DisplayName
+	}
+
+	for _, bad := range []string{
+		"Ada\u202egpj.exe",  // right-to-left override: shows as "Adaexe.jpg"
+		"Ada\u2066Lovelace", // left-to-right isolate
+		"Ada\u200bLovelace", // zero-width space
+		"Ada\u200dLovelace", // zero-width joiner between letters
+		"\u3164",            // hangul filler: a blank name that is not empty
+		"Ada\ufe0f",         // variation selector after a letter
+		"Ada\U000e0041",     // tag character
+	} {
+		t.Run(fmt.Sprintf("%+q", bad), func(t *testing.T) {
+			res := c.post("/settings/profile", url.Values{"display_name": {bad}})
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+			wantBody(t, res, "Remove the invisible or text-direction characters from your name.")
+			if got := name(); got != "" {
+				t.Fatalf("display name saved as %+q", got)
+			}
+		})
+	}
+	for _, good := range []string{"Ada Lovelace", "Ada ❤️", "Ada 👩‍💻", "Ada 👩🏽‍💻", "Ада Лавлейс", "أدا"} {
+		wantRedirect(t, c.post("/settings/profile", url.Values{"display_name": {good}}), "/settings")
+		if got := name(); got != good {
+			t.Fatalf("display name %+q saved as %+q", good, got)
+		}
+	}
+}
+
 // legacyHash is a password hash as Skiff made it before passwords were
 // normalised: argon2id over the bytes as typed.
 func legacyHash(t *testing.T, password string) string {

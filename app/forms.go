@@ -255,6 +255,47 @@ func mixesScripts(label string) bool {
 	return false
 }
 
+// maxDisplayName is the longest display name, in code points.
+const maxDisplayName = 80
+
+// displayNameProblem returns what is wrong with a display name, or "". The
+// name is shown to the user and beside what they do, so characters that
+// cannot be seen, or that reorder the text around them (U+202E turns
+// "Ada\u202Egpj.exe" into what reads as "Adaexe.jpg"), are refused.
+func displayNameProblem(name string) string {
+	switch {
+	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl) || utf8.RuneCountInString(name) > maxDisplayName:
+		return "Use at most 80 printable characters."
+	case hiddenInName(name):
+		return "Remove the invisible or text-direction characters from your name."
+	}
+	return ""
+}
+
+// hiddenInName reports whether name has an invisible character, other than
+// the emoji variation selector (U+FE0F) after an emoji, or a zero-width
+// joiner between two emoji: there they make one picture (❤️, 👩‍💻) and hide
+// nothing.
+func hiddenInName(name string) bool {
+	runes := []rune(name)
+	emoji := func(i int) bool {
+		if i < 0 || i >= len(runes) {
+			return false
+		}
+		r := runes[i]
+		return unicode.Is(unicode.So, r) || r >= 0x1F3FB && r <= 0x1F3FF // symbols, skin tones
+	}
+	for i, r := range runes {
+		switch {
+		case r == '\ufe0f' && emoji(i-1):
+		case r == '\u200d' && (emoji(i-1) || i > 0 && runes[i-1] == '\ufe0f') && emoji(i+1):
+		case invisible(r):
+			return true
+		}
+	}
+	return false
+}
+
 // safeNext returns next when it is a path on this site, else "". It refuses
 // "//evil.example" and "/\evil.example", which browsers treat as other hosts.
 func safeNext(next string) string {
