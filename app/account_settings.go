@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"skiff/db"
 	"skiff/views"
@@ -102,8 +100,8 @@ func (s *Server) handleSettingsProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := strings.TrimSpace(r.PostForm.Get("display_name"))
-	if utf8.RuneCountInString(name) > 80 || !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl) {
-		f := views.Form{Values: map[string]string{"display_name": name}, Errors: map[string]string{"display_name": "Use at most 80 printable characters."}}
+	if msg := displayNameProblem(name); msg != "" {
+		f := views.Form{Values: map[string]string{"display_name": name}, Errors: map[string]string{"display_name": msg}}
 		s.renderSettingsFull(w, r, http.StatusUnprocessableEntity, views.Settings{ProfileForm: f})
 		return
 	}

@@ -70,8 +70,9 @@ func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 	}
 	s.loginFailLimiter.reset(f.Email)
 	if rehash {
-		// The cost parameters changed since this hash was made: upgrade it
-		// now that the password is at hand. A failure here is not the user's.
+		// The hash is outdated (other cost parameters, or made before
+		// passwords were normalised): upgrade it now that the password is at
+		// hand. A failure here is not the user's.
 		if h, err := s.hasher.hash(ctx, f.Password); err == nil {
 			if err := s.db.SetPasswordHash(ctx, u.ID, h); err != nil {
 				s.log.Warn("rehash password", "user_id", u.ID, "err", err)

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/text/unicode/norm"
 )
 
 // argonParams are argon2id's cost settings. Memory is in KiB.
@@ -55,13 +56,14 @@ func newPasswordHasher(p argonParams) *passwordHasher {
 // errPasswordMismatch is returned by verify for a wrong password.
 var errPasswordMismatch = errors.New("password does not match")
 
-// hash returns the PHC string of password with a fresh random salt.
+// hash returns the PHC string of password, in its NFKC form, with a fresh
+// random salt.
 func (h *passwordHasher) hash(ctx context.Context, password string) (string, error) {
 	salt := make([]byte, h.params.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key, err := h.derive(ctx, password, salt, h.params)
+	key, err := h.derive(ctx, normalizePassword(password), salt, h.params)
 	if err != nil {
 		return "", err
 	}
@@ -70,22 +72,39 @@ func (h *passwordHasher) hash(ctx context.Context, password string) (string, err
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
 
-// verify compares password with the PHC string encoded in constant time. It
-// returns errPasswordMismatch for a wrong password, and rehash=true when the
-// hash was made with other parameters than the current ones.
+// verify compares password, in its NFKC form, with the PHC string encoded in
+// constant time. It returns errPasswordMismatch for a wrong password, and
+// rehash=true when the hash should be made again from this password: it was
+// made with other parameters than the current ones, or it is an old hash.
+//
+// Hashes made before passwords were normalised are over the bytes as typed.
+// When those differ from the NFKC form, they are tried too, and a match asks
+// for a rehash, so the account moves to the NFKC hash at its next login. A
+// wrong password of that kind costs two derivations whether or not the
+// account exists (verifyDummy goes through here), so timing tells nothing.
 func (h *passwordHasher) verify(ctx context.Context, password, encoded string) (rehash bool, err error) {
 	p, salt, want, err := decodePHC(encoded)
 	if err != nil {
 		return false, err
 	}
-	got, err := h.derive(ctx, password, salt, p)
+	normalized := normalizePassword(password)
+	got, err := h.derive(ctx, normalized, salt, p)
 	if err != nil {
 		return false, err
 	}
-	if subtle.ConstantTimeCompare(got, want) != 1 {
-		return false, errPasswordMismatch
+	if subtle.ConstantTimeCompare(got, want) == 1 {
+		return p != h.params, nil
 	}
-	return p != h.params, nil
+	if password != normalized {
+		got, err := h.derive(ctx, password, salt, p)
+		if err != nil {
+			return false, err
+		}
+		if subtle.ConstantTimeCompare(got, want) == 1 {
+			return true, nil
+		}
+	}
+	return false, errPasswordMismatch
 }
 
 // verifyDummy spends the time of one verification, so that a login for an
@@ -132,11 +151,21 @@ func decodePHC(encoded string) (p argonParams, salt, key []byte, err error) {
 }
 
 // Password length limits: NIST SP 800-63B asks for at least 8 characters and
-// no composition rules; the upper bound keeps hashing cost predictable.
+// no composition rules. The minimum counts code points of the NFKC form (what
+// a person sees as characters). The maximum counts bytes as received, and is
+// checked before any other work, so that normalising and hashing cost stays
+// bounded whatever arrives (NFKC makes a string at most 11 times longer in
+// bytes, and argon2id reads the password only once, into its first digest).
 const (
-	minPasswordBytes = 8
+	minPasswordChars = 8
 	maxPasswordBytes = 1024
 )
+
+// normalizePassword returns the form a password is checked and hashed in:
+// NFKC, as NIST SP 800-63B 5.1.1.2 recommends, so the same password typed
+// on another keyboard or system ("é" composed or as e + U+0301, full-width
+// letters from an IME) is the same password.
+func normalizePassword(password string) string { return norm.NFKC.String(password) }
 
 // commonPasswordList holds the passwords of 8 bytes or more from the
 // zxcvbn-ts common-language list (npm @zxcvbn-ts/language-common 4.1.3,
@@ -151,7 +180,7 @@ var commonPasswords = sync.OnceValue(func() []string {
 	return strings.Split(strings.TrimSpace(commonPasswordList), "\n")
 })
 
-// isCommonPassword reports whether password is on the embedded list.
+// isCommonPassword reports whether password (normalised) is on the embedded list.
 func isCommonPassword(password string) bool {
 	_, found := slices.BinarySearch(commonPasswords(), strings.ToLower(password))
 	return found

@@ -333,4 +333,8 @@ func WithDotEnv(path string, getenv func(string) string) (func(string) string, e
 	}, nil
 }
 
-func normalizeAdminEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// normalizeAdminEmail puts an ADMIN_EMAILS entry, and the address it is
+// compared with, in the form every address is stored in (normalizeEmail), so
+// "Boss@Bücher.de" in the environment matches the account
+// boss@xn--bcher-kva.de, and a look-alike account cannot match it.
+func normalizeAdminEmail(s string) string { return normalizeEmail(s) }
