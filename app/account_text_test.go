@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
+
+	"skiff/db"
 )
 
 // TestLookAlikeAddressCannotRegisterBesideTheOriginal: an address typed in
@@ -235,5 +238,43 @@ func TestPasswordHashedBeforeNormalisationStillLogsIn(t *testing.T) {
 	wantStatus(t, ts.newClient().login("nobody@example.com", "cafe\u0301 au lait 43", false), http.StatusUnauthorized)
 	if known, unknown := mid-before, ts.srv.hasher.derivations.Load()-mid; known != unknown {
 		t.Fatalf("argon2id runs: known address %d, unknown %d", known, unknown)
+	}
+}
+
+// TestAddressStoredBeforeTheNormalFormStillLogsIn: upgrading a running fork
+// must not lock out whoever signed up with a Unicode domain (stored as typed
+// then, as xn-- now), nor merge two accounts whose addresses now compare
+// equal.
+func TestAddressStoredBeforeTheNormalFormStillLogsIn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "skiff.db")
+	if _, stderr, err := runCmd(t, path, "migrate"); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, stderr)
+	}
+	d, err := db.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := legacyHash(t, testPassword)
+	for _, email := range []string{"ada@bücher.de", "bob@example.com", "ｂob@example.com"} {
+		// As the previous version stored them: trimmed and lower-cased only.
+		if _, err := d.CreateUser(context.Background(), email, hash); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.Close()
+	_, stderr, err := runCmd(t, path, "migrate")
+	if err != nil {
+		t.Fatalf("migrate: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "addresses rewritten in their normal form") || !strings.Contains(stderr, "ｂob@example.com") {
+		t.Fatalf("the rewrite and its conflict are not logged:\n%s", stderr)
+	}
+
+	ts := newTestServer(t, withDB(path))
+	wantRedirect(t, ts.newClient().login("ada@bücher.de", testPassword, false), "/dashboard")
+	wantRedirect(t, ts.newClient().login("ada@xn--bcher-kva.de", testPassword, false), "/dashboard")
+	// The look-alike pair is left for the operator, not merged.
+	if n := ts.count(`SELECT count(*) FROM users WHERE email IN ('bob@example.com', 'ｂob@example.com')`); n != 2 {
+		t.Fatalf("%d of the two look-alike accounts left", n)
 	}
 }

@@ -95,6 +95,18 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	for _, name := range applied {
 		logger.Info("migration applied", "name", name)
 	}
+	// Addresses stored before their normal form changed (a Unicode domain
+	// is now kept as xn--): rewritten once, so their owners can still log in.
+	changed, conflicts, err := database.RewriteEmails(ctx, normalizeEmail)
+	if err != nil {
+		return err
+	}
+	if changed > 0 {
+		logger.Info("addresses rewritten in their normal form", "count", changed)
+	}
+	for _, email := range conflicts {
+		logger.Warn("an address has the same normal form as another account's: left as it is, merge or rename one", "email", email)
+	}
 	if cmd == "migrate" {
 		fmt.Fprintf(stdout, "%d migration(s) applied; database %s is up to date\n", len(applied), cfg.DatabasePath)
 		return nil

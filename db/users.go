@@ -145,6 +145,53 @@ func (d *DB) SetPasswordHash(ctx context.Context, id int64, hash string) error {
 	return Queries{d.Write}.SetPasswordHash(ctx, id, hash)
 }
 
+// RewriteEmails stores every address that has a character outside printable
+// ASCII in the form normalize gives it (addresses stored before a stricter
+// normal form). An address whose new form another account already has is left
+// as it was and returned in conflicts, for the operator. It is one
+// transaction, and reads only the few non-ASCII rows.
+func (d *DB) RewriteEmails(ctx context.Context, normalize func(string) string) (changed int, conflicts []string, err error) {
+	err = d.Tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, email FROM users WHERE email GLOB '*[^ -~]*'`)
+		if err != nil {
+			return err
+		}
+		type row struct {
+			id    int64
+			email string
+		}
+		var old []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.email); err != nil {
+				rows.Close()
+				return err
+			}
+			old = append(old, r)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		for _, r := range old {
+			email := normalize(r.email)
+			if email == r.email {
+				continue
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE users SET email = ?, updated_at = ? WHERE id = ?`, email, now(), r.id)
+			switch {
+			case isUniqueViolation(err):
+				conflicts = append(conflicts, r.email)
+			case err != nil:
+				return err
+			default:
+				changed++
+			}
+		}
+		return nil
+	})
+	return changed, conflicts, err
+}
+
 // CountUsers returns how many accounts exist.
 func (d *DB) CountUsers(ctx context.Context) (int, error) {
 	var n int
