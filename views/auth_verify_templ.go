@@ -157,7 +157,7 @@ func ProofPage(p Page, pr Proof) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if pr.HasPassword {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<button type=\"submit\" class=\"secondary\">Confirm and choose a new password</button> <small>The password set before is removed, and everything that was set up before you confirmed (sessions, connected accounts, API tokens, two-factor) is removed too.</small>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<button type=\"submit\" class=\"secondary\">Confirm and choose a new password</button><p><small>The password set before is removed, and everything that was set up before you confirmed (sessions, connected accounts, API tokens, two-factor) is removed too.</small></p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
