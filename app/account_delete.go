@@ -1,7 +1,6 @@
 package app
 
 import (
-	"database/sql"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -68,9 +67,9 @@ func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error { return s.onDeleted(ctx, db.Q(tx), *u) })
+	err := s.userTx(r, func(q db.Queries) error { return s.onDeleted(ctx, q, *u) })
 	if err != nil {
-		s.serverError(w, r, err)
+		s.userTxError(w, r, err)
 		return
 	}
 	s.outbox.notify()

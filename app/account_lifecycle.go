@@ -33,9 +33,14 @@ import (
 // holder is what the person proving an address showed they hold; they keep
 // it, everything else attached before the proof goes.
 type holder struct {
-	sid        string // their session in this browser is logged in to the account
-	password   bool   // they typed the password, or their session was made with it
-	identities bool   // their session came from the account's own provider login
+	sid string // their browser's session of the account, which stays
+	// password keeps the password: they typed it, or their session is the
+	// account's own (made with it).
+	password bool
+	// identities keeps the linked provider accounts: their session is the
+	// account's own and came from one (an account without a password, created
+	// by a provider login; while unproven, nothing else can link one).
+	identities bool
 }
 
 // proven is what onAddressProven did.
@@ -88,6 +93,8 @@ func (s *Server) onPasswordReset(ctx context.Context, q db.Queries, u db.User, n
 	if _, err := s.onAddressProven(ctx, q, u, holder{password: true}); err != nil {
 		return err
 	}
+	// A first proof did some of what follows already; each step is
+	// idempotent, and a reset of a proven account needs all of them.
 	if err := q.SetPasswordHash(ctx, u.ID, newHash); err != nil {
 		return err
 	}

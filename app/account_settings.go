@@ -1,7 +1,6 @@
 package app
 
 import (
-	"database/sql"
 	"errors"
 	"net/http"
 	"strconv"
@@ -185,8 +184,7 @@ func (s *Server) handleSettingsEmail(w http.ResponseWriter, r *http.Request) {
 	if !s.allowMail(w, r, newEmail) {
 		return
 	}
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	err := s.userTx(r, func(q db.Queries) error {
 		if err := s.onEmailChangeRequested(ctx, q, *u, newEmail); err != nil {
 			return err
 		}
@@ -197,7 +195,7 @@ func (s *Server) handleSettingsEmail(w http.ResponseWriter, r *http.Request) {
 		return queueMail(ctx, q, newEmail, changeEmailConfirmMail(link))
 	})
 	if err != nil {
-		s.serverError(w, r, err)
+		s.userTxError(w, r, err)
 		return
 	}
 	s.outbox.notify()
@@ -205,67 +203,85 @@ func (s *Server) handleSettingsEmail(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleEmailConfirmGet handles "GET /settings/email/confirm?token=...": a
-// button, so that a mail scanner opening the link changes nothing. For an
-// account whose address was never proven, this is its first proof: in a
-// browser not logged in to it, the proof page asks what the person holds.
+// button, so that a mail scanner opening the link changes nothing. Only the
+// account that asked for the change may confirm it: whoever holds the new
+// mailbox must not adopt, with one click, an account someone else set up (and
+// whose ways in they keep). Anyone else is asked to log in first.
 func (s *Server) handleEmailConfirmGet(w http.ResponseWriter, r *http.Request) {
-	s.showProofLink(w, r, db.PurposeChangeEmail, func(email string) views.Confirm {
-		return views.Confirm{Title: "Confirm your new address", Text: "Use " + email + " for your Skiff account from now on.", Button: "Confirm " + email}
-	})
+	noReferrer(w)
+	token := r.URL.Query().Get("token")
+	t, u, ok := s.peekUserToken(w, r, token, db.PurposeChangeEmail)
+	if !ok || !s.requireAccountOf(w, r, u) {
+		return
+	}
+	s.render(w, r, http.StatusOK, views.ConfirmPage(s.page(r, "Confirm your new address"), views.Confirm{
+		Title: "Confirm your new address", Text: "Use " + t.Email + " for your Skiff account from now on.",
+		Action: "/settings/email/confirm", Token: token, Button: "Confirm " + t.Email,
+	}))
 }
 
 // handleEmailConfirmPost handles "POST /settings/email/confirm": the new
-// address is the account's, and every older mailed link stops working.
+// address is the account's, and every older mailed link stops working. For
+// an account whose address was never proven, this is its first proof; this
+// browser, logged in to it, keeps its session and the password.
 func (s *Server) handleEmailConfirmPost(w http.ResponseWriter, r *http.Request) {
 	noReferrer(w)
 	if !s.parseForm(w, r) {
 		return
 	}
-	token := r.PostForm.Get("token")
-	t, u, ok := s.peekUserToken(w, r, token, db.PurposeChangeEmail)
-	if !ok {
-		return
-	}
-	h, ok := s.proofHolder(w, r, u, t.Email, "/settings/email/confirm", token)
-	if !ok {
-		return
-	}
 	ctx := r.Context()
+	t, u, ok := s.peekUserToken(w, r, r.PostForm.Get("token"), db.PurposeChangeEmail)
+	if !ok || !s.requireAccountOf(w, r, u) {
+		return
+	}
 	var p proven
-	var reset string
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	err := s.userTx(r, func(q db.Queries) error {
 		if _, err := q.ConsumeToken(ctx, t.Hash, db.PurposeChangeEmail); err != nil {
 			return err
 		}
-		// Proving the new address is the account's first proof if its
-		// address was never proven: the wipe applies first.
 		var err error
-		if p, err = s.onAddressProven(ctx, q, u, h.holder); err != nil {
+		if p, err = s.onAddressProven(ctx, q, u, ownSession(r, u)); err != nil {
 			return err
 		}
-		if err := s.onEmailChanged(ctx, q, u, t.Email); err != nil {
-			return err
-		}
-		if h.newPassword {
-			u.Email = t.Email
-			reset, err = s.issueSecret(ctx, q, db.PurposeResetPassword, u)
-		}
-		return err
+		return s.onEmailChanged(ctx, q, u, t.Email)
 	})
+	if errors.Is(err, errSessionEnded) {
+		s.userTxError(w, r, err)
+		return
+	}
 	if !s.tokenTxOK(w, r, err) {
 		return
 	}
 	done := "Your email address is now " + t.Email + "."
-	if p.first || h.newPassword {
-		s.finishProof(w, r, u, h, p, reset, done, "/settings")
-		return
+	if p.first {
+		if err := s.keepSession(ctx, p.epoch); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		done += " Any other session was signed out."
 	}
-	if s.currentUser(r) != nil {
-		s.redirect(w, r, "/settings", done)
-		return
+	s.redirect(w, r, "/settings", done)
+}
+
+// requireAccountOf lets through a request whose browser is logged in to u,
+// else sends it to log in (coming back here after), or refuses it when
+// another account is logged in. ok is false when the answer was written.
+func (s *Server) requireAccountOf(w http.ResponseWriter, r *http.Request, u db.User) bool {
+	cur := s.currentUser(r)
+	switch {
+	case cur == nil:
+		target := "/login"
+		if r.Method == http.MethodGet {
+			target += "?next=" + urlQueryEscape(r.URL.RequestURI())
+		}
+		s.redirect(w, r, target, "Log in to the account that asked for this change, to confirm it.")
+		return false
+	case cur.ID != u.ID:
+		s.clientError(w, r, http.StatusForbidden, "This link is for another account",
+			"You are logged in to another account. Log out, log in to the account that asked for this change, then open the link again.")
+		return false
 	}
-	s.redirect(w, r, "/login", done+" Log in with it.")
+	return true
 }
 
 // handleSettingsPassword handles "POST /settings/password": this session
@@ -276,6 +292,12 @@ func (s *Server) handleSettingsPassword(w http.ResponseWriter, r *http.Request) 
 	}
 	ctx := r.Context()
 	u := s.currentUser(r)
+	// Whoever registered an address first must not be able to keep voiding
+	// its owner's links (a password change ends them): before the address is
+	// proven, a password is changed through "Forgot your password?".
+	if !s.requireVerified(w, r, u, "change your password (or use \"Forgot your password?\")") {
+		return
+	}
 	password := r.PostForm.Get("password")
 	f := views.Form{Errors: map[string]string{}}
 	match, ok := s.checkPassword(w, r, *u, r.PostForm.Get("current_password"))
@@ -298,13 +320,13 @@ func (s *Server) handleSettingsPassword(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	var epoch int64
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.userTx(r, func(q db.Queries) error {
 		var err error
-		epoch, err = s.onPasswordChanged(ctx, db.Q(tx), *u, hash, state(r).sid)
+		epoch, err = s.onPasswordChanged(ctx, q, *u, hash, state(r).sid)
 		return err
 	})
 	if err != nil {
-		s.serverError(w, r, err)
+		s.userTxError(w, r, err)
 		return
 	}
 	s.outbox.notify()

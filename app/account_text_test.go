@@ -129,6 +129,7 @@ func TestShortPasswordInBytesButNotInLetters(t *testing.T) {
 	const eight = "パスワード日本語"
 	ada := ts.newClient()
 	wantRedirect(t, ada.post("/signup", url.Values{"email": {"ada@example.com"}, "password": {eight}}), "/dashboard")
+	ada.verifyEmail("ada@example.com")
 
 	// Changing it in settings.
 	res := ada.post("/settings/password", url.Values{"current_password": {eight}, "password": {short}})

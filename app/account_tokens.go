@@ -56,8 +56,7 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, hash := newAPIToken()
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	err := s.userTx(r, func(q db.Queries) error {
 		if _, err := q.CreateAPIToken(ctx, u.ID, name, hash, token[:len(apiTokenPrefix)+4], expires, s.cfg.Limits.MaxAPITokens); err != nil {
 			return err
 		}
@@ -70,7 +69,7 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.serverError(w, r, err)
+		s.userTxError(w, r, err)
 		return
 	}
 	s.outbox.notify()

@@ -6,9 +6,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"database/sql"
 	"encoding/base32"
 	"encoding/base64"
+	"errors"
 	"image/png"
 	"net/http"
 	"strconv"
@@ -133,6 +133,10 @@ func (s *Server) handleTwoFactorLoginPost(w http.ResponseWriter, r *http.Request
 		return
 	}
 	u, err := s.db.UserByID(ctx, id)
+	if errors.Is(err, db.ErrNotFound) {
+		s.redirect(w, r, "/login", "Please log in again.")
+		return
+	}
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -252,8 +256,7 @@ func (s *Server) handleTwoFactorEnable(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	codes, hashes := newRecoveryCodes()
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	err = s.userTx(r, func(q db.Queries) error {
 		if err := q.EnableTOTP(ctx, u.ID, key.Secret(), hashes); err != nil {
 			return err
 		}
@@ -261,7 +264,7 @@ func (s *Server) handleTwoFactorEnable(w http.ResponseWriter, r *http.Request) {
 			"Two-factor authentication was turned on for your Skiff account: every login now also asks for a code from an authenticator app.")
 	})
 	if err != nil {
-		s.serverError(w, r, err)
+		s.userTxError(w, r, err)
 		return
 	}
 	s.outbox.notify()
@@ -307,8 +310,7 @@ func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) 
 		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, f, nil)
 		return
 	}
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	err := s.userTx(r, func(q db.Queries) error {
 		if err := q.DisableTOTP(ctx, u.ID); err != nil {
 			return err
 		}
@@ -316,7 +318,7 @@ func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) 
 			"Two-factor authentication was turned off for your Skiff account: logging in needs only the password or a login link again.")
 	})
 	if err != nil {
-		s.serverError(w, r, err)
+		s.userTxError(w, r, err)
 		return
 	}
 	s.outbox.notify()

@@ -74,7 +74,7 @@ func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
 		// passwords were normalised): upgrade it now that the password is at
 		// hand. A failure here is not the user's.
 		if h, err := s.hasher.hash(ctx, f.Password); err == nil {
-			if err := s.db.SetPasswordHash(ctx, u.ID, h); err != nil {
+			if err := s.db.RehashPassword(ctx, u.ID, u.PasswordHash, h); err != nil {
 				s.log.Warn("rehash password", "user_id", u.ID, "err", err)
 			}
 		}

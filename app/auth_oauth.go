@@ -382,12 +382,22 @@ func (s *Server) handleOAuthCallback(w http.ResponseWriter, r *http.Request) {
 	}
 
 	var u db.User
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+	var took proven // a takeover of an unverified account is its first proof
+	resolve := func(q db.Queries) error {
 		var err error
-		u, err = s.resolveIdentity(ctx, db.Q(tx), op, gu.UserID, email, verified, current)
+		u, took, err = s.resolveIdentity(ctx, q, op, gu.UserID, email, verified, current)
 		return err
-	})
+	}
+	if current != nil {
+		// Connecting: only while the session that asked still stands.
+		err = s.userTx(r, resolve)
+	} else {
+		err = s.db.Tx(ctx, func(tx *sql.Tx) error { return resolve(db.Q(tx)) })
+	}
 	switch {
+	case errors.Is(err, errSessionEnded):
+		s.userTxError(w, r, err)
+		return
 	case errors.Is(err, errIdentityTaken):
 		fail("This "+op.Name+" account is already connected to another Skiff account.", nil)
 		return
@@ -413,6 +423,10 @@ func (s *Server) handleOAuthCallback(w http.ResponseWriter, r *http.Request) {
 		s.sessionError(w, r, err)
 		return
 	}
+	if took.passwordRemoved {
+		s.sessions.Put(ctx, sessionFlash, "Your email address is confirmed. The password set before it was confirmed was removed: "+
+			"choose a new one with \"Forgot your password?\" if you want one.")
+	}
 	http.Redirect(w, r, cmp.Or(pending.Next, "/dashboard"), http.StatusSeeOther)
 }
 
@@ -421,8 +435,9 @@ func (s *Server) handleOAuthCallback(w http.ResponseWriter, r *http.Request) {
 // linked by email only when the provider vouches for the address. An
 // unverified local account then loses to the provider's verified owner: that
 // is the account's first proof, which wipes what was set up before it
-// (account pre-hijacking). Linking a provider is announced to the address.
-func (s *Server) resolveIdentity(ctx context.Context, q db.Queries, op *oauthProvider, providerUserID, email string, verified bool, current *db.User) (db.User, error) {
+// (account pre-hijacking); what it did is returned. Linking a provider is
+// announced to the address.
+func (s *Server) resolveIdentity(ctx context.Context, q db.Queries, op *oauthProvider, providerUserID, email string, verified bool, current *db.User) (db.User, proven, error) {
 	connected := func(u db.User) error {
 		if err := q.LinkIdentity(ctx, u.ID, op.ID, providerUserID, email); err != nil {
 			return err
@@ -433,55 +448,58 @@ func (s *Server) resolveIdentity(ctx context.Context, q db.Queries, op *oauthPro
 	id, err := q.IdentityByProvider(ctx, op.ID, providerUserID)
 	if err == nil {
 		if current != nil && id.UserID != current.ID {
-			return db.User{}, errIdentityTaken
+			return db.User{}, proven{}, errIdentityTaken
 		}
 		if email != "" && email != id.Email {
 			if err := q.UpdateIdentityEmail(ctx, id.ID, email); err != nil {
-				return db.User{}, err
+				return db.User{}, proven{}, err
 			}
 		}
-		return activeUser(q.UserByID(ctx, id.UserID))
+		u, err := activeUser(q.UserByID(ctx, id.UserID))
+		return u, proven{}, err
 	}
 	if !errors.Is(err, db.ErrNotFound) {
-		return db.User{}, err
+		return db.User{}, proven{}, err
 	}
 	if current != nil {
-		return *current, connected(*current)
+		return *current, proven{}, connected(*current)
 	}
 	if email == "" {
-		return db.User{}, errNoEmail
+		return db.User{}, proven{}, errNoEmail
 	}
 	existing, err := activeUser(q.UserByEmail(ctx, email))
 	switch {
 	case err == nil && verified:
-		if _, err := s.onAddressProven(ctx, q, existing, holder{}); err != nil {
-			return db.User{}, err
+		p, err := s.onAddressProven(ctx, q, existing, holder{})
+		if err != nil {
+			return db.User{}, p, err
 		}
 		if err := connected(existing); err != nil {
-			return db.User{}, err
+			return db.User{}, p, err
 		}
-		return q.UserByID(ctx, existing.ID)
+		u, err := q.UserByID(ctx, existing.ID)
+		return u, p, err
 	case err == nil:
-		return db.User{}, errEmailInUse
+		return db.User{}, proven{}, errEmailInUse
 	case !errors.Is(err, db.ErrNotFound):
-		return db.User{}, err
+		return db.User{}, proven{}, err
 	}
 	// A new account. When the provider does not vouch for the address, the
 	// account starts unverified with this identity linked; whoever proves the
 	// address later (in another browser) inherits neither.
 	u, err := q.CreateUser(ctx, email, "", verified)
 	if err != nil {
-		return db.User{}, err
+		return db.User{}, proven{}, err
 	}
 	if err := q.LinkIdentity(ctx, u.ID, op.ID, providerUserID, email); err != nil {
-		return db.User{}, err
+		return db.User{}, proven{}, err
 	}
 	if !verified {
 		if err := s.queueVerification(ctx, q, u); err != nil {
-			return db.User{}, err
+			return db.User{}, proven{}, err
 		}
 	}
-	return u, nil
+	return u, proven{}, nil
 }
 
 // activeUser passes a user through, refusing a disabled one.

@@ -179,6 +179,46 @@ func (s *Server) renewToken(ctx context.Context) error {
 	return nil
 }
 
+// errSessionEnded means this request's session was ended (a reset, a first
+// proof, a disable, a sign-out) while the request was under way.
+var errSessionEnded = errors.New("session ended meanwhile")
+
+// userTx runs fn in a write transaction of the logged-in user that first
+// checks, inside it, that this request's session still stands. A request
+// authenticates when it starts, then may spend most of its time in argon2id;
+// without the check, a change that ended the session meanwhile (a reset, a
+// first proof) could be undone by it: a password set, a token or link issued
+// after the reset had revoked everything.
+func (s *Server) userTx(r *http.Request, fn func(q db.Queries) error) error {
+	ctx := r.Context()
+	u := s.currentUser(r)
+	epoch := s.sessions.GetInt64(ctx, sessionAuthEpoch)
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		q := db.Q(tx)
+		ok, err := q.SessionValid(ctx, u.ID, epoch, state(r).sid)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errSessionEnded
+		}
+		return fn(q)
+	})
+}
+
+// userTxError answers the error of a userTx.
+func (s *Server) userTxError(w http.ResponseWriter, r *http.Request, err error) {
+	if !errors.Is(err, errSessionEnded) {
+		s.serverError(w, r, err)
+		return
+	}
+	if err := s.sessions.Destroy(r.Context()); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.redirect(w, r, "/login", "Your session ended meanwhile (a password reset, or a sign-out). Please log in again.")
+}
+
 // errAccountDisabled stops a login to an account the admin disabled.
 var errAccountDisabled = errors.New("account disabled")
 

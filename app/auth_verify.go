@@ -22,32 +22,24 @@ func (s *Server) queueVerification(ctx context.Context, q db.Queries, u db.User)
 }
 
 // handleVerifyEmailGet handles "GET /verify-email?token=...": a page with a
-// button (and, in a browser not logged in to the account, a password), so
-// that a mail scanner opening the link changes nothing. The POST uses it.
+// button, so that a mail scanner opening the link changes nothing; the POST
+// uses it. In a browser not logged in to the account, the proof page asks
+// what the person confirming holds (see proofHolder).
 func (s *Server) handleVerifyEmailGet(w http.ResponseWriter, r *http.Request) {
-	s.showProofLink(w, r, db.PurposeVerifyEmail, func(email string) views.Confirm {
-		return views.Confirm{Title: "Confirm your email address", Text: "Confirm that " + email + " is yours.", Button: "Confirm my address"}
-	})
-}
-
-// showProofLink answers the GET of a mailed link that proves an address:
-// the confirm page that c describes, or, for an address never proven opened
-// in a browser not logged in to the account, the proof page.
-func (s *Server) showProofLink(w http.ResponseWriter, r *http.Request, purpose string, c func(email string) views.Confirm) {
 	noReferrer(w)
 	token := r.URL.Query().Get("token")
-	t, u, ok := s.peekUserToken(w, r, token, purpose)
+	t, u, ok := s.peekUserToken(w, r, token, db.PurposeVerifyEmail)
 	if !ok {
 		return
 	}
-	action := tokenPath[purpose]
 	if s.needsProof(r, u) {
-		s.renderProof(w, r, http.StatusOK, u, t.Email, action, token, views.Form{})
+		s.renderProof(w, r, http.StatusOK, u, t.Email, token, views.Form{})
 		return
 	}
-	confirm := c(t.Email)
-	confirm.Action, confirm.Token = action, token
-	s.render(w, r, http.StatusOK, views.ConfirmPage(s.page(r, confirm.Title), confirm))
+	s.render(w, r, http.StatusOK, views.ConfirmPage(s.page(r, "Confirm your email address"), views.Confirm{
+		Title: "Confirm your email address", Text: "Confirm that " + t.Email + " is yours.",
+		Action: "/verify-email", Token: token, Button: "Confirm my address",
+	}))
 }
 
 // handleVerifyEmailPost handles "POST /verify-email" (`token`, and `password`
@@ -62,7 +54,7 @@ func (s *Server) handleVerifyEmailPost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h, ok := s.proofHolder(w, r, u, t.Email, "/verify-email", token)
+	h, ok := s.proofHolder(w, r, u, t.Email, token)
 	if !ok {
 		return
 	}
@@ -79,6 +71,7 @@ func (s *Server) handleVerifyEmailPost(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		if h.newPassword {
+			u.AuthEpoch = p.epoch
 			reset, err = s.issueSecret(ctx, q, db.PurposeResetPassword, u)
 		}
 		return err
@@ -86,7 +79,7 @@ func (s *Server) handleVerifyEmailPost(w http.ResponseWriter, r *http.Request) {
 	if !s.tokenTxOK(w, r, err) {
 		return
 	}
-	s.finishProof(w, r, u, h, p, reset, "Your email address is confirmed.", "/dashboard")
+	s.finishProof(w, r, u, h, p, reset)
 }
 
 // peekUserToken finds the account of a valid mailed token without using it.
@@ -127,6 +120,14 @@ func (s *Server) needsProof(r *http.Request, u db.User) bool {
 	return !u.EmailVerifiedAt.Valid && (cur == nil || cur.ID != u.ID)
 }
 
+// ownSession is what the browser logged in to u holds: its session, the
+// password (it signed up with it, or logged in with it), and, for an account
+// without one, the provider account it was created by and logged in with.
+// Provider accounts beside a password were not linked by this session.
+func ownSession(r *http.Request, u db.User) holder {
+	return holder{sid: state(r).sid, password: true, identities: u.PasswordHash == ""}
+}
+
 // proofInput is what the person confirming an address showed, and whether
 // they asked to choose a new password instead.
 type proofInput struct {
@@ -139,10 +140,10 @@ type proofInput struct {
 // provider account it came from), else the password typed on the proof page,
 // else nothing (they choose a new password). ok is false when the answer was
 // written (a wrong password re-renders the page; too many get a 429).
-func (s *Server) proofHolder(w http.ResponseWriter, r *http.Request, u db.User, email, action, token string) (proofInput, bool) {
+func (s *Server) proofHolder(w http.ResponseWriter, r *http.Request, u db.User, email, token string) (proofInput, bool) {
 	if !s.needsProof(r, u) {
 		if cur := s.currentUser(r); cur != nil && cur.ID == u.ID {
-			return proofInput{holder: holder{sid: state(r).sid, password: true, identities: true}}, true
+			return proofInput{holder: ownSession(r, u)}, true
 		}
 		return proofInput{holder: holder{password: true, identities: true}}, true // proven before: nothing is wiped
 	}
@@ -155,24 +156,24 @@ func (s *Server) proofHolder(w http.ResponseWriter, r *http.Request, u db.User, 
 	}
 	if !match {
 		f := views.Form{Errors: map[string]string{"password": "This is not the account's password. If you did not choose it, confirm and choose a new one below."}}
-		s.renderProof(w, r, http.StatusUnprocessableEntity, u, email, action, token, f)
+		s.renderProof(w, r, http.StatusUnprocessableEntity, u, email, token, f)
 		return proofInput{}, false
 	}
 	return proofInput{holder: holder{password: true}}, true
 }
 
-func (s *Server) renderProof(w http.ResponseWriter, r *http.Request, status int, u db.User, email, action, token string, f views.Form) {
+func (s *Server) renderProof(w http.ResponseWriter, r *http.Request, status int, u db.User, email, token string, f views.Form) {
 	s.render(w, r, status, views.ProofPage(s.page(r, "Confirm your email address"), views.Proof{
-		Title: "Confirm your email address", Email: email, Action: action, Token: token,
+		Title: "Confirm your email address", Email: email, Action: "/verify-email", Token: token,
 		HasPassword: u.PasswordHash != "", Form: f,
 	}))
 }
 
-// finishProof answers a proven address with the message done: the browser
-// that was logged in stays so (with the new epoch) and goes to next, one that
-// showed the password is logged in, and one that showed nothing chooses a
-// password with reset, a fresh reset token.
-func (s *Server) finishProof(w http.ResponseWriter, r *http.Request, u db.User, h proofInput, p proven, reset, done, next string) {
+// finishProof answers a proven address: the browser that was logged in stays
+// so (with the new epoch), one that showed the password is logged in, and one
+// that showed nothing chooses a password with reset, a fresh reset token.
+func (s *Server) finishProof(w http.ResponseWriter, r *http.Request, u db.User, h proofInput, p proven, reset string) {
+	const done, next = "Your email address is confirmed.", "/dashboard"
 	ctx := r.Context()
 	switch {
 	case h.sid != "" && p.first:

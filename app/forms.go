@@ -165,7 +165,17 @@ func normalizeEmail(s string) string {
 	if len(s) > 4*254 {
 		return s
 	}
-	s = strings.ToLower(norm.NFKC.String(s))
+	s = norm.NFKC.String(s)
+	// Lower-casing can leave a string NFKC changes again ("J" + U+030C
+	// becomes "j" + U+030C, whose NFKC is "ǰ"): repeat until both agree, so
+	// that the normal form of a normal form is itself.
+	for range 3 {
+		t := norm.NFKC.String(strings.ToLower(s))
+		if t == s {
+			break
+		}
+		s = t
+	}
 	at := strings.LastIndexByte(s, '@')
 	if at < 0 || strings.ContainsFunc(s, invisible) {
 		return s

@@ -95,3 +95,22 @@ func FuzzStripeWebhook(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNormalizeEmail: the normal form of an address is its own normal form,
+// so two addresses that look the same can never be stored as two accounts
+// (and the start-up rewrite of stored addresses changes nothing twice).
+func FuzzNormalizeEmail(f *testing.F) {
+	for _, seed := range []string{"ada@example.com", " ＡＤＡ@Example.COM ", "J\u030Cohn@example.com", "\u01F0ohn@example.com",
+		"bob@bücher.de", "bob@xn--bcher-kva.de", "ǅz@x.com", "℃@x.com", "ada\u200b@example.com"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n := normalizeEmail(s)
+		if emailProblem(n) != "" {
+			return
+		}
+		if again := normalizeEmail(n); again != n {
+			t.Fatalf("normalizeEmail(%q) = %q, but normalizeEmail(%q) = %q", s, n, n, again)
+		}
+	})
+}

@@ -1,7 +1,10 @@
 package app
 
 import (
+	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 
 	"skiff/views"
 )
@@ -10,9 +13,12 @@ import (
 // mailbox. Its mail holds live links (a password reset, a magic link), so it
 // answers only when all of these hold: APP_ENV=development; no SMTP_URL, so
 // the development mailbox is the mailer; the TCP peer is on this machine; and
-// the request carries no header a reverse proxy adds. A proxy on the same
-// machine connects from loopback for every visitor: its headers are the only
-// way to tell. Anyone else gets the 404 of a route that does not exist.
+// the request carries no header a reverse proxy adds; and it names this
+// machine (Host is localhost, a loopback address or BASE_URL's host). A proxy
+// on the same machine connects from loopback for every visitor: its headers
+// are the only way to tell. A web page on another name that resolves to
+// 127.0.0.1 (DNS rebinding) reaches it from the developer's own browser: its
+// Host gives it away. Anyone else gets the 404 of a route that does not exist.
 func (s *Server) devMailboxOpen(r *http.Request) bool {
 	if !s.cfg.Dev() || s.cfg.SMTPURL != nil || s.devMail == nil {
 		return false
@@ -22,7 +28,13 @@ func (s *Server) devMailboxOpen(r *http.Request) bool {
 			return false
 		}
 	}
-	return isLoopback(r.RemoteAddr)
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	local := strings.EqualFold(host, "localhost") || (err == nil && ip.IsLoopback()) || strings.EqualFold(host, s.cfg.BaseURL.Hostname())
+	return local && isLoopback(r.RemoteAddr)
 }
 
 // handleDevMail handles "GET /dev/mail": the development mailbox, listing

@@ -234,7 +234,7 @@ func TestEmailChange(t *testing.T) {
 func TestPasswordChangeKeepsThisSession(t *testing.T) {
 	ts := newTestServer(t)
 	laptop := ts.newClient()
-	laptop.signup("ada@example.com")
+	laptop.signupVerified("ada@example.com")
 	phone := ts.newClient()
 	wantRedirect(t, phone.login("ada@example.com", testPassword, true), "/dashboard")
 

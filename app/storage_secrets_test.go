@@ -445,6 +445,17 @@ func TestDevMailboxIsNotPublic(t *testing.T) {
 		}
 	})
 
+	t.Run("from a web page on another name (DNS rebinding)", func(t *testing.T) {
+		// attacker.example resolves to 127.0.0.1: the developer's own browser
+		// connects from loopback, with no proxy header, but names the site.
+		for _, path := range []string{"/dev/mail", "/dev/mail/1"} {
+			req, _ := http.NewRequest(http.MethodGet, ts.URL+path, nil)
+			req.Host = "attacker.example:8080"
+			res := ts.newClient().do(req)
+			notFound(t, res.StatusCode, res.body)
+		}
+	})
+
 	t.Run("production", func(t *testing.T) {
 		prod := withMail(t, withTLS(), func(c *Config) { c.Env = "production" })
 		c := prod.newClient()
@@ -461,7 +472,7 @@ func TestDevMailboxIsNotPublic(t *testing.T) {
 		wantBody(t, res, "Confirm your email address", "To ada@example.com", `href="`+ts.URL+`/verify-email?token=`)
 		// The same over IPv6 loopback, as the Go server reports it.
 		req := httptest.NewRequest(http.MethodGet, "/dev/mail/1", nil)
-		req.RemoteAddr = "[::1]:54321"
+		req.RemoteAddr, req.Host = "[::1]:54321", "[::1]:8080"
 		rec := httptest.NewRecorder()
 		ts.srv.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Confirm my address") {

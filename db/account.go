@@ -94,9 +94,10 @@ func (d *DB) ExportUser(ctx context.Context, userID int64) (Export, error) {
 // DeleteUser removes the user and, through foreign keys, their projects,
 // tokens, identities, Stripe customer link and subscriptions; their sessions
 // (found by the user id inside the session data) and the mail already sent to
-// them. Stripe's event log is kept. Runs inside q's transaction.
+// them, half-done two-factor logins included. Stripe's event log is kept. Runs inside q's transaction.
 func (q Queries) DeleteUser(ctx context.Context, id int64, email string) error {
-	if _, err := q.q.ExecContext(ctx, `DELETE FROM sessions WHERE json_extract(data, '$.v.user_id.v') = ?`, id); err != nil {
+	if _, err := q.q.ExecContext(ctx, `
+		DELETE FROM sessions WHERE json_extract(data, '$.v.user_id.v') = ? OR json_extract(data, '$.v.mfa_user_id.v') = ?`, id, id); err != nil {
 		return err
 	}
 	if _, err := q.q.ExecContext(ctx, `DELETE FROM emails WHERE to_addr = ? AND status <> 'pending'`, email); err != nil {

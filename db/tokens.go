@@ -37,14 +37,21 @@ func (q Queries) InsertToken(ctx context.Context, t Token) error {
 	return err
 }
 
+// tokenStillMeant holds while a token's account is as it was when the token
+// was issued: the same auth_epoch (no reset, password change, first proof or
+// sign-out everywhere since), and, but for an email change's link to the new
+// address, the account still at the address the link was mailed to (so a
+// link that reached the old mailbox after a change, however late, is void).
+const tokenStillMeant = `(user_id IS NULL OR EXISTS (SELECT 1 FROM users u WHERE u.id = tokens.user_id
+	AND u.auth_epoch = tokens.auth_epoch AND (tokens.purpose = 'change_email' OR u.email = tokens.email)))`
+
 // ConsumeToken marks a valid token used and returns it. The check and the
 // mark are one UPDATE, so of many concurrent redemptions exactly one wins.
 func (q Queries) ConsumeToken(ctx context.Context, hash []byte, purpose string) (Token, error) {
 	t := Token{Hash: hash}
 	err := q.q.QueryRowContext(ctx, `
 		UPDATE tokens SET used_at = ?
-		WHERE hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?
-		  AND (user_id IS NULL OR auth_epoch = (SELECT auth_epoch FROM users WHERE users.id = tokens.user_id))
+		WHERE hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ? AND `+tokenStillMeant+`
 		RETURNING purpose, user_id, email, auth_epoch, expires_at`,
 		now(), hash, purpose, now()).Scan(&t.Purpose, &t.UserID, &t.Email, &t.AuthEpoch, &t.ExpiresAt)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -59,8 +66,7 @@ func (d *DB) PeekToken(ctx context.Context, hash []byte, purpose string) (Token,
 	t := Token{Hash: hash}
 	err := d.queryRow(ctx, `
 		SELECT purpose, user_id, email, auth_epoch, expires_at FROM tokens
-		WHERE hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?
-		  AND (user_id IS NULL OR auth_epoch = (SELECT auth_epoch FROM users WHERE users.id = tokens.user_id))`,
+		WHERE hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ? AND `+tokenStillMeant,
 		hash, purpose, now()).Scan(&t.Purpose, &t.UserID, &t.Email, &t.AuthEpoch, &t.ExpiresAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Token{}, ErrTokenInvalid

@@ -91,6 +91,19 @@ func (q Queries) RevokeOtherUserSessions(ctx context.Context, userID int64, keep
 	return int(n), err
 }
 
+// SessionValid reports whether the session sid of userID still stands: its
+// row exists, the user's auth_epoch is the one it carries, and the account is
+// not disabled. Run first in a transaction (BEGIN IMMEDIATE holds the write
+// lock), it makes a change that ended the session (a reset, a first proof)
+// and a write made by that session one after the other, never interleaved.
+func (q Queries) SessionValid(ctx context.Context, userID, epoch int64, sid string) (bool, error) {
+	var ok bool
+	err := q.q.QueryRowContext(ctx, `
+		SELECT count(*) = 1 FROM users u JOIN user_sessions us ON us.id = ? AND us.user_id = u.id
+		WHERE u.id = ? AND u.auth_epoch = ? AND u.disabled_at IS NULL`, sid, userID, epoch).Scan(&ok)
+	return ok, err
+}
+
 // EndSessions signs the user out of every session but keep ("" for all) at
 // their next request: it bumps auth_epoch, which also voids a login under way
 // and every mailed link, deletes the sessions' rows, and drops half-done

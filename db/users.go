@@ -78,13 +78,6 @@ func (q Queries) CreateUser(ctx context.Context, email, passwordHash string, ver
 	return u, err
 }
 
-// AuthEpoch returns the user's current auth_epoch.
-func (q Queries) AuthEpoch(ctx context.Context, id int64) (int64, error) {
-	var epoch int64
-	err := q.q.QueryRowContext(ctx, `SELECT auth_epoch FROM users WHERE id = ?`, id).Scan(&epoch)
-	return epoch, notFound(err)
-}
-
 // UserByID returns the user with that id, inside a transaction.
 func (q Queries) UserByID(ctx context.Context, id int64) (User, error) {
 	return scanUser(q.q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
@@ -116,7 +109,7 @@ func (q Queries) SetEmail(ctx context.Context, id int64, email string) error {
 }
 
 // SetPasswordHash replaces the user's password hash. It revokes nothing by
-// itself: the caller applies the event's rules (a reset, a change, a rehash).
+// itself: the caller applies the event's rules (a reset, a change).
 func (q Queries) SetPasswordHash(ctx context.Context, id int64, hash string) error {
 	_, err := q.q.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, now(), id)
 	return err
@@ -139,10 +132,13 @@ func (d *DB) UserByEmail(ctx context.Context, email string) (User, error) {
 	return scanUser(d.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
 }
 
-// SetPasswordHash replaces a user's password hash outside a transaction (a
-// rehash with new parameters keeps the same password, so nothing is revoked).
-func (d *DB) SetPasswordHash(ctx context.Context, id int64, hash string) error {
-	return Queries{d.Write}.SetPasswordHash(ctx, id, hash)
+// RehashPassword replaces the user's password hash with newHash, a hash of
+// the same password with new parameters, only if the stored hash is still
+// oldHash: a reset committed meanwhile must not get the old password back.
+func (d *DB) RehashPassword(ctx context.Context, id int64, oldHash, newHash string) error {
+	_, err := d.Write.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?`,
+		newHash, now(), id, oldHash)
+	return err
 }
 
 // RewriteEmails stores every address that has a character outside printable
