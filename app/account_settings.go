@@ -131,6 +131,24 @@ func (s *Server) reauthenticate(w http.ResponseWriter, r *http.Request, u *db.Us
 	return "", ok
 }
 
+// reauthenticateForm runs reauthenticate for a settings form with a
+// `current_password` field, putting a failure into f: on the field, and on
+// the whole form for an account without a password (it has no such field).
+// ok is false when the answer was written (429, 500).
+func (s *Server) reauthenticateForm(w http.ResponseWriter, r *http.Request, u *db.User, f *views.Form) (ok bool) {
+	msg, ok := s.reauthenticate(w, r, u, r.PostForm.Get("current_password"))
+	if ok && msg != "" {
+		if f.Errors == nil {
+			f.Errors = map[string]string{}
+		}
+		f.Errors["current_password"] = msg
+		if u.PasswordHash == "" {
+			f.Error = msg
+		}
+	}
+	return ok
+}
+
 // reauthAgain is what an account without a password is told when its login
 // is too old for a sensitive action.
 const reauthAgain = "For your security, log out and log in again, then retry within ten minutes."
@@ -151,15 +169,8 @@ func (s *Server) handleSettingsEmail(w http.ResponseWriter, r *http.Request) {
 	} else if newEmail == u.Email {
 		f.Errors["email"] = "This is already your address."
 	}
-	msg, ok := s.reauthenticate(w, r, u, r.PostForm.Get("current_password"))
-	if !ok {
+	if !s.reauthenticateForm(w, r, u, &f) {
 		return
-	}
-	if msg != "" {
-		f.Errors["current_password"] = msg
-		if u.PasswordHash == "" {
-			f.Error = msg
-		}
 	}
 	if len(f.Errors) == 0 {
 		// "Another account uses this address" tells whether an address has

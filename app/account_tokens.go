@@ -41,15 +41,8 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 			expires = sql.NullTime{Time: time.Now().AddDate(0, 0, n).UTC(), Valid: true}
 		}
 	}
-	msg, ok := s.reauthenticate(w, r, u, r.PostForm.Get("current_password"))
-	if !ok {
+	if !s.reauthenticateForm(w, r, u, &f) {
 		return
-	}
-	if msg != "" {
-		f.Errors["current_password"] = msg
-		if u.PasswordHash == "" {
-			f.Error = msg
-		}
 	}
 	if len(f.Errors) > 0 {
 		s.renderSettingsTokens(w, r, http.StatusUnprocessableEntity, f, "")

@@ -237,15 +237,8 @@ func (s *Server) handleTwoFactorEnable(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := views.Form{Errors: map[string]string{}}
-	msg, ok := s.reauthenticate(w, r, u, r.PostForm.Get("current_password"))
-	if !ok {
+	if !s.reauthenticateForm(w, r, u, &f) {
 		return
-	}
-	if msg != "" {
-		f.Errors["current_password"] = msg
-		if u.PasswordHash == "" {
-			f.Error = msg
-		}
 	}
 	step := s.matchTOTP(key.Secret(), strings.TrimSpace(r.PostForm.Get("code")))
 	if step == 0 {
@@ -289,15 +282,11 @@ func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) 
 	}
 	ctx := r.Context()
 	u := s.currentUser(r)
-	msg, ok := s.reauthenticate(w, r, u, r.PostForm.Get("current_password"))
-	if !ok {
+	var f views.Form
+	if !s.reauthenticateForm(w, r, u, &f) {
 		return
 	}
-	if msg != "" {
-		f := views.Form{Errors: map[string]string{"current_password": msg}}
-		if u.PasswordHash == "" {
-			f.Error = msg
-		}
+	if len(f.Errors) > 0 {
 		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, f, nil)
 		return
 	}

@@ -237,15 +237,11 @@ func (s *Server) handleIdentityConnect(w http.ResponseWriter, r *http.Request) {
 	if !s.requireVerified(w, r, u, "connect "+op.Name) {
 		return
 	}
-	msg, ok := s.reauthenticate(w, r, u, r.PostForm.Get("current_password"))
-	if !ok {
+	var f views.Form
+	if !s.reauthenticateForm(w, r, u, &f) {
 		return
 	}
-	if msg != "" {
-		f := views.Form{Errors: map[string]string{"current_password": msg}}
-		if u.PasswordHash == "" {
-			f.Error = msg
-		}
+	if len(f.Errors) > 0 {
 		s.renderSettingsFull(w, r, http.StatusUnprocessableEntity, views.Settings{ConnectForm: f})
 		return
 	}
