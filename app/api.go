@@ -123,7 +123,7 @@ func (s *Server) apiAuth(next func(http.ResponseWriter, *http.Request, apiCaller
 		if su.Sub != nil {
 			c.plan = entitledPlan(su.Sub.Status, su.Sub.Plan)
 		}
-		if !t.LastUsedAt.Valid || time.Since(t.LastUsedAt.Time) > time.Minute {
+		if (!t.LastUsedAt.Valid || time.Since(t.LastUsedAt.Time) > time.Minute) && !readOnly(r) {
 			if err := s.db.TouchAPIToken(r.Context(), t.ID); err != nil {
 				s.log.Warn("touch api token", "err", err)
 			}

@@ -81,6 +81,36 @@ func (s sessionStore) Commit(token string, b []byte, expiry time.Time) error {
 }
 func (s sessionStore) Delete(token string) error { return s.write.Delete(token) }
 
+// loadAndSaveSession is scs's LoadAndSave, except for HEAD: a HEAD request
+// (what mail scanners and link previews send) reads the session like a GET,
+// so it gets the GET's answer, but whatever the handler changes in it is never
+// saved: no flash consumed, no OAuth flow or enrolment started, no cookie set.
+// HEAD never changes anything (the handlers skip their few GET-time database
+// writes on HEAD too: readOnly).
+func (s *Server) loadAndSaveSession(next http.Handler) http.Handler {
+	save := s.sessions.LoadAndSave(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !readOnly(r) {
+			save.ServeHTTP(w, r)
+			return
+		}
+		var token string
+		if c, err := r.Cookie(s.sessions.Cookie.Name); err == nil {
+			token = c.Value
+		}
+		ctx, err := s.sessions.Load(r.Context(), token)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// readOnly reports whether this request must change nothing: HEAD, which
+// Go's mux routes to GET handlers.
+func readOnly(r *http.Request) bool { return r.Method == http.MethodHead }
+
 // startSession is called once u proved the first factor (password, magic
 // link, provider). With two-factor on, it remembers the half-done login and
 // returns errSecondFactor (sessionError sends the user to /login/2fa);
@@ -262,10 +292,13 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 		switch {
 		case errors.Is(err, db.ErrNotFound) || (err == nil && (u.AuthEpoch != s.sessions.GetInt64(ctx, sessionAuthEpoch) || su.LastSeen.IsZero() || u.Disabled)):
 			// The user is gone, signed out everywhere or disabled, or this
-			// session was revoked.
-			if err := s.sessions.Destroy(ctx); err != nil {
-				s.serverError(w, r, err)
-				return
+			// session was revoked: anonymous from now on (HEAD changes
+			// nothing, and scs's Destroy deletes at once).
+			if !readOnly(r) {
+				if err := s.sessions.Destroy(ctx); err != nil {
+					s.serverError(w, r, err)
+					return
+				}
 			}
 		case err != nil:
 			s.serverError(w, r, err)
@@ -277,7 +310,7 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 			}
 			// "Last seen" is refreshed at most every five minutes, so a
 			// read-only request almost never writes.
-			if time.Since(su.LastSeen) > lastSeenEvery {
+			if time.Since(su.LastSeen) > lastSeenEvery && !readOnly(r) {
 				if err := s.db.TouchUserSession(ctx, sid); err != nil {
 					s.log.Warn("touch session", "err", err)
 				}

@@ -167,7 +167,7 @@ func (s *Server) customerFor(ctx context.Context, u db.User) (string, error) {
 func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
 	var notice string
-	if sid := r.URL.Query().Get("session_id"); sid != "" && s.stripe != nil {
+	if sid := r.URL.Query().Get("session_id"); sid != "" && s.stripe != nil && !readOnly(r) {
 		notice = s.applyCheckoutReturn(r.Context(), *st.user, sid)
 		if sub, err := s.db.CurrentSubscription(r.Context(), st.user.ID); err == nil {
 			st.sub, st.plan = &sub, entitledPlan(sub.Status, sub.Plan)

@@ -83,7 +83,7 @@ func (s *Server) routes() http.Handler {
 	// session and user loaded.
 	var pages http.Handler = s.friendlyMuxErrors(mux)
 	pages = s.loadUser(pages)
-	pages = s.sessions.LoadAndSave(pages)
+	pages = s.loadAndSaveSession(pages)
 	pages = s.limitBody(pages)
 	pages = s.crossOriginProtection(pages)
 
