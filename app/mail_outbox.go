@@ -47,8 +47,14 @@ func (o *outbox) run(ctx context.Context) {
 	defer close(o.done)
 	for {
 		o.deliverDue(ctx)
+		// Sleep until the next retry is due, or idlePoll at most. If the
+		// next retry cannot be read, retries wait for idlePoll: say so.
 		wait := o.idlePoll
-		if next, ok, err := o.db.NextEmailDue(ctx); err == nil && ok {
+		next, ok, err := o.db.NextEmailDue(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			o.log.Error("outbox: find the next retry", "err", err)
+		case ok:
 			wait = min(wait, max(time.Until(next), 10*time.Millisecond))
 		}
 		t := time.NewTimer(wait)
