@@ -39,9 +39,10 @@ func (q Queries) EnqueueEmail(ctx context.Context, e Email) (int64, error) {
 	return id, err
 }
 
-// DueEmails returns up to limit pending mails whose next attempt is due.
-func (d *DB) DueEmails(ctx context.Context, limit int) ([]Email, error) {
-	return d.emails(ctx, `WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?`, now(), limit)
+// DueEmails returns up to limit pending mails whose next attempt is due at
+// time at (the outbox's clock, so tests can move it).
+func (d *DB) DueEmails(ctx context.Context, at time.Time, limit int) ([]Email, error) {
+	return d.emails(ctx, `WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?`, at.UTC(), limit)
 }
 
 // RecentEmails returns the newest mails in the outbox. Only pending mail
