@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -383,6 +384,25 @@ func TestOutboxGivesUp(t *testing.T) {
 	}
 	if status != "failed" || !strings.Contains(ts.logs.String(), "giving up on a mail") {
 		t.Fatalf("status %q; logs:\n%s", status, ts.logs.String())
+	}
+}
+
+// TestMailHeaders: the Message-ID is on MAIL_FROM's domain, not the
+// machine's hostname, and no header names the mail library and its version.
+func TestMailHeaders(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.MailFrom = "Acme <no-reply@acme.example>" })
+	ts.newClient().signup("ada@example.com")
+	h := ts.smtp.waitFor("ada@example.com", "Confirm your email address").Header
+	if id := h.Get("Message-ID"); !regexp.MustCompile(`^<[A-Za-z0-9]{20,}@acme\.example>$`).MatchString(id) {
+		t.Errorf("Message-ID %q, want <random@acme.example>", id)
+	}
+	for _, k := range []string{"X-Mailer", "User-Agent"} {
+		if v := h.Get(k); v != "" {
+			t.Errorf("%s: %s", k, v)
+		}
+	}
+	if ct := h.Get("Content-Type"); !strings.HasPrefix(ct, "multipart/alternative;") {
+		t.Errorf("Content-Type %q, want multipart/alternative", ct)
 	}
 }
 
