@@ -47,8 +47,10 @@ type smtpMailer struct {
 	options []gomail.Option
 }
 
-// newSMTPMailer reads smtp://user:pass@host:port (STARTTLS when offered;
-// ?tls=required to insist) or smtps://user:pass@host:port (implicit TLS).
+// newSMTPMailer reads smtp://host:port (STARTTLS when offered),
+// smtp://user:pass@host:port?tls=required (STARTTLS required, which
+// LoadConfig insists on with a user) or smtps://user:pass@host:port
+// (implicit TLS).
 func newSMTPMailer(u *url.URL, from string) (*smtpMailer, error) {
 	addr, err := mail.ParseAddress(from)
 	if err != nil {
