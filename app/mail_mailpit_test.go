@@ -1,7 +1,15 @@
 package app
 
 import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
+	"math/big"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,7 +26,8 @@ import (
 // (github.com/axllent/mailpit), run as a child process on free loopback
 // ports, and read what arrived through its HTTP API. The in-process sink in
 // mail_smtp_test.go checks the flows; this checks that a real server, with
-// its own SMTP stack and MIME parser, gets well-formed mail. CI installs it
+// its own SMTP stack and MIME parser, gets well-formed mail, and that
+// STARTTLS and AUTH work with a private CA. CI installs it
 // (go install github.com/axllent/mailpit@v1.33.1); elsewhere the tests skip
 // without it unless SKIFF_MAILPIT=required.
 
@@ -88,6 +97,67 @@ func TestMailpit(t *testing.T) {
 			t.Fatalf("Mailpit holds %d copies of the mail, want 1", n)
 		}
 	})
+}
+
+// TestMailpitPrivateCA: an SMTP server whose certificate a private CA signed
+// is trusted once SSL_CERT_FILE names that CA (Go's crypto/x509 reads it on
+// Linux instead of the system bundle file), as the README says; without it
+// the same send fails on the certificate. Mailpit requires STARTTLS and
+// accepts any login, so the password goes over that TLS. Go reads
+// SSL_CERT_FILE once per process, so each send runs in a child process (this
+// test binary, running only TestMailpitPrivateCAChild).
+func TestMailpitPrivateCA(t *testing.T) {
+	dir := t.TempDir()
+	caFile, certFile, keyFile := writeTestCA(t, dir)
+	mp := startMailpit(t, "--smtp-tls-cert", certFile, "--smtp-tls-key", keyFile, "--smtp-require-starttls", "--smtp-auth-accept-any")
+	smtpURL := "smtp://apikey:s3cret@" + mp.smtpAddr + "?tls=required"
+
+	send := func(to, sslCertFile string) (string, error) {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestMailpitPrivateCAChild$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), "SKIFF_MAILPIT_CHILD_SMTP_URL="+smtpURL, "SKIFF_MAILPIT_CHILD_TO="+to)
+		cmd.Env = append(cmd.Env, "SSL_CERT_FILE="+sslCertFile)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+
+	out, err := send("ca@example.com", caFile)
+	if err != nil {
+		t.Fatalf("with SSL_CERT_FILE=the private CA: %v\n%s", err, out)
+	}
+	m := mp.waitFor(t, "ca@example.com", "Private CA")
+	if m.Username != "apikey" {
+		t.Errorf("Mailpit saw user %q, want apikey (the login went over STARTTLS)", m.Username)
+	}
+	wantSkiffMail(t, m)
+
+	// The system bundle does not hold the private CA: the send fails, on
+	// the certificate.
+	out, err = send("nobody@example.com", filepath.Join(dir, "missing.pem"))
+	if err == nil || !strings.Contains(out, "certificate signed by unknown authority") {
+		t.Fatalf("without the CA in SSL_CERT_FILE: err %v, want an unknown authority:\n%s", err, out)
+	}
+}
+
+// TestMailpitPrivateCAChild sends one mail through SMTP_URL. It runs only as
+// TestMailpitPrivateCA's child process, with SSL_CERT_FILE set by the parent.
+func TestMailpitPrivateCAChild(t *testing.T) {
+	smtpURL := os.Getenv("SKIFF_MAILPIT_CHILD_SMTP_URL")
+	if smtpURL == "" {
+		t.Skip("run by TestMailpitPrivateCA")
+	}
+	cfg, err := LoadConfig(envOf(map[string]string{"SMTP_URL": smtpURL, "MAIL_FROM": mailFrom}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mailer, err := newMailer(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = mailer.Send(context.Background(), Message{To: os.Getenv("SKIFF_MAILPIT_CHILD_TO"), Subject: "Private CA",
+		Text: "Sent over STARTTLS.", HTML: "<p>Sent over STARTTLS.</p>"})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // withSMTPURL sends mail to the SMTP server at raw.
@@ -295,4 +365,50 @@ func (mp *mailpit) getJSON(t testing.TB, path string, v any) {
 	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}
+}
+
+// writeTestCA writes a private CA and a certificate it signed for
+// 127.0.0.1 and localhost, as PEM files in dir.
+func writeTestCA(t testing.TB, dir string) (caFile, certFile, keyFile string) {
+	t.Helper()
+	newKey := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	caKey, key := newKey(), newKey()
+	now := time.Now()
+	ca := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Skiff test CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, typ string, der []byte) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	return write("ca.pem", "CERTIFICATE", caDER), write("cert.pem", "CERTIFICATE", leafDER), write("key.pem", "PRIVATE KEY", keyDER)
 }
