@@ -28,7 +28,7 @@ type Config struct {
 
 	Stripe StripeConfig
 
-	SMTPURL         *url.URL // SMTP_URL: smtp://user:pass@host:587 or smtps://...:465; nil for the dev mailbox
+	SMTPURL         *url.URL // SMTP_URL: smtp://user:pass@host:587?tls=required or smtps://...:465; nil for the dev mailbox
 	MailFrom        string   // MAIL_FROM: the sender of every mail
 	MagicLinkSignup bool     // MAGIC_LINK_SIGNUP: a magic link to an unknown address creates an account
 
@@ -179,10 +179,21 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if raw := get("SMTP_URL", ""); raw != "" {
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
-			return Config{}, errors.New("config: SMTP_URL must look like smtp://user:pass@host:587 or smtps://user:pass@host:465")
+			return Config{}, errors.New("config: SMTP_URL must look like smtp://user:pass@host:587?tls=required or smtps://user:pass@host:465")
 		}
-		if tls := u.Query().Get("tls"); tls != "" && tls != "required" {
+		tls := u.Query().Get("tls")
+		if tls != "" && tls != "required" {
 			return Config{}, fmt.Errorf("config: SMTP_URL's tls option can only be tls=required, got %q", tls)
+		}
+		// go-mail sends a password only over TLS; without it, it picks a
+		// challenge mechanism (CRAM-MD5, SCRAM) or, against the usual
+		// PLAIN/LOGIN server, fails every send, even to localhost. And TLS
+		// only "when offered" is TLS an attacker on the path can take away.
+		// So a password comes with TLS required, and this says so now
+		// rather than in a log line at every retry.
+		if u.Scheme == "smtp" && u.User != nil && tls != "required" {
+			return Config{}, errors.New("config: SMTP_URL has a user name, so it must require TLS: " +
+				"add ?tls=required (STARTTLS, usually port 587) or use smtps:// (port 465)")
 		}
 		cfg.SMTPURL = u
 	}

@@ -45,13 +45,39 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 			t.Errorf("%v: err %v, want one line containing %q", tt.env, err, tt.want)
 		}
 	}
-	cfg, err := LoadConfig(envOf(map[string]string{"APP_ENV": "production", "BASE_URL": "https://app.example.com", "TRUST_PROXY_HEADERS": "true", "SMTP_URL": "smtp://u:p@mail.example.com:587"}))
+	cfg, err := LoadConfig(envOf(map[string]string{"APP_ENV": "production", "BASE_URL": "https://app.example.com", "TRUST_PROXY_HEADERS": "true", "SMTP_URL": "smtp://u:p@mail.example.com:587?tls=required"}))
 	if err != nil || !cfg.Secure() || !cfg.TrustProxyHeaders {
 		t.Fatalf("valid production config: %+v, %v", cfg, err)
 	}
 	for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060"} {
 		if cfg, err := LoadConfig(envOf(map[string]string{"PPROF_ADDR": addr})); err != nil || cfg.PprofAddr != addr {
 			t.Errorf("PPROF_ADDR=%s: %v", addr, err)
+		}
+	}
+}
+
+// TestSMTPPasswordNeedsTLS: credentials in an smtp:// URL that does not
+// require TLS can never be sent (go-mail refuses), so start-up refuses the
+// setting, naming SMTP_URL and the fix, without echoing the password.
+func TestSMTPPasswordNeedsTLS(t *testing.T) {
+	for _, raw := range []string{
+		"smtp://apikey:s3cret-pw@smtp.example.com:587",
+		"smtp://apikey:s3cret-pw@127.0.0.1:1025", // go-mail's auto-discovery refuses PLAIN/LOGIN on localhost too
+		"smtp://apikey@smtp.example.com",
+	} {
+		_, err := LoadConfig(envOf(map[string]string{"SMTP_URL": raw}))
+		if err == nil || !strings.HasPrefix(err.Error(), "config: SMTP_URL") || !strings.Contains(err.Error(), "?tls=required") ||
+			strings.Contains(err.Error(), "s3cret-pw") {
+			t.Errorf("SMTP_URL=%s: err %v, want one naming SMTP_URL and ?tls=required, without the password", raw, err)
+		}
+	}
+	for _, raw := range []string{
+		"smtp://apikey:s3cret-pw@smtp.example.com:587?tls=required",
+		"smtps://apikey:s3cret-pw@smtp.example.com:465",
+		"smtp://relay.internal:25", // no credentials: STARTTLS when offered
+	} {
+		if _, err := LoadConfig(envOf(map[string]string{"SMTP_URL": raw})); err != nil {
+			t.Errorf("SMTP_URL=%s: %v", raw, err)
 		}
 	}
 }

@@ -24,6 +24,12 @@ type outbox struct {
 	maxRetry    time.Duration // ... up to this
 	giveUpAfter time.Duration // a mail still failing after this is marked failed
 	idlePoll    time.Duration // look for due mail at least this often
+
+	// The worker's clock: what time it is, and a wait. time.Now and
+	// time.After, except in the test that moves a fake clock through the
+	// retry schedule in milliseconds instead of minutes.
+	now   func() time.Time
+	after func(time.Duration) <-chan time.Time
 }
 
 func newOutbox(database *db.DB, mailer Mailer, logger *slog.Logger) *outbox {
@@ -31,6 +37,7 @@ func newOutbox(database *db.DB, mailer Mailer, logger *slog.Logger) *outbox {
 		db: database, mailer: mailer, log: logger,
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 		firstRetry: 5 * time.Second, maxRetry: time.Hour, giveUpAfter: 72 * time.Hour, idlePoll: 30 * time.Second,
+		now: time.Now, after: time.After,
 	}
 }
 
@@ -47,26 +54,29 @@ func (o *outbox) run(ctx context.Context) {
 	defer close(o.done)
 	for {
 		o.deliverDue(ctx)
+		// Sleep until the next retry is due, or idlePoll at most. If the
+		// next retry cannot be read, retries wait for idlePoll: say so.
 		wait := o.idlePoll
-		if next, ok, err := o.db.NextEmailDue(ctx); err == nil && ok {
-			wait = min(wait, max(time.Until(next), 10*time.Millisecond))
+		next, ok, err := o.db.NextEmailDue(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			o.log.Error("outbox: find the next retry", "err", err)
+		case ok:
+			wait = min(wait, max(next.Sub(o.now()), 10*time.Millisecond))
 		}
-		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return
 		case <-o.wake:
-		case <-t.C:
+		case <-o.after(wait): // an abandoned timer is garbage collected (Go 1.23+)
 		}
-		t.Stop()
 	}
 }
 
 // deliverDue sends every mail that is due now.
 func (o *outbox) deliverDue(ctx context.Context) {
 	for ctx.Err() == nil {
-		due, err := o.db.DueEmails(ctx, 20)
+		due, err := o.db.DueEmails(ctx, o.now(), 20)
 		if err != nil {
 			if ctx.Err() == nil {
 				o.log.Error("outbox: load due mail", "err", err)
@@ -98,13 +108,13 @@ func (o *outbox) deliver(e db.Email) {
 	if delay <= 0 || delay > o.maxRetry {
 		delay = o.maxRetry
 	}
-	giveUp := time.Since(e.CreatedAt) > o.giveUpAfter
+	giveUp := o.now().Sub(e.CreatedAt) > o.giveUpAfter
 	if giveUp {
 		o.log.Error("outbox: giving up on a mail", "email_id", e.ID, "to", e.To, "subject", e.Subject, "attempts", attempts, "err", err)
 	} else {
 		o.log.Warn("outbox: send failed, will retry", "email_id", e.ID, "attempts", attempts, "retry_in", delay.String(), "err", err)
 	}
-	if err := o.db.MarkEmailRetry(ctx, e.ID, err.Error(), time.Now().Add(delay), giveUp); err != nil {
+	if err := o.db.MarkEmailRetry(ctx, e.ID, err.Error(), o.now().Add(delay), giveUp); err != nil {
 		o.log.Error("outbox: mark retry", "email_id", e.ID, "err", err)
 	}
 }

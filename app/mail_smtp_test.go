@@ -32,6 +32,7 @@ type smtpSink struct {
 type sentMail struct {
 	From, To, Subject string
 	Text, HTML        string
+	Header            mail.Header
 }
 
 // newSMTPSink starts a server on a free loopback port.
@@ -169,7 +170,7 @@ func (s *sinkSession) Data(r io.Reader) error {
 	}
 	dec := new(mime.WordDecoder)
 	subject, _ := dec.DecodeHeader(msg.Header.Get("Subject"))
-	m := sentMail{From: s.from, To: s.to, Subject: subject}
+	m := sentMail{From: s.from, To: s.to, Subject: subject, Header: msg.Header}
 	_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
 	if err != nil {
 		return err

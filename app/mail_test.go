@@ -2,12 +2,20 @@ package app
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"skiff/db"
 )
 
 // tokenOf returns the token parameter of a mailed link.
@@ -377,6 +385,182 @@ func TestOutboxGivesUp(t *testing.T) {
 	if status != "failed" || !strings.Contains(ts.logs.String(), "giving up on a mail") {
 		t.Fatalf("status %q; logs:\n%s", status, ts.logs.String())
 	}
+}
+
+// TestMailHeaders: the Message-ID is on MAIL_FROM's domain, not the
+// machine's hostname, and no header names the mail library and its version.
+func TestMailHeaders(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.MailFrom = "Acme <no-reply@acme.example>" })
+	ts.newClient().signup("ada@example.com")
+	h := ts.smtp.waitFor("ada@example.com", "Confirm your email address").Header
+	if id := h.Get("Message-ID"); !regexp.MustCompile(`^<[A-Za-z0-9]{20,}@acme\.example>$`).MatchString(id) {
+		t.Errorf("Message-ID %q, want <random@acme.example>", id)
+	}
+	for _, k := range []string{"X-Mailer", "User-Agent"} {
+		if v := h.Get(k); v != "" {
+			t.Errorf("%s: %s", k, v)
+		}
+	}
+	if ct := h.Get("Content-Type"); !strings.HasPrefix(ct, "multipart/alternative;") {
+		t.Errorf("Content-Type %q, want multipart/alternative", ct)
+	}
+}
+
+// TestOutboxRetriesOnSchedule: a failed mail is retried 5 s, 10 s and 20 s
+// after each failure, with the production delays and the production 30 s
+// idle poll. The worker runs on a fake clock that the test moves from one
+// wait to the next, so three failures take milliseconds, not 35 seconds.
+func TestOutboxRetriesOnSchedule(t *testing.T) {
+	ctx := context.Background()
+	database, err := db.Open(ctx, filepath.Join(t.TempDir(), "skiff.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer database.Close()
+	if _, err := database.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = database.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := db.Q(tx).EnqueueEmail(ctx, db.Email{To: "ada@example.com", Subject: "Hello", Text: "t", HTML: "h"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	clock := newFakeClock(time.Now()) // after the mail was queued: it is due
+	mailer := &flakyMailer{clock: clock, failures: 3}
+	logs := &syncBuffer{}
+	o := newOutbox(database, mailer, slog.New(slog.NewTextHandler(logs, nil)))
+	if o.firstRetry != 5*time.Second || o.idlePoll != 30*time.Second {
+		t.Fatalf("not the production schedule: first retry %v, idle poll %v", o.firstRetry, o.idlePoll)
+	}
+	o.now, o.after = clock.Now, clock.After
+	workCtx, stop := context.WithCancel(ctx)
+	go o.run(workCtx)
+	defer func() { stop(); <-o.done }()
+
+	// Each time the worker goes to sleep, wake it at the end of its wait:
+	// the time of each attempt is then the time the worker chose.
+	start := clock.Now()
+	for len(mailer.attemptTimes()) < 4 {
+		select {
+		case at := <-clock.waits:
+			if at.Sub(start) > 10*time.Minute {
+				t.Fatalf("the worker sleeps until +%v; attempts so far at %v", at.Sub(start), offsets(start, mailer.attemptTimes()))
+			}
+			clock.set(at)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the worker neither sent nor slept; attempts at %v; logs:\n%s", offsets(start, mailer.attemptTimes()), logs)
+		}
+	}
+	got := offsets(start, mailer.attemptTimes())
+	want := []time.Duration{0, 5 * time.Second, 15 * time.Second, 35 * time.Second}
+	if !slices.Equal(got, want) {
+		t.Fatalf("attempts at %v after the mail was queued, want %v (retries 5 s, 10 s, 20 s after each failure)", got, want)
+	}
+	// With nothing pending the worker polls every 30 s.
+	select {
+	case at := <-clock.waits:
+		if idle := at.Sub(clock.Now()); idle != 30*time.Second {
+			t.Fatalf("idle wait %v, want 30s", idle)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the worker did not go back to sleep")
+	}
+	e, err := database.RecentEmails(ctx, 1)
+	if err != nil || len(e) != 1 || e[0].Status != "sent" || e[0].Attempts != 4 {
+		t.Fatalf("outbox row %+v, %v; want sent after 4 attempts", e, err)
+	}
+	if strings.Contains(logs.String(), "level=ERROR") {
+		t.Fatalf("errors logged:\n%s", logs)
+	}
+}
+
+// fakeClock is the outbox's clock in TestOutboxRetriesOnSchedule: time stands
+// still until the test sets it, and each wait the worker starts is reported
+// on waits (its deadline), so the test knows when the worker sleeps, and until
+// when.
+type fakeClock struct {
+	waits chan time.Time
+
+	mu     sync.Mutex
+	now    time.Time
+	timers []fakeTimer
+}
+
+type fakeTimer struct {
+	at time.Time
+	c  chan time.Time
+}
+
+func newFakeClock(now time.Time) *fakeClock {
+	return &fakeClock{now: now, waits: make(chan time.Time, 100)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// After returns a channel that receives once the clock is set to now+d or later.
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	t := fakeTimer{at: c.now.Add(d), c: make(chan time.Time, 1)}
+	c.timers = append(c.timers, t)
+	c.mu.Unlock()
+	c.waits <- t.at
+	return t.c
+}
+
+// set moves the clock to at and fires every wait that ends by then.
+func (c *fakeClock) set(at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = at
+	c.timers = slices.DeleteFunc(c.timers, func(t fakeTimer) bool {
+		if t.at.After(at) {
+			return false
+		}
+		t.c <- at
+		return true
+	})
+}
+
+// flakyMailer fails its first failures sends, then accepts every mail. It
+// records the clock's time of each attempt.
+type flakyMailer struct {
+	clock    *fakeClock
+	failures int
+
+	mu       sync.Mutex
+	attempts []time.Time
+}
+
+func (m *flakyMailer) Send(context.Context, Message) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.attempts = append(m.attempts, m.clock.Now())
+	if len(m.attempts) <= m.failures {
+		return errors.New("dial tcp 127.0.0.1:25: connection refused")
+	}
+	return nil
+}
+
+func (m *flakyMailer) attemptTimes() []time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.attempts)
+}
+
+// offsets returns how long after start each time is.
+func offsets(start time.Time, times []time.Time) []time.Duration {
+	var out []time.Duration
+	for _, at := range times {
+		out = append(out, at.Sub(start))
+	}
+	return out
 }
 
 func TestDevMailbox(t *testing.T) {

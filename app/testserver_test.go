@@ -98,7 +98,10 @@ func newTestServer(t testing.TB, opts ...testOption) *testServer {
 		t.Fatal(err)
 	}
 	srv := NewServer(cfg, database, logger, mailer)
-	srv.outbox.firstRetry, srv.outbox.idlePoll = 20*time.Millisecond, 100*time.Millisecond
+	// Retries start at 20 ms instead of 5 s so an outage test takes
+	// milliseconds; the idle poll stays at its production 30 s, so a retry
+	// that waits for the poll instead of its own time fails those tests.
+	srv.outbox.firstRetry = 20 * time.Millisecond
 	workCtx, stopWork := context.WithCancel(context.Background())
 	srv.Start(workCtx)
 	hs.Config.Handler = srv

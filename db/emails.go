@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 )
 
@@ -38,9 +39,10 @@ func (q Queries) EnqueueEmail(ctx context.Context, e Email) (int64, error) {
 	return id, err
 }
 
-// DueEmails returns up to limit pending mails whose next attempt is due.
-func (d *DB) DueEmails(ctx context.Context, limit int) ([]Email, error) {
-	return d.emails(ctx, `WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?`, now(), limit)
+// DueEmails returns up to limit pending mails whose next attempt is due at
+// time at (the outbox's clock, so tests can move it).
+func (d *DB) DueEmails(ctx context.Context, at time.Time, limit int) ([]Email, error) {
+	return d.emails(ctx, `WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?`, at.UTC(), limit)
 }
 
 // RecentEmails returns the newest mails in the outbox. Only pending mail
@@ -99,8 +101,15 @@ func (d *DB) MarkEmailRetry(ctx context.Context, id int64, errText string, next 
 }
 
 // NextEmailDue returns when the earliest pending mail is due, if any is pending.
+// Not min(next_attempt_at): an aggregate loses the column's DATETIME type, the
+// driver hands back text, and scanning text into a time fails. Reading the
+// column itself keeps its type (and walks the (status, next_attempt_at) index).
 func (d *DB) NextEmailDue(ctx context.Context) (time.Time, bool, error) {
-	var t sql.NullTime
-	err := d.queryRow(ctx, `SELECT min(next_attempt_at) FROM emails WHERE status = 'pending'`).Scan(&t)
-	return t.Time, t.Valid, err
+	var t time.Time
+	err := d.queryRow(ctx, `
+		SELECT next_attempt_at FROM emails WHERE status = 'pending' ORDER BY next_attempt_at LIMIT 1`).Scan(&t)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	return t, err == nil, err
 }
