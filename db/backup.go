@@ -64,8 +64,10 @@ func IntegrityCheck(ctx context.Context, path string) error {
 
 // Restore replaces the database at dst with the backup at src, after
 // checking the backup. The caller must make sure no server uses dst (see
-// LockFile). The old file is kept next to it as dst + ".before-restore".
-// The restored database and the kept copy are 0600.
+// LockFile). The old file is kept next to it as dst + ".before-restore",
+// whole on its own: after a crash its last commits may still be only in its
+// -wal, so they are checkpointed into the file before it is moved. The
+// restored database and the kept copy are 0600.
 func Restore(ctx context.Context, src, dst string) error {
 	if err := IntegrityCheck(ctx, src); err != nil {
 		return err
@@ -75,13 +77,30 @@ func Restore(ctx context.Context, src, dst string) error {
 		return err
 	}
 	if _, err := os.Stat(dst); err == nil {
+		if err := checkpoint(ctx, dst); err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("restore: nothing changed: %w", err)
+		}
 		kept := dst + ".before-restore"
+		// A -wal left beside an earlier kept copy would be replayed into
+		// this one when it is opened, and corrupt it.
+		for _, suffix := range []string{"-wal", "-shm"} {
+			if err := os.Remove(kept + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
 		if err := os.Rename(dst, kept); err != nil {
+			return err
+		}
+		// The checkpoint emptied the -wal (SQLite deletes it on the last
+		// close). Should anything be left in it, it goes with the kept
+		// copy rather than away: it may hold commits.
+		if err := os.Rename(dst+"-wal", kept+"-wal"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 		// A database written by an older version may still be 0644, and
 		// nothing opens the kept copy again to fix it.
-		if err := restrictToOwner(kept); err != nil {
+		if err := restrictToOwner(kept, kept+"-wal"); err != nil {
 			return err
 		}
 	}
@@ -91,6 +110,31 @@ func Restore(ctx context.Context, src, dst string) error {
 		}
 	}
 	return os.Rename(tmp, dst)
+}
+
+// checkpoint copies every commit in path's -wal into the file itself
+// (PRAGMA wal_checkpoint(TRUNCATE)), opening it as the server does. A server
+// killed with SIGKILL leaves its latest commits in the -wal; opening the
+// file recovers them first. It fails when another connection (a sqlite3
+// shell) keeps the checkpoint from finishing.
+func checkpoint(ctx context.Context, path string) error {
+	// Opening creates a missing -wal and -shm with the file's mode.
+	if err := restrictToOwner(path, path+"-wal", path+"-shm"); err != nil {
+		return err
+	}
+	conn, err := sql.Open("sqlite", DSN(path))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var busy, walFrames, checkpointed int
+	if err := conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &walFrames, &checkpointed); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	if busy != 0 {
+		return fmt.Errorf("checkpoint %s: another process has the database open (close it and try again)", path)
+	}
+	return conn.Close()
 }
 
 // copyFile copies src to a new 0600 file dst. A dst left by an earlier,
