@@ -28,6 +28,9 @@ type fakeStripe struct {
 	portalCustomers []string
 	endpoints       []map[string]any
 	canceled        []string // subscriptions cancelled through the API
+	// ignoreListFilters lists every subscription whatever the customer
+	// asked for, as stripe-mock does.
+	ignoreListFilters bool
 }
 
 func newFakeStripe(t testing.TB) *fakeStripe {
@@ -119,7 +122,7 @@ func (f *fakeStripe) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == "GET" && path == "/v1/subscriptions":
 		var data []any
 		for _, s := range f.subs {
-			if s["customer"] == r.URL.Query().Get("customer") {
+			if s["customer"] == r.URL.Query().Get("customer") || f.ignoreListFilters {
 				data = append(data, s)
 			}
 		}

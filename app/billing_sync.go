@@ -33,6 +33,15 @@ func (s *Server) syncStripe(ctx context.Context) (int, error) {
 		it := s.stripe.Subscriptions.List(params)
 		for it.Next() {
 			sub := it.Subscription()
+			// A list is not proof of ownership: a wrong filter, a proxy or
+			// stripe-mock (which ignores filters) can hand back another
+			// customer's subscription, and storing it would give this user
+			// someone else's plan.
+			if sub.Customer == nil || sub.Customer.ID != customerID {
+				s.log.Warn("stripe sync: skipped a listed subscription of another customer",
+					"subscription", sub.ID, "asked_for", customerID, "customer", customerOf(sub))
+				continue
+			}
 			version := sub.Created
 			if old, err := s.db.SubscriptionByID(ctx, sub.ID); err == nil {
 				version = max(version, old.Version)
@@ -47,6 +56,14 @@ func (s *Server) syncStripe(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// customerOf returns a subscription's customer id, or "" when it has none.
+func customerOf(sub *stripe.Subscription) string {
+	if sub.Customer == nil {
+		return ""
+	}
+	return sub.Customer.ID
 }
 
 // runNightlySync reconciles billing once a day until ctx ends.
