@@ -173,10 +173,11 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 			st.sub, st.plan = &sub, entitledPlan(sub.Status, sub.Plan)
 		}
 	}
-	data := views.Billing{BillingEnabled: s.stripe != nil, Notice: notice, PlanName: s.plan(st.plan).Name}
+	data := views.Billing{BillingEnabled: s.stripe != nil, Notice: notice, PlanName: s.planName(st.plan)}
 	if sub := st.sub; sub != nil {
 		data.Status = sub.Status
 		data.Live = liveStatus(sub.Status)
+		data.UnknownPrice = data.Live && sub.Plan == PlanUnknown
 		data.CancelAtPeriodEnd = sub.CancelAtPeriodEnd
 		data.PastDue = sub.Status == "past_due" || sub.Status == "unpaid" || sub.LastInvoiceStatus == "payment_failed" && data.Live
 		if sub.CurrentPeriodEnd.Valid {
@@ -221,18 +222,24 @@ func (s *Server) applyCheckoutReturn(ctx context.Context, u db.User, sessionID s
 	return "Thank you! Your subscription is active."
 }
 
-// subscriptionRow converts Stripe's subscription into our row.
+// subscriptionRow converts Stripe's subscription into our row. A live one on
+// a price no plan sells is logged as an error for the founder.
 func (s *Server) subscriptionRow(sub *stripe.Subscription, userID int64, customerID string, version int64) db.Subscription {
 	var priceID string
 	if sub.Items != nil && len(sub.Items.Data) > 0 && sub.Items.Data[0].Price != nil {
 		priceID = sub.Items.Data[0].Price.ID
+	}
+	plan := s.planForPrice(priceID)
+	if plan == PlanUnknown && liveStatus(string(sub.Status)) {
+		s.log.Error("stripe subscription on a price no plan sells: it unlocks nothing until you "+unknownPriceFix,
+			"subscription", sub.ID, "price", priceID, "customer", customerID, "user_id", userID)
 	}
 	return db.Subscription{
 		ID:                sub.ID,
 		UserID:            userID,
 		CustomerID:        customerID,
 		PriceID:           priceID,
-		Plan:              s.planForPrice(priceID).ID,
+		Plan:              plan,
 		Status:            string(sub.Status),
 		CurrentPeriodEnd:  db.UnixTime(sub.CurrentPeriodEnd),
 		CancelAtPeriodEnd: sub.CancelAtPeriodEnd,

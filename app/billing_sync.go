@@ -23,6 +23,7 @@ func (s *Server) syncStripe(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n := 0
+	var unknown []string // live subscriptions on a price no plan sells
 	for _, customerID := range customers {
 		userID, err := s.db.UserIDByCustomer(ctx, customerID)
 		if err != nil {
@@ -46,14 +47,24 @@ func (s *Server) syncStripe(ctx context.Context) (int, error) {
 			if old, err := s.db.SubscriptionByID(ctx, sub.ID); err == nil {
 				version = max(version, old.Version)
 			}
-			if _, err := s.db.ApplySubscription(ctx, s.subscriptionRow(sub, userID, customerID, version)); err != nil {
+			row := s.subscriptionRow(sub, userID, customerID, version)
+			if _, err := s.db.ApplySubscription(ctx, row); err != nil {
 				return n, err
 			}
 			n++
+			if row.Plan == PlanUnknown && liveStatus(row.Status) {
+				unknown = append(unknown, row.ID+" on "+row.PriceID)
+			}
 		}
 		if err := it.Err(); err != nil {
 			return n, fmt.Errorf("list subscriptions of %s: %w", customerID, err)
 		}
+	}
+	if len(unknown) > 0 {
+		// Stored all the same (so Checkout is not offered again to someone
+		// already billed), but the sync did not succeed: say so.
+		return n, fmt.Errorf("%d live subscription(s) on a price no plan sells (%s): %s; /admin lists them",
+			len(unknown), strings.Join(unknown[:min(len(unknown), 3)], ", "), unknownPriceFix)
 	}
 	return n, nil
 }
