@@ -31,6 +31,9 @@ type fakeStripe struct {
 	// ignoreListFilters lists every subscription whatever the customer
 	// asked for, as stripe-mock does.
 	ignoreListFilters bool
+	// noWebhookSecret creates webhook endpoints without a signing secret,
+	// as stripe-mock does.
+	noWebhookSecret bool
 }
 
 func newFakeStripe(t testing.TB) *fakeStripe {
@@ -146,6 +149,9 @@ func (f *fakeStripe) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		ep := map[string]any{"id": f.id("we"), "object": "webhook_endpoint", "url": form["url"],
 			"api_version": form["api_version"], "enabled_events": events, "secret": "whsec_fake_secret", "status": "enabled"}
+		if f.noWebhookSecret {
+			delete(ep, "secret")
+		}
 		f.endpoints = append(f.endpoints, ep)
 		writeJSON(w, 200, ep)
 

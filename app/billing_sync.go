@@ -162,6 +162,13 @@ func stripeSetup(ctx context.Context, cfg Config, s *Server, out io.Writer) erro
 		return fmt.Errorf("stripe-setup: create webhook endpoint: %w", err)
 	}
 	fmt.Fprintf(out, "ok  created webhook endpoint %s for %s (API version %s)\n", ep.ID, url, stripe.APIVersion)
+	if ep.Secret == "" {
+		// Stripe sends the secret only in the answer that creates the
+		// endpoint (stripe-mock sends none). An empty assignment pasted
+		// into .env would leave every webhook refused with 503.
+		return fmt.Errorf("stripe-setup: Stripe returned no signing secret for endpoint %s; "+
+			"copy it from the Dashboard (Developers > Webhooks > %s > Signing secret) into STRIPE_WEBHOOK_SECRET", ep.ID, ep.ID)
+	}
 	fmt.Fprintf(out, "\nSTRIPE_WEBHOOK_SECRET=%s\n", ep.Secret)
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -155,4 +157,78 @@ func TestBillingPageNeverShowsAZeroDate(t *testing.T) {
 	if strings.Contains(res.body, "0001") {
 		t.Fatalf("/billing shows a zero date:\n%s", res.body)
 	}
+}
+
+// TestStripeSetupWithoutASigningSecretSaysWhatToDo runs `skiff stripe-setup`
+// against a Stripe that creates the endpoint but returns no secret (as
+// stripe-mock does): no empty STRIPE_WEBHOOK_SECRET= to paste into .env, but
+// a failure that says where the secret is.
+func TestStripeSetupWithoutASigningSecretSaysWhatToDo(t *testing.T) {
+	fake := newFakeStripe(t)
+	fake.noWebhookSecret = true
+	env := map[string]string{
+		"DATABASE_PATH": filepath.Join(t.TempDir(), "skiff.db"), "BASE_URL": "https://app.example.com",
+		"SMTP_URL": "smtp://127.0.0.1:9", "STRIPE_SECRET_KEY": "sk_test_fake", "STRIPE_PRICE_PRO": "price_pro",
+		"STRIPE_PRICE_ENTERPRISE": "price_enterprise", "STRIPE_API_BASE": fake.URL,
+	}
+	var stdout, stderr strings.Builder
+	err := Run(context.Background(), []string{"stripe-setup"}, func(k string) string { return env[k] }, &stdout, &stderr)
+	if len(fake.endpoints) != 1 {
+		t.Fatalf("%d endpoints created, want 1", len(fake.endpoints))
+	}
+	if regexp.MustCompile(`(?m)^STRIPE_WEBHOOK_SECRET=\s*$`).MatchString(stdout.String()) {
+		t.Fatalf("an empty assignment was printed:\n%s", stdout.String())
+	}
+	if err == nil {
+		t.Fatalf("stripe-setup succeeded (exit 0) without a signing secret:\n%s", stdout.String())
+	}
+	for _, want := range []string{"no signing secret", "Dashboard", "Signing secret", "STRIPE_WEBHOOK_SECRET", fake.endpoints[0]["id"].(string)} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
+
+// TestStripeMockAnswersAreCheckedNotTrusted runs sync and setup against
+// stripe-mock, which answers a customer's subscription list with another
+// customer's subscription (cancelled at period end, on a price Skiff does
+// not sell) and creates webhook endpoints without a secret.
+func TestStripeMockAnswersAreCheckedNotTrusted(t *testing.T) {
+	addr := startStripeMock(t)
+	ts := newTestServer(t, func(c *Config) {
+		c.Stripe = StripeConfig{SecretKey: "sk_test_123", WebhookSecret: testWebhookSecret,
+			PricePro: "price_123", PriceEnterprise: "price_456", APIBase: "http://" + addr}
+	})
+	c := ts.newClient()
+	c.signup("ada@example.com")
+	wantStatus(t, c.post("/billing/checkout", url.Values{"plan": {"pro"}}), http.StatusSeeOther) // makes ada's customer
+
+	t.Run("sync skips another customer's subscription", func(t *testing.T) {
+		n, err := ts.srv.syncStripe(t.Context())
+		if err != nil || n != 0 {
+			t.Fatalf("sync: %d reconciled, %v; want 0 and no error", n, err)
+		}
+		var rows int
+		ts.db.Read.QueryRow(`SELECT count(*) FROM subscriptions`).Scan(&rows)
+		if rows != 0 {
+			t.Fatalf("%d subscriptions stored from stripe-mock's list", rows)
+		}
+		res := c.get("/billing")
+		wantStatus(t, res, http.StatusOK)
+		wantBody(t, res, "Free", "See plans and upgrade")
+		if strings.Contains(res.body, "0001") {
+			t.Fatalf("/billing shows a zero date:\n%s", res.body)
+		}
+		wantBody(t, c.get("/pricing"), `action="/billing/checkout"`)
+	})
+	t.Run("setup says where the missing secret is", func(t *testing.T) {
+		var out strings.Builder
+		err := stripeSetup(t.Context(), ts.srv.cfg, ts.srv, &out)
+		if err == nil || !strings.Contains(err.Error(), "Signing secret") {
+			t.Fatalf("stripe-setup: err %v, want one saying where the signing secret is\n%s", err, out.String())
+		}
+		if regexp.MustCompile(`(?m)^STRIPE_WEBHOOK_SECRET=\s*$`).MatchString(out.String()) {
+			t.Fatalf("an empty assignment was printed:\n%s", out.String())
+		}
+	})
 }
