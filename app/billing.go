@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -135,7 +137,31 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 		s.paymentProviderError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, sess.URL, http.StatusSeeOther)
+	s.redirectToStripe(w, r, sess.URL)
+}
+
+// redirectToStripe answers a form with a 303 to a page Stripe made for this
+// user (Checkout, the portal). The CSP's form-action also governs where a
+// form's redirect may lead, and the browser silently refuses an origin it
+// does not list (a custom domain set up in Stripe but not in
+// STRIPE_REDIRECT_ORIGINS): then the user gets a page with a link instead,
+// and the founder a warning naming the setting.
+func (s *Server) redirectToStripe(w http.ResponseWriter, r *http.Request, target string) {
+	u, err := url.Parse(target)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		s.paymentProviderError(w, r, fmt.Errorf("stripe returned a page address that is not https: %q", target))
+		return
+	}
+	if origin := "https://" + strings.ToLower(u.Host); !slices.Contains(s.cfg.Stripe.RedirectOrigins, origin) {
+		s.log.Warn("Stripe's page is on an origin the CSP's form-action does not list, so the user got a link instead of a redirect: add it to STRIPE_REDIRECT_ORIGINS",
+			"origin", origin, "path", r.URL.Path, "request_id", state(r).id)
+		s.render(w, r, http.StatusOK, views.MessagePage(s.page(r, "Continue to Stripe"), views.Message{
+			Title: "Continue to Stripe", Text: "Your secure Stripe page is ready on " + u.Host + ".",
+			LinkURL: target, LinkLabel: "Continue to Stripe",
+		}))
+		return
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
 // customerFor returns the user's Stripe customer, creating it once. The
@@ -273,7 +299,7 @@ func (s *Server) handlePortal(w http.ResponseWriter, r *http.Request) {
 		s.paymentProviderError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, ps.URL, http.StatusSeeOther)
+	s.redirectToStripe(w, r, ps.URL)
 }
 
 // requirePlan shows users below the plan an upgrade page (403), not an error.

@@ -34,6 +34,9 @@ type fakeStripe struct {
 	// noWebhookSecret creates webhook endpoints without a signing secret,
 	// as stripe-mock does.
 	noWebhookSecret bool
+	// pagesOrigin, when set, serves Checkout and the portal from another
+	// origin, as a custom domain set up in Stripe does.
+	pagesOrigin string
 }
 
 func newFakeStripe(t testing.TB) *fakeStripe {
@@ -85,7 +88,7 @@ func (f *fakeStripe) serve(w http.ResponseWriter, r *http.Request) {
 		s := map[string]any{
 			"id": id, "object": "checkout.session", "mode": form["mode"], "status": "open",
 			"customer": form["customer"], "client_reference_id": form["client_reference_id"],
-			"url": "https://checkout.stripe.com/c/pay/" + id, "subscription": nil,
+			"url": f.pageURL("https://checkout.stripe.com") + "/c/pay/" + id, "subscription": nil,
 		}
 		f.sessions[id] = s
 		f.sessionParams[id] = form
@@ -109,7 +112,7 @@ func (f *fakeStripe) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == "POST" && path == "/v1/billing_portal/sessions":
 		f.portalCustomers = append(f.portalCustomers, form["customer"])
 		writeJSON(w, 200, map[string]any{"id": f.id("bps"), "object": "billing_portal.session",
-			"customer": form["customer"], "return_url": form["return_url"], "url": "https://billing.stripe.com/p/session/test"})
+			"customer": form["customer"], "return_url": form["return_url"], "url": f.pageURL("https://billing.stripe.com") + "/p/session/test"})
 
 	case r.Method == "DELETE" && strings.HasPrefix(path, "/v1/subscriptions/"):
 		id := strings.TrimPrefix(path, "/v1/subscriptions/")
@@ -170,6 +173,14 @@ func (f *fakeStripe) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// pageURL is the origin of a page Stripe serves at origin by default.
+func (f *fakeStripe) pageURL(origin string) string {
+	if f.pagesOrigin != "" {
+		return f.pagesOrigin
+	}
+	return origin
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Request-Id", "req_fake")
@@ -207,7 +218,8 @@ func subscriptionObject(id, customer, price, status string, created int64) map[s
 func withStripe(f *fakeStripe) testOption {
 	return func(c *Config) {
 		c.Stripe = StripeConfig{SecretKey: "sk_test_fake", WebhookSecret: testWebhookSecret,
-			PricePro: "price_pro", PriceEnterprise: "price_enterprise", APIBase: f.URL}
+			PricePro: "price_pro", PriceEnterprise: "price_enterprise", APIBase: f.URL,
+			RedirectOrigins: c.Stripe.RedirectOrigins} // the default: Stripe's own
 	}
 }
 

@@ -197,7 +197,8 @@ func TestStripeMockAnswersAreCheckedNotTrusted(t *testing.T) {
 	addr := startStripeMock(t)
 	ts := newTestServer(t, func(c *Config) {
 		c.Stripe = StripeConfig{SecretKey: "sk_test_123", WebhookSecret: testWebhookSecret,
-			PricePro: "price_123", PriceEnterprise: "price_456", APIBase: "http://" + addr}
+			PricePro: "price_123", PriceEnterprise: "price_456", APIBase: "http://" + addr,
+			RedirectOrigins: c.Stripe.RedirectOrigins} // the default: Stripe's own
 	})
 	c := ts.newClient()
 	c.signup("ada@example.com")
@@ -229,6 +230,85 @@ func TestStripeMockAnswersAreCheckedNotTrusted(t *testing.T) {
 		}
 		if regexp.MustCompile(`(?m)^STRIPE_WEBHOOK_SECRET=\s*$`).MatchString(out.String()) {
 			t.Fatalf("an empty assignment was printed:\n%s", out.String())
+		}
+	})
+}
+
+// TestStripePagesOnACustomDomain: Stripe can serve Checkout and the portal
+// from a custom domain. Listed in STRIPE_REDIRECT_ORIGINS, the CSP's
+// form-action allows the redirect; not listed, the browser would refuse the
+// redirect without a word, so the user gets a link and the founder a warning.
+func TestStripePagesOnACustomDomain(t *testing.T) {
+	t.Run("the setting: https origins, Stripe's own by default", func(t *testing.T) {
+		load := func(v string) (Config, error) {
+			return LoadConfig(func(k string) string { return map[string]string{"STRIPE_REDIRECT_ORIGINS": v}[k] })
+		}
+		cfg, err := load("")
+		if err != nil || strings.Join(cfg.Stripe.RedirectOrigins, " ") != "https://checkout.stripe.com https://billing.stripe.com" {
+			t.Fatalf("default: %q, %v", cfg.Stripe.RedirectOrigins, err)
+		}
+		cfg, err = load(" https://Pay.Example.com/ ,https://checkout.stripe.com")
+		if err != nil || strings.Join(cfg.Stripe.RedirectOrigins, " ") != "https://pay.example.com https://checkout.stripe.com" {
+			t.Fatalf("custom: %q, %v", cfg.Stripe.RedirectOrigins, err)
+		}
+		for _, bad := range []string{"pay.example.com", "http://pay.example.com", "https://pay.example.com/c/pay",
+			"https://pay.example.com?x=1", "https://pay.example.com; script-src *", "https://pay.example.com;script-src"} {
+			if _, err := load(bad); err == nil || !strings.Contains(err.Error(), "STRIPE_REDIRECT_ORIGINS") {
+				t.Errorf("%q: err %v, want one naming STRIPE_REDIRECT_ORIGINS", bad, err)
+			}
+		}
+	})
+
+	t.Run("not listed: a link to continue, and a warning for the founder", func(t *testing.T) {
+		fake := newFakeStripe(t)
+		fake.pagesOrigin = "https://pay.example.com"
+		ts := newTestServer(t, withStripe(fake))
+		c := ts.newClient()
+		c.signup("ada@example.com")
+		res := c.post("/billing/checkout", url.Values{"plan": {"pro"}})
+		wantStatus(t, res, http.StatusOK)
+		wantBody(t, res, "Continue to Stripe", `href="https://pay.example.com/c/pay/cs_test_`)
+		res = c.post("/billing/portal", nil)
+		wantStatus(t, res, http.StatusOK)
+		wantBody(t, res, "Continue to Stripe", `href="https://pay.example.com/p/session/test"`)
+		logs := ts.logs.String()
+		if strings.Count(logs, "add it to STRIPE_REDIRECT_ORIGINS") != 2 || !strings.Contains(logs, "origin=https://pay.example.com") {
+			t.Fatalf("no warning naming the setting and the origin:\n%s", logs)
+		}
+	})
+
+	t.Run("listed: form-action allows it and the form redirects", func(t *testing.T) {
+		fake := newFakeStripe(t)
+		fake.pagesOrigin = "https://pay.example.com"
+		ts := newTestServer(t, withStripe(fake), func(c *Config) {
+			c.Stripe.RedirectOrigins = []string{"https://pay.example.com"}
+		})
+		c := ts.newClient()
+		c.signup("ada@example.com")
+		res := c.get("/pricing")
+		if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' https://pay.example.com") {
+			t.Fatalf("CSP: %s", csp)
+		}
+		res = c.post("/billing/checkout", url.Values{"plan": {"pro"}})
+		wantStatus(t, res, http.StatusSeeOther)
+		if loc := res.Header.Get("Location"); !strings.HasPrefix(loc, "https://pay.example.com/c/pay/cs_test_") {
+			t.Fatalf("checkout redirects to %q", loc)
+		}
+		if strings.Contains(ts.logs.String(), "STRIPE_REDIRECT_ORIGINS") {
+			t.Fatalf("warned about a listed origin:\n%s", ts.logs.String())
+		}
+	})
+
+	t.Run("not https: refused, never linked", func(t *testing.T) {
+		fake := newFakeStripe(t)
+		fake.pagesOrigin = "javascript:alert(document.domain)//"
+		ts := newTestServer(t, withStripe(fake))
+		c := ts.newClient()
+		c.signup("ada@example.com")
+		res := c.post("/billing/checkout", url.Values{"plan": {"pro"}})
+		wantStatus(t, res, http.StatusServiceUnavailable)
+		if strings.Contains(res.body, "javascript:") || res.Header.Get("Location") != "" {
+			t.Fatalf("an unsafe address reached the browser: %q\n%s", res.Header.Get("Location"), res.body)
 		}
 	})
 }
