@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // Tests that Skiff checks what Stripe (or something that answers like it)
@@ -311,4 +313,58 @@ func TestStripePagesOnACustomDomain(t *testing.T) {
 			t.Fatalf("an unsafe address reached the browser: %q\n%s", res.Header.Get("Location"), res.body)
 		}
 	})
+}
+
+// TestBrowserStripeAnswersThatNeedTheUser drives Chromium, at 1280 and 390
+// px: "Upgrade" with Checkout on an origin form-action does not list lands
+// on a link to continue (the browser would otherwise refuse the redirect
+// and stay put); then the billing page and the admin of a subscription on
+// a price no plan sells.
+func TestBrowserStripeAnswersThatNeedTheUser(t *testing.T) {
+	ctx := newBrowser(t)
+	fake := newFakeStripe(t)
+	fake.pagesOrigin = "https://pay.example.com"
+	ts := newTestServer(t, withStripe(fake), func(c *Config) { c.AdminEmails = map[string]bool{"ada@example.com": true} })
+	step := stepper(t, ctx)
+	both := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(shot(name), chromedp.EmulateViewport(390, 844), shot(name+"-mobile"), chromedp.EmulateViewport(1280, 900))
+	}
+	step("signup",
+		chromedp.Navigate(ts.URL+"/signup"),
+		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
+		heading("Dashboard"),
+	)
+	upgrade, cancel := context.WithTimeout(ctx, 15*time.Second) // a refused redirect leaves nothing to wait for
+	defer cancel()
+	stepper(t, upgrade)("upgrade with Checkout on an unlisted origin",
+		chromedp.Navigate(ts.URL+"/pricing"), heading("Pricing"),
+		chromedp.Click(chromedp.CSS(`form[action="/billing/checkout"] button`)),
+		heading("Continue to Stripe"),
+		chromedp.WaitVisible(chromedp.CSS(`a[href^="https://pay.example.com/c/pay/cs_test_"]`)), both("40-continue-to-stripe"))
+
+	// Stripe bills ada at a price no plan sells, cancelled at period end,
+	// without a period end.
+	u, _ := ts.db.UserByEmail(context.Background(), "ada@example.com")
+	customerID, err := ts.db.CustomerID(context.Background(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Unix()
+	sub := subscriptionObject("sub_legacy", customerID, "price_legacy", "active", now)
+	sub["cancel_at_period_end"] = true
+	delete(sub, "current_period_end")
+	ts.sendEvent("customer.subscription.updated", sub, now)
+	step("billing on an unknown price", chromedp.Navigate(ts.URL+"/billing"), heading("Billing"),
+		chromedp.WaitVisible(chromedp.Search(`//p[@role="alert" and contains(., "at a price this site does not sell")]`)),
+		chromedp.WaitVisible(chromedp.Search(`//dd[contains(., "Unknown price")]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/billing/portal"] button`)), both("41-billing-unknown-price"))
+
+	if _, err := ts.db.Write.Exec(`UPDATE users SET email_verified_at = ? WHERE id = ?`, time.Now().UTC(), u.ID); err != nil {
+		t.Fatal(err)
+	}
+	step("the admin's list", chromedp.Navigate(ts.URL+"/admin"), heading("Admin"),
+		chromedp.WaitVisible(chromedp.ID("unknown-prices")),
+		chromedp.WaitVisible(chromedp.Search(`//td/code[contains(., "price_legacy")]`)), both("42-admin-unknown-prices"))
 }
