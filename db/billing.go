@@ -198,7 +198,6 @@ func (d *DB) SubscriptionByID(ctx context.Context, id string) (Subscription, err
 // AdminSubscription is one row of a subscription list on the admin page.
 type AdminSubscription struct {
 	ID        string
-	UserID    int64
 	Email     string
 	PriceID   string
 	Status    string
@@ -210,7 +209,7 @@ type AdminSubscription struct {
 // changed first.
 func (d *DB) LiveSubscriptionsOfPlan(ctx context.Context, plan string, limit int) ([]AdminSubscription, error) {
 	rows, err := d.Read.QueryContext(ctx, `
-		SELECT s.id, s.user_id, u.email, s.price_id, s.status, s.updated_at
+		SELECT s.id, u.email, s.price_id, s.status, s.updated_at
 		FROM subscriptions s JOIN users u ON u.id = s.user_id
 		WHERE s.plan = ? AND s.status NOT IN ('canceled', 'incomplete_expired')
 		ORDER BY s.updated_at DESC LIMIT ?`, plan, limit)
@@ -221,7 +220,7 @@ func (d *DB) LiveSubscriptionsOfPlan(ctx context.Context, plan string, limit int
 	var out []AdminSubscription
 	for rows.Next() {
 		var a AdminSubscription
-		if err := rows.Scan(&a.ID, &a.UserID, &a.Email, &a.PriceID, &a.Status, &a.UpdatedAt); err != nil {
+		if err := rows.Scan(&a.ID, &a.Email, &a.PriceID, &a.Status, &a.UpdatedAt); err != nil {
 			return nil, err
 		}
 		out = append(out, a)
