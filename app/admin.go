@@ -62,10 +62,23 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		data.MRRCents += n * p.MonthlyCents
 	}
 	for i := range data.Users {
-		data.Users[i].Plan = s.plan(entitledPlan(data.Users[i].SubStatus, data.Users[i].Plan)).Name
+		data.Users[i].Plan = s.planName(entitledPlan(data.Users[i].SubStatus, data.Users[i].Plan))
 	}
+	// Customers Stripe bills on a price no plan sells: they get nothing
+	// they paid for until the founder acts, so they head the page.
+	unknown, err := s.db.LiveSubscriptionsOfPlan(ctx, PlanUnknown, adminUnknownPriceRows+1)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	data.MoreUnknownPrices = len(unknown) > adminUnknownPriceRows
+	data.UnknownPrices = unknown[:min(len(unknown), adminUnknownPriceRows)]
 	s.render(w, r, http.StatusOK, views.AdminPage(s.page(r, "Admin"), data))
 }
+
+// adminUnknownPriceRows caps the admin's list of subscriptions on an unknown
+// price; one wrong setting can affect every subscriber.
+const adminUnknownPriceRows = 50
 
 // handleAdminDisable handles "POST /admin/users/{id}/disable" and
 // "POST /admin/users/{id}/enable". Both end the user's sessions.

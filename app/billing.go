@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -135,7 +137,31 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 		s.paymentProviderError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, sess.URL, http.StatusSeeOther)
+	s.redirectToStripe(w, r, sess.URL)
+}
+
+// redirectToStripe answers a form with a 303 to a page Stripe made for this
+// user (Checkout, the portal). The CSP's form-action also governs where a
+// form's redirect may lead, and the browser silently refuses an origin it
+// does not list (a custom domain set up in Stripe but not in
+// STRIPE_REDIRECT_ORIGINS): then the user gets a page with a link instead,
+// and the founder a warning naming the setting.
+func (s *Server) redirectToStripe(w http.ResponseWriter, r *http.Request, target string) {
+	u, err := url.Parse(target)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		s.paymentProviderError(w, r, fmt.Errorf("stripe returned a page address that is not https: %q", target))
+		return
+	}
+	if origin := "https://" + strings.ToLower(u.Host); !slices.Contains(s.cfg.Stripe.RedirectOrigins, origin) {
+		s.log.Warn("Stripe's page is on an origin the CSP's form-action does not list, so the user got a link instead of a redirect: add it to STRIPE_REDIRECT_ORIGINS",
+			"origin", origin, "path", r.URL.Path, "request_id", state(r).id)
+		s.render(w, r, http.StatusOK, views.MessagePage(s.page(r, "Continue to Stripe"), views.Message{
+			Title: "Continue to Stripe", Text: "Your secure Stripe page is ready on " + u.Host + ".",
+			LinkURL: target, LinkLabel: "Continue to Stripe",
+		}))
+		return
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
 // customerFor returns the user's Stripe customer, creating it once. The
@@ -173,10 +199,11 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 			st.sub, st.plan = &sub, entitledPlan(sub.Status, sub.Plan)
 		}
 	}
-	data := views.Billing{BillingEnabled: s.stripe != nil, Notice: notice, PlanName: s.plan(st.plan).Name}
+	data := views.Billing{BillingEnabled: s.stripe != nil, Notice: notice, PlanName: s.planName(st.plan)}
 	if sub := st.sub; sub != nil {
 		data.Status = sub.Status
 		data.Live = liveStatus(sub.Status)
+		data.UnknownPrice = data.Live && sub.Plan == PlanUnknown
 		data.CancelAtPeriodEnd = sub.CancelAtPeriodEnd
 		data.PastDue = sub.Status == "past_due" || sub.Status == "unpaid" || sub.LastInvoiceStatus == "payment_failed" && data.Live
 		if sub.CurrentPeriodEnd.Valid {
@@ -221,18 +248,24 @@ func (s *Server) applyCheckoutReturn(ctx context.Context, u db.User, sessionID s
 	return "Thank you! Your subscription is active."
 }
 
-// subscriptionRow converts Stripe's subscription into our row.
+// subscriptionRow converts Stripe's subscription into our row. A live one on
+// a price no plan sells is logged as an error for the founder.
 func (s *Server) subscriptionRow(sub *stripe.Subscription, userID int64, customerID string, version int64) db.Subscription {
 	var priceID string
 	if sub.Items != nil && len(sub.Items.Data) > 0 && sub.Items.Data[0].Price != nil {
 		priceID = sub.Items.Data[0].Price.ID
+	}
+	plan := s.planForPrice(priceID)
+	if plan == PlanUnknown && liveStatus(string(sub.Status)) {
+		s.log.Error("stripe subscription on a price no plan sells: it unlocks nothing until you "+unknownPriceFix,
+			"subscription", sub.ID, "price", priceID, "customer", customerID, "user_id", userID)
 	}
 	return db.Subscription{
 		ID:                sub.ID,
 		UserID:            userID,
 		CustomerID:        customerID,
 		PriceID:           priceID,
-		Plan:              s.planForPrice(priceID).ID,
+		Plan:              plan,
 		Status:            string(sub.Status),
 		CurrentPeriodEnd:  db.UnixTime(sub.CurrentPeriodEnd),
 		CancelAtPeriodEnd: sub.CancelAtPeriodEnd,
@@ -266,7 +299,7 @@ func (s *Server) handlePortal(w http.ResponseWriter, r *http.Request) {
 		s.paymentProviderError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, ps.URL, http.StatusSeeOther)
+	s.redirectToStripe(w, r, ps.URL)
 }
 
 // requirePlan shows users below the plan an upgrade page (403), not an error.

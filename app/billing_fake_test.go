@@ -28,6 +28,15 @@ type fakeStripe struct {
 	portalCustomers []string
 	endpoints       []map[string]any
 	canceled        []string // subscriptions cancelled through the API
+	// ignoreListFilters lists every subscription whatever the customer
+	// asked for, as stripe-mock does.
+	ignoreListFilters bool
+	// noWebhookSecret creates webhook endpoints without a signing secret,
+	// as stripe-mock does.
+	noWebhookSecret bool
+	// pagesOrigin, when set, serves Checkout and the portal from another
+	// origin, as a custom domain set up in Stripe does.
+	pagesOrigin string
 }
 
 func newFakeStripe(t testing.TB) *fakeStripe {
@@ -79,7 +88,7 @@ func (f *fakeStripe) serve(w http.ResponseWriter, r *http.Request) {
 		s := map[string]any{
 			"id": id, "object": "checkout.session", "mode": form["mode"], "status": "open",
 			"customer": form["customer"], "client_reference_id": form["client_reference_id"],
-			"url": "https://checkout.stripe.com/c/pay/" + id, "subscription": nil,
+			"url": f.pageURL("https://checkout.stripe.com") + "/c/pay/" + id, "subscription": nil,
 		}
 		f.sessions[id] = s
 		f.sessionParams[id] = form
@@ -103,7 +112,7 @@ func (f *fakeStripe) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == "POST" && path == "/v1/billing_portal/sessions":
 		f.portalCustomers = append(f.portalCustomers, form["customer"])
 		writeJSON(w, 200, map[string]any{"id": f.id("bps"), "object": "billing_portal.session",
-			"customer": form["customer"], "return_url": form["return_url"], "url": "https://billing.stripe.com/p/session/test"})
+			"customer": form["customer"], "return_url": form["return_url"], "url": f.pageURL("https://billing.stripe.com") + "/p/session/test"})
 
 	case r.Method == "DELETE" && strings.HasPrefix(path, "/v1/subscriptions/"):
 		id := strings.TrimPrefix(path, "/v1/subscriptions/")
@@ -119,7 +128,7 @@ func (f *fakeStripe) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == "GET" && path == "/v1/subscriptions":
 		var data []any
 		for _, s := range f.subs {
-			if s["customer"] == r.URL.Query().Get("customer") {
+			if s["customer"] == r.URL.Query().Get("customer") || f.ignoreListFilters {
 				data = append(data, s)
 			}
 		}
@@ -143,6 +152,9 @@ func (f *fakeStripe) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		ep := map[string]any{"id": f.id("we"), "object": "webhook_endpoint", "url": form["url"],
 			"api_version": form["api_version"], "enabled_events": events, "secret": "whsec_fake_secret", "status": "enabled"}
+		if f.noWebhookSecret {
+			delete(ep, "secret")
+		}
 		f.endpoints = append(f.endpoints, ep)
 		writeJSON(w, 200, ep)
 
@@ -159,6 +171,14 @@ func (f *fakeStripe) serve(w http.ResponseWriter, r *http.Request) {
 		f.t.Errorf("fake stripe: unexpected %s %s", r.Method, r.URL)
 		writeJSON(w, 404, map[string]any{"error": map[string]any{"type": "invalid_request_error", "message": "unknown route"}})
 	}
+}
+
+// pageURL is the origin of a page Stripe serves at origin by default.
+func (f *fakeStripe) pageURL(origin string) string {
+	if f.pagesOrigin != "" {
+		return f.pagesOrigin
+	}
+	return origin
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -198,7 +218,8 @@ func subscriptionObject(id, customer, price, status string, created int64) map[s
 func withStripe(f *fakeStripe) testOption {
 	return func(c *Config) {
 		c.Stripe = StripeConfig{SecretKey: "sk_test_fake", WebhookSecret: testWebhookSecret,
-			PricePro: "price_pro", PriceEnterprise: "price_enterprise", APIBase: f.URL}
+			PricePro: "price_pro", PriceEnterprise: "price_enterprise", APIBase: f.URL,
+			RedirectOrigins: c.Stripe.RedirectOrigins} // the default: Stripe's own
 	}
 }
 

@@ -19,7 +19,18 @@ const (
 	PlanFree       = "free"
 	PlanPro        = "pro"
 	PlanEnterprise = "enterprise"
+	// PlanUnknown is stored for a subscription on a Stripe price that no
+	// plan sells (a price added in Stripe but not to STRIPE_PRICE_*). It is
+	// never quietly turned into Free: it is logged, listed on /admin and
+	// explained on /billing. Until the founder fixes it, it unlocks only
+	// Free's features (plan falls back to Free): Skiff cannot tell what
+	// was sold.
+	PlanUnknown = "unknown"
 )
+
+// unknownPriceFix tells the founder what to do about PlanUnknown.
+const unknownPriceFix = "set STRIPE_PRICE_PRO or STRIPE_PRICE_ENTERPRISE to that price (or move the subscription " +
+	"to a known price in Stripe), restart, then run `skiff stripe-sync`"
 
 // newPlans returns the plans, cheapest first, with their Stripe prices.
 func newPlans(st StripeConfig) []Plan {
@@ -52,14 +63,23 @@ func (s *Server) plan(id string) Plan {
 	return s.plans[0]
 }
 
-// planForPrice returns the plan sold at a Stripe price id ("free" if none is).
-func (s *Server) planForPrice(priceID string) Plan {
+// planForPrice returns the id of the plan sold at a Stripe price id, or
+// PlanUnknown when no plan is.
+func (s *Server) planForPrice(priceID string) string {
 	for _, p := range s.plans {
 		if p.PriceID != "" && p.PriceID == priceID {
-			return p
+			return p.ID
 		}
 	}
-	return s.plans[0]
+	return PlanUnknown
+}
+
+// planName is how a plan id reads on a page.
+func (s *Server) planName(id string) string {
+	if id == PlanUnknown {
+		return "Unknown price"
+	}
+	return s.plan(id).Name
 }
 
 // entitledPlan turns a subscription status into the plan it grants: active

@@ -23,6 +23,7 @@ func (s *Server) syncStripe(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n := 0
+	var unknown []string // live subscriptions on a price no plan sells
 	for _, customerID := range customers {
 		userID, err := s.db.UserIDByCustomer(ctx, customerID)
 		if err != nil {
@@ -33,20 +34,47 @@ func (s *Server) syncStripe(ctx context.Context) (int, error) {
 		it := s.stripe.Subscriptions.List(params)
 		for it.Next() {
 			sub := it.Subscription()
+			// A list is not proof of ownership: a wrong filter, a proxy or
+			// stripe-mock (which ignores filters) can hand back another
+			// customer's subscription, and storing it would give this user
+			// someone else's plan.
+			if sub.Customer == nil || sub.Customer.ID != customerID {
+				s.log.Warn("stripe sync: skipped a listed subscription of another customer",
+					"subscription", sub.ID, "asked_for", customerID, "customer", customerOf(sub))
+				continue
+			}
 			version := sub.Created
 			if old, err := s.db.SubscriptionByID(ctx, sub.ID); err == nil {
 				version = max(version, old.Version)
 			}
-			if _, err := s.db.ApplySubscription(ctx, s.subscriptionRow(sub, userID, customerID, version)); err != nil {
+			row := s.subscriptionRow(sub, userID, customerID, version)
+			if _, err := s.db.ApplySubscription(ctx, row); err != nil {
 				return n, err
 			}
 			n++
+			if row.Plan == PlanUnknown && liveStatus(row.Status) {
+				unknown = append(unknown, row.ID+" on "+row.PriceID)
+			}
 		}
 		if err := it.Err(); err != nil {
 			return n, fmt.Errorf("list subscriptions of %s: %w", customerID, err)
 		}
 	}
+	if len(unknown) > 0 {
+		// Stored all the same (so Checkout is not offered again to someone
+		// already billed), but the sync did not succeed: say so.
+		return n, fmt.Errorf("%d live subscription(s) on a price no plan sells (%s): %s; /admin lists them",
+			len(unknown), strings.Join(unknown[:min(len(unknown), 3)], ", "), unknownPriceFix)
+	}
 	return n, nil
+}
+
+// customerOf returns a subscription's customer id, or "" when it has none.
+func customerOf(sub *stripe.Subscription) string {
+	if sub.Customer == nil {
+		return ""
+	}
+	return sub.Customer.ID
 }
 
 // runNightlySync reconciles billing once a day until ctx ends.
@@ -134,6 +162,13 @@ func stripeSetup(ctx context.Context, cfg Config, s *Server, out io.Writer) erro
 		return fmt.Errorf("stripe-setup: create webhook endpoint: %w", err)
 	}
 	fmt.Fprintf(out, "ok  created webhook endpoint %s for %s (API version %s)\n", ep.ID, url, stripe.APIVersion)
+	if ep.Secret == "" {
+		// Stripe sends the secret only in the answer that creates the
+		// endpoint (stripe-mock sends none). An empty assignment pasted
+		// into .env would leave every webhook refused with 503.
+		return fmt.Errorf("stripe-setup: Stripe returned no signing secret for endpoint %s; "+
+			"copy it from the Dashboard (Developers > Webhooks > %s > Signing secret) into STRIPE_WEBHOOK_SECRET", ep.ID, ep.ID)
+	}
 	fmt.Fprintf(out, "\nSTRIPE_WEBHOOK_SECRET=%s\n", ep.Secret)
 	return nil
 }

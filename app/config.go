@@ -54,7 +54,16 @@ type StripeConfig struct {
 	PriceEnterprise string // STRIPE_PRICE_ENTERPRISE (price_...)
 	TrialDays       int64  // STRIPE_TRIAL_DAYS: free trial on new subscriptions, 0 for none
 	APIBase         string // STRIPE_API_BASE: another API server (stripe-mock, a test fake)
+	// RedirectOrigins (STRIPE_REDIRECT_ORIGINS) are the https origins of
+	// Stripe's Checkout and portal pages, Stripe's own unless you set up a
+	// custom domain in Stripe. The CSP's form-action lists them: a browser
+	// follows a form's redirect only to an origin listed there.
+	RedirectOrigins []string
 }
+
+// defaultStripeRedirectOrigins are where Stripe serves Checkout and the
+// customer portal without a custom domain.
+const defaultStripeRedirectOrigins = "https://checkout.stripe.com,https://billing.stripe.com"
 
 // OAuthConfig holds the social login providers; each is on when its client
 // id is set.
@@ -132,6 +141,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		PricePro:        get("STRIPE_PRICE_PRO", ""),
 		PriceEnterprise: get("STRIPE_PRICE_ENTERPRISE", ""),
 		APIBase:         get("STRIPE_API_BASE", ""),
+	}
+	for _, o := range strings.Split(get("STRIPE_REDIRECT_ORIGINS", defaultStripeRedirectOrigins), ",") {
+		if o = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(o), "/")); o != "" {
+			cfg.Stripe.RedirectOrigins = append(cfg.Stripe.RedirectOrigins, o)
+		}
 	}
 	if days := get("STRIPE_TRIAL_DAYS", "0"); days != "" {
 		n, err := strconv.ParseInt(days, 10, 64)
@@ -232,6 +246,13 @@ func (c Config) Validate() error {
 	case c.PprofAddr != "" && !isLoopback(c.PprofAddr):
 		return fmt.Errorf("config: PPROF_ADDR must be a loopback address such as 127.0.0.1:6060 (the profiler must never be public), got %q", c.PprofAddr)
 	}
+	// Each origin goes into the Content-Security-Policy header as it is.
+	for _, o := range c.Stripe.RedirectOrigins {
+		if u, err := url.Parse(o); err != nil || u.Scheme != "https" || u.Host == "" || o != "https://"+u.Host ||
+			strings.ContainsFunc(u.Host, func(r rune) bool { return !strings.ContainsRune(hostChars, r) }) {
+			return fmt.Errorf("config: STRIPE_REDIRECT_ORIGINS must list https origins such as https://checkout.stripe.com, got %q", o)
+		}
+	}
 	if st := c.Stripe; st.Enabled() {
 		switch {
 		case !strings.HasPrefix(st.SecretKey, "sk_") && !strings.HasPrefix(st.SecretKey, "rk_"):
@@ -279,6 +300,9 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// hostChars are the characters of a host name with its port.
+const hostChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:"
 
 // Secure reports whether the site is served over HTTPS, which turns on Secure
 // __Host- cookies and HSTS.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,19 +100,19 @@ func (s *Server) recoverPanic(next http.Handler) http.Handler {
 
 // contentSecurityPolicy allows only this origin's own styles, images and
 // forms; no inline script can run. form-action also governs where a form's
-// redirect may lead: Stripe Checkout and the customer portal, and the login
-// pages of the configured providers (connecting one is a form, for the
-// password it asks).
+// redirect may lead: Stripe Checkout and the customer portal
+// (STRIPE_REDIRECT_ORIGINS), and the login pages of the configured providers
+// (connecting one is a form, for the password it asks).
 func contentSecurityPolicy(formTargets []string) string {
 	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 		"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; " +
-		"form-action 'self' https://checkout.stripe.com https://billing.stripe.com" + strings.Join(append([]string{""}, formTargets...), " ")
+		"form-action 'self'" + strings.Join(append([]string{""}, formTargets...), " ")
 }
 
 // secureHeaders sets the security headers every response carries.
 func (s *Server) secureHeaders(next http.Handler) http.Handler {
 	hsts := s.cfg.Secure()
-	var targets []string
+	targets := slices.Clone(s.cfg.Stripe.RedirectOrigins)
 	for _, p := range s.oauth {
 		targets = append(targets, p.authOrigin)
 	}

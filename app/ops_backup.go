@@ -34,10 +34,17 @@ func backupOrRestore(ctx context.Context, cmd, path string, cfg Config, stdout i
 		return err
 	}
 	defer unlock()
-	if err := db.Restore(ctx, path, cfg.DatabasePath); err != nil {
+	res, err := db.Restore(ctx, path, cfg.DatabasePath)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "restored %s from %s (the previous file is %s.before-restore)\n", cfg.DatabasePath, path, cfg.DatabasePath)
+	fmt.Fprintf(stdout, "restored %s from %s\n", cfg.DatabasePath, path)
+	if res.Kept != "" {
+		fmt.Fprintf(stdout, "the previous database is %s\n", res.Kept)
+	}
+	if res.WALKept != nil {
+		fmt.Fprintf(stdout, "warning: its last commits may be only in %s-wal (%v): keep the two files together\n", res.Kept, res.WALKept)
+	}
 	return nil
 }
 

@@ -62,35 +62,91 @@ func IntegrityCheck(ctx context.Context, path string) error {
 	return nil
 }
 
+// Restored tells what Restore did with the database it replaced.
+type Restored struct {
+	// Kept is the previous database, dst + ".before-restore" ("" when
+	// there was none).
+	Kept string
+	// WALKept is why the previous database's -wal could not be
+	// checkpointed into it, or nil. That -wal then lies beside it as
+	// Kept + "-wal", and the two files belong together.
+	WALKept error
+}
+
 // Restore replaces the database at dst with the backup at src, after
 // checking the backup. The caller must make sure no server uses dst (see
-// LockFile). The old file is kept next to it as dst + ".before-restore".
+// LockFile). The old file is kept next to it as dst + ".before-restore",
+// whole on its own: after a crash its last commits may be only in its -wal,
+// so they are checkpointed into the file first. A file too damaged to open
+// (often the reason to restore) cannot be checkpointed: the restore goes
+// on, and its -wal moves with it rather than away (see Restored.WALKept).
 // The restored database and the kept copy are 0600.
-func Restore(ctx context.Context, src, dst string) error {
+func Restore(ctx context.Context, src, dst string) (Restored, error) {
 	if err := IntegrityCheck(ctx, src); err != nil {
-		return err
+		return Restored{}, err
 	}
 	tmp := dst + ".restoring"
 	if err := copyFile(src, tmp); err != nil {
-		return err
+		return Restored{}, err
 	}
+	var res Restored
 	if _, err := os.Stat(dst); err == nil {
-		kept := dst + ".before-restore"
-		if err := os.Rename(dst, kept); err != nil {
-			return err
+		res.Kept = dst + ".before-restore"
+		res.WALKept = checkpoint(ctx, dst)
+		// A -wal left beside an earlier kept copy would be replayed into
+		// this one when it is opened, and corrupt it.
+		for _, suffix := range []string{"-wal", "-shm"} {
+			if err := os.Remove(res.Kept + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return res, err
+			}
+		}
+		if err := os.Rename(dst, res.Kept); err != nil {
+			return res, err
+		}
+		// After a checkpoint there is no -wal (SQLite deletes it on the
+		// last close); one that is left may hold commits, so it goes with
+		// the kept copy.
+		if err := os.Rename(dst+"-wal", res.Kept+"-wal"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return res, err
 		}
 		// A database written by an older version may still be 0644, and
 		// nothing opens the kept copy again to fix it.
-		if err := restrictToOwner(kept); err != nil {
-			return err
+		if err := restrictToOwner(res.Kept, res.Kept+"-wal"); err != nil {
+			return res, err
 		}
 	}
+	// The -shm is only an index of the -wal, rebuilt when needed.
 	for _, suffix := range []string{"-wal", "-shm"} {
 		if err := os.Remove(dst + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
+			return res, err
 		}
 	}
-	return os.Rename(tmp, dst)
+	return res, os.Rename(tmp, dst)
+}
+
+// checkpoint copies every commit in path's -wal into the file itself
+// (PRAGMA wal_checkpoint(TRUNCATE)), opening it as the server does. A server
+// killed with SIGKILL leaves its latest commits in the -wal; opening the
+// file recovers them first. It fails on a file SQLite cannot read, and when
+// another connection (a sqlite3 shell) keeps the checkpoint from finishing.
+func checkpoint(ctx context.Context, path string) error {
+	// Opening creates a missing -wal and -shm with the file's mode.
+	if err := restrictToOwner(path, path+"-wal", path+"-shm"); err != nil {
+		return err
+	}
+	conn, err := sql.Open("sqlite", DSN(path))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var busy, walFrames, checkpointed int
+	if err := conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &walFrames, &checkpointed); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	if busy != 0 {
+		return fmt.Errorf("checkpoint %s: another process has the database open", path)
+	}
+	return conn.Close()
 }
 
 // copyFile copies src to a new 0600 file dst. A dst left by an earlier,

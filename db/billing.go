@@ -13,7 +13,7 @@ type Subscription struct {
 	UserID            int64
 	CustomerID        string
 	PriceID           string
-	Plan              string
+	Plan              string // the plan sold at PriceID, or "unknown" when no plan is
 	Status            string
 	CurrentPeriodEnd  sql.NullTime
 	CancelAtPeriodEnd bool
@@ -193,6 +193,39 @@ func (d *DB) CurrentSubscription(ctx context.Context, userID int64) (Subscriptio
 // SubscriptionByID returns one subscription, or ErrNotFound.
 func (d *DB) SubscriptionByID(ctx context.Context, id string) (Subscription, error) {
 	return scanSubscription(d.queryRow(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = ?`, id))
+}
+
+// AdminSubscription is one row of a subscription list on the admin page.
+type AdminSubscription struct {
+	ID        string
+	Email     string
+	PriceID   string
+	Status    string
+	UpdatedAt time.Time
+}
+
+// LiveSubscriptionsOfPlan lists up to limit subscriptions stored with plan
+// that Stripe still bills (any status but the two final ones), most recently
+// changed first.
+func (d *DB) LiveSubscriptionsOfPlan(ctx context.Context, plan string, limit int) ([]AdminSubscription, error) {
+	rows, err := d.Read.QueryContext(ctx, `
+		SELECT s.id, u.email, s.price_id, s.status, s.updated_at
+		FROM subscriptions s JOIN users u ON u.id = s.user_id
+		WHERE s.plan = ? AND s.status NOT IN ('canceled', 'incomplete_expired')
+		ORDER BY s.updated_at DESC LIMIT ?`, plan, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AdminSubscription
+	for rows.Next() {
+		var a AdminSubscription
+		if err := rows.Scan(&a.ID, &a.Email, &a.PriceID, &a.Status, &a.UpdatedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }
 
 // CountEvents returns how many webhook events were recorded (for tests and the admin).

@@ -111,7 +111,8 @@ type Billing struct {
 	Live              bool
 	PastDue           bool
 	CancelAtPeriodEnd bool
-	PeriodEnd         time.Time
+	PeriodEnd         time.Time // zero when Stripe sent none
+	UnknownPrice      bool      // live, but on a price no plan sells
 }
 
 // Upgrade is the data of the page shown when a plan is too small.
@@ -202,6 +203,10 @@ type Admin struct {
 	TotalUsers int
 	Plans      []AdminPlan
 	MRRCents   int
+	// UnknownPrices are live subscriptions on a price no plan sells, the
+	// most recently changed first; MoreUnknownPrices when the list is cut.
+	UnknownPrices     []db.AdminSubscription
+	MoreUnknownPrices bool
 }
 
 // AdminPlan is the count of live subscriptions of one plan.
