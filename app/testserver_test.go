@@ -97,7 +97,10 @@ func newTestServer(t testing.TB, opts ...testOption) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(cfg, database, logger, mailer)
+	srv, err := NewServer(context.Background(), cfg, database, logger, mailer)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv.outbox.firstRetry, srv.outbox.idlePoll = 20*time.Millisecond, 100*time.Millisecond
 	workCtx, stopWork := context.WithCancel(context.Background())
 	srv.Start(workCtx)
