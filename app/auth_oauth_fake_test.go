@@ -57,6 +57,8 @@ type fakeProvider struct {
 	consent  fakeAccount // who "logs in" at the authorization endpoint (browser tests)
 	badSig   bool        // sign ID tokens with the wrong key
 	clientID string
+	// discoveries counts the reads of the discovery document.
+	discoveries int
 
 	// Ways real providers differ from the happy path.
 	emailInUserinfoOnly bool   // zitadel, Keycloak by configuration: email claims only from userinfo
@@ -96,6 +98,7 @@ func (f *fakeProvider) serve(w http.ResponseWriter, r *http.Request) {
 	bearer := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	switch r.URL.Path {
 	case "/.well-known/openid-configuration":
+		f.discoveries++
 		writeJSON(w, 200, map[string]any{
 			"issuer": f.issuer, "authorization_endpoint": f.URL + "/authorize", "token_endpoint": f.URL + "/token",
 			"userinfo_endpoint": f.URL + "/userinfo", "jwks_uri": f.URL + "/jwks",
