@@ -15,10 +15,10 @@ import (
 
 // withOIDCEnv configures the OpenID provider as an operator does, through
 // LoadConfig and the environment.
-func withOIDCEnv(t *testing.T, issuer string) testOption {
+func withOIDCEnv(t *testing.T, issuer, clientID, secret, name string) testOption {
 	return func(c *Config) {
-		loaded, err := LoadConfig(envOf(map[string]string{"OIDC_ISSUER_URL": issuer, "OIDC_CLIENT_ID": "test-client",
-			"OIDC_CLIENT_SECRET": "oidc-secret", "OIDC_NAME": "Acme SSO"}))
+		loaded, err := LoadConfig(envOf(map[string]string{"OIDC_ISSUER_URL": issuer, "OIDC_CLIENT_ID": clientID,
+			"OIDC_CLIENT_SECRET": secret, "OIDC_NAME": name}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +55,7 @@ func TestOIDCIssuerEndingInSlash(t *testing.T) {
 			f := newFakeProvider(t)
 			f.issuer = f.URL + "/"
 			setting := map[string]string{"with the slash": f.URL + "/", "without it": f.URL}[written]
-			ts := newTestServer(t, withProviders(f), withOIDCEnv(t, setting))
+			ts := newTestServer(t, withProviders(f), withOIDCEnv(t, setting, f.clientID, "oidc-secret", "Acme SSO"))
 			c := ts.newClient()
 			res := c.get("/auth/oidc")
 			if loc := res.Header.Get("Location"); !strings.HasPrefix(loc, f.URL+"/authorize?") {
