@@ -148,7 +148,7 @@ var (
 )
 
 // handleOAuthCallback handles "GET /auth/{provider}/callback". Every refusal
-// is logged with its reason and the request id (shown on error pages), so
+// is logged with its reason and the request id (the X-Request-Id header), so
 // that "I cannot log in" leads to a cause; the user sees a plain message.
 func (s *Server) handleOAuthCallback(w http.ResponseWriter, r *http.Request) {
 	op := s.oauthProvider(r.PathValue("provider"))
