@@ -51,6 +51,7 @@ type fakeProvider struct {
 
 	mu       sync.Mutex
 	issuer   string                // the OpenID issuer it names (tests may add a trailing "/")
+	authURL  string                // its authorization endpoint, as discovery states it
 	codes    map[string]*fakeGrant // authorization code -> grant
 	tokens   map[string]fakeAccount
 	fail     bool        // answer 500 to token requests
@@ -74,7 +75,7 @@ func newFakeProvider(t *testing.T) *fakeProvider {
 	}
 	f := &fakeProvider{t: t, key: key, codes: map[string]*fakeGrant{}, tokens: map[string]fakeAccount{}, clientID: "test-client"}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	f.issuer = f.URL
+	f.issuer, f.authURL = f.URL, f.URL+"/authorize"
 	t.Cleanup(f.Close)
 	return f
 }
@@ -100,7 +101,7 @@ func (f *fakeProvider) serve(w http.ResponseWriter, r *http.Request) {
 	case "/.well-known/openid-configuration":
 		f.discoveries++
 		writeJSON(w, 200, map[string]any{
-			"issuer": f.issuer, "authorization_endpoint": f.URL + "/authorize", "token_endpoint": f.URL + "/token",
+			"issuer": f.issuer, "authorization_endpoint": f.authURL, "token_endpoint": f.URL + "/token",
 			"userinfo_endpoint": f.URL + "/userinfo", "jwks_uri": f.URL + "/jwks",
 			"id_token_signing_alg_values_supported": []string{"RS256"}, "response_types_supported": []string{"code"},
 			"subject_types_supported": []string{"public"}, "code_challenge_methods_supported": []string{"S256"},

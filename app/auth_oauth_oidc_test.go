@@ -68,6 +68,31 @@ func TestOIDCIssuerEndingInSlash(t *testing.T) {
 	}
 }
 
+// TestOIDCConnectReachesTheAuthorizationEndpoint: connecting is a form, and
+// the CSP's form-action decides where its redirect may go. An issuer whose
+// authorization endpoint is on another origin (here "localhost" rather than
+// 127.0.0.1) is listed as discovery states it, and the form goes straight there.
+func TestOIDCConnectReachesTheAuthorizationEndpoint(t *testing.T) {
+	f := newFakeProvider(t)
+	authOrigin := strings.Replace(f.URL, "127.0.0.1", "localhost", 1)
+	f.authURL = authOrigin + "/authorize"
+	ts := newTestServer(t, withProviders(f))
+	c := ts.newClient()
+	c.signupVerified("ada@example.com")
+	csp := c.get("/settings").Header.Get("Content-Security-Policy")
+	if formAction := csp[strings.Index(csp, "form-action"):]; !strings.Contains(formAction, authOrigin) {
+		t.Fatalf("the CSP's form-action does not list the authorization endpoint's origin %s: %s", authOrigin, formAction)
+	}
+	res := c.post("/settings/identities/connect", url.Values{"provider": {"oidc"}, "current_password": {testPassword}})
+	wantStatus(t, res, http.StatusSeeOther)
+	if loc := res.Header.Get("Location"); !strings.HasPrefix(loc, f.authURL+"?") {
+		t.Fatalf("connect redirected to %q, want the authorization endpoint %s", loc, f.authURL)
+	}
+	acct := fakeAccount{ID: "sub-work", Email: "ada@work.example", Verified: true}
+	wantRedirect(t, c.get(c.authorize(res.Header.Get("Location"), f.code(acct))), "/settings")
+	wantBody(t, c.get("/settings"), "Acme SSO is now connected", "ada@work.example")
+}
+
 // TestOIDCDiscoveryAtStartup: `skiff serve` reads the issuer's discovery
 // document before it listens, once; when that fails it stops with one line
 // that names OIDC_ISSUER_URL, the address fetched and what was wrong,
