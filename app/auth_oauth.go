@@ -6,173 +6,21 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"net/http"
-	"net/url"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-	"github.com/markbates/goth"
-	"github.com/markbates/goth/providers/github"
-	"github.com/markbates/goth/providers/google"
-	"github.com/markbates/goth/providers/openidConnect"
+	"golang.org/x/oauth2"
 
 	"skiff/db"
 	"skiff/views"
 )
 
-// oauthProvider is one configured social login. gothic is not used: its
-// default cookie store is keyed from an environment variable and not Secure,
-// and it accepts a caller-supplied state. The state lives in the scs session
-// instead, for one use and ten minutes.
-type oauthProvider struct {
-	ID, Name string
-	// authOrigin is where the provider's login page lives: the CSP's
-	// form-action lists it, so the connect form may redirect there.
-	authOrigin string
-	// provider builds the goth provider; OpenID Connect needs discovery (a
-	// network call), so it is built on first use and kept once it works.
-	provider func(ctx context.Context) (goth.Provider, error)
-	// verifiedEmail returns the address and whether the provider vouches for it.
-	verifiedEmail func(ctx context.Context, sess goth.Session, u goth.User) (string, bool, error)
-}
-
-// newOAuthProviders returns the configured providers, in button order.
-func (s *Server) newOAuthProviders() []*oauthProvider {
-	o := s.cfg.OAuth
-	callback := func(id string) string { return s.cfg.Origin() + "/auth/" + id + "/callback" }
-	var out []*oauthProvider
-	if o.GitHubClientID != "" {
-		p := github.NewCustomisedURL(o.GitHubClientID, o.GitHubClientSecret, callback("github"),
-			o.GitHubURL+"/login/oauth/authorize", o.GitHubURL+"/login/oauth/access_token",
-			o.GitHubAPIURL+"/user", o.GitHubAPIURL+"/user/emails", "user:email")
-		p.HTTPClient = s.oauthHTTP
-		out = append(out, &oauthProvider{
-			ID: "github", Name: "GitHub", authOrigin: originOf(o.GitHubURL),
-			provider: func(context.Context) (goth.Provider, error) { return p, nil },
-			verifiedEmail: func(ctx context.Context, sess goth.Session, _ goth.User) (string, bool, error) {
-				return s.githubEmail(ctx, sess)
-			},
-		})
-	}
-	if o.GoogleClientID != "" {
-		p := google.New(o.GoogleClientID, o.GoogleClientSecret, callback("google"), "openid", "email", "profile")
-		p.HTTPClient = s.oauthHTTP
-		out = append(out, &oauthProvider{
-			ID: "google", Name: "Google", authOrigin: "https://accounts.google.com",
-			provider: func(context.Context) (goth.Provider, error) { return p, nil },
-			verifiedEmail: func(_ context.Context, _ goth.Session, u goth.User) (string, bool, error) {
-				return u.Email, claimTrue(u.RawData["verified_email"]) || claimTrue(u.RawData["email_verified"]), nil
-			},
-		})
-	}
-	if o.OIDCClientID != "" {
-		var mu sync.Mutex
-		var built *openidConnect.Provider
-		var verifier *oidc.IDTokenVerifier
-		build := func(ctx context.Context) (goth.Provider, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if built != nil {
-				return built, nil
-			}
-			p, err := openidConnect.New(o.OIDCClientID, o.OIDCClientSecret, callback("oidc"),
-				o.OIDCIssuerURL+"/.well-known/openid-configuration", "openid", "email", "profile")
-			if err != nil {
-				return nil, err
-			}
-			p.SetName("oidc")
-			p.HTTPClient = s.oauthHTTP
-			// goth decodes the ID token without checking its signature; go-oidc
-			// checks it against the issuer's published keys.
-			op, err := oidc.NewProvider(oidc.ClientContext(ctx, s.oauthHTTP), o.OIDCIssuerURL)
-			if err != nil {
-				return nil, err
-			}
-			built, verifier = p, op.Verifier(&oidc.Config{ClientID: o.OIDCClientID})
-			return built, nil
-		}
-		out = append(out, &oauthProvider{
-			ID: "oidc", Name: o.OIDCName, provider: build, authOrigin: originOf(o.OIDCIssuerURL),
-			verifiedEmail: func(ctx context.Context, sess goth.Session, u goth.User) (string, bool, error) {
-				raw := sess.(*openidConnect.Session).IDToken
-				tok, err := verifier.Verify(oidc.ClientContext(ctx, s.oauthHTTP), raw)
-				if err != nil {
-					return "", false, fmt.Errorf("id token: %w", err)
-				}
-				var claims struct {
-					Email         string `json:"email"`
-					EmailVerified any    `json:"email_verified"`
-				}
-				if err := tok.Claims(&claims); err != nil {
-					return "", false, err
-				}
-				if tok.Subject != u.UserID {
-					return "", false, errors.New("id token subject differs from the user")
-				}
-				return claims.Email, claimTrue(claims.EmailVerified), nil
-			},
-		})
-	}
-	return out
-}
-
-// originOf returns the scheme and host of rawURL.
-func originOf(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return ""
-	}
-	return u.Scheme + "://" + u.Host
-}
-
-// claimTrue reads a boolean claim that some providers send as a string.
-func claimTrue(v any) bool {
-	switch v := v.(type) {
-	case bool:
-		return v
-	case string:
-		return strings.EqualFold(v, "true")
-	}
-	return false
-}
-
-// githubEmail asks GitHub for the user's primary address and whether GitHub
-// verified it (the profile's email field is neither).
-func (s *Server) githubEmail(ctx context.Context, sess goth.Session) (string, bool, error) {
-	req, _ := http.NewRequestWithContext(ctx, "GET", s.cfg.OAuth.GitHubAPIURL+"/user/emails", nil)
-	req.Header.Set("Authorization", "Bearer "+sess.(*github.Session).AccessToken)
-	req.Header.Set("Accept", "application/vnd.github+json")
-	res, err := s.oauthHTTP.Do(req)
-	if err != nil {
-		return "", false, err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return "", false, fmt.Errorf("github /user/emails: status %d", res.StatusCode)
-	}
-	var emails []struct {
-		Email    string `json:"email"`
-		Primary  bool   `json:"primary"`
-		Verified bool   `json:"verified"`
-	}
-	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&emails); err != nil {
-		return "", false, err
-	}
-	for _, e := range emails {
-		if e.Primary {
-			return e.Email, e.Verified, nil
-		}
-	}
-	return "", false, nil
-}
-
+// oauthProvider returns the configured provider with this id, or nil.
 func (s *Server) oauthProvider(id string) *oauthProvider {
 	for _, p := range s.oauth {
 		if p.ID == id {
@@ -192,11 +40,13 @@ func (s *Server) providerButtons() []views.Provider {
 }
 
 // oauthPending is what the session remembers between the redirect to the
-// provider and the callback.
+// provider and the callback: in the user's own scs session, not a cookie of
+// its own, for one use and ten minutes.
 type oauthPending struct {
 	Provider string    `json:"provider"`
 	State    string    `json:"state"`
-	Session  string    `json:"session"` // goth's session, marshalled
+	Verifier string    `json:"verifier"` // PKCE: its S256 hash went to the provider, it goes with the code
+	Nonce    string    `json:"nonce"`    // OpenID Connect: the ID token must carry it back
 	Expires  time.Time `json:"expires"`
 	Next     string    `json:"next"`
 	UserID   int64     `json:"user_id"` // connecting the provider to this logged-in user; 0 for a login
@@ -249,51 +99,45 @@ func (s *Server) handleIdentityConnect(w http.ResponseWriter, r *http.Request) {
 }
 
 // beginOAuth starts a flow at provider op: a login (userID 0) or connecting
-// op to userID. The state lives in the session, for one use and ten minutes.
+// op to userID. A code stolen on its way back (a leaky log, a hostile app on
+// the device) is useless without this session's PKCE verifier, and an ID
+// token is accepted only with this session's nonce.
 func (s *Server) beginOAuth(w http.ResponseWriter, r *http.Request, op *oauthProvider, userID int64, next string) {
-	back := "/login"
-	if userID != 0 {
-		back = "/settings"
+	pending := oauthPending{
+		Provider: op.ID, State: rand.Text(), Verifier: oauth2.GenerateVerifier(),
+		Expires: time.Now().Add(10 * time.Minute), Next: next, UserID: userID,
 	}
-	p, err := op.provider(r.Context())
-	if err != nil {
-		s.log.Error("oauth: provider unavailable", "provider", op.ID, "err", err)
-		s.redirect(w, r, back, op.Name+" is not reachable right now. Please try again in a moment.")
-		return
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(pending.Verifier)}
+	if op.openID {
+		pending.Nonce = rand.Text()
+		opts = append(opts, oidc.Nonce(pending.Nonce))
 	}
-	var raw [32]byte
-	rand.Read(raw[:])
-	state := base64.RawURLEncoding.EncodeToString(raw[:])
-	sess, err := p.BeginAuth(state)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	authURL, err := sess.GetAuthURL()
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	pending, _ := json.Marshal(oauthPending{
-		Provider: op.ID, State: state, Session: sess.Marshal(), Expires: time.Now().Add(10 * time.Minute),
-		Next: next, UserID: userID,
-	})
-	s.sessions.Put(r.Context(), sessionOAuth, string(pending))
-	if r.Method == http.MethodPost && originOf(authURL) != op.authOrigin {
-		// The CSP's form-action would stop a form's redirect to an origin it
-		// does not list (an OpenID provider whose login page is not on its
-		// issuer's host): offer a link instead.
-		s.render(w, r, http.StatusOK, views.MessagePage(s.page(r, "Connect "+op.Name), views.Message{
-			Title: "Connect " + op.Name, Text: "Continue to " + op.Name + " to sign in there and connect it.",
-			LinkURL: authURL, LinkLabel: "Continue to " + op.Name,
-		}))
-		return
-	}
+	raw, _ := json.Marshal(pending)
+	s.sessions.Put(r.Context(), sessionOAuth, string(raw))
 	code := http.StatusFound
 	if r.Method == http.MethodPost {
-		code = http.StatusSeeOther
+		code = http.StatusSeeOther // the connect form; the CSP's form-action lists op.authOrigin
 	}
-	http.Redirect(w, r, authURL, code)
+	http.Redirect(w, r, op.config.AuthCodeURL(pending.State, opts...), code)
+}
+
+// readPending decodes the flow this browser started and checks that the
+// callback belongs to it; the error says why not, for the log.
+func readPending(raw, provider, returnedState string) (oauthPending, error) {
+	var p oauthPending
+	switch {
+	case raw == "":
+		return p, errors.New("no sign-in pending in this session (none started, or already used)")
+	case json.Unmarshal([]byte(raw), &p) != nil || p.Verifier == "":
+		return p, errors.New("the pending sign-in is unreadable or from an older version")
+	case p.Provider != provider:
+		return p, fmt.Errorf("the pending sign-in is with %s", p.Provider)
+	case time.Now().After(p.Expires):
+		return p, errors.New("the pending sign-in started more than ten minutes ago")
+	case subtle.ConstantTimeCompare([]byte(returnedState), []byte(p.State)) != 1:
+		return p, errors.New("the state differs from the one sent to the provider")
+	}
+	return p, nil
 }
 
 // Errors of the account linking rules.
@@ -303,7 +147,9 @@ var (
 	errNoEmail       = errors.New("provider shared no email address")
 )
 
-// handleOAuthCallback handles "GET /auth/{provider}/callback".
+// handleOAuthCallback handles "GET /auth/{provider}/callback". Every refusal
+// is logged with its reason and the request id (the X-Request-Id header), so
+// that "I cannot log in" leads to a cause; the user sees a plain message.
 func (s *Server) handleOAuthCallback(w http.ResponseWriter, r *http.Request) {
 	op := s.oauthProvider(r.PathValue("provider"))
 	if op == nil {
@@ -311,11 +157,13 @@ func (s *Server) handleOAuthCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	var pending oauthPending
-	raw := s.sessions.PopString(ctx, sessionOAuth) // one use, whatever happens next
+	refused := func(level slog.Level, why error) {
+		s.log.Log(ctx, level, "oauth: sign-in refused", "provider", op.ID, "reason", why.Error(), "request_id", state(r).id)
+	}
 	q := r.URL.Query()
-	if raw == "" || json.Unmarshal([]byte(raw), &pending) != nil || pending.Provider != op.ID ||
-		time.Now().After(pending.Expires) || subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(pending.State)) != 1 {
+	pending, err := readPending(s.sessions.PopString(ctx, sessionOAuth), op.ID, q.Get("state")) // one use, whatever happens next
+	if err != nil {
+		refused(slog.LevelInfo, err)
 		s.clientError(w, r, http.StatusBadRequest, "This sign-in is no longer valid",
 			"The sign-in did not start here, was already used, or took too long. Please start again from the login page.")
 		return
@@ -326,53 +174,36 @@ func (s *Server) handleOAuthCallback(w http.ResponseWriter, r *http.Request) {
 		back = "/settings"
 		// Connecting: the browser must still be logged in to that account.
 		if current = s.currentUser(r); current == nil || current.ID != pending.UserID {
+			refused(slog.LevelInfo, errors.New("connecting, but the browser is no longer logged in to the account that asked"))
 			s.redirect(w, r, "/login", "Please log in again, then connect "+op.Name+" from Settings.")
 			return
 		}
 	}
-	fail := func(msg string, err error) {
-		if err != nil {
-			s.log.Warn("oauth: sign-in failed", "provider", op.ID, "err", err, "request_id", state(r).id)
-		}
+	fail := func(msg string, level slog.Level, why error) {
+		refused(level, why)
 		s.redirect(w, r, back, msg)
 	}
 	if e := q.Get("error"); e != "" {
+		why := fmt.Errorf("the provider answered error=%q: %q", truncate(e, 60), truncate(q.Get("error_description"), 200))
 		if e == "access_denied" {
-			fail("Sign-in with "+op.Name+" was cancelled.", nil)
+			fail("Sign-in with "+op.Name+" was cancelled.", slog.LevelInfo, why)
 		} else {
-			fail(op.Name+" could not sign you in ("+truncate(e, 60)+"). Please try again.", nil)
+			fail(op.Name+" could not sign you in ("+truncate(e, 60)+"). Please try again.", slog.LevelWarn, why)
 		}
 		return
 	}
 	unavailable := "We could not sign you in with " + op.Name + ". Please try again."
-	p, err := op.provider(ctx)
+	tok, err := op.config.Exchange(oidc.ClientContext(ctx, s.oauthHTTP), q.Get("code"), oauth2.VerifierOption(pending.Verifier))
 	if err != nil {
-		fail(unavailable, err)
+		fail(unavailable, slog.LevelWarn, fmt.Errorf("code exchange: %w", err))
 		return
 	}
-	sess, err := p.UnmarshalSession(pending.Session)
+	who, err := op.identify(ctx, tok, pending.Nonce)
 	if err != nil {
-		fail(unavailable, err)
+		fail(unavailable, slog.LevelWarn, err)
 		return
 	}
-	if _, err := sess.Authorize(p, q); err != nil {
-		fail(unavailable, err)
-		return
-	}
-	gu, err := p.FetchUser(sess)
-	if errors.Is(err, github.ErrNoVerifiedGitHubPrimaryEmail) {
-		err = nil // fine: githubEmail reports the address as unverified
-	}
-	if err != nil || gu.UserID == "" {
-		fail(unavailable, err)
-		return
-	}
-	email, verified, err := op.verifiedEmail(ctx, sess, gu)
-	if err != nil {
-		fail(unavailable, err)
-		return
-	}
-	email = normalizeEmail(email)
+	email, verified := normalizeEmail(who.Email), who.Verified
 	if emailProblem(email) != "" {
 		email, verified = "", false
 	}
@@ -381,7 +212,7 @@ func (s *Server) handleOAuthCallback(w http.ResponseWriter, r *http.Request) {
 	var took proven // a takeover of an unverified account is its first proof
 	resolve := func(q db.Queries) error {
 		var err error
-		u, took, err = s.resolveIdentity(ctx, q, op, gu.UserID, email, verified, current)
+		u, took, err = s.resolveIdentity(ctx, q, op, who.ID, email, verified, current)
 		return err
 	}
 	if current != nil {
@@ -392,18 +223,20 @@ func (s *Server) handleOAuthCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case errors.Is(err, errSessionEnded):
+		refused(slog.LevelInfo, err)
 		s.userTxError(w, r, err)
 		return
 	case errors.Is(err, errIdentityTaken):
-		fail("This "+op.Name+" account is already connected to another Skiff account.", nil)
+		fail("This "+op.Name+" account is already connected to another Skiff account.", slog.LevelInfo, err)
 		return
 	case errors.Is(err, errEmailInUse):
-		fail("An account already uses "+email+", and "+op.Name+" has not verified that address. Log in to that account, then connect "+op.Name+" in Settings.", nil)
+		fail("An account already uses "+email+", and "+op.Name+" has not verified that address. Log in to that account, then connect "+op.Name+" in Settings.", slog.LevelInfo, err)
 		return
 	case errors.Is(err, errNoEmail):
-		fail(op.Name+" did not share an email address with us, so we cannot create your account.", nil)
+		fail(op.Name+" did not share an email address with us, so we cannot create your account.", slog.LevelInfo, err)
 		return
 	case errors.Is(err, errAccountDisabled):
+		refused(slog.LevelInfo, err)
 		s.disabledPage(w, r)
 		return
 	case err != nil:

@@ -120,22 +120,19 @@ func TestOAuthStateIsCheckedAndSingleUse(t *testing.T) {
 	wantStatus(t, c.get("/auth/github/callback?code="+f.code(fakeAccount{ID: "1", Email: "a@example.com", Verified: true})+"&state=abc"), http.StatusBadRequest)
 
 	// A wrong state is refused, and uses up the pending flow.
-	res := c.get("/auth/github")
-	state := mustQuery(t, res.Header.Get("Location"), "state")
-	code := f.code(fakeAccount{ID: "2", Email: "b@example.com", Verified: true})
-	wantStatus(t, c.get("/auth/github/callback?code="+code+"&state=forged"), http.StatusBadRequest)
-	wantStatus(t, c.get("/auth/github/callback?code="+code+"&state="+state), http.StatusBadRequest)
+	back := c.authorize(c.get("/auth/github").Header.Get("Location"), f.code(fakeAccount{ID: "2", Email: "b@example.com", Verified: true}))
+	state := mustQuery(t, back, "state")
+	wantStatus(t, c.get(strings.Replace(back, "state="+state, "state=forged", 1)), http.StatusBadRequest)
+	wantStatus(t, c.get(back), http.StatusBadRequest)
 
 	// A replay of a finished callback is refused.
-	res = c.get("/auth/github")
-	state = mustQuery(t, res.Header.Get("Location"), "state")
-	code = f.code(fakeAccount{ID: "3", Email: "c@example.com", Verified: true})
-	wantRedirect(t, c.get("/auth/github/callback?code="+code+"&state="+state), "/dashboard")
-	wantStatus(t, c.get("/auth/github/callback?code="+code+"&state="+state), http.StatusBadRequest)
+	back = c.authorize(c.get("/auth/github").Header.Get("Location"), f.code(fakeAccount{ID: "3", Email: "c@example.com", Verified: true}))
+	wantRedirect(t, c.get(back), "/dashboard")
+	wantStatus(t, c.get(back), http.StatusBadRequest)
 
 	// Another browser cannot use a state started here (login CSRF).
 	c = ts.newClient()
-	res = c.get("/auth/oidc")
+	res := c.get("/auth/oidc")
 	state = mustQuery(t, res.Header.Get("Location"), "state")
 	wantStatus(t, ts.newClient().get("/auth/oidc/callback?code=x&state="+state), http.StatusBadRequest)
 	// Nor can a state of one provider finish at another.

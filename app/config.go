@@ -159,7 +159,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		GitHubURL:      strings.TrimSuffix(get("GITHUB_URL", "https://github.com"), "/"),
 		GitHubAPIURL:   strings.TrimSuffix(get("GITHUB_API_URL", "https://api.github.com"), "/"),
 		GoogleClientID: get("GOOGLE_CLIENT_ID", ""), GoogleClientSecret: get("GOOGLE_CLIENT_SECRET", ""),
-		OIDCIssuerURL: strings.TrimSuffix(get("OIDC_ISSUER_URL", ""), "/"),
+		// Not trimmed: the issuer is compared byte for byte with each ID token's
+		// "iss", and Auth0-style issuers end with "/" (see discoverOpenID).
+		OIDCIssuerURL: get("OIDC_ISSUER_URL", ""),
 		OIDCClientID:  get("OIDC_CLIENT_ID", ""), OIDCClientSecret: get("OIDC_CLIENT_SECRET", ""),
 		OIDCName: get("OIDC_NAME", "Single sign-on"),
 	}

@@ -117,7 +117,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch cmd {
 	case "stripe-setup", "stripe-sync":
-		srv := NewServer(cfg, database, logger, mailer)
+		srv, err := NewServer(ctx, cfg, database, logger, mailer)
+		if err != nil {
+			return err
+		}
 		defer srv.Close()
 		if cmd == "stripe-setup" {
 			return stripeSetup(ctx, cfg, srv, stdout)
@@ -132,7 +135,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // serve runs the HTTP server until ctx is cancelled (SIGINT or SIGTERM), then
 // lets in-flight requests finish before returning.
 func serve(ctx context.Context, cfg Config, database *db.DB, logger *slog.Logger, mailer Mailer) error {
-	srv := NewServer(cfg, database, logger, mailer)
+	srv, err := NewServer(ctx, cfg, database, logger, mailer)
+	if err != nil {
+		return err
+	}
 	workCtx, stopWork := context.WithCancel(context.Background())
 	srv.Start(workCtx)
 	defer srv.Close()

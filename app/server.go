@@ -45,8 +45,9 @@ type Server struct {
 }
 
 // NewServer wires the application together. Start its background work with
-// Start, and call Close when done with it.
-func NewServer(cfg Config, database *db.DB, logger *slog.Logger, mailer Mailer) *Server {
+// Start, and call Close when done with it. It fails when an OpenID Connect
+// issuer is configured and its discovery document cannot be read.
+func NewServer(ctx context.Context, cfg Config, database *db.DB, logger *slog.Logger, mailer Mailer) (*Server, error) {
 	s := &Server{
 		cfg:    cfg,
 		db:     database,
@@ -71,11 +72,15 @@ func NewServer(cfg Config, database *db.DB, logger *slog.Logger, mailer Mailer) 
 	s.now = time.Now
 	s.devMail, _ = mailer.(*devMailer) // GET /dev/mail lists what it holds
 	s.oauthHTTP = &http.Client{Timeout: 15 * time.Second}
-	s.oauth = s.newOAuthProviders()
+	var err error
+	if s.oauth, err = s.newOAuthProviders(ctx); err != nil {
+		s.store.write.StopCleanup()
+		return nil, err
+	}
 	s.sessions = newSessionManager(cfg, s.store)
 	s.sessions.ErrorFunc = s.serverError
 	s.handler = s.routes()
-	return s
+	return s, nil
 }
 
 // ServeHTTP makes Server an http.Handler.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -53,6 +54,13 @@ func withDB(path string) testOption { return func(c *Config) { c.DatabasePath = 
 
 func newTestServer(t testing.TB, opts ...testOption) *testServer {
 	t.Helper()
+	return newTestServerOn(t, nil, opts...)
+}
+
+// newTestServerOn is newTestServer listening on ln (nil for any free port),
+// for a provider that must know the callback address before the app starts.
+func newTestServerOn(t testing.TB, ln net.Listener, opts ...testOption) *testServer {
+	t.Helper()
 	cfg, err := LoadConfig(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -70,12 +78,15 @@ func newTestServer(t testing.TB, opts ...testOption) *testServer {
 	case devMailboxURL:
 		cfg.SMTPURL = nil
 	}
-	var hs *httptest.Server
+	hs := httptest.NewUnstartedServer(nil)
+	if ln != nil {
+		hs.Listener.Close()
+		hs.Listener = ln
+	}
 	if cfg.BaseURL.Scheme == "https" {
-		hs = httptest.NewUnstartedServer(nil)
 		hs.StartTLS()
 	} else {
-		hs = httptest.NewServer(nil)
+		hs.Start()
 	}
 	u, _ := url.Parse(hs.URL)
 	cfg.BaseURL.Host = u.Host
@@ -97,7 +108,10 @@ func newTestServer(t testing.TB, opts ...testOption) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(cfg, database, logger, mailer)
+	srv, err := NewServer(context.Background(), cfg, database, logger, mailer)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Retries start at 20 ms instead of 5 s so an outage test takes
 	// milliseconds; the idle poll stays at its production 30 s, so a retry
 	// that waits for the poll instead of its own time fails those tests.
