@@ -197,6 +197,7 @@ func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 // Admin is the data of the admin page.
 type Admin struct {
+	Self       int64 // the admin viewing the page, who cannot disable themselves
 	Query      string
 	Users      []db.AdminUser
 	Signups    []db.DayCount
