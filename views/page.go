@@ -54,10 +54,22 @@ type Field struct {
 
 // Dashboard is the data of the dashboard page.
 type Dashboard struct {
-	Verified     bool // the user's email address is confirmed
-	ProjectCount int
-	Recent       []db.Project
+	Verified bool // the user's email address is confirmed
+	Quota    ProjectQuota
+	Recent   []db.Project
 }
+
+// ProjectQuota is how many projects the user has and how many their plan
+// allows, shown before the limit is hit rather than after.
+type ProjectQuota struct {
+	Used       int
+	Limit      int // 0 means unlimited
+	PlanName   string
+	CanUpgrade bool // billing is on, so /pricing sells a plan without the limit
+}
+
+// Full reports whether the plan allows no more projects.
+func (q ProjectQuota) Full() bool { return q.Limit > 0 && q.Used >= q.Limit }
 
 // ErrorInfo is the data of an error page.
 type ErrorInfo struct {
