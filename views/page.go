@@ -111,6 +111,7 @@ type PlanCard struct {
 	Features                          []string
 	Current                           bool
 	Action                            string
+	ComingSoon                        bool // a paid plan this site does not sell yet
 }
 
 // Billing is the data of the billing page.
