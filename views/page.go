@@ -38,6 +38,18 @@ func (f Form) Value(name string) string { return f.Values[name] }
 // Err returns the message for a field, or "".
 func (f Form) Err(name string) string { return f.Errors[name] }
 
+// EmailTaken is the signup form's message for an address that already has
+// an account; the page follows it with a link to log in with that address.
+const EmailTaken = "An account with this email already exists."
+
+// focusPassword reports whether a login or signup form should put the cursor
+// in the password: the address is filled in and nothing is wrong with it
+// (only the password was wrong, or the address came along from signup).
+func focusPassword(f Form) bool { return f.Value("email") != "" && f.Err("email") == "" }
+
+// loginURL is the login page with email filled in.
+func loginURL(email string) string { return "/login?email=" + urlQueryEscape(email) }
+
 // Field describes one labelled input.
 type Field struct {
 	ID           string // the element id, when Name is used by two forms of a page
