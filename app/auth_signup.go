@@ -63,5 +63,7 @@ func (s *Server) handleSignupPost(w http.ResponseWriter, r *http.Request) {
 		s.sessionError(w, r, err)
 		return
 	}
-	s.redirect(w, r, "/dashboard", "Welcome to Skiff! Check your inbox to confirm your email address.")
+	// The dashboard's banner asks for the confirmation, with the address and
+	// a button to send the link again: the flash only says hello.
+	s.redirect(w, r, "/dashboard", "Welcome to Skiff!")
 }
