@@ -63,7 +63,7 @@ func (s *Server) handleSignupPost(w http.ResponseWriter, r *http.Request) {
 		s.sessionError(w, r, err)
 		return
 	}
-	// The dashboard's banner asks for the confirmation, with the address and
-	// a button to send the link again: the flash only says hello.
-	s.redirect(w, r, "/dashboard", "Welcome to Skiff!")
+	// No flash: the dashboard's banner asks for the confirmation, with the
+	// address and a button to send the link again. Said twice, it was noise.
+	s.redirect(w, r, "/dashboard", "")
 }
