@@ -51,7 +51,7 @@ func (s *Server) handleProjectsCreate(w http.ResponseWriter, r *http.Request) {
 		// Another tab filled the plan since this form was shown: the page
 		// again, with the name kept, rather than a dead end.
 		v := f.view(nil)
-		v.Error = "Project limit reached: " + projectLimitText(plan) + " Nothing was created."
+		v.Error = "Project limit reached, nothing was created. " + projectLimitText(plan)
 		s.renderProjects(w, r, http.StatusForbidden, v)
 		return
 	}
