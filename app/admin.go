@@ -4,7 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"net/http"
-	"strconv"
+	"net/url"
 
 	"skiff/db"
 	"skiff/views"
@@ -52,7 +52,7 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	data := views.Admin{Query: q, Users: users, Signups: signups, TotalUsers: total}
+	data := views.Admin{Self: s.currentUser(r).ID, Query: q, Users: users, Signups: signups, TotalUsers: total}
 	for _, p := range s.plans {
 		if p.PriceID == "" {
 			continue
@@ -81,7 +81,8 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 const adminUnknownPriceRows = 50
 
 // handleAdminDisable handles "POST /admin/users/{id}/disable" and
-// "POST /admin/users/{id}/enable". Both end the user's sessions.
+// "POST /admin/users/{id}/enable" (`q`, the search to go back to). Both end
+// the user's sessions. The page offers no Disable on the admin's own row.
 func (s *Server) handleAdminDisable(disable bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, ok := pathID(r)
@@ -89,11 +90,23 @@ func (s *Server) handleAdminDisable(disable bool) http.HandlerFunc {
 			s.notFound(w, r)
 			return
 		}
+		if !s.parseForm(w, r) {
+			return
+		}
 		if id == s.currentUser(r).ID {
 			s.clientError(w, r, http.StatusConflict, "Not your own account", "Ask another admin to disable your account.")
 			return
 		}
-		err := s.db.Tx(r.Context(), func(tx *sql.Tx) error { return s.onDisabled(r.Context(), db.Q(tx), id, disable) })
+		var email string
+		err := s.db.Tx(r.Context(), func(tx *sql.Tx) error {
+			q := db.Q(tx)
+			u, err := q.UserByID(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			email = u.Email
+			return s.onDisabled(r.Context(), q, id, disable)
+		})
 		if errors.Is(err, db.ErrNotFound) {
 			s.notFound(w, r)
 			return
@@ -102,10 +115,14 @@ func (s *Server) handleAdminDisable(disable bool) http.HandlerFunc {
 			s.serverError(w, r, err)
 			return
 		}
-		msg := "User " + strconv.FormatInt(id, 10) + " enabled."
+		msg := email + " enabled."
 		if disable {
-			msg = "User " + strconv.FormatInt(id, 10) + " disabled and signed out."
+			msg = email + " disabled and signed out."
 		}
-		s.redirect(w, r, "/admin", msg)
+		back := "/admin"
+		if q := r.PostForm.Get("q"); q != "" {
+			back += "?q=" + url.QueryEscape(q)
+		}
+		s.redirect(w, r, back, msg)
 	}
 }

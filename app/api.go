@@ -189,7 +189,7 @@ func (s *Server) handleAPIProjectCreate(w http.ResponseWriter, r *http.Request, 
 	plan := s.plan(c.plan)
 	p, err := s.db.CreateProjectWithin(r.Context(), c.user.ID, f.Name, plan.MaxProjects)
 	if errors.Is(err, db.ErrLimitReached) {
-		apiError(w, http.StatusForbidden, "plan_limit", "The "+plan.Name+" plan includes up to "+strconv.Itoa(plan.MaxProjects)+" projects.", nil)
+		apiError(w, http.StatusForbidden, "plan_limit", projectLimitText(plan), nil)
 		return
 	}
 	if err != nil {

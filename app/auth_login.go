@@ -12,7 +12,8 @@ import (
 // loginFailed is the one message for an unknown email and a wrong password.
 const loginFailed = "Incorrect email or password."
 
-// handleLoginGet handles "GET /login".
+// handleLoginGet handles "GET /login" (`next`, and `email` to fill in, as the
+// signup page's "Log in instead?" link does).
 func (s *Server) handleLoginGet(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
 	if s.currentUser(r) != nil {
@@ -20,6 +21,9 @@ func (s *Server) handleLoginGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := views.Form{Values: map[string]string{"next": next}}
+	if email := normalizeEmail(r.URL.Query().Get("email")); emailProblem(email) == "" {
+		f.Values["email"] = email
+	}
 	s.render(w, r, http.StatusOK, views.LoginPage(s.page(r, "Log in"), f, s.providerButtons()))
 }
 

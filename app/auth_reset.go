@@ -62,10 +62,11 @@ func (s *Server) handleForgotPost(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleResetGet(w http.ResponseWriter, r *http.Request) {
 	noReferrer(w)
 	token := r.URL.Query().Get("token")
-	if _, _, ok := s.peekUserToken(w, r, token, db.PurposeResetPassword); !ok {
+	t, _, ok := s.peekUserToken(w, r, token, db.PurposeResetPassword)
+	if !ok {
 		return
 	}
-	f := views.Form{Values: map[string]string{"token": token}}
+	f := views.Form{Values: map[string]string{"token": token, "email": t.Email}}
 	s.render(w, r, http.StatusOK, views.ResetPasswordPage(s.page(r, "Choose a new password"), f, ""))
 }
 
@@ -84,7 +85,7 @@ func (s *Server) handleResetPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if msg := passwordProblem(password, t.Email); msg != "" {
-		f := views.Form{Values: map[string]string{"token": token}, Errors: map[string]string{"password": msg}}
+		f := views.Form{Values: map[string]string{"token": token, "email": t.Email}, Errors: map[string]string{"password": msg}}
 		s.render(w, r, http.StatusUnprocessableEntity, views.ResetPasswordPage(s.page(r, "Choose a new password"), f, ""))
 		return
 	}

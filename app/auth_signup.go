@@ -50,7 +50,7 @@ func (s *Server) handleSignupPost(w http.ResponseWriter, r *http.Request) {
 		return s.queueVerification(r.Context(), q, u)
 	})
 	if errors.Is(err, db.ErrEmailTaken) {
-		errs := map[string]string{"email": "An account with this email already exists. Log in instead?"}
+		errs := map[string]string{"email": views.EmailTaken}
 		s.render(w, r, http.StatusUnprocessableEntity, views.SignupPage(s.page(r, "Sign up"), f.view(errs, ""), s.providerButtons()))
 		return
 	}
@@ -63,5 +63,7 @@ func (s *Server) handleSignupPost(w http.ResponseWriter, r *http.Request) {
 		s.sessionError(w, r, err)
 		return
 	}
-	s.redirect(w, r, "/dashboard", "Welcome to Skiff! Check your inbox to confirm your email address.")
+	// No flash: the dashboard's banner asks for the confirmation, with the
+	// address and a button to send the link again. Said twice, it was noise.
+	s.redirect(w, r, "/dashboard", "")
 }

@@ -183,7 +183,7 @@ func (s *Server) finishProof(w http.ResponseWriter, r *http.Request, u db.User, 
 		}
 		s.redirect(w, r, next, done+" Any other session was signed out.")
 	case h.newPassword:
-		f := views.Form{Values: map[string]string{"token": reset}}
+		f := views.Form{Values: map[string]string{"token": reset, "email": u.Email}}
 		s.render(w, r, http.StatusOK, views.ResetPasswordPage(s.page(r, "Choose a password"), f,
 			done+" Choose a password to finish: anything set up before you confirmed it was removed."))
 	case h.password && p.first:

@@ -86,6 +86,7 @@ func (s *Server) handlePricing(w http.ResponseWriter, r *http.Request) {
 		case s.stripe != nil:
 			card.Action = views.ActionCheckout
 		}
+		card.ComingSoon = card.Action == views.ActionNone && !card.Current && p.ID != PlanFree
 		data.Plans = append(data.Plans, card)
 	}
 	s.render(w, r, http.StatusOK, views.PricingPage(s.page(r, "Pricing"), data))
@@ -330,9 +331,11 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, views.ReportsPage(s.page(r, "Reports"), projects))
 }
 
+// billingUnavailable answers a billing action while Stripe is not set up. It
+// speaks to the visitor; how to set Stripe up is the README's business.
 func (s *Server) billingUnavailable(w http.ResponseWriter, r *http.Request) {
-	s.clientError(w, r, http.StatusNotFound, "Billing is not configured",
-		"This site does not take payments yet. The operator can enable Stripe billing; see the README.")
+	s.clientError(w, r, http.StatusNotFound, "Paid plans are coming soon",
+		"This site does not take payments yet, so there is nothing to buy or manage. Everything in the Free plan is yours to use.")
 }
 
 func (s *Server) paymentProviderError(w http.ResponseWriter, r *http.Request, err error) {

@@ -66,7 +66,7 @@ func TestBillingWithoutStripe(t *testing.T) {
 	anon := ts.newClient()
 	res := anon.get("/pricing")
 	wantStatus(t, res, http.StatusOK)
-	wantBody(t, res, "Billing is not configured", "Free", "Pro", "Enterprise", "$19 / month", "Get started")
+	wantBody(t, res, "Paid plans are coming soon", "Free", "Pro", "Enterprise", "$19 / month", "Get started")
 
 	c := ts.newClient()
 	c.signup("ada@example.com")
@@ -74,12 +74,12 @@ func TestBillingWithoutStripe(t *testing.T) {
 	if strings.Contains(c.get("/pricing").body, "/billing/checkout") {
 		t.Fatal("checkout offered without billing configured")
 	}
-	wantBody(t, c.get("/billing"), "Billing is not configured", "Free")
+	wantBody(t, c.get("/billing"), "Paid plans are coming soon", "Free")
 	for _, res := range []response{c.post("/billing/checkout", url.Values{"plan": {"pro"}}), c.post("/billing/portal", nil)} {
 		if res.StatusCode >= 500 {
 			t.Fatalf("%s: %d", res.Request.URL.Path, res.StatusCode)
 		}
-		wantBody(t, res, "Billing is not configured")
+		wantBody(t, res, "Paid plans are coming soon")
 	}
 	res = c.get("/reports")
 	wantStatus(t, res, http.StatusForbidden)

@@ -22,7 +22,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	d := views.Dashboard{Verified: u.EmailVerifiedAt.Valid, ProjectCount: total, Recent: recent}
+	d := views.Dashboard{Verified: u.EmailVerifiedAt.Valid, Quota: s.projectQuota(r, total), Recent: recent}
 	s.render(w, r, http.StatusOK, views.DashboardPage(s.page(r, "Dashboard"), d))
 }
 

@@ -20,7 +20,19 @@ func (s *Server) renderProjects(w http.ResponseWriter, r *http.Request, status i
 		s.serverError(w, r, err)
 		return
 	}
-	s.render(w, r, status, views.ProjectsPage(s.page(r, "Projects"), projects, f))
+	s.render(w, r, status, views.ProjectsPage(s.page(r, "Projects"), projects, s.projectQuota(r, len(projects)), f))
+}
+
+// projectQuota is the user's project count against their plan's limit.
+func (s *Server) projectQuota(r *http.Request, used int) views.ProjectQuota {
+	plan := s.plan(state(r).plan)
+	return views.ProjectQuota{Used: used, Limit: plan.MaxProjects, PlanName: plan.Name, CanUpgrade: s.stripe != nil}
+}
+
+// projectLimitText is what the page and the API say when the plan's project
+// limit refuses one more.
+func projectLimitText(plan Plan) string {
+	return "The " + plan.Name + " plan includes up to " + strconv.Itoa(plan.MaxProjects) + " projects."
 }
 
 // handleProjectsCreate handles "POST /projects".
@@ -36,8 +48,11 @@ func (s *Server) handleProjectsCreate(w http.ResponseWriter, r *http.Request) {
 	plan := s.plan(state(r).plan)
 	p, err := s.db.CreateProjectWithin(r.Context(), s.currentUser(r).ID, f.Name, plan.MaxProjects)
 	if errors.Is(err, db.ErrLimitReached) {
-		s.upgradeRequired(w, r, s.plan(PlanPro), "Project limit reached",
-			"The "+plan.Name+" plan includes up to "+strconv.Itoa(plan.MaxProjects)+" projects. Upgrade for unlimited projects.")
+		// Another tab filled the plan since this form was shown: the page
+		// again, with the name kept, rather than a dead end.
+		v := f.view(nil)
+		v.Error = "Project limit reached, nothing was created. " + projectLimitText(plan)
+		s.renderProjects(w, r, http.StatusForbidden, v)
 		return
 	}
 	if err != nil {

@@ -74,11 +74,11 @@ func LoginPage(p Page, f Form, providers []Provider) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = Input(f, Field{Name: "email", Label: "Email", Type: "email", Autocomplete: "username", Required: true, MaxLength: 254, Autofocus: true}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Input(f, Field{Name: "email", Label: "Email", Type: "email", Autocomplete: "username", Required: true, MaxLength: 254, Autofocus: !focusPassword(f)}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Input(f, Field{Name: "password", Label: "Password", Type: "password", Autocomplete: "current-password", Required: true, MaxLength: 1024}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Input(f, Field{Name: "password", Label: "Password", Type: "password", Autocomplete: "current-password", Required: true, MaxLength: 1024, Autofocus: focusPassword(f)}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -38,6 +38,18 @@ func (f Form) Value(name string) string { return f.Values[name] }
 // Err returns the message for a field, or "".
 func (f Form) Err(name string) string { return f.Errors[name] }
 
+// EmailTaken is the signup form's message for an address that already has
+// an account; the page follows it with a link to log in with that address.
+const EmailTaken = "An account with this email already exists."
+
+// focusPassword reports whether a login or signup form should put the cursor
+// in the password: the address is filled in and nothing is wrong with it
+// (only the password was wrong, or the address came along from signup).
+func focusPassword(f Form) bool { return f.Value("email") != "" && f.Err("email") == "" }
+
+// loginURL is the login page with email filled in.
+func loginURL(email string) string { return "/login?email=" + urlQueryEscape(email) }
+
 // Field describes one labelled input.
 type Field struct {
 	ID           string // the element id, when Name is used by two forms of a page
@@ -54,10 +66,22 @@ type Field struct {
 
 // Dashboard is the data of the dashboard page.
 type Dashboard struct {
-	Verified     bool // the user's email address is confirmed
-	ProjectCount int
-	Recent       []db.Project
+	Verified bool // the user's email address is confirmed
+	Quota    ProjectQuota
+	Recent   []db.Project
 }
+
+// ProjectQuota is how many projects the user has and how many their plan
+// allows, shown before the limit is hit rather than after.
+type ProjectQuota struct {
+	Used       int
+	Limit      int // 0 means unlimited
+	PlanName   string
+	CanUpgrade bool // billing is on, so /pricing sells a plan without the limit
+}
+
+// Full reports whether the plan allows no more projects.
+func (q ProjectQuota) Full() bool { return q.Limit > 0 && q.Used >= q.Limit }
 
 // ErrorInfo is the data of an error page.
 type ErrorInfo struct {
@@ -99,6 +123,7 @@ type PlanCard struct {
 	Features                          []string
 	Current                           bool
 	Action                            string
+	ComingSoon                        bool // a paid plan this site does not sell yet
 }
 
 // Billing is the data of the billing page.
@@ -197,6 +222,7 @@ func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 // Admin is the data of the admin page.
 type Admin struct {
+	Self       int64 // the admin viewing the page, who cannot disable themselves
 	Query      string
 	Users      []db.AdminUser
 	Signups    []db.DayCount
