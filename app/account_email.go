@@ -45,7 +45,7 @@ func (s *Server) handleSettingsEmail(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(f.Errors) > 0 {
-		s.renderSettings(w, r, http.StatusUnprocessableEntity, f, views.Form{})
+		s.renderProfile(w, r, http.StatusUnprocessableEntity, views.SettingsProfile{EmailForm: f})
 		return
 	}
 	if !s.allowMail(w, r, newEmail) {

@@ -10,62 +10,72 @@ import (
 	"skiff/views"
 )
 
-// handleSettings handles "GET /settings".
+// The settings are one page per section (views.SettingsSections). Each form
+// posts to a route of its own, which redirects to its section's page when it
+// worked, or shows that page again with the form's errors (422).
+
+// settingsPage is the layout data of a settings section, whichever route
+// renders it: the section is marked in the settings navigation, and its name
+// is the page's title and heading.
+func (s *Server) settingsPage(r *http.Request, sec views.SettingsSection) views.Page {
+	p := s.page(r, sec.Label)
+	p.Path = sec.Path
+	return p
+}
+
+// account is what every settings page shows of u.
+func account(u *db.User) views.Account {
+	return views.Account{Email: u.Email, Verified: u.EmailVerifiedAt.Valid, HasPassword: u.PasswordHash != ""}
+}
+
+// handleSettings handles "GET /settings": the profile and the email address.
 func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request) {
-	s.renderSettings(w, r, http.StatusOK, views.Form{}, views.Form{})
+	s.renderProfile(w, r, http.StatusOK, views.SettingsProfile{})
 }
 
-func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status int, emailForm, passwordForm views.Form) {
-	s.renderSettingsWith(w, r, status, emailForm, passwordForm, views.Form{})
-}
-
-func (s *Server) renderSettingsTokens(w http.ResponseWriter, r *http.Request, status int, tokenForm views.Form, newToken string) {
-	s.renderSettingsFull(w, r, status, views.Settings{TokenForm: tokenForm, NewToken: newToken})
-}
-
-func (s *Server) renderSettingsWith(w http.ResponseWriter, r *http.Request, status int, emailForm, passwordForm, deleteForm views.Form) {
-	s.renderSettingsFull(w, r, status, views.Settings{EmailForm: emailForm, PasswordForm: passwordForm, DeleteForm: deleteForm})
-}
-
-// renderSettingsFull fills in the account's data around the forms in data.
-func (s *Server) renderSettingsFull(w http.ResponseWriter, r *http.Request, status int, data views.Settings) {
+// renderProfile shows the "Profile and email" page with the forms in d.
+func (s *Server) renderProfile(w http.ResponseWriter, r *http.Request, status int, d views.SettingsProfile) {
 	u := s.currentUser(r)
-	identities, err := s.db.Identities(r.Context(), u.ID)
+	d.Account = account(u)
+	if d.ProfileForm.Values == nil {
+		d.ProfileForm.Values = map[string]string{"display_name": u.DisplayName}
+	}
+	s.render(w, r, status, views.SettingsProfilePage(s.settingsPage(r, views.SectionProfile), d))
+}
+
+// handleSettingsSecurity handles "GET /settings/security": the password,
+// two-factor authentication, the connected accounts.
+func (s *Server) handleSettingsSecurity(w http.ResponseWriter, r *http.Request) {
+	s.renderSecurity(w, r, http.StatusOK, views.SettingsSecurity{})
+}
+
+// renderSecurity shows the "Password and security" page with the forms in d.
+func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, status int, d views.SettingsSecurity) {
+	ctx := r.Context()
+	u := s.currentUser(r)
+	d.Account = account(u)
+	secret, err := s.db.TOTPSecret(ctx, u.ID)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	sessions, err := s.db.UserSessions(r.Context(), u.ID)
+	d.TwoFactorOn = secret != ""
+	identities, err := s.db.Identities(ctx, u.ID)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
-	}
-	data.Email, data.Verified, data.HasPassword = u.Email, u.EmailVerifiedAt.Valid, u.PasswordHash != ""
-	if data.ProfileForm.Values == nil {
-		data.ProfileForm.Values = map[string]string{"display_name": u.DisplayName}
-	}
-	if data.Tokens, err = s.db.APITokens(r.Context(), u.ID); err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	for _, us := range sessions {
-		data.Sessions = append(data.Sessions, views.SessionRow{UserSession: us, Current: us.ID == state(r).sid})
 	}
 	connected := map[string]bool{}
 	for _, i := range identities {
-		name := i.Provider
-		if op := s.oauthProvider(i.Provider); op != nil {
-			name = op.Name
-		}
-		data.Identities = append(data.Identities, views.ConnectedAccount{ID: i.ID, ProviderName: name, Email: i.Email})
+		d.Identities = append(d.Identities, views.ConnectedAccount{ID: i.ID, ProviderName: s.providerName(i.Provider), Email: i.Email})
 		connected[i.Provider] = true
 	}
 	for _, p := range s.providerButtons() {
 		if !connected[p.ID] {
-			data.Connectable = append(data.Connectable, p)
+			d.Connectable = append(d.Connectable, p)
 		}
 	}
-	s.render(w, r, status, views.SettingsPage(s.page(r, "Settings"), data))
+	s.render(w, r, status, views.SettingsSecurityPage(s.settingsPage(r, views.SectionSecurity), d))
 }
 
 // checkPassword verifies a password of u typed to confirm something (not a
@@ -100,7 +110,7 @@ func (s *Server) handleSettingsProfile(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSpace(r.PostForm.Get("display_name"))
 	if msg := displayNameProblem(name); msg != "" {
 		f := views.Form{Values: map[string]string{"display_name": name}, Errors: map[string]string{"display_name": msg}}
-		s.renderSettingsFull(w, r, http.StatusUnprocessableEntity, views.Settings{ProfileForm: f})
+		s.renderProfile(w, r, http.StatusUnprocessableEntity, views.SettingsProfile{ProfileForm: f})
 		return
 	}
 	if err := s.db.SetDisplayName(r.Context(), s.currentUser(r).ID, name); err != nil {
@@ -179,7 +189,7 @@ func (s *Server) handleSettingsPassword(w http.ResponseWriter, r *http.Request) 
 		f.Errors["password"] = msg
 	}
 	if len(f.Errors) > 0 {
-		s.renderSettings(w, r, http.StatusUnprocessableEntity, views.Form{}, f)
+		s.renderSecurity(w, r, http.StatusUnprocessableEntity, views.SettingsSecurity{PasswordForm: f})
 		return
 	}
 	hash, err := s.hasher.hash(ctx, password)
@@ -202,5 +212,5 @@ func (s *Server) handleSettingsPassword(w http.ResponseWriter, r *http.Request) 
 		s.serverError(w, r, err)
 		return
 	}
-	s.redirect(w, r, "/settings", "Your password has been changed. Your other sessions were signed out.")
+	s.redirect(w, r, "/settings/security", "Your password has been changed. Your other sessions were signed out.")
 }

@@ -162,13 +162,15 @@ func (s *Server) handleTwoFactorLoginPost(w http.ResponseWriter, r *http.Request
 	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 }
 
-// handleTwoFactorSettings handles "GET /settings/2fa": the status, or the
-// enrolment (a QR code and the secret for manual entry).
+// handleTwoFactorSettings handles "GET /settings/2fa": the enrolment (a QR
+// code and the secret for manual entry), or, once on, how many recovery
+// codes are left, and turning it off.
 func (s *Server) handleTwoFactorSettings(w http.ResponseWriter, r *http.Request) {
-	s.renderTwoFactor(w, r, http.StatusOK, views.Form{}, nil)
+	s.renderTwoFactor(w, r, http.StatusOK, views.TwoFactor{})
 }
 
-func (s *Server) renderTwoFactor(w http.ResponseWriter, r *http.Request, status int, f views.Form, codes []string) {
+// renderTwoFactor shows the two-factor page with the forms in d.
+func (s *Server) renderTwoFactor(w http.ResponseWriter, r *http.Request, status int, d views.TwoFactor) {
 	ctx := r.Context()
 	u := s.currentUser(r)
 	secret, err := s.db.TOTPSecret(ctx, u.ID)
@@ -176,14 +178,13 @@ func (s *Server) renderTwoFactor(w http.ResponseWriter, r *http.Request, status 
 		s.serverError(w, r, err)
 		return
 	}
-	data := views.TwoFactor{Enabled: secret != "", Form: f, RecoveryCodes: codes, HasPassword: u.PasswordHash != "",
-		Verified: u.EmailVerifiedAt.Valid, Email: u.Email}
-	if data.Enabled {
-		if data.CodesLeft, err = s.db.RecoveryCodesLeft(ctx, u.ID); err != nil {
+	d.Account, d.Enabled = account(u), secret != ""
+	if d.Enabled {
+		if d.CodesLeft, err = s.db.RecoveryCodesLeft(ctx, u.ID); err != nil {
 			s.serverError(w, r, err)
 			return
 		}
-	} else if data.Verified {
+	} else if d.Verified {
 		key, err := s.pendingTOTPKey(ctx, u)
 		if err != nil {
 			s.serverError(w, r, err)
@@ -196,10 +197,10 @@ func (s *Server) renderTwoFactor(w http.ResponseWriter, r *http.Request, status 
 		}
 		var buf bytes.Buffer
 		png.Encode(&buf, img)
-		data.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
-		data.Secret = key.Secret()
+		d.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
+		d.Secret = key.Secret()
 	}
-	s.render(w, r, status, views.TwoFactorPage(s.page(r, "Two-factor authentication"), data))
+	s.render(w, r, status, views.TwoFactorPage(s.settingsPage(r, views.SectionTwoFactor), d))
 }
 
 // pendingTOTPKey returns the enrolment key kept in the session, making one.
@@ -245,7 +246,7 @@ func (s *Server) handleTwoFactorEnable(w http.ResponseWriter, r *http.Request) {
 		f.Errors["code"] = "That code does not match. Check your phone's clock and try the current code."
 	}
 	if len(f.Errors) > 0 {
-		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, f, nil)
+		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, views.TwoFactor{Form: f})
 		return
 	}
 	codes, hashes := newRecoveryCodes()
@@ -270,7 +271,7 @@ func (s *Server) handleTwoFactorEnable(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.renderTwoFactor(w, r, http.StatusOK, views.Form{}, codes)
+	s.renderTwoFactor(w, r, http.StatusOK, views.TwoFactor{RecoveryCodes: codes})
 }
 
 // handleTwoFactorDisable handles "POST /settings/2fa/disable" (`code`,
@@ -287,7 +288,7 @@ func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	if len(f.Errors) > 0 {
-		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, f, nil)
+		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, views.TwoFactor{Form: f})
 		return
 	}
 	match, ok := s.checkSecondFactor(w, r, u.ID, r.PostForm.Get("code"))
@@ -296,7 +297,7 @@ func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) 
 	}
 	if !match {
 		f := views.Form{Errors: map[string]string{"code": "That code is not valid."}}
-		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, f, nil)
+		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, views.TwoFactor{Form: f})
 		return
 	}
 	err := s.userTx(r, func(q db.Queries) error {
@@ -311,5 +312,5 @@ func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	s.outbox.notify()
-	s.redirect(w, r, "/settings", "Two-factor authentication is off.")
+	s.redirect(w, r, "/settings/2fa", "Two-factor authentication is off.")
 }

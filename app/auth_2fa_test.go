@@ -98,7 +98,7 @@ func TestTwoFactorLogin(t *testing.T) {
 	// Turning it off needs a valid code.
 	wantStatus(t, c.post("/settings/2fa/disable", url.Values{"code": {codes[1]}}), http.StatusUnprocessableEntity) // no password
 	wantStatus(t, c.post("/settings/2fa/disable", url.Values{"code": {"999999"}, "current_password": {testPassword}}), http.StatusUnprocessableEntity)
-	wantRedirect(t, c.post("/settings/2fa/disable", url.Values{"code": {codes[1]}, "current_password": {testPassword}}), "/settings")
+	wantRedirect(t, c.post("/settings/2fa/disable", url.Values{"code": {codes[1]}, "current_password": {testPassword}}), "/settings/2fa")
 	wantRedirect(t, ts.newClient().login("ada@example.com", testPassword, false), "/dashboard")
 }
 
