@@ -164,7 +164,7 @@ func (s *Server) handleTwoFactorLoginPost(w http.ResponseWriter, r *http.Request
 
 // handleTwoFactorSettings handles "GET /settings/2fa": the enrolment (a QR
 // code and the secret for manual entry), or, once on, how many recovery
-// codes are left, and turning it off.
+// codes are left, making new ones, and turning it off.
 func (s *Server) handleTwoFactorSettings(w http.ResponseWriter, r *http.Request) {
 	s.renderTwoFactor(w, r, http.StatusOK, views.TwoFactor{})
 }
@@ -220,7 +220,7 @@ func (s *Server) pendingTOTPKey(ctx context.Context, u *db.User) (*otp.Key, erro
 
 // handleTwoFactorEnable handles "POST /settings/2fa/enable" (`code`,
 // `current_password`): a code from the app proves the enrolment; the recovery
-// codes are shown once. Like every change to the ways in, it needs a proven
+// codes are shown next, on a page of their own. Like every change to the ways in, it needs a proven
 // address and re-authentication, and the address is told.
 func (s *Server) handleTwoFactorEnable(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
@@ -271,7 +271,7 @@ func (s *Server) handleTwoFactorEnable(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.renderTwoFactor(w, r, http.StatusOK, views.TwoFactor{RecoveryCodes: codes})
+	s.showRecoveryCodes(w, r, u.ID, codes, "Two-factor authentication is on.")
 }
 
 // handleTwoFactorDisable handles "POST /settings/2fa/disable" (`code`,
@@ -312,5 +312,6 @@ func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	s.outbox.notify()
+	s.freshCodes.forget(u.ID)
 	s.redirect(w, r, "/settings/2fa", "Two-factor authentication is off.")
 }

@@ -1,6 +1,10 @@
 package views
 
-import "skiff/db"
+import (
+	"time"
+
+	"skiff/db"
+)
 
 // SettingsSection is one page of the account settings.
 type SettingsSection struct {
@@ -87,10 +91,16 @@ type SettingsData struct {
 // TwoFactor is the data of the "Two-factor authentication" page.
 type TwoFactor struct {
 	Account
-	Enabled       bool
-	QR            string // a data: URL of the enrolment QR code
-	Secret        string // the same key, for manual entry
-	CodesLeft     int
-	RecoveryCodes []string // shown once, right after enabling
-	Form          Form     // turning it on, or off
+	Enabled        bool
+	QR             string // a data: URL of the enrolment QR code
+	Secret         string // the same key, for manual entry
+	CodesLeft      int
+	Form           Form // turning it on, or off
+	RegenerateForm Form // making new recovery codes
+}
+
+// RecoveryCodes is the data of the page that shows recovery codes just made.
+type RecoveryCodes struct {
+	Codes []string
+	Until time.Time // the page and the download work until then
 }
