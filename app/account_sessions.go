@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -93,5 +92,5 @@ func (s *Server) handleSessionRevokeOthers(w http.ResponseWriter, r *http.Reques
 		s.serverError(w, r, err)
 		return
 	}
-	s.redirect(w, r, "/settings/sessions", "Signed out "+strconv.Itoa(n)+" other session(s).")
+	s.redirect(w, r, "/settings/sessions", "Signed out "+views.OtherSessions(n)+".")
 }

@@ -74,6 +74,7 @@ func TestActiveSessions(t *testing.T) {
 	desktop := ts.newClient().as(firefoxLinux)
 	wantRedirect(t, desktop.login("ada@example.com", testPassword, false), "/dashboard")
 	wantRedirect(t, laptop.post("/settings/sessions/revoke-others", nil), "/settings/sessions")
+	wantBody(t, laptop.get("/settings/sessions"), "Signed out 2 other sessions.")
 	wantRedirect(t, tablet.get("/dashboard"), "/login?next=%2Fdashboard")
 	wantRedirect(t, desktop.get("/dashboard"), "/login?next=%2Fdashboard")
 	wantStatus(t, laptop.get("/dashboard"), http.StatusOK)

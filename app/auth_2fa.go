@@ -89,6 +89,10 @@ func (s *Server) matchSecondFactor(ctx context.Context, userID int64, code strin
 
 const recoveryCodeLen = 10
 
+// wrongSecondFactor is the answer to a wrong code wherever a TOTP code or a
+// recovery code is asked for (the login's second step, turning it off).
+const wrongSecondFactor = "That code is not valid. Use the current code from your authenticator app, or an unused recovery code."
+
 // newRecoveryCodes returns 10 codes to show ("abcde-fghij") and their hashes.
 func newRecoveryCodes() ([]string, [][]byte) {
 	var shown []string
@@ -151,7 +155,7 @@ func (s *Server) handleTwoFactorLoginPost(w http.ResponseWriter, r *http.Request
 		return
 	}
 	if !match {
-		f := views.Form{Errors: map[string]string{"code": "That code is not valid. Use the current code from your app, or a recovery code."}}
+		f := views.Form{Errors: map[string]string{"code": wrongSecondFactor}}
 		s.render(w, r, http.StatusUnauthorized, views.TwoFactorLoginPage(s.page(r, "Two-factor authentication"), f))
 		return
 	}
@@ -296,7 +300,7 @@ func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	if !match {
-		f := views.Form{Errors: map[string]string{"code": "That code is not valid."}}
+		f := views.Form{Errors: map[string]string{"code": wrongSecondFactor}}
 		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, views.TwoFactor{Form: f})
 		return
 	}

@@ -104,3 +104,12 @@ type RecoveryCodes struct {
 	Codes []string
 	Until time.Time // the page and the download work until then
 }
+
+// OtherSessions counts the sessions besides this one: "1 other session",
+// "3 other sessions".
+func OtherSessions(n int) string {
+	if n == 1 {
+		return "1 other session"
+	}
+	return itoa(int64(n)) + " other sessions"
+}

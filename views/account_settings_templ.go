@@ -719,7 +719,7 @@ func SettingsSessionsPage(p Page, s SettingsSessions) templ.Component {
 			}
 			if len(s.Sessions) > 1 {
 				templ_7745c5c3_Err = settingsConfirm("Sign out everywhere else", "Every other browser and device will be logged out on its next request. This one stays logged in.",
-					"/settings/sessions/revoke-others", "Sign out the other sessions", false).Render(ctx, templ_7745c5c3_Buffer)
+					"/settings/sessions/revoke-others", "Sign out "+OtherSessions(len(s.Sessions)-1), false).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
