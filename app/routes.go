@@ -13,6 +13,7 @@ func (s *Server) routes() http.Handler {
 
 	// Public pages.
 	mux.HandleFunc("GET /{$}", s.handleHome)
+	mux.HandleFunc("GET /api", s.handleAPIDocs)
 
 	// Accounts.
 	mux.HandleFunc("GET /signup", s.handleSignupGet)
@@ -106,8 +107,11 @@ func (s *Server) routes() http.Handler {
 	root.HandleFunc("GET /healthz", s.handleHealthz)
 	root.HandleFunc("GET /readyz", s.handleReadyz)
 	root.HandleFunc("POST /webhooks/stripe", s.handleStripeWebhook)
-	// The JSON API: bearer tokens only, never cookies (see api.go).
+	// The JSON API: bearer tokens only, never cookies (see api.go). "/api"
+	// itself is its documentation, a page (without this line the mux would
+	// redirect it to "/api/").
 	root.Handle("/api/", s.apiRoutes())
+	root.Handle("/api", pages)
 	root.Handle("/", pages)
 
 	// Every request is logged, recovered from panics and gets the security headers.

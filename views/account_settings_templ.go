@@ -802,7 +802,7 @@ func SettingsTokensPage(p Page, s SettingsTokens) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 66, " <p>Personal tokens let a script or an app use the <a href=\"/api/v1/me\">JSON API</a> as you: send <code>Authorization: Bearer &lt;token&gt;</code>.</p><article class=\"settings-card\"><h2>Create a token</h2>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 66, " <p>Personal tokens let a script or an app use the <a href=\"/api\">JSON API</a> as you: send <code>Authorization: Bearer &lt;token&gt;</code>.</p><article class=\"settings-card\"><h2>Create a token</h2>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
