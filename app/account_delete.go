@@ -15,6 +15,18 @@ import (
 // typing a password (for accounts that have none).
 const reauthWindow = 10 * time.Minute
 
+// handleSettingsData handles "GET /settings/data": downloading your data,
+// and deleting the account.
+func (s *Server) handleSettingsData(w http.ResponseWriter, r *http.Request) {
+	s.renderData(w, r, http.StatusOK, views.SettingsData{})
+}
+
+// renderData shows the "Data and deletion" page with the deletion form in d.
+func (s *Server) renderData(w http.ResponseWriter, r *http.Request, status int, d views.SettingsData) {
+	d.Account = account(s.currentUser(r))
+	s.render(w, r, status, views.SettingsDataPage(s.settingsPage(r, views.SectionData), d))
+}
+
 // handleExport handles "GET /settings/export": the user's data as JSON.
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	e, err := s.db.ExportUser(r.Context(), s.currentUser(r).ID)
@@ -55,7 +67,7 @@ func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 			s.clientError(w, r, http.StatusForbidden, "Please log in again", msg)
 			return
 		}
-		s.renderSettingsDelete(w, r, views.Form{Errors: map[string]string{"delete_password": msg}})
+		s.renderData(w, r, http.StatusUnprocessableEntity, views.SettingsData{DeleteForm: views.Form{Errors: map[string]string{"delete_password": msg}}})
 		return
 	}
 	// Stop the billing first: never delete someone who would go on paying.
@@ -78,8 +90,4 @@ func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.redirect(w, r, "/", "Your account and its data have been deleted. Goodbye!")
-}
-
-func (s *Server) renderSettingsDelete(w http.ResponseWriter, r *http.Request, f views.Form) {
-	s.renderSettingsWith(w, r, http.StatusUnprocessableEntity, views.Form{}, views.Form{}, f)
 }

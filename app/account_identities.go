@@ -25,6 +25,6 @@ func (s *Server) handleIdentityDelete(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.serverError(w, r, err)
 	default:
-		s.redirect(w, r, "/settings", "Disconnected.")
+		s.redirect(w, r, "/settings/security", "Disconnected.")
 	}
 }

@@ -22,7 +22,8 @@ import (
 //	email change requested       older pending change links                      the current address
 //	email change confirmed       every older mailed link (the session stays)     -
 //	provider connected, token    nothing (each needs re-authentication, and      the address
-//	created, two-factor on/off   a proven address to add a way in)
+//	created, two-factor on/off,  a proven address to add a way in; new
+//	new recovery codes           recovery codes void the old ones)
 //	account disabled             every session and mailed link; tokens refused   -
 //	account deleted              everything                                      the address
 //
@@ -155,8 +156,8 @@ func (s *Server) onEmailChanged(ctx context.Context, q db.Queries, u db.User, ne
 }
 
 // onWayInChanged tells the account's address that a way in changed (a
-// provider connected, an API token created, two-factor turned on or off), so
-// that a stranger's doing cannot go unnoticed.
+// provider connected, an API token created, two-factor turned on or off, new
+// recovery codes made), so that a stranger's doing cannot go unnoticed.
 func (s *Server) onWayInChanged(ctx context.Context, q db.Queries, u db.User, title, what string) error {
 	return queueMail(ctx, q, u.Email, wayInMail(title, what, s.cfg.Origin()))
 }

@@ -126,7 +126,8 @@ func TestPreHijackedAccountLosesEverythingAtFirstProof(t *testing.T) {
 
 			// While the address is unproven, no way in can be added, and the
 			// page says why.
-			wantBody(t, attacker.get("/settings"), "Confirm your email address to create API tokens", "Confirm your email address to connect another way to log in")
+			wantBody(t, attacker.get("/settings/tokens"), "Confirm your email address to create API tokens")
+			wantBody(t, attacker.get("/settings/security"), "Confirm your email address to connect another way to log in")
 			wantBody(t, attacker.get("/settings/2fa"), "Confirm your email address to turn on two-factor authentication")
 			for path, form := range map[string]url.Values{
 				"/settings/tokens":             {"name": {"backdoor"}, "current_password": {testPassword}},
@@ -277,7 +278,7 @@ func TestPasswordResetLocksOutWhoeverHadAccess(t *testing.T) {
 	ts, f := oauthServer(t)
 	ada := ts.newClient()
 	ada.signupVerified("ada@example.com")
-	wantRedirect(t, ada.connect("github", f.code(fakeAccount{ID: "42", Email: "ada@work.example", Verified: true}), testPassword), "/settings")
+	wantRedirect(t, ada.connect("github", f.code(fakeAccount{ID: "42", Email: "ada@work.example", Verified: true}), testPassword), "/settings/security")
 	token := ada.newToken("leaked")
 	thief := ada.steal()
 
@@ -292,7 +293,7 @@ func TestPasswordResetLocksOutWhoeverHadAccess(t *testing.T) {
 		t.Fatalf("API token after a reset: %d %v", res.StatusCode, v)
 	}
 	m := ts.smtp.latest("ada@example.com", "Your password was reset")
-	for _, want := range []string{"Every session was signed out and every API token was revoked", "GitHub (ada@work.example)", ts.URL + "/settings#connected-accounts"} {
+	for _, want := range []string{"Every session was signed out and every API token was revoked", "GitHub (ada@work.example)", ts.URL + "/settings/security#connected-accounts"} {
 		if !strings.Contains(m.Text, want) {
 			t.Fatalf("the reset notice lacks %q:\n%s", want, m.Text)
 		}
@@ -328,7 +329,7 @@ func TestStolenSessionCannotAddAWayIn(t *testing.T) {
 	// The owner, with the password: each change is announced.
 	ada.newToken("script")
 	ts.smtp.waitFor("ada@example.com", "A new API token was created")
-	wantRedirect(t, ada.connect("github", f.code(fakeAccount{ID: "42", Email: "ada@work.example", Verified: true}), testPassword), "/settings")
+	wantRedirect(t, ada.connect("github", f.code(fakeAccount{ID: "42", Email: "ada@work.example", Verified: true}), testPassword), "/settings/security")
 	ts.smtp.waitFor("ada@example.com", "GitHub was connected to your account")
 	secret, _ := enableTwoFactor(t, ts, ada)
 	ts.smtp.waitFor("ada@example.com", "Two-factor authentication was turned on")
@@ -336,7 +337,7 @@ func TestStolenSessionCannotAddAWayIn(t *testing.T) {
 	code, _ := totp.GenerateCode(secret, clock)
 	thief = ada.steal() // enabling renewed the session's token: steal the new one
 	wantStatus(t, thief.post("/settings/2fa/disable", url.Values{"code": {code}}), http.StatusUnprocessableEntity)
-	wantRedirect(t, ada.post("/settings/2fa/disable", url.Values{"code": {code}, "current_password": {testPassword}}), "/settings")
+	wantRedirect(t, ada.post("/settings/2fa/disable", url.Values{"code": {code}, "current_password": {testPassword}}), "/settings/2fa")
 	ts.smtp.waitFor("ada@example.com", "Two-factor authentication was turned off")
 
 	// An account without a password: a login in the last ten minutes.
@@ -360,7 +361,7 @@ func TestDisabledAccountIsLockedOutEverywhere(t *testing.T) {
 	boss.signupVerified("boss@example.com")
 	ada := ts.newClient()
 	ada.signupVerified("ada@example.com")
-	wantRedirect(t, ada.connect("github", f.code(fakeAccount{ID: "42", Email: "ada@example.com", Verified: true}), testPassword), "/settings")
+	wantRedirect(t, ada.connect("github", f.code(fakeAccount{ID: "42", Email: "ada@example.com", Verified: true}), testPassword), "/settings/security")
 	token := ada.newToken("script")
 	anon := ts.newClient()
 	anon.post("/login/magic", url.Values{"email": {"ada@example.com"}})

@@ -4,11 +4,11 @@ import (
 	"database/sql"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"skiff/db"
+	"skiff/views"
 )
 
 // lastSeenEvery is how stale a session's "last seen" may get before a request refreshes it.
@@ -40,6 +40,21 @@ func deviceName(ua string) string {
 	return browser + " on " + os
 }
 
+// handleSessions handles "GET /settings/sessions": every session of the
+// account, this one marked.
+func (s *Server) handleSessions(w http.ResponseWriter, r *http.Request) {
+	sessions, err := s.db.UserSessions(r.Context(), s.currentUser(r).ID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	var d views.SettingsSessions
+	for _, us := range sessions {
+		d.Sessions = append(d.Sessions, views.SessionRow{UserSession: us, Current: us.ID == state(r).sid})
+	}
+	s.render(w, r, http.StatusOK, views.SettingsSessionsPage(s.settingsPage(r, views.SectionSessions), d))
+}
+
 // handleSessionRevoke handles "POST /settings/sessions/{id}/revoke": that
 // session stops working on its next request.
 func (s *Server) handleSessionRevoke(w http.ResponseWriter, r *http.Request) {
@@ -62,7 +77,7 @@ func (s *Server) handleSessionRevoke(w http.ResponseWriter, r *http.Request) {
 		s.redirect(w, r, "/login", "This session was signed out.")
 		return
 	}
-	s.redirect(w, r, "/settings", "That session was signed out.")
+	s.redirect(w, r, "/settings/sessions", "That session was signed out.")
 }
 
 // handleSessionRevokeOthers handles "POST /settings/sessions/revoke-others".
@@ -77,5 +92,5 @@ func (s *Server) handleSessionRevokeOthers(w http.ResponseWriter, r *http.Reques
 		s.serverError(w, r, err)
 		return
 	}
-	s.redirect(w, r, "/settings", "Signed out "+strconv.Itoa(n)+" other session(s).")
+	s.redirect(w, r, "/settings/sessions", "Signed out "+views.OtherSessions(n)+".")
 }

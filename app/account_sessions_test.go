@@ -44,10 +44,10 @@ func TestActiveSessions(t *testing.T) {
 
 	// A sign-in from a device not seen before is mailed; the first one is not.
 	m := ts.smtp.waitFor("ada@example.com", "New sign-in to your account")
-	if !strings.Contains(m.Text, "Safari on iOS") || !strings.Contains(m.Text, ts.URL+"/settings") {
+	if !strings.Contains(m.Text, "Safari on iOS") || !strings.Contains(m.Text, ts.URL+"/settings/sessions") {
 		t.Fatalf("new sign-in mail:\n%s", m.Text)
 	}
-	res := laptop.get("/settings")
+	res := laptop.get("/settings/sessions")
 	wantBody(t, res, "Firefox on Linux", "Safari on iOS", "this device", "Sign out everywhere else")
 	if countMail(ts, "ada@example.com") != 2 { // the verification and one new sign-in
 		t.Fatalf("mails: %v", ts.smtp.subjects())
@@ -64,7 +64,7 @@ func TestActiveSessions(t *testing.T) {
 	wantStatus(t, bob.post("/settings/sessions/"+ids[0][1]+"/revoke", nil), http.StatusNotFound)
 	wantStatus(t, phone.get("/dashboard"), http.StatusOK)
 
-	wantRedirect(t, laptop.post("/settings/sessions/"+ids[0][1]+"/revoke", nil), "/settings")
+	wantRedirect(t, laptop.post("/settings/sessions/"+ids[0][1]+"/revoke", nil), "/settings/sessions")
 	wantRedirect(t, phone.get("/dashboard"), "/login?next=%2Fdashboard")
 	wantStatus(t, laptop.get("/dashboard"), http.StatusOK)
 
@@ -73,7 +73,8 @@ func TestActiveSessions(t *testing.T) {
 	wantRedirect(t, tablet.login("ada@example.com", testPassword, false), "/dashboard")
 	desktop := ts.newClient().as(firefoxLinux)
 	wantRedirect(t, desktop.login("ada@example.com", testPassword, false), "/dashboard")
-	wantRedirect(t, laptop.post("/settings/sessions/revoke-others", nil), "/settings")
+	wantRedirect(t, laptop.post("/settings/sessions/revoke-others", nil), "/settings/sessions")
+	wantBody(t, laptop.get("/settings/sessions"), "Signed out 2 other sessions.")
 	wantRedirect(t, tablet.get("/dashboard"), "/login?next=%2Fdashboard")
 	wantRedirect(t, desktop.get("/dashboard"), "/login?next=%2Fdashboard")
 	wantStatus(t, laptop.get("/dashboard"), http.StatusOK)
@@ -100,7 +101,7 @@ func TestStolenSessionIsRevoked(t *testing.T) {
 	// The owner logs in elsewhere and signs out every other session.
 	other := ts.newClient().as(safariIPhone)
 	wantRedirect(t, other.login("ada@example.com", testPassword, false), "/dashboard")
-	wantRedirect(t, other.post("/settings/sessions/revoke-others", nil), "/settings")
+	wantRedirect(t, other.post("/settings/sessions/revoke-others", nil), "/settings/sessions")
 	wantRedirect(t, thief.get("/dashboard"), "/login?next=%2Fdashboard")
 }
 

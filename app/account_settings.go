@@ -3,7 +3,6 @@ package app
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -11,62 +10,72 @@ import (
 	"skiff/views"
 )
 
-// handleSettings handles "GET /settings".
+// The settings are one page per section (views.SettingsSections). Each form
+// posts to a route of its own, which redirects to its section's page when it
+// worked, or shows that page again with the form's errors (422).
+
+// settingsPage is the layout data of a settings section, whichever route
+// renders it: the section is marked in the settings navigation, and its name
+// is the page's title and heading.
+func (s *Server) settingsPage(r *http.Request, sec views.SettingsSection) views.Page {
+	p := s.page(r, sec.Label)
+	p.Path = sec.Path
+	return p
+}
+
+// account is what every settings page shows of u.
+func account(u *db.User) views.Account {
+	return views.Account{Email: u.Email, Verified: u.EmailVerifiedAt.Valid, HasPassword: u.PasswordHash != ""}
+}
+
+// handleSettings handles "GET /settings": the profile and the email address.
 func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request) {
-	s.renderSettings(w, r, http.StatusOK, views.Form{}, views.Form{})
+	s.renderProfile(w, r, http.StatusOK, views.SettingsProfile{})
 }
 
-func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status int, emailForm, passwordForm views.Form) {
-	s.renderSettingsWith(w, r, status, emailForm, passwordForm, views.Form{})
-}
-
-func (s *Server) renderSettingsTokens(w http.ResponseWriter, r *http.Request, status int, tokenForm views.Form, newToken string) {
-	s.renderSettingsFull(w, r, status, views.Settings{TokenForm: tokenForm, NewToken: newToken})
-}
-
-func (s *Server) renderSettingsWith(w http.ResponseWriter, r *http.Request, status int, emailForm, passwordForm, deleteForm views.Form) {
-	s.renderSettingsFull(w, r, status, views.Settings{EmailForm: emailForm, PasswordForm: passwordForm, DeleteForm: deleteForm})
-}
-
-// renderSettingsFull fills in the account's data around the forms in data.
-func (s *Server) renderSettingsFull(w http.ResponseWriter, r *http.Request, status int, data views.Settings) {
+// renderProfile shows the "Profile and email" page with the forms in d.
+func (s *Server) renderProfile(w http.ResponseWriter, r *http.Request, status int, d views.SettingsProfile) {
 	u := s.currentUser(r)
-	identities, err := s.db.Identities(r.Context(), u.ID)
+	d.Account = account(u)
+	if d.ProfileForm.Values == nil {
+		d.ProfileForm.Values = map[string]string{"display_name": u.DisplayName}
+	}
+	s.render(w, r, status, views.SettingsProfilePage(s.settingsPage(r, views.SectionProfile), d))
+}
+
+// handleSettingsSecurity handles "GET /settings/security": the password,
+// two-factor authentication, the connected accounts.
+func (s *Server) handleSettingsSecurity(w http.ResponseWriter, r *http.Request) {
+	s.renderSecurity(w, r, http.StatusOK, views.SettingsSecurity{})
+}
+
+// renderSecurity shows the "Password and security" page with the forms in d.
+func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, status int, d views.SettingsSecurity) {
+	ctx := r.Context()
+	u := s.currentUser(r)
+	d.Account = account(u)
+	secret, err := s.db.TOTPSecret(ctx, u.ID)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	sessions, err := s.db.UserSessions(r.Context(), u.ID)
+	d.TwoFactorOn = secret != ""
+	identities, err := s.db.Identities(ctx, u.ID)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
-	}
-	data.Email, data.Verified, data.HasPassword = u.Email, u.EmailVerifiedAt.Valid, u.PasswordHash != ""
-	if data.ProfileForm.Values == nil {
-		data.ProfileForm.Values = map[string]string{"display_name": u.DisplayName}
-	}
-	if data.Tokens, err = s.db.APITokens(r.Context(), u.ID); err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	for _, us := range sessions {
-		data.Sessions = append(data.Sessions, views.SessionRow{UserSession: us, Current: us.ID == state(r).sid})
 	}
 	connected := map[string]bool{}
 	for _, i := range identities {
-		name := i.Provider
-		if op := s.oauthProvider(i.Provider); op != nil {
-			name = op.Name
-		}
-		data.Identities = append(data.Identities, views.ConnectedAccount{ID: i.ID, ProviderName: name, Email: i.Email})
+		d.Identities = append(d.Identities, views.ConnectedAccount{ID: i.ID, ProviderName: s.providerName(i.Provider), Email: i.Email})
 		connected[i.Provider] = true
 	}
 	for _, p := range s.providerButtons() {
 		if !connected[p.ID] {
-			data.Connectable = append(data.Connectable, p)
+			d.Connectable = append(d.Connectable, p)
 		}
 	}
-	s.render(w, r, status, views.SettingsPage(s.page(r, "Settings"), data))
+	s.render(w, r, status, views.SettingsSecurityPage(s.settingsPage(r, views.SectionSecurity), d))
 }
 
 // checkPassword verifies a password of u typed to confirm something (not a
@@ -101,7 +110,7 @@ func (s *Server) handleSettingsProfile(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSpace(r.PostForm.Get("display_name"))
 	if msg := displayNameProblem(name); msg != "" {
 		f := views.Form{Values: map[string]string{"display_name": name}, Errors: map[string]string{"display_name": msg}}
-		s.renderSettingsFull(w, r, http.StatusUnprocessableEntity, views.Settings{ProfileForm: f})
+		s.renderProfile(w, r, http.StatusUnprocessableEntity, views.SettingsProfile{ProfileForm: f})
 		return
 	}
 	if err := s.db.SetDisplayName(r.Context(), s.currentUser(r).ID, name); err != nil {
@@ -153,148 +162,6 @@ func (s *Server) reauthenticateForm(w http.ResponseWriter, r *http.Request, u *d
 // is too old for a sensitive action.
 const reauthAgain = "For your security, log out and log in again, then retry within ten minutes."
 
-// handleSettingsEmail handles "POST /settings/email": mail a confirmation link
-// to the new address and a notice to the current one. The address changes
-// only when the link is used.
-func (s *Server) handleSettingsEmail(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
-	}
-	ctx := r.Context()
-	u := s.currentUser(r)
-	newEmail := normalizeEmail(r.PostForm.Get("email"))
-	f := views.Form{Values: map[string]string{"email": newEmail}, Errors: map[string]string{}}
-	if msg := emailProblem(newEmail); msg != "" {
-		f.Errors["email"] = msg
-	} else if newEmail == u.Email {
-		f.Errors["email"] = "This is already your address."
-	}
-	if !s.reauthenticateForm(w, r, u, &f) {
-		return
-	}
-	if len(f.Errors) == 0 {
-		// "Another account uses this address" tells whether an address has
-		// an account: each answer costs a token, taken before looking.
-		if ok, wait := s.emailChangeLimiter.allow(strconv.FormatInt(u.ID, 10)); !ok {
-			s.tooManyRequests(w, r, wait)
-			return
-		}
-		_, err := s.db.UserByEmail(ctx, newEmail)
-		switch {
-		case err == nil:
-			f.Errors["email"] = "Another account uses this address."
-		case !errors.Is(err, db.ErrNotFound):
-			s.serverError(w, r, err)
-			return
-		}
-	}
-	if len(f.Errors) > 0 {
-		s.renderSettings(w, r, http.StatusUnprocessableEntity, f, views.Form{})
-		return
-	}
-	if !s.allowMail(w, r, newEmail) {
-		return
-	}
-	err := s.userTx(r, func(q db.Queries) error {
-		if err := s.onEmailChangeRequested(ctx, q, *u, newEmail); err != nil {
-			return err
-		}
-		link, err := s.issueToken(ctx, q, db.PurposeChangeEmail, u, newEmail)
-		if err != nil {
-			return err
-		}
-		return queueMail(ctx, q, newEmail, changeEmailConfirmMail(link))
-	})
-	if err != nil {
-		s.userTxError(w, r, err)
-		return
-	}
-	s.outbox.notify()
-	s.redirect(w, r, "/settings", "We sent a confirmation link to "+newEmail+". Your address changes when you use it.")
-}
-
-// handleEmailConfirmGet handles "GET /settings/email/confirm?token=...": a
-// button, so that a mail scanner opening the link changes nothing. Only the
-// account that asked for the change may confirm it: whoever holds the new
-// mailbox must not adopt, with one click, an account someone else set up (and
-// whose ways in they keep). Anyone else is asked to log in first.
-func (s *Server) handleEmailConfirmGet(w http.ResponseWriter, r *http.Request) {
-	noReferrer(w)
-	token := r.URL.Query().Get("token")
-	t, u, ok := s.peekUserToken(w, r, token, db.PurposeChangeEmail)
-	if !ok || !s.requireAccountOf(w, r, u) {
-		return
-	}
-	s.render(w, r, http.StatusOK, views.ConfirmPage(s.page(r, "Confirm your new address"), views.Confirm{
-		Title: "Confirm your new address", Text: "Use " + t.Email + " for your Skiff account from now on.",
-		Action: "/settings/email/confirm", Token: token, Button: "Confirm " + t.Email,
-	}))
-}
-
-// handleEmailConfirmPost handles "POST /settings/email/confirm": the new
-// address is the account's, and every older mailed link stops working. For
-// an account whose address was never proven, this is its first proof; this
-// browser, logged in to it, keeps its session and the password.
-func (s *Server) handleEmailConfirmPost(w http.ResponseWriter, r *http.Request) {
-	noReferrer(w)
-	if !s.parseForm(w, r) {
-		return
-	}
-	ctx := r.Context()
-	t, u, ok := s.peekUserToken(w, r, r.PostForm.Get("token"), db.PurposeChangeEmail)
-	if !ok || !s.requireAccountOf(w, r, u) {
-		return
-	}
-	var p proven
-	err := s.userTx(r, func(q db.Queries) error {
-		if _, err := q.ConsumeToken(ctx, t.Hash, db.PurposeChangeEmail); err != nil {
-			return err
-		}
-		var err error
-		if p, err = s.onAddressProven(ctx, q, u, ownSession(r, u)); err != nil {
-			return err
-		}
-		return s.onEmailChanged(ctx, q, u, t.Email)
-	})
-	if errors.Is(err, errSessionEnded) {
-		s.userTxError(w, r, err)
-		return
-	}
-	if !s.tokenTxOK(w, r, err) {
-		return
-	}
-	done := "Your email address is now " + t.Email + "."
-	if p.first {
-		if err := s.keepSession(ctx, p.epoch); err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		done += " Any other session was signed out."
-	}
-	s.redirect(w, r, "/settings", done)
-}
-
-// requireAccountOf lets through a request whose browser is logged in to u,
-// else sends it to log in (coming back here after), or refuses it when
-// another account is logged in. ok is false when the answer was written.
-func (s *Server) requireAccountOf(w http.ResponseWriter, r *http.Request, u db.User) bool {
-	cur := s.currentUser(r)
-	switch {
-	case cur == nil:
-		target := "/login"
-		if r.Method == http.MethodGet {
-			target += "?next=" + urlQueryEscape(r.URL.RequestURI())
-		}
-		s.redirect(w, r, target, "Log in to the account that asked for this change, to confirm it.")
-		return false
-	case cur.ID != u.ID:
-		s.clientError(w, r, http.StatusForbidden, "This link is for another account",
-			"You are logged in to another account. Log out, log in to the account that asked for this change, then open the link again.")
-		return false
-	}
-	return true
-}
-
 // handleSettingsPassword handles "POST /settings/password": this session
 // stays logged in, every other one is signed out.
 func (s *Server) handleSettingsPassword(w http.ResponseWriter, r *http.Request) {
@@ -322,7 +189,7 @@ func (s *Server) handleSettingsPassword(w http.ResponseWriter, r *http.Request) 
 		f.Errors["password"] = msg
 	}
 	if len(f.Errors) > 0 {
-		s.renderSettings(w, r, http.StatusUnprocessableEntity, views.Form{}, f)
+		s.renderSecurity(w, r, http.StatusUnprocessableEntity, views.SettingsSecurity{PasswordForm: f})
 		return
 	}
 	hash, err := s.hasher.hash(ctx, password)
@@ -345,5 +212,5 @@ func (s *Server) handleSettingsPassword(w http.ResponseWriter, r *http.Request) 
 		s.serverError(w, r, err)
 		return
 	}
-	s.redirect(w, r, "/settings", "Your password has been changed. Your other sessions were signed out.")
+	s.redirect(w, r, "/settings/security", "Your password has been changed. Your other sessions were signed out.")
 }

@@ -13,11 +13,31 @@ import (
 	"skiff/views"
 )
 
+// handleTokens handles "GET /settings/tokens": the account's API tokens.
+func (s *Server) handleTokens(w http.ResponseWriter, r *http.Request) {
+	s.renderTokens(w, r, http.StatusOK, views.SettingsTokens{})
+}
+
+// renderTokens shows the "API tokens" page with the form, or the new token, in d.
+func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, status int, d views.SettingsTokens) {
+	u := s.currentUser(r)
+	d.Account = account(u)
+	var err error
+	if d.Tokens, err = s.db.APITokens(r.Context(), u.ID); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, status, views.SettingsTokensPage(s.settingsPage(r, views.SectionTokens), d))
+}
+
 // handleTokenCreate handles "POST /settings/tokens" (`name`, `expires_days`
 // empty for never, `current_password`): a new way into the account, so the
 // address must be proven, the user re-authenticated, and the address told.
-// The token is shown once, on the page this POST renders; only its hash is
-// kept.
+// The token is shown once, at the top of the API tokens page that this POST
+// renders; only its hash is kept. Not a redirect: the token would have to
+// wait somewhere for the GET, and nothing but this answer may ever hold it.
+// A reload asks the browser's "resubmit the form?" question, and a second
+// token made that way is listed and mailed about like the first.
 func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
@@ -45,7 +65,7 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(f.Errors) > 0 {
-		s.renderSettingsTokens(w, r, http.StatusUnprocessableEntity, f, "")
+		s.renderTokens(w, r, http.StatusUnprocessableEntity, views.SettingsTokens{Form: f})
 		return
 	}
 	token, hash := newAPIToken()
@@ -58,7 +78,7 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 	})
 	if errors.Is(err, db.ErrLimitReached) {
 		f.Error = "You have " + strconv.Itoa(s.cfg.Limits.MaxAPITokens) + " API tokens, the most an account may hold. Revoke one you no longer use first."
-		s.renderSettingsTokens(w, r, http.StatusUnprocessableEntity, f, "")
+		s.renderTokens(w, r, http.StatusUnprocessableEntity, views.SettingsTokens{Form: f})
 		return
 	}
 	if err != nil {
@@ -66,7 +86,7 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.outbox.notify()
-	s.renderSettingsTokens(w, r, http.StatusOK, views.Form{}, token)
+	s.renderTokens(w, r, http.StatusOK, views.SettingsTokens{NewToken: token})
 }
 
 // requireVerified refuses a new way into an account whose address was never
@@ -97,5 +117,5 @@ func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.redirect(w, r, "/settings", "Token revoked. It no longer works.")
+	s.redirect(w, r, "/settings/tokens", "Token revoked. It no longer works.")
 }

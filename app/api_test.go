@@ -51,8 +51,8 @@ func TestAPITokensAndProjects(t *testing.T) {
 	ada.signupVerified("ada@example.com")
 	token := ada.newToken("Laptop script")
 
-	// Shown once: the settings page later shows only its prefix; only a hash is stored.
-	res := ada.get("/settings")
+	// Shown once: the API tokens page later shows only its prefix; only a hash is stored.
+	res := ada.get("/settings/tokens")
 	if strings.Contains(res.body, token) || !strings.Contains(res.body, token[:10]) {
 		t.Fatal("the token is shown again, or its prefix is missing")
 	}
@@ -105,10 +105,10 @@ func TestAPITokensAndProjects(t *testing.T) {
 	wantStatus(t, first(ts.api("GET", loc, token, "")), http.StatusNotFound)
 
 	// Revoked: fails on the next request. Last use is listed.
-	wantBody(t, ada.get("/settings"), "last used")
-	ids := regexp.MustCompile(`/settings/tokens/(\d+)/revoke`).FindStringSubmatch(ada.get("/settings").body)
+	wantBody(t, ada.get("/settings/tokens"), "last used")
+	ids := regexp.MustCompile(`/settings/tokens/(\d+)/revoke`).FindStringSubmatch(ada.get("/settings/tokens").body)
 	wantStatus(t, bob.post("/settings/tokens/"+ids[1]+"/revoke", nil), http.StatusNotFound)
-	wantRedirect(t, ada.post("/settings/tokens/"+ids[1]+"/revoke", nil), "/settings")
+	wantRedirect(t, ada.post("/settings/tokens/"+ids[1]+"/revoke", nil), "/settings/tokens")
 	if res, v := ts.api("GET", "/api/v1/me", token, ""); res.StatusCode != 401 || apiCode(v) != "invalid_token" {
 		t.Fatalf("revoked token: %d %v", res.StatusCode, v)
 	}

@@ -89,6 +89,10 @@ func (s *Server) matchSecondFactor(ctx context.Context, userID int64, code strin
 
 const recoveryCodeLen = 10
 
+// wrongSecondFactor is the answer to a wrong code wherever a TOTP code or a
+// recovery code is asked for (the login's second step, turning it off).
+const wrongSecondFactor = "That code is not valid. Use the current code from your authenticator app, or an unused recovery code."
+
 // newRecoveryCodes returns 10 codes to show ("abcde-fghij") and their hashes.
 func newRecoveryCodes() ([]string, [][]byte) {
 	var shown []string
@@ -151,7 +155,7 @@ func (s *Server) handleTwoFactorLoginPost(w http.ResponseWriter, r *http.Request
 		return
 	}
 	if !match {
-		f := views.Form{Errors: map[string]string{"code": "That code is not valid. Use the current code from your app, or a recovery code."}}
+		f := views.Form{Errors: map[string]string{"code": wrongSecondFactor}}
 		s.render(w, r, http.StatusUnauthorized, views.TwoFactorLoginPage(s.page(r, "Two-factor authentication"), f))
 		return
 	}
@@ -162,13 +166,15 @@ func (s *Server) handleTwoFactorLoginPost(w http.ResponseWriter, r *http.Request
 	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 }
 
-// handleTwoFactorSettings handles "GET /settings/2fa": the status, or the
-// enrolment (a QR code and the secret for manual entry).
+// handleTwoFactorSettings handles "GET /settings/2fa": the enrolment (a QR
+// code and the secret for manual entry), or, once on, how many recovery
+// codes are left, making new ones, and turning it off.
 func (s *Server) handleTwoFactorSettings(w http.ResponseWriter, r *http.Request) {
-	s.renderTwoFactor(w, r, http.StatusOK, views.Form{}, nil)
+	s.renderTwoFactor(w, r, http.StatusOK, views.TwoFactor{})
 }
 
-func (s *Server) renderTwoFactor(w http.ResponseWriter, r *http.Request, status int, f views.Form, codes []string) {
+// renderTwoFactor shows the two-factor page with the forms in d.
+func (s *Server) renderTwoFactor(w http.ResponseWriter, r *http.Request, status int, d views.TwoFactor) {
 	ctx := r.Context()
 	u := s.currentUser(r)
 	secret, err := s.db.TOTPSecret(ctx, u.ID)
@@ -176,14 +182,13 @@ func (s *Server) renderTwoFactor(w http.ResponseWriter, r *http.Request, status 
 		s.serverError(w, r, err)
 		return
 	}
-	data := views.TwoFactor{Enabled: secret != "", Form: f, RecoveryCodes: codes, HasPassword: u.PasswordHash != "",
-		Verified: u.EmailVerifiedAt.Valid, Email: u.Email}
-	if data.Enabled {
-		if data.CodesLeft, err = s.db.RecoveryCodesLeft(ctx, u.ID); err != nil {
+	d.Account, d.Enabled = account(u), secret != ""
+	if d.Enabled {
+		if d.CodesLeft, err = s.db.RecoveryCodesLeft(ctx, u.ID); err != nil {
 			s.serverError(w, r, err)
 			return
 		}
-	} else if data.Verified {
+	} else if d.Verified {
 		key, err := s.pendingTOTPKey(ctx, u)
 		if err != nil {
 			s.serverError(w, r, err)
@@ -196,10 +201,10 @@ func (s *Server) renderTwoFactor(w http.ResponseWriter, r *http.Request, status 
 		}
 		var buf bytes.Buffer
 		png.Encode(&buf, img)
-		data.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
-		data.Secret = key.Secret()
+		d.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
+		d.Secret = key.Secret()
 	}
-	s.render(w, r, status, views.TwoFactorPage(s.page(r, "Two-factor authentication"), data))
+	s.render(w, r, status, views.TwoFactorPage(s.settingsPage(r, views.SectionTwoFactor), d))
 }
 
 // pendingTOTPKey returns the enrolment key kept in the session, making one.
@@ -219,7 +224,7 @@ func (s *Server) pendingTOTPKey(ctx context.Context, u *db.User) (*otp.Key, erro
 
 // handleTwoFactorEnable handles "POST /settings/2fa/enable" (`code`,
 // `current_password`): a code from the app proves the enrolment; the recovery
-// codes are shown once. Like every change to the ways in, it needs a proven
+// codes are shown next, on a page of their own. Like every change to the ways in, it needs a proven
 // address and re-authentication, and the address is told.
 func (s *Server) handleTwoFactorEnable(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
@@ -245,7 +250,7 @@ func (s *Server) handleTwoFactorEnable(w http.ResponseWriter, r *http.Request) {
 		f.Errors["code"] = "That code does not match. Check your phone's clock and try the current code."
 	}
 	if len(f.Errors) > 0 {
-		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, f, nil)
+		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, views.TwoFactor{Form: f})
 		return
 	}
 	codes, hashes := newRecoveryCodes()
@@ -270,7 +275,7 @@ func (s *Server) handleTwoFactorEnable(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.renderTwoFactor(w, r, http.StatusOK, views.Form{}, codes)
+	s.showRecoveryCodes(w, r, u.ID, codes, "Two-factor authentication is on.")
 }
 
 // handleTwoFactorDisable handles "POST /settings/2fa/disable" (`code`,
@@ -287,7 +292,7 @@ func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	if len(f.Errors) > 0 {
-		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, f, nil)
+		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, views.TwoFactor{Form: f})
 		return
 	}
 	match, ok := s.checkSecondFactor(w, r, u.ID, r.PostForm.Get("code"))
@@ -295,8 +300,8 @@ func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	if !match {
-		f := views.Form{Errors: map[string]string{"code": "That code is not valid."}}
-		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, f, nil)
+		f := views.Form{Errors: map[string]string{"code": wrongSecondFactor}}
+		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, views.TwoFactor{Form: f})
 		return
 	}
 	err := s.userTx(r, func(q db.Queries) error {
@@ -311,5 +316,6 @@ func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	s.outbox.notify()
-	s.redirect(w, r, "/settings", "Two-factor authentication is off.")
+	s.freshCodes.forget(u.ID)
+	s.redirect(w, r, "/settings/2fa", "Two-factor authentication is off.")
 }

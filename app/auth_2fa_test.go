@@ -24,13 +24,10 @@ func enableTwoFactor(t *testing.T, ts *testServer, c *client) (string, []string)
 	}
 	wantStatus(t, c.post("/settings/2fa/enable", url.Values{"code": {"000000"}, "current_password": {testPassword}}), http.StatusUnprocessableEntity)
 	code, _ := totp.GenerateCode(secret[1], ts.srv.now())
-	res = c.post("/settings/2fa/enable", url.Values{"code": {code}, "current_password": {testPassword}})
+	wantRedirect(t, c.post("/settings/2fa/enable", url.Values{"code": {code}, "current_password": {testPassword}}), "/settings/2fa/recovery-codes")
+	res = c.get("/settings/2fa/recovery-codes")
 	wantStatus(t, res, http.StatusOK)
-	codes := regexp.MustCompile(`\b[a-z2-7]{5}-[a-z2-7]{5}\b`).FindAllString(res.body, -1)
-	if len(codes) != 10 {
-		t.Fatalf("%d recovery codes shown, want 10", len(codes))
-	}
-	return secret[1], codes
+	return secret[1], recoveryCodesIn(t, res.body)
 }
 
 func TestTwoFactorLogin(t *testing.T) {
@@ -98,7 +95,7 @@ func TestTwoFactorLogin(t *testing.T) {
 	// Turning it off needs a valid code.
 	wantStatus(t, c.post("/settings/2fa/disable", url.Values{"code": {codes[1]}}), http.StatusUnprocessableEntity) // no password
 	wantStatus(t, c.post("/settings/2fa/disable", url.Values{"code": {"999999"}, "current_password": {testPassword}}), http.StatusUnprocessableEntity)
-	wantRedirect(t, c.post("/settings/2fa/disable", url.Values{"code": {codes[1]}, "current_password": {testPassword}}), "/settings")
+	wantRedirect(t, c.post("/settings/2fa/disable", url.Values{"code": {codes[1]}, "current_password": {testPassword}}), "/settings/2fa")
 	wantRedirect(t, ts.newClient().login("ada@example.com", testPassword, false), "/dashboard")
 }
 
@@ -109,7 +106,7 @@ func TestTwoFactorPendingIsNotALogin(t *testing.T) {
 	enableTwoFactor(t, ts, c)
 	d := ts.newClient()
 	wantRedirect(t, d.login("ada@example.com", testPassword, false), "/login/2fa")
-	for _, p := range []string{"/dashboard", "/settings", "/projects", "/settings/2fa"} {
+	for _, p := range []string{"/dashboard", "/settings", "/projects", "/settings/2fa", "/settings/2fa/recovery-codes", "/settings/2fa/recovery-codes.txt"} {
 		if res := d.get(p); res.StatusCode != http.StatusSeeOther {
 			t.Errorf("%s reachable between the two factors: %d", p, res.StatusCode)
 		}

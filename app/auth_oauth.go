@@ -64,7 +64,7 @@ func (s *Server) handleOAuthBegin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.currentUser(r) != nil {
-		s.redirect(w, r, "/settings#connected-accounts", "To connect "+op.Name+", confirm it is you under Connected accounts.")
+		s.redirect(w, r, "/settings/security#connected-accounts", "To connect "+op.Name+", confirm it is you under Connected accounts.")
 		return
 	}
 	s.beginOAuth(w, r, op, 0, safeNext(r.URL.Query().Get("next")))
@@ -92,7 +92,7 @@ func (s *Server) handleIdentityConnect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(f.Errors) > 0 {
-		s.renderSettingsFull(w, r, http.StatusUnprocessableEntity, views.Settings{ConnectForm: f})
+		s.renderSecurity(w, r, http.StatusUnprocessableEntity, views.SettingsSecurity{ConnectForm: f})
 		return
 	}
 	s.beginOAuth(w, r, op, u.ID, "")
@@ -171,7 +171,7 @@ func (s *Server) handleOAuthCallback(w http.ResponseWriter, r *http.Request) {
 	var current *db.User
 	back := "/login"
 	if pending.UserID != 0 {
-		back = "/settings"
+		back = "/settings/security"
 		// Connecting: the browser must still be logged in to that account.
 		if current = s.currentUser(r); current == nil || current.ID != pending.UserID {
 			refused(slog.LevelInfo, errors.New("connecting, but the browser is no longer logged in to the account that asked"))
@@ -245,7 +245,7 @@ func (s *Server) handleOAuthCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	s.outbox.notify()
 	if current != nil {
-		s.redirect(w, r, "/settings", op.Name+" is now connected to your account.")
+		s.redirect(w, r, "/settings/security", op.Name+" is now connected to your account.")
 		return
 	}
 	if err := s.startSession(r, u, false); err != nil {

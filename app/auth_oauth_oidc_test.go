@@ -79,7 +79,7 @@ func TestOIDCConnectReachesTheAuthorizationEndpoint(t *testing.T) {
 	ts := newTestServer(t, withProviders(f))
 	c := ts.newClient()
 	c.signupVerified("ada@example.com")
-	csp := c.get("/settings").Header.Get("Content-Security-Policy")
+	csp := c.get("/settings/security").Header.Get("Content-Security-Policy")
 	if formAction := csp[strings.Index(csp, "form-action"):]; !strings.Contains(formAction, authOrigin) {
 		t.Fatalf("the CSP's form-action does not list the authorization endpoint's origin %s: %s", authOrigin, formAction)
 	}
@@ -89,8 +89,8 @@ func TestOIDCConnectReachesTheAuthorizationEndpoint(t *testing.T) {
 		t.Fatalf("connect redirected to %q, want the authorization endpoint %s", loc, f.authURL)
 	}
 	acct := fakeAccount{ID: "sub-work", Email: "ada@work.example", Verified: true}
-	wantRedirect(t, c.get(c.authorize(res.Header.Get("Location"), f.code(acct))), "/settings")
-	wantBody(t, c.get("/settings"), "Acme SSO is now connected", "ada@work.example")
+	wantRedirect(t, c.get(c.authorize(res.Header.Get("Location"), f.code(acct))), "/settings/security")
+	wantBody(t, c.get("/settings/security"), "Acme SSO is now connected", "ada@work.example")
 }
 
 // TestOIDCDiscoveryAtStartup: `skiff serve` reads the issuer's discovery

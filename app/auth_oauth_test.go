@@ -191,17 +191,17 @@ func TestOAuthConnectAndDisconnect(t *testing.T) {
 	ctx := context.Background()
 	c := ts.newClient()
 	c.signupVerified("ada@example.com")
-	wantBody(t, c.get("/settings"), "Connect GitHub", "Connect Google", "Connect Acme SSO")
+	wantBody(t, c.get("/settings/security"), "Connect GitHub", "Connect Google", "Connect Acme SSO")
 
 	// Connecting needs the password; a link alone does not start it.
-	wantRedirect(t, c.get("/auth/github"), "/settings#connected-accounts")
+	wantRedirect(t, c.get("/auth/github"), "/settings/security#connected-accounts")
 	res := c.post("/settings/identities/connect", url.Values{"provider": {"github"}, "current_password": {"wrong password"}})
 	wantStatus(t, res, http.StatusUnprocessableEntity)
 	wantBody(t, res, "Your current password is not correct.")
 
 	// Connect GitHub while logged in (its address may differ); the address is told.
-	wantRedirect(t, c.connect("github", f.code(fakeAccount{ID: "42", Email: "ada@work.example", Verified: true}), testPassword), "/settings")
-	res = c.get("/settings")
+	wantRedirect(t, c.connect("github", f.code(fakeAccount{ID: "42", Email: "ada@work.example", Verified: true}), testPassword), "/settings/security")
+	res = c.get("/settings/security")
 	wantBody(t, res, "GitHub is now connected", "ada@work.example", "Disconnect")
 	ts.smtp.waitFor("ada@example.com", "GitHub was connected to your account")
 	ids, _ := ts.db.Identities(ctx, 1)
@@ -214,12 +214,12 @@ func TestOAuthConnectAndDisconnect(t *testing.T) {
 	// Another user cannot connect the same GitHub account, nor delete Ada's identity.
 	bob := ts.newClient()
 	bob.signupVerified("bob@example.com")
-	wantRedirect(t, bob.connect("github", f.code(fakeAccount{ID: "42", Email: "ada@work.example", Verified: true}), testPassword), "/settings")
-	wantBody(t, bob.get("/settings"), "already connected to another")
+	wantRedirect(t, bob.connect("github", f.code(fakeAccount{ID: "42", Email: "ada@work.example", Verified: true}), testPassword), "/settings/security")
+	wantBody(t, bob.get("/settings/security"), "already connected to another")
 	wantStatus(t, bob.post("/settings/identities/"+itoa64(ids[0].ID)+"/delete", nil), http.StatusNotFound)
 
 	// Ada has a password, so she may disconnect it.
-	wantRedirect(t, c.post("/settings/identities/"+itoa64(ids[0].ID)+"/delete", nil), "/settings")
+	wantRedirect(t, c.post("/settings/identities/"+itoa64(ids[0].ID)+"/delete", nil), "/settings/security")
 
 	// An account with no password cannot remove its last provider.
 	sso := ts.newClient()
@@ -230,8 +230,8 @@ func TestOAuthConnectAndDisconnect(t *testing.T) {
 	wantStatus(t, res, http.StatusConflict)
 	wantBody(t, res, "only way to log in")
 	// With a second provider connected, one may go.
-	wantRedirect(t, sso.connect("google", f.code(fakeAccount{ID: "g-1", Email: "sso@example.com", Verified: true}), ""), "/settings")
-	wantRedirect(t, sso.post("/settings/identities/"+itoa64(ids[0].ID)+"/delete", nil), "/settings")
+	wantRedirect(t, sso.connect("google", f.code(fakeAccount{ID: "g-1", Email: "sso@example.com", Verified: true}), ""), "/settings/security")
+	wantRedirect(t, sso.post("/settings/identities/"+itoa64(ids[0].ID)+"/delete", nil), "/settings/security")
 	// A user without a password sets one through the reset flow.
 	wantStatus(t, sso.post("/forgot-password", url.Values{"email": {"sso@example.com"}}), http.StatusOK)
 	ts.smtp.waitFor("sso@example.com", "Reset your password")

@@ -67,10 +67,10 @@ func realProviderJourney(t *testing.T, ts *testServer, name string, first, secon
 		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
 		chromedp.SendKeys(chromedp.ID("password"), testPassword),
 		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)), heading("Dashboard"))
-	step("connect "+name+" from Settings", chromedp.Navigate(ts.URL+"/settings#connected-accounts"), heading("Settings"),
+	step("connect "+name+" from Settings", chromedp.Navigate(ts.URL+"/settings/security#connected-accounts"), heading("Password and security"),
 		chromedp.SendKeys(chromedp.ID("connect-password"), testPassword),
 		second.before, chromedp.Click(chromedp.CSS(`button[name="provider"][value="oidc"]`)), second.at,
-		heading("Settings"), chromedp.WaitVisible(chromedp.Search(`//p[contains(., "`+name+` is now connected")]`)),
+		heading("Password and security"), chromedp.WaitVisible(chromedp.Search(`//p[contains(., "`+name+` is now connected")]`)),
 		chromedp.WaitVisible(chromedp.Search(`//li[contains(., "`+second.email+`")]`)))
 	ada, _ := ts.db.UserByEmail(ctx, "ada@example.com")
 	if ids, _ := ts.db.Identities(ctx, ada.ID); len(ids) != 1 || ids[0].Provider != "oidc" || ids[0].Email != second.email {

@@ -15,11 +15,6 @@ import (
 // SKIFF_SCREENSHOTS is set: what a visitor sees before they act, and that
 // acting through it works without any script of ours.
 
-// bothWidths saves name at 1280 px and name-mobile at 390 px.
-func bothWidths(name string) chromedp.Action[chromedp.Void] {
-	return chromedp.Steps(shot(name), chromedp.EmulateViewport(390, 844), shot(name+"-mobile"), chromedp.EmulateViewport(1280, 900))
-}
-
 // browserSignup creates an account through the signup form.
 func browserSignup(url, email string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(

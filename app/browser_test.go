@@ -70,6 +70,11 @@ func shot(name string) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// bothWidths saves a screenshot of the page at 1280 px, then at 390 px.
+func bothWidths(name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(shot(name), chromedp.EmulateViewport(390, 844), shot(name+"-mobile"), chromedp.EmulateViewport(1280, 900))
+}
+
 // heading waits for an h1 containing text.
 func heading(text string) chromedp.Action[chromedp.Void] {
 	return chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "` + text + `")]`))
@@ -193,7 +198,7 @@ func TestBrowserMailPages(t *testing.T) {
 		heading("Confirm your email address"), shot("18-verify-confirm"),
 		chromedp.Click(chromedp.CSS(`form[action="/verify-email"] button`)),
 		heading("Dashboard"), chromedp.WaitVisible(chromedp.Search(`//p[contains(., "Your email address is confirmed.")]`)), shot("18-verified"))
-	step("settings", chromedp.Navigate(ts.URL+"/settings"), heading("Settings"),
+	step("settings", chromedp.Navigate(ts.URL+"/settings/sessions"), heading("Sessions"),
 		chromedp.WaitVisible(chromedp.Search(`//mark[contains(., "this device")]`)), shot("19-settings"))
 	step("two-factor enrolment", chromedp.Navigate(ts.URL+"/settings/2fa"), heading("Two-factor authentication"),
 		chromedp.WaitVisible(chromedp.CSS(`img[alt^="QR code"]`)), shot("19c-2fa"))
@@ -232,7 +237,7 @@ func TestBrowserSocialLogin(t *testing.T) {
 		heading("Dashboard"),
 		chromedp.WaitVisible(chromedp.Search(`//strong[contains(., "octo@example.com")]`)),
 	)
-	step("settings shows the connected account", chromedp.Navigate(ts.URL+"/settings"), heading("Settings"),
+	step("settings shows the connected account", chromedp.Navigate(ts.URL+"/settings/security"), heading("Password and security"),
 		chromedp.WaitVisible(chromedp.Search(`//li[contains(., "GitHub")]`)), shot("24-settings-connected"))
 }
 
@@ -256,10 +261,12 @@ func TestBrowserAccountLifecycle(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
 		heading("Dashboard"),
 	)
-	step("settings before the address is proven", chromedp.Navigate(ts.URL+"/settings"), heading("Settings"),
+	step("settings before the address is proven", chromedp.Navigate(ts.URL+"/settings/tokens"), heading("API tokens"),
 		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "Confirm your email address to create API tokens")]`)),
+		both("30-settings-unconfirmed"),
+		chromedp.Navigate(ts.URL+"/settings/security"), heading("Password and security"),
 		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "Confirm your email address to connect another way to log in")]`)),
-		both("30-settings-unconfirmed"))
+		both("30b-settings-unconfirmed"))
 	step("two-factor waits too", chromedp.Navigate(ts.URL+"/settings/2fa"),
 		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "Confirm your email address to turn on two-factor")]`)), both("31-2fa-unconfirmed"))
 
@@ -282,13 +289,15 @@ func TestBrowserAccountLifecycle(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("password"), testPassword),
 		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
 		heading("Dashboard"))
-	step("settings once proven", chromedp.Navigate(ts.URL+"/settings#connected-accounts"), heading("Settings"),
-		chromedp.WaitVisible(chromedp.ID("connect-password")), chromedp.WaitVisible(chromedp.ID("token-password")),
+	step("settings once proven", chromedp.Navigate(ts.URL+"/settings/tokens"), heading("API tokens"),
+		chromedp.WaitVisible(chromedp.ID("token-password")),
+		chromedp.Navigate(ts.URL+"/settings/security#connected-accounts"), heading("Password and security"),
+		chromedp.WaitVisible(chromedp.ID("connect-password")),
 		both("34-settings-confirmed"))
 	step("connect a provider with the password",
 		chromedp.SendKeys(chromedp.ID("connect-password"), testPassword),
 		chromedp.Click(chromedp.CSS(`button[name="provider"][value="oidc"]`)),
-		heading("Settings"), chromedp.WaitVisible(chromedp.Search(`//p[contains(., "Acme SSO is now connected")]`)),
+		heading("Password and security"), chromedp.WaitVisible(chromedp.Search(`//p[contains(., "Acme SSO is now connected")]`)),
 		chromedp.WaitVisible(chromedp.Search(`//li[contains(., "ada@corp.example")]`)), shot("35-connected"))
 
 	// Someone else's address: confirming without its password means choosing one.

@@ -93,7 +93,9 @@ func TestHeadChangesNothing(t *testing.T) {
 		}
 	}
 	paths := []string{"/", "/signup", "/login", "/login/magic", "/forgot-password", "/pricing", "/dashboard",
-		"/projects", "/projects/1", "/settings", "/settings/2fa", "/settings/export", "/billing?session_id=" + sessionID,
+		"/projects", "/projects/1", "/settings", "/settings/security", "/settings/2fa", "/settings/2fa/recovery-codes",
+		"/settings/2fa/recovery-codes.txt", "/settings/sessions", "/settings/tokens", "/settings/data", "/settings/export",
+		"/api", "/billing?session_id=" + sessionID,
 		"/reports", "/admin", "/auth/github", "/auth/oidc", "/auth/github/callback?code=x&state=y", "/login/2fa",
 		"/dev/mail", "/healthz", "/readyz", "/nope"}
 	for _, l := range links {

@@ -44,7 +44,7 @@ func passwordResetMail(providers []string, origin string) views.EmailContent {
 		Title: "Your password was reset",
 		Paragraphs: []string{"The password of your Skiff account was just reset with a link sent to this address. " +
 			"Every session was signed out and every API token was revoked: a reset means someone may have had access."},
-		ButtonLabel: "Review your account", ButtonURL: origin + "/settings#connected-accounts",
+		ButtonLabel: "Review your account", ButtonURL: origin + "/settings/security#connected-accounts",
 		After: []string{"If this was not you, reset your password again now at " + origin + "/forgot-password."},
 	}
 	if len(providers) > 0 {
@@ -61,7 +61,7 @@ func wayInMail(title, what, origin string) views.EmailContent {
 	return views.EmailContent{
 		Title:       title,
 		Paragraphs:  []string{what},
-		ButtonLabel: "Review your account", ButtonURL: origin + "/settings",
+		ButtonLabel: "Review your account", ButtonURL: origin + "/settings/security",
 		After: []string{"If this was not you, change your password at once, then undo it in Settings."},
 	}
 }
@@ -92,7 +92,7 @@ func changeEmailNoticeMail(newAddr, origin string) views.EmailContent {
 		Title: "A change of email address was requested",
 		Paragraphs: []string{"Someone signed in to your Skiff account asked to change its email address to " + newAddr +
 			". The change happens only if that address confirms it."},
-		After: []string{"If this was not you, change your password at " + origin + "/settings and check your account."},
+		After: []string{"If this was not you, change your password at " + origin + "/settings/security and check your account."},
 	}
 }
 
@@ -101,7 +101,7 @@ func newSignInMail(device, ip string, at time.Time, origin string) views.EmailCo
 		Title: "New sign-in to your account",
 		Paragraphs: []string{"Your Skiff account was just signed in to from a device we had not seen before:",
 			device + ", from " + ip + ", at " + at.UTC().Format("2 Jan 2006 15:04 UTC") + "."},
-		ButtonLabel: "Review your sessions", ButtonURL: origin + "/settings",
+		ButtonLabel: "Review your sessions", ButtonURL: origin + "/settings/sessions",
 		After: []string{"If this was you, there is nothing to do. If not, sign that session out from Settings and change your password."},
 	}
 }

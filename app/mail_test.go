@@ -212,7 +212,7 @@ func TestMagicLinkSignup(t *testing.T) {
 	if err != nil || u.PasswordHash != "" || !u.EmailVerifiedAt.Valid {
 		t.Fatalf("user %+v, err %v: want verified, without password", u, err)
 	}
-	wantBody(t, c.get("/settings"), "You log in without a password")
+	wantBody(t, c.get("/settings/security"), "You log in without a password")
 }
 
 func TestEmailChange(t *testing.T) {
@@ -249,7 +249,7 @@ func TestPasswordChangeKeepsThisSession(t *testing.T) {
 	res := laptop.post("/settings/password", url.Values{"current_password": {"nope nope"}, "password": {"a new long passphrase"}})
 	wantStatus(t, res, http.StatusUnprocessableEntity)
 	before := laptop.cookie().Value
-	wantRedirect(t, laptop.post("/settings/password", url.Values{"current_password": {testPassword}, "password": {"a new long passphrase"}}), "/settings")
+	wantRedirect(t, laptop.post("/settings/password", url.Values{"current_password": {testPassword}, "password": {"a new long passphrase"}}), "/settings/security")
 	if laptop.cookie().Value == before {
 		t.Fatal("session token not renewed on password change")
 	}

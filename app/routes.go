@@ -13,6 +13,7 @@ func (s *Server) routes() http.Handler {
 
 	// Public pages.
 	mux.HandleFunc("GET /{$}", s.handleHome)
+	mux.HandleFunc("GET /api", s.handleAPIDocs)
 
 	// Accounts.
 	mux.HandleFunc("GET /signup", s.handleSignupGet)
@@ -27,7 +28,32 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /settings/identities/connect", s.requireUser(s.handleIdentityConnect))
 	mux.Handle("POST /settings/identities/{id}/delete", s.requireUser(s.handleIdentityDelete))
 
-	// Mail flows: verification, password reset, magic links, settings.
+	// Account settings: a page per section (views.SettingsSections), each
+	// form posting to a route of its own. Connecting and disconnecting a
+	// provider are with social login above; confirming an email change is
+	// with the mail flows below.
+	mux.Handle("GET /settings", s.requireUser(s.handleSettings))
+	mux.Handle("POST /settings/profile", s.requireUser(s.handleSettingsProfile))
+	mux.Handle("POST /settings/email", s.requireUser(s.handleSettingsEmail))
+	mux.Handle("GET /settings/security", s.requireUser(s.handleSettingsSecurity))
+	mux.Handle("POST /settings/password", s.requireUser(s.handleSettingsPassword))
+	mux.Handle("GET /settings/2fa", s.requireUser(s.handleTwoFactorSettings))
+	mux.Handle("POST /settings/2fa/enable", s.requireUser(s.handleTwoFactorEnable))
+	mux.Handle("POST /settings/2fa/disable", s.requireUser(s.handleTwoFactorDisable))
+	mux.Handle("GET /settings/2fa/recovery-codes", s.requireUser(s.handleRecoveryCodes))
+	mux.Handle("GET /settings/2fa/recovery-codes.txt", s.requireUser(s.handleRecoveryCodesDownload))
+	mux.Handle("POST /settings/2fa/recovery-codes", s.requireUser(s.handleRecoveryCodesRegenerate))
+	mux.Handle("GET /settings/sessions", s.requireUser(s.handleSessions))
+	mux.Handle("POST /settings/sessions/{id}/revoke", s.requireUser(s.handleSessionRevoke))
+	mux.Handle("POST /settings/sessions/revoke-others", s.requireUser(s.handleSessionRevokeOthers))
+	mux.Handle("GET /settings/tokens", s.requireUser(s.handleTokens))
+	mux.Handle("POST /settings/tokens", s.requireUser(s.handleTokenCreate))
+	mux.Handle("POST /settings/tokens/{id}/revoke", s.requireUser(s.handleTokenRevoke))
+	mux.Handle("GET /settings/data", s.requireUser(s.handleSettingsData))
+	mux.Handle("GET /settings/export", s.requireUser(s.handleExport))
+	mux.Handle("POST /settings/delete", s.requireUser(s.handleDeleteAccount))
+
+	// Mail flows (verification, password reset, magic links, email change) and the second factor.
 	mux.HandleFunc("GET /verify-email", s.handleVerifyEmailGet)
 	mux.HandleFunc("POST /verify-email", s.handleVerifyEmailPost)
 	mux.Handle("POST /verify-email/resend", s.requireUser(s.handleVerifyResend))
@@ -39,23 +65,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /login/magic", s.handleMagicPost)
 	mux.HandleFunc("GET /login/magic/confirm", s.handleMagicConfirmGet)
 	mux.HandleFunc("POST /login/magic/confirm", s.handleMagicConfirmPost)
-	mux.Handle("GET /settings", s.requireUser(s.handleSettings))
-	mux.Handle("POST /settings/profile", s.requireUser(s.handleSettingsProfile))
-	mux.Handle("POST /settings/email", s.requireUser(s.handleSettingsEmail))
 	mux.HandleFunc("GET /settings/email/confirm", s.handleEmailConfirmGet)
 	mux.HandleFunc("POST /settings/email/confirm", s.handleEmailConfirmPost)
-	mux.Handle("POST /settings/password", s.requireUser(s.handleSettingsPassword))
-	mux.Handle("GET /settings/export", s.requireUser(s.handleExport))
 	mux.HandleFunc("GET /login/2fa", s.handleTwoFactorLoginGet)
 	mux.HandleFunc("POST /login/2fa", s.handleTwoFactorLoginPost)
-	mux.Handle("GET /settings/2fa", s.requireUser(s.handleTwoFactorSettings))
-	mux.Handle("POST /settings/2fa/enable", s.requireUser(s.handleTwoFactorEnable))
-	mux.Handle("POST /settings/2fa/disable", s.requireUser(s.handleTwoFactorDisable))
-	mux.Handle("POST /settings/tokens", s.requireUser(s.handleTokenCreate))
-	mux.Handle("POST /settings/tokens/{id}/revoke", s.requireUser(s.handleTokenRevoke))
-	mux.Handle("POST /settings/sessions/{id}/revoke", s.requireUser(s.handleSessionRevoke))
-	mux.Handle("POST /settings/sessions/revoke-others", s.requireUser(s.handleSessionRevokeOthers))
-	mux.Handle("POST /settings/delete", s.requireUser(s.handleDeleteAccount))
 	mux.HandleFunc("GET /dev/mail", s.handleDevMail)
 	mux.HandleFunc("GET /dev/mail/{id}", s.handleDevMailHTML)
 
@@ -94,8 +107,11 @@ func (s *Server) routes() http.Handler {
 	root.HandleFunc("GET /healthz", s.handleHealthz)
 	root.HandleFunc("GET /readyz", s.handleReadyz)
 	root.HandleFunc("POST /webhooks/stripe", s.handleStripeWebhook)
-	// The JSON API: bearer tokens only, never cookies (see api.go).
+	// The JSON API: bearer tokens only, never cookies (see api.go). "/api"
+	// itself is its documentation, a page (without this line the mux would
+	// redirect it to "/api/").
 	root.Handle("/api/", s.apiRoutes())
+	root.Handle("/api", pages)
 	root.Handle("/", pages)
 
 	// Every request is logged, recovered from panics and gets the security headers.

@@ -39,9 +39,11 @@ type Server struct {
 	apiLimiter         *rateLimiter // per user
 	twoFactorLimiter   *rateLimiter
 	emailChangeLimiter *rateLimiter
-	handler            http.Handler
-	started            bool
-	now                func() time.Time // the clock of TOTP checks (tests move it)
+	// freshCodes are the recovery codes just made, for their page (auth_2fa_codes.go).
+	freshCodes freshCodes
+	handler    http.Handler
+	started    bool
+	now        func() time.Time // the clock of TOTP checks and of fresh recovery codes (tests move it)
 }
 
 // NewServer wires the application together. Start its background work with

@@ -17,6 +17,24 @@ func (q Queries) EnableTOTP(ctx context.Context, userID int64, secret string, co
 	if _, err := q.q.ExecContext(ctx, `UPDATE users SET totp_secret = ?, totp_last_step = 0, updated_at = ? WHERE id = ?`, secret, now(), userID); err != nil {
 		return err
 	}
+	return q.replaceRecoveryCodes(ctx, userID, codeHashes)
+}
+
+// ReplaceRecoveryCodes gives a user with two-factor on new recovery codes:
+// the old ones stop working. ErrNotFound when two-factor is off.
+func (q Queries) ReplaceRecoveryCodes(ctx context.Context, userID int64, codeHashes [][]byte) error {
+	var on bool
+	err := q.q.QueryRowContext(ctx, `SELECT totp_secret IS NOT NULL FROM users WHERE id = ?`, userID).Scan(&on)
+	if err != nil {
+		return notFound(err)
+	}
+	if !on {
+		return ErrNotFound
+	}
+	return q.replaceRecoveryCodes(ctx, userID, codeHashes)
+}
+
+func (q Queries) replaceRecoveryCodes(ctx context.Context, userID int64, codeHashes [][]byte) error {
 	if _, err := q.q.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
 		return err
 	}

@@ -167,31 +167,8 @@ type Confirm struct {
 	Title, Text, Action, Token, Button string
 }
 
-// Settings is the data of the account settings page.
-type Settings struct {
-	Email                   string
-	Verified                bool
-	HasPassword             bool
-	ProfileForm             Form
-	EmailForm, PasswordForm Form
-	DeleteForm              Form
-	Sessions                []SessionRow
-	TokenForm               Form
-	Tokens                  []db.APIToken
-	NewToken                string // shown once, right after it is made
-	ConnectForm             Form   // the password that connecting a provider asks
-	Identities              []ConnectedAccount
-	Connectable             []Provider // configured providers not connected yet
-}
-
 // Provider is a social login button.
 type Provider struct{ ID, Name string }
-
-// ConnectedAccount is a linked provider account on the settings page.
-type ConnectedAccount struct {
-	ID                  int64
-	ProviderName, Email string
-}
 
 func providerURL(p Provider, next string) string {
 	u := "/auth/" + p.ID
@@ -199,10 +176,6 @@ func providerURL(p Provider, next string) string {
 		u += "?next=" + urlQueryEscape(next)
 	}
 	return u
-}
-
-func identityDeleteURL(a ConnectedAccount) string {
-	return "/settings/identities/" + itoa(a.ID) + "/delete"
 }
 
 // DevMail is one mail in the development mailbox, with the links of its
@@ -249,32 +222,9 @@ func adminUserURL(u db.AdminUser, action string) string {
 	return "/admin/users/" + itoa(u.ID) + "/" + action
 }
 
-// SessionRow is one signed-in device on the settings page.
-type SessionRow struct {
-	db.UserSession
-	Current bool // the device showing the page
-}
-
-func sessionRevokeURL(r SessionRow) string { return "/settings/sessions/" + r.ID + "/revoke" }
-
-func tokenRevokeURL(t db.APIToken) string { return "/settings/tokens/" + itoa(t.ID) + "/revoke" }
-
 func fieldID(fd Field) string {
 	if fd.ID != "" {
 		return fd.ID
 	}
 	return fd.Name
-}
-
-// TwoFactor is the data of the two-factor settings page.
-type TwoFactor struct {
-	Enabled       bool
-	QR            string // a data: URL of the enrolment QR code
-	Secret        string // the same key, for manual entry
-	CodesLeft     int
-	RecoveryCodes []string // shown once, right after enabling
-	Form          Form
-	HasPassword   bool // turning it on or off asks for the password too
-	Verified      bool // it can only be turned on once the address is proven
-	Email         string
 }
