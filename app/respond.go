@@ -35,10 +35,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 	w.Write(buf.Bytes())
 }
 
-// page returns the layout data for this request: the user, the path, and the
-// flash message (removed from the session as it is shown).
+// page returns the layout data for this request: the user, the path, the
+// site's address, and the flash message (removed from the session as it is
+// shown).
 func (s *Server) page(r *http.Request, title string) views.Page {
-	p := views.Page{Title: title, Path: r.URL.Path}
+	p := views.Page{Title: title, Path: r.URL.Path, BaseURL: s.cfg.Origin()}
 	st := state(r)
 	if st.sessionLoaded {
 		p.User = st.user

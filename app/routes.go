@@ -87,10 +87,14 @@ func (s *Server) routes() http.Handler {
 	pages = s.limitBody(pages)
 	pages = s.crossOriginProtection(pages)
 
-	// Assets and probes skip the session: they never need it, and skipping it
-	// saves a database read per request.
+	// Assets, the files browsers and crawlers ask for by name, and probes
+	// skip the session: they never need it, and skipping it saves a database
+	// read per request.
 	root := http.NewServeMux()
 	root.Handle("GET "+assets.Prefix, assets.Handler())
+	root.Handle("GET /favicon.ico", assets.Unhashed("favicon.ico"))
+	root.Handle("GET /robots.txt", assets.Unhashed("robots.txt"))
+	root.HandleFunc("GET /manifest.webmanifest", s.handleManifest)
 	root.HandleFunc("GET /healthz", s.handleHealthz)
 	root.HandleFunc("GET /readyz", s.handleReadyz)
 	root.HandleFunc("POST /webhooks/stripe", s.handleStripeWebhook)

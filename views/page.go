@@ -13,16 +13,43 @@ import (
 
 // Page is what the layout needs on every page.
 type Page struct {
-	Title string
-	User  *db.User // nil when nobody is logged in
-	Flash string   // one-time message carried across a redirect
-	Path  string   // the current path, to mark the active navigation link
-	Plan  string   // the name of the user's plan ("Free", "Pro"...)
-	Admin bool     // the user may see /admin
+	Title       string   // the page's h1
+	Description string   // the meta description; empty: ProductDescription
+	User        *db.User // nil when nobody is logged in
+	Flash       string   // one-time message carried across a redirect
+	Path        string   // the current path, to mark the active navigation link
+	Plan        string   // the name of the user's plan ("Free", "Pro"...)
+	Admin       bool     // the user may see /admin
+	BaseURL     string   // BASE_URL, for the canonical link; empty on the bare 500 page
 }
 
 // LoggedIn reports whether a user is logged in.
 func (p Page) LoggedIn() bool { return p.User != nil }
+
+// FullTitle is the page's <title>: its heading, then the product's name.
+func (p Page) FullTitle() string {
+	if p.Title == "" {
+		return ProductName
+	}
+	return p.Title + " · " + ProductName
+}
+
+// MetaDescription is what search results and link previews show under the title.
+func (p Page) MetaDescription() string {
+	if p.Description != "" {
+		return p.Description
+	}
+	return ProductDescription
+}
+
+// URL is the page's public address without its query (which may hold a
+// mailed token), for the canonical link and link previews; "" without BaseURL.
+func (p Page) URL() string {
+	if p.BaseURL == "" {
+		return ""
+	}
+	return p.BaseURL + p.Path
+}
 
 // Form is a submitted form as a page shows it again: the values the user typed
 // (never passwords) and the messages about them.
