@@ -36,10 +36,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 }
 
 // page returns the layout data for this request: the user, the path, the
-// site's address, and the flash message (removed from the session as it is
-// shown).
+// site's address, whether billing is on, and the flash message (removed from
+// the session as it is shown).
 func (s *Server) page(r *http.Request, title string) views.Page {
-	p := views.Page{Title: title, Path: r.URL.Path, BaseURL: s.cfg.Origin()}
+	p := views.Page{Title: title, Path: r.URL.Path, BaseURL: s.cfg.Origin(), Billing: s.stripe != nil}
 	st := state(r)
 	if st.sessionLoaded {
 		p.User = st.user

@@ -20,6 +20,7 @@ type Page struct {
 	Path        string   // the current path, to mark the active navigation link
 	Plan        string   // the name of the user's plan ("Free", "Pro"...)
 	Admin       bool     // the user may see /admin
+	Billing     bool     // billing is configured, so the menu offers it
 	BaseURL     string   // BASE_URL, for the canonical link; empty on the bare 500 page
 }
 
