@@ -11,9 +11,24 @@ import (
 	"skiff/views"
 )
 
-// handleHome handles "GET /{$}", the landing page.
+// handleHome handles "GET /{$}", the landing page; its pricing teaser shows
+// the plans of billing_plans.go.
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, views.HomePage(s.page(r, "")))
+	plans := make([]views.PlanCard, 0, len(s.plans))
+	for _, p := range s.plans {
+		plans = append(plans, views.PlanCard{ID: p.ID, Name: p.Name, PriceLabel: p.PriceLabel, Description: p.Description})
+	}
+	s.render(w, r, http.StatusOK, views.HomePage(s.page(r, views.ProductTagline), plans))
+}
+
+// handlePrivacy handles "GET /privacy", a placeholder to replace.
+func (s *Server) handlePrivacy(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, views.PrivacyPage(s.page(r, "Privacy policy")))
+}
+
+// handleTerms handles "GET /terms", a placeholder to replace.
+func (s *Server) handleTerms(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, views.TermsPage(s.page(r, "Terms of service")))
 }
 
 // webManifest is what a phone uses when the site is added to its home screen.

@@ -114,7 +114,7 @@ func errorText(status int) (title, message string) {
 	case http.StatusBadRequest:
 		return "Bad request", "We could not understand that request. Please go back and try again."
 	case http.StatusForbidden:
-		return "Forbidden", "This request was refused. If you submitted a form from another site, open Skiff directly and try again."
+		return "Forbidden", "This request was refused. If you submitted a form from another site, open " + views.ProductName + " directly and try again."
 	case http.StatusNotFound:
 		return "Page not found", "There is nothing here. The link may be broken, or the page may have been removed."
 	case http.StatusMethodNotAllowed:

@@ -13,6 +13,8 @@ func (s *Server) routes() http.Handler {
 
 	// Public pages.
 	mux.HandleFunc("GET /{$}", s.handleHome)
+	mux.HandleFunc("GET /privacy", s.handlePrivacy)
+	mux.HandleFunc("GET /terms", s.handleTerms)
 
 	// Accounts.
 	mux.HandleFunc("GET /signup", s.handleSignupGet)

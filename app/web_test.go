@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"skiff/db"
+	"skiff/views"
 )
 
 func TestPublicPages(t *testing.T) {
@@ -23,7 +24,7 @@ func TestPublicPages(t *testing.T) {
 		status       int
 		want         string
 	}{
-		{"GET", "/", 200, "Ship your SaaS"},
+		{"GET", "/", 200, views.ProductTagline},
 		{"GET", "/signup", 200, "Create your account"},
 		{"GET", "/login", 200, "Remember me"},
 		{"GET", "/login?next=%2Fprojects", 200, `name="next" value="/projects"`},

@@ -13,7 +13,7 @@ import (
 
 // Page is what the layout needs on every page.
 type Page struct {
-	Title       string   // the page's h1
+	Title       string   // the page's h1; the home page's is ProductTagline
 	Description string   // the meta description; empty: ProductDescription
 	User        *db.User // nil when nobody is logged in
 	Flash       string   // one-time message carried across a redirect

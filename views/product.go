@@ -1,10 +1,15 @@
 package views
 
 // The product as visitors see it. Rename it here when you fork: the titles,
-// link previews and the web manifest read these.
+// the header and footer, the landing page, link previews, the web manifest
+// and the mails' signature read these. (The sentences of the mails and a few
+// messages in app/ still say "Skiff": `grep -rn Skiff app/*.go`.)
 const (
-	// ProductName is the name in every title and the web manifest.
+	// ProductName is the name in every title, the header, the footer, the
+	// web manifest and the mails' signature.
 	ProductName = "Skiff"
+	// ProductTagline is the landing page's heading and the home page's title.
+	ProductTagline = "Keep every project on course"
 	// ProductDescription is the meta description and link preview of every
 	// page that has none of its own, and the web manifest's description.
 	ProductDescription = "Skiff keeps your projects in one calm place: create them in seconds, " +
