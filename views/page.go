@@ -52,6 +52,11 @@ func (p Page) URL() string {
 	return p.BaseURL + p.Path
 }
 
+// Link is a labelled local link: a breadcrumb, a next step.
+type Link struct {
+	URL, Label string
+}
+
 // Form is a submitted form as a page shows it again: the values the user typed
 // (never passwords) and the messages about them.
 type Form struct {
