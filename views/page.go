@@ -97,6 +97,10 @@ type ErrorInfo struct {
 	Status  int
 	Title   string
 	Message string
+	// Next is the way on, offered first ("Send a new link"); empty: none.
+	// With NextPost it is a button that POSTs to Next.URL.
+	Next     Link
+	NextPost bool
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -158,6 +162,13 @@ type Upgrade struct {
 type Message struct {
 	Title, Text        string
 	LinkURL, LinkLabel string // an optional next step
+}
+
+// MailSent is the page after a mail with a link was asked for.
+type MailSent struct {
+	Title, Text string
+	Email       string // the address it went to, sent again by "Send it again"
+	Action      string // the form that asks for it: POST sends again, GET asks anew
 }
 
 // Proof is the page that confirms an address never proven before, in a
