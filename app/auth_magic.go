@@ -14,7 +14,7 @@ import (
 
 // handleMagicGet handles "GET /login/magic".
 func (s *Server) handleMagicGet(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, views.MagicLinkPage(s.page(r, "Email me a login link"), views.Form{}))
+	s.render(w, r, http.StatusOK, views.MagicLinkPage(s.page(r, "Log in with a link"), views.Form{}))
 }
 
 // handleMagicPost handles "POST /login/magic": the same page, after the same
@@ -23,7 +23,7 @@ func (s *Server) handleMagicGet(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleMagicPost(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	email, ok := s.readMailRequest(w, r, func(f views.Form) templ.Component {
-		return views.MagicLinkPage(s.page(r, "Email me a login link"), f)
+		return views.MagicLinkPage(s.page(r, "Log in with a link"), f)
 	})
 	if !ok {
 		return
@@ -79,8 +79,9 @@ func (s *Server) handleMagicConfirmGet(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, r, http.StatusOK, views.ConfirmPage(s.page(r, "Log in"), views.Confirm{
-		Title: "Log in to Skiff", Text: "Continue as " + t.Email + ".", Action: "/login/magic/confirm", Token: token, Button: "Log in",
+	title := "Log in to " + views.ProductName
+	s.render(w, r, http.StatusOK, views.ConfirmPage(s.page(r, title), views.Confirm{
+		Title: title, Text: "Continue as " + t.Email + ".", Action: "/login/magic/confirm", Token: token, Button: "Log in",
 	}))
 }
 

@@ -184,7 +184,7 @@ func (s *Server) finishProof(w http.ResponseWriter, r *http.Request, u db.User, 
 		s.redirect(w, r, next, done+" Any other session was signed out.")
 	case h.newPassword:
 		f := views.Form{Values: map[string]string{"token": reset}}
-		s.render(w, r, http.StatusOK, views.ResetPasswordPage(s.page(r, "Choose a password"), f,
+		s.render(w, r, http.StatusOK, views.ResetPasswordPage(s.page(r, "Choose a new password"), f,
 			done+" Choose a password to finish: anything set up before you confirmed it was removed."))
 	case h.password && p.first:
 		fresh, err := s.db.UserByID(ctx, u.ID)
@@ -199,7 +199,7 @@ func (s *Server) finishProof(w http.ResponseWriter, r *http.Request, u db.User, 
 	case s.currentUser(r) != nil:
 		s.redirect(w, r, next, done)
 	default:
-		s.render(w, r, http.StatusOK, views.MessagePage(s.page(r, "Email confirmed"), views.Message{
+		s.render(w, r, http.StatusOK, views.MessagePage(s.page(r, "Your email address is confirmed"), views.Message{
 			Title: "Your email address is confirmed", Text: "Thank you. Your account is all set.",
 			LinkURL: "/login", LinkLabel: "Log in",
 		}))
