@@ -28,10 +28,11 @@ func javaScript(on bool) chromedp.Action[chromedp.Void] {
 	})
 }
 
-// evalInto runs a JavaScript expression that returns JSON-able data into v.
+// evalInto runs a JavaScript expression (awaited, when it is a promise) that
+// returns JSON-able data into v.
 func evalInto(t *testing.T, ctx context.Context, expr string, v any) {
 	t.Helper()
-	raw, err := chromedp.Run(ctx, chromedp.Evaluate[json.RawMessage](expr))
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[json.RawMessage](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("evaluate: %v", err)
 	}
@@ -89,21 +90,22 @@ type skipLink struct {
 	Ratio          float64
 }
 
-// focusRingJS measures the focus indicator of the focused element: the
-// contrast of its outline (or, without one, of its box-shadow ring) with
-// what it touches: the page, and the element itself unless the outline
-// stands clear of it.
-const focusRingJS = `(() => {` + contrastJS + `
-	const el = document.activeElement, cs = getComputedStyle(el), page = pageBg();
+// focusRingJS measures the focus indicator of the focused element, once its
+// transitions (Pico fades its box-shadow in) have ended: the contrast of its
+// outline (or, without one, of its box-shadow ring) with what it touches: the
+// page, and the element itself unless the outline stands clear of it.
+const focusRingJS = `(async () => {` + contrastJS + `
+	const el = document.activeElement;
 	if (el === document.body) return {label: "(body)", ratio: 99, what: "nothing focused"};
+	await Promise.all(el.getAnimations().map(a => a.finished));
+	const cs = getComputedStyle(el), page = pageBg();
 	const own = over(parse(cs.backgroundColor) || {r: 0, g: 0, b: 0, a: 0}, page);
 	let ring = null, against = [page, own];
 	if (cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) >= 2) {
 		ring = parse(cs.outlineColor);
 		if (parseFloat(cs.outlineOffset) > 0) against = [page];
-	} else {
-		const m = /rgba?\([^)]+\)/.exec(cs.boxShadow);
-		if (m) ring = parse(m[0]);
+	} else { // the last shadow that shows is the ring
+		for (const m of cs.boxShadow.matchAll(/rgba?\([^)]+\)/g)) { const c = parse(m[0]); if (c.a > 0) ring = c; }
 	}
 	const what = cs.outlineStyle + " " + cs.outlineWidth + " " + cs.outlineColor + " offset " + cs.outlineOffset + "; shadow " + cs.boxShadow;
 	if (!ring) return {label: el.textContent.trim(), ratio: 0, what};

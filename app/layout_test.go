@@ -54,6 +54,10 @@ func TestTitlesAreHeadings(t *testing.T) {
 	pages["magic link"] = anon.get(ts.path(ts.smtp.latest("ada@example.com", "Your login link").link(t, ts.URL)))
 	pages["login failed"] = anon.post("/login", url.Values{"email": {"ada@example.com"}, "password": {"wrong"}})
 	pages["signup refused"] = anon.post("/signup", url.Values{"email": {"bob@example.com"}, "password": {"short"}})
+	// Someone else's link, confirmed by choosing a new password.
+	ts.newClient().signup("bob@example.com")
+	bobLink := ts.smtp.latest("bob@example.com", "Confirm your email address").link(t, ts.URL)
+	pages["proof, new password"] = ts.newClient().post("/verify-email", url.Values{"token": {tokenOf(t, bobLink)}, "action": {"new-password"}})
 
 	dev := newTestServer(t, withDevMailbox())
 	pages["dev mailbox"] = dev.newClient().get("/dev/mail")
