@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -83,8 +84,14 @@ func TestSecurityHeaders(t *testing.T) {
 			t.Errorf("%s: no X-Request-Id", path)
 		}
 	}
-	// Pages carry no inline script at all.
-	if body := c.get("/").body; strings.Contains(body, "<script") || strings.Contains(body, " style=") {
+	// Pages carry no inline script at all: only script files (app.js).
+	body := c.get("/").body
+	for _, m := range regexp.MustCompile(`(?s)<script([^>]*)>(.*?)</script>`).FindAllStringSubmatch(body, -1) {
+		if !strings.Contains(m[1], ` src="/static/`) || m[2] != "" {
+			t.Fatalf("inline script in the page: %s", m[0])
+		}
+	}
+	if strings.Count(body, "<script") != strings.Count(body, `<script src="/static/`) || strings.Contains(body, " style=") {
 		t.Fatal("inline script or style in the page")
 	}
 }
