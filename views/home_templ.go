@@ -68,7 +68,7 @@ func HomePage(p Page, plans []PlanCard) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, " keeps your projects in one calm place. Create one in seconds, see where each stands, and take your data with you whenever you like.</p><p class=\"hero-actions\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, " keeps your projects in one calm place. Create one in seconds, see where each stands, and take your data with you at any time.</p><p class=\"hero-actions\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -83,7 +83,7 @@ func HomePage(p Page, plans []PlanCard) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</p></section> <section class=\"home-section\" aria-labelledby=\"features\"><h2 id=\"features\">What you get</h2><div class=\"features\"><article><h3>Every project in one place</h3><p>Name a project and it is there, on your dashboard and in your list, wherever you log in.</p></article><article><h3>Reports when you grow</h3><p>Pro adds reports across all your projects, and as many projects as your work needs.</p></article><article><h3>An API for your scripts</h3><p>Personal API tokens let your own tools read and create projects, with nothing to install.</p></article><article><h3>Your account, well kept</h3><p>Two-factor login, a list of your signed-in devices, and your data as a file whenever you ask.</p></article></div></section> <section class=\"home-section\" aria-labelledby=\"pricing\"><h2 id=\"pricing\">Pricing</h2><div class=\"teaser-plans\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</p></section> <section class=\"home-section\" aria-labelledby=\"features\"><h2 id=\"features\">What you get</h2><div class=\"features\"><article><h3>Every project in one place</h3><p>Name a project and it is there, on your dashboard and in your list, wherever you log in.</p></article><article><h3>Reports when you grow</h3><p>Pro adds reports across all your projects, and as many projects as your work needs.</p></article><article><h3>An API for your scripts</h3><p>Personal API tokens let your own tools read and create projects, with nothing to install.</p></article><article><h3>Your account, well kept</h3><p>Two-factor login, a list of your signed-in devices, and your data as a file any time you ask.</p></article></div></section> <section class=\"home-section\" aria-labelledby=\"pricing\"><h2 id=\"pricing\">Pricing</h2><div class=\"teaser-plans\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

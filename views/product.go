@@ -13,7 +13,7 @@ const (
 	// ProductDescription is the meta description and link preview of every
 	// page that has none of its own, and the web manifest's description.
 	ProductDescription = "Skiff keeps your projects in one calm place: create them in seconds, " +
-		"see where each one stands, and take your data with you whenever you like."
+		"see where each one stands, and take your data with you at any time."
 	// ThemeColor tints the browser's toolbar on phones and the installed app.
 	ThemeColor = "#007a50"
 )
