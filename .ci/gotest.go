@@ -63,7 +63,7 @@ func main() {
 		case e.Action == "fail":
 			fmt.Print(strings.Join(outputs[key], ""))
 			delete(outputs, key)
-		case e.Action == "skip":
+		case e.Action == "skip" && e.Test != "": // a package skips when it has no test files
 			skips = append(skips, skipped{name: e.Package + " " + e.Test, reason: skipReason(outputs[key])})
 			delete(outputs, key)
 		case e.Action == "pass":
