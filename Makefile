@@ -7,13 +7,21 @@ LDFLAGS := -s -w -X skiff/app.Version=$(VERSION)
 
 .PHONY: run test build generate fmt vet clean bench vulncheck
 
+# The first build compiles every dependency, above all the pure-Go SQLite
+# (modernc.org/sqlite): minutes on a small machine (see the README). -v names
+# each package as it compiles, so the wait is not silent.
+
 ## run: start the app on http://localhost:8080 with data/skiff.db
 run:
-	go run . serve
+	@echo "--- compiling (the first time about 2 minutes on 2 cores, then seconds); each package as it compiles:"
+	go run -v . serve
 
-## test: the whole suite, with the race detector
+## test: the whole suite, with the race detector; ends with the skipped tests and why
 test:
-	go test -race -count=1 ./...
+	@echo "--- compiling with the race detector (the first time about 4 minutes on 2 cores, then seconds):"
+	go build -race -v ./...
+	@echo "--- testing: a line per package, each failing test in full, then the skipped tests"
+	go run .ci/gotest.go -race -count=1 ./...
 
 ## build: a static binary in bin/skiff, plus bin/skiff-linux-amd64 and bin/skiff-linux-arm64
 build:

@@ -116,7 +116,7 @@ func (s *Server) handleEmailConfirmPost(w http.ResponseWriter, r *http.Request) 
 		s.userTxError(w, r, err)
 		return
 	}
-	if !s.tokenTxOK(w, r, err) {
+	if !s.tokenTxOK(w, r, db.PurposeChangeEmail, err) {
 		return
 	}
 	done := "Your email address is now " + t.Email + "."

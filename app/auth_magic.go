@@ -14,7 +14,7 @@ import (
 
 // handleMagicGet handles "GET /login/magic".
 func (s *Server) handleMagicGet(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, views.MagicLinkPage(s.page(r, "Email me a login link"), views.Form{}))
+	s.render(w, r, http.StatusOK, views.MagicLinkPage(s.page(r, "Log in with a link"), views.Form{}))
 }
 
 // handleMagicPost handles "POST /login/magic": the same page, after the same
@@ -23,7 +23,7 @@ func (s *Server) handleMagicGet(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleMagicPost(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	email, ok := s.readMailRequest(w, r, func(f views.Form) templ.Component {
-		return views.MagicLinkPage(s.page(r, "Email me a login link"), f)
+		return views.MagicLinkPage(s.page(r, "Log in with a link"), f)
 	})
 	if !ok {
 		return
@@ -34,7 +34,7 @@ func (s *Server) handleMagicPost(w http.ResponseWriter, r *http.Request) {
 	case err == nil && u.Disabled:
 		// No way into a disabled account; the same answer as for any address.
 		time.Sleep(time.Until(start.Add(sameTime)))
-		s.render(w, r, http.StatusOK, views.MessagePage(s.page(r, "Check your email"), magicLinkSent(email, s.cfg.MagicLinkSignup)))
+		s.render(w, r, http.StatusOK, views.MailSentPage(s.page(r, "Check your email"), magicLinkSent(email, s.cfg.MagicLinkSignup)))
 		return
 	case err == nil:
 		user = &u
@@ -58,16 +58,16 @@ func (s *Server) handleMagicPost(w http.ResponseWriter, r *http.Request) {
 		s.outbox.notify()
 	}
 	time.Sleep(time.Until(start.Add(sameTime)))
-	s.render(w, r, http.StatusOK, views.MessagePage(s.page(r, "Check your email"), magicLinkSent(email, s.cfg.MagicLinkSignup)))
+	s.render(w, r, http.StatusOK, views.MailSentPage(s.page(r, "Check your email"), magicLinkSent(email, s.cfg.MagicLinkSignup)))
 }
 
 // magicLinkSent is the one answer to a magic-link request, whatever the address.
-func magicLinkSent(email string, signup bool) views.Message {
+func magicLinkSent(email string, signup bool) views.MailSent {
 	text := "If an account exists for " + email + ", we sent it a login link. It is valid for 15 minutes."
 	if signup {
 		text = "We sent a login link to " + email + ". It is valid for 15 minutes."
 	}
-	return views.Message{Title: "Check your email", Text: text}
+	return views.MailSent{Title: "Check your email", Text: text, Email: email, Action: "/login/magic"}
 }
 
 // handleMagicConfirmGet handles "GET /login/magic/confirm?token=...". Mail
@@ -79,8 +79,9 @@ func (s *Server) handleMagicConfirmGet(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, r, http.StatusOK, views.ConfirmPage(s.page(r, "Log in"), views.Confirm{
-		Title: "Log in to Skiff", Text: "Continue as " + t.Email + ".", Action: "/login/magic/confirm", Token: token, Button: "Log in",
+	title := "Log in to " + views.ProductName
+	s.render(w, r, http.StatusOK, views.ConfirmPage(s.page(r, title), views.Confirm{
+		Title: title, Text: "Continue as " + t.Email + ".", Action: "/login/magic/confirm", Token: token, Button: "Log in",
 	}))
 }
 
@@ -122,7 +123,7 @@ func (s *Server) handleMagicConfirmPost(w http.ResponseWriter, r *http.Request) 
 			"An account with this address was created meanwhile. Ask for a new login link.")
 		return
 	}
-	if !s.tokenTxOK(w, r, err) {
+	if !s.tokenTxOK(w, r, db.PurposeMagicLink, err) {
 		return
 	}
 	if err := s.startSession(r, u, false); err != nil {

@@ -51,9 +51,9 @@ func (s *Server) handleForgotPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	time.Sleep(time.Until(start.Add(sameTime)))
-	s.render(w, r, http.StatusOK, views.MessagePage(s.page(r, "Check your email"), views.Message{
-		Title: "Check your email",
-		Text:  "If an account exists for " + email + ", we sent it a link to choose a new password. The link is valid for one hour.",
+	s.render(w, r, http.StatusOK, views.MailSentPage(s.page(r, "Check your email"), views.MailSent{
+		Title: "Check your email", Email: email, Action: "/forgot-password",
+		Text: "If an account exists for " + email + ", we sent it a link to choose a new password. The link is valid for one hour.",
 	}))
 }
 
@@ -101,7 +101,7 @@ func (s *Server) handleResetPost(w http.ResponseWriter, r *http.Request) {
 		}
 		return s.onPasswordReset(ctx, q, u, pwHash)
 	})
-	if !s.tokenTxOK(w, r, err) {
+	if !s.tokenTxOK(w, r, db.PurposeResetPassword, err) {
 		return
 	}
 	s.outbox.notify()

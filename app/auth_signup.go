@@ -15,7 +15,7 @@ func (s *Server) handleSignupGet(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 		return
 	}
-	s.render(w, r, http.StatusOK, views.SignupPage(s.page(r, "Sign up"), views.Form{}, s.providerButtons()))
+	s.render(w, r, http.StatusOK, views.SignupPage(s.page(r, "Create your account"), views.Form{}, s.providerButtons()))
 }
 
 // handleSignupPost handles "POST /signup": create the account and log in.
@@ -25,7 +25,7 @@ func (s *Server) handleSignupPost(w http.ResponseWriter, r *http.Request) {
 	}
 	f := readSignupForm(r)
 	if errs := f.Valid(); len(errs) > 0 {
-		s.render(w, r, http.StatusUnprocessableEntity, views.SignupPage(s.page(r, "Sign up"), f.view(errs, ""), s.providerButtons()))
+		s.render(w, r, http.StatusUnprocessableEntity, views.SignupPage(s.page(r, "Create your account"), f.view(errs, ""), s.providerButtons()))
 		return
 	}
 	// Only well-formed attempts count: they are the ones that cost a hash and
@@ -51,7 +51,7 @@ func (s *Server) handleSignupPost(w http.ResponseWriter, r *http.Request) {
 	})
 	if errors.Is(err, db.ErrEmailTaken) {
 		errs := map[string]string{"email": views.EmailTaken}
-		s.render(w, r, http.StatusUnprocessableEntity, views.SignupPage(s.page(r, "Sign up"), f.view(errs, ""), s.providerButtons()))
+		s.render(w, r, http.StatusUnprocessableEntity, views.SignupPage(s.page(r, "Create your account"), f.view(errs, ""), s.providerButtons()))
 		return
 	}
 	if err != nil {

@@ -76,7 +76,7 @@ func (s *Server) handleVerifyEmailPost(w http.ResponseWriter, r *http.Request) {
 		}
 		return err
 	})
-	if !s.tokenTxOK(w, r, err) {
+	if !s.tokenTxOK(w, r, db.PurposeVerifyEmail, err) {
 		return
 	}
 	s.finishProof(w, r, u, h, p, reset)
@@ -87,7 +87,7 @@ func (s *Server) handleVerifyEmailPost(w http.ResponseWriter, r *http.Request) {
 func (s *Server) peekUserToken(w http.ResponseWriter, r *http.Request, token, purpose string) (db.Token, db.User, bool) {
 	hash, ok := tokenHash(token)
 	if !ok {
-		s.invalidToken(w, r)
+		s.invalidToken(w, r, purpose)
 		return db.Token{}, db.User{}, false
 	}
 	t, err := s.db.PeekToken(r.Context(), hash, purpose)
@@ -100,7 +100,7 @@ func (s *Server) peekUserToken(w http.ResponseWriter, r *http.Request, token, pu
 	}
 	switch {
 	case errors.Is(err, db.ErrTokenInvalid), errors.Is(err, db.ErrNotFound):
-		s.invalidToken(w, r)
+		s.invalidToken(w, r, purpose)
 		return t, u, false
 	case err != nil:
 		s.serverError(w, r, err)
@@ -184,7 +184,7 @@ func (s *Server) finishProof(w http.ResponseWriter, r *http.Request, u db.User, 
 		s.redirect(w, r, next, done+" Any other session was signed out.")
 	case h.newPassword:
 		f := views.Form{Values: map[string]string{"token": reset, "email": u.Email}}
-		s.render(w, r, http.StatusOK, views.ResetPasswordPage(s.page(r, "Choose a password"), f,
+		s.render(w, r, http.StatusOK, views.ResetPasswordPage(s.page(r, "Choose a new password"), f,
 			done+" Choose a password to finish: anything set up before you confirmed it was removed."))
 	case h.password && p.first:
 		fresh, err := s.db.UserByID(ctx, u.ID)
@@ -199,21 +199,21 @@ func (s *Server) finishProof(w http.ResponseWriter, r *http.Request, u db.User, 
 	case s.currentUser(r) != nil:
 		s.redirect(w, r, next, done)
 	default:
-		s.render(w, r, http.StatusOK, views.MessagePage(s.page(r, "Email confirmed"), views.Message{
+		s.render(w, r, http.StatusOK, views.MessagePage(s.page(r, "Your email address is confirmed"), views.Message{
 			Title: "Your email address is confirmed", Text: "Thank you. Your account is all set.",
 			LinkURL: "/login", LinkLabel: "Log in",
 		}))
 	}
 }
 
-// tokenTxOK answers the error of a transaction that used a mailed token; ok
-// is true when there was none.
-func (s *Server) tokenTxOK(w http.ResponseWriter, r *http.Request, err error) bool {
+// tokenTxOK answers the error of a transaction that used a mailed token of
+// purpose; ok is true when there was none.
+func (s *Server) tokenTxOK(w http.ResponseWriter, r *http.Request, purpose string, err error) bool {
 	switch {
 	case err == nil:
 		return true
 	case errors.Is(err, db.ErrTokenInvalid):
-		s.invalidToken(w, r)
+		s.invalidToken(w, r, purpose)
 	case errors.Is(err, db.ErrEmailTaken):
 		s.clientError(w, r, http.StatusConflict, "Address already in use", "Another account started using this address meanwhile.")
 	default:
@@ -271,11 +271,28 @@ func (s *Server) allowMail(w http.ResponseWriter, r *http.Request, email string)
 	return true
 }
 
-// invalidToken is the one answer for an unknown, used, expired or forged token.
-func (s *Server) invalidToken(w http.ResponseWriter, r *http.Request) {
+// invalidToken is the one answer for an unknown, used, expired or forged
+// token, with the way to a new link of its purpose.
+func (s *Server) invalidToken(w http.ResponseWriter, r *http.Request, purpose string) {
 	noReferrer(w)
-	s.clientError(w, r, http.StatusBadRequest, "This link has expired",
-		"The link is invalid, was already used, or has expired. Ask for a new one and use it soon after it arrives.")
+	e := views.ErrorInfo{Status: http.StatusBadRequest, Title: "This link has expired",
+		Message: "The link is invalid, was already used, or has expired. Ask for a new one and use it soon after it arrives."}
+	u := s.currentUser(r)
+	switch {
+	case purpose == db.PurposeResetPassword:
+		e.Next = views.Link{URL: "/forgot-password", Label: "Send a new link"}
+	case purpose == db.PurposeMagicLink:
+		e.Next = views.Link{URL: "/login/magic", Label: "Send a new link"}
+	case purpose == db.PurposeVerifyEmail && u == nil:
+		e.Message = "The link is invalid, was already used, or has expired. Log in, and your dashboard offers to send a new one."
+		e.Next = views.Link{URL: "/login", Label: "Log in"}
+	case purpose == db.PurposeVerifyEmail && !u.EmailVerifiedAt.Valid:
+		e.Next, e.NextPost = views.Link{URL: "/verify-email/resend", Label: "Send a new link"}, true
+	case purpose == db.PurposeChangeEmail:
+		e.Message = "The link is invalid, was already used, or has expired. Ask for the change again in your settings."
+		e.Next = views.Link{URL: "/settings", Label: "Go to your settings"}
+	}
+	s.render(w, r, e.Status, views.ErrorPage(s.page(r, e.Title), e))
 }
 
 // noReferrer keeps a page's token out of the Referer header of any request

@@ -74,7 +74,7 @@ func TestBrowserProjectQuota(t *testing.T) {
 	step("two projects", browserSignup(ts.URL, "ada@example.com"), create("One"), create("Two"),
 		chromedp.Navigate(ts.URL+"/projects"),
 		chromedp.WaitVisible(chromedp.Search(`//strong[contains(., "2 of 3 projects")]`)),
-		chromedp.WaitVisible(chromedp.Search(`//a[@href="/pricing"]`)), bothWidths("q1-projects-2-of-3"))
+		chromedp.WaitVisible(chromedp.Search(`//main//a[@href="/pricing"]`)), bothWidths("q1-projects-2-of-3"))
 	step("the dashboard says it too", chromedp.Navigate(ts.URL+"/dashboard"), heading("Dashboard"),
 		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "of 3 projects")]`)),
 		chromedp.WaitVisible(chromedp.Search(`//main//a[@href="/pricing"]`)), bothWidths("q2-dashboard-2-of-3"))

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"skiff/views"
 )
 
 // newBrowser starts headless Chromium for one test. Without Chromium the
@@ -99,7 +101,7 @@ func TestBrowserSignupLoginProjects(t *testing.T) {
 	ts := newTestServer(t)
 	step := stepper(t, ctx)
 
-	step("landing page", chromedp.Navigate(ts.URL+"/"), heading("Ship your SaaS"), shot("1-home"))
+	step("landing page", chromedp.Navigate(ts.URL+"/"), heading(views.ProductTagline), shot("1-home"))
 
 	step("signup with a common password is refused",
 		chromedp.Navigate(ts.URL+"/signup"), heading("Create your account"), shot("2-signup"),

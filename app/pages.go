@@ -2,16 +2,66 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
 
+	"skiff/assets"
 	"skiff/views"
 )
 
-// handleHome handles "GET /{$}", the landing page.
+// handleHome handles "GET /{$}", the landing page; its pricing teaser shows
+// the plans of billing_plans.go.
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, views.HomePage(s.page(r, "")))
+	plans := make([]views.PlanCard, 0, len(s.plans))
+	for _, p := range s.plans {
+		plans = append(plans, views.PlanCard{ID: p.ID, Name: p.Name, PriceLabel: p.PriceLabel, Description: p.Description})
+	}
+	s.render(w, r, http.StatusOK, views.HomePage(s.page(r, views.ProductTagline), plans))
+}
+
+// handlePrivacy handles "GET /privacy", a placeholder to replace.
+func (s *Server) handlePrivacy(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, views.PrivacyPage(s.page(r, "Privacy policy")))
+}
+
+// handleTerms handles "GET /terms", a placeholder to replace.
+func (s *Server) handleTerms(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, views.TermsPage(s.page(r, "Terms of service")))
+}
+
+// webManifest is what a phone uses when the site is added to its home screen.
+type webManifest struct {
+	Name            string         `json:"name"`
+	Description     string         `json:"description"`
+	StartURL        string         `json:"start_url"`
+	Display         string         `json:"display"`
+	ThemeColor      string         `json:"theme_color"`
+	BackgroundColor string         `json:"background_color"`
+	Icons           []manifestIcon `json:"icons"`
+}
+
+type manifestIcon struct {
+	Src   string `json:"src"`
+	Sizes string `json:"sizes"`
+	Type  string `json:"type"`
+}
+
+// handleManifest handles "GET /manifest.webmanifest": built here rather than
+// kept as a file, so the name is views.ProductName and the icons' addresses
+// carry their content hashes.
+func (s *Server) handleManifest(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/manifest+json")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	json.NewEncoder(w).Encode(webManifest{
+		Name: views.ProductName, Description: views.ProductDescription, StartURL: "/", Display: "standalone",
+		ThemeColor: views.ThemeColor, BackgroundColor: "#ffffff",
+		Icons: []manifestIcon{
+			{Src: assets.URL("icon-192.png"), Sizes: "192x192", Type: "image/png"},
+			{Src: assets.URL("icon-512.png"), Sizes: "512x512", Type: "image/png"},
+		},
+	})
 }
 
 // handleDashboard handles "GET /dashboard".

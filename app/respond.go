@@ -35,10 +35,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 	w.Write(buf.Bytes())
 }
 
-// page returns the layout data for this request: the user, the path, and the
-// flash message (removed from the session as it is shown).
+// page returns the layout data for this request: the user, the path, the
+// site's address, whether billing is on, and the flash message (removed from
+// the session as it is shown).
 func (s *Server) page(r *http.Request, title string) views.Page {
-	p := views.Page{Title: title, Path: r.URL.Path}
+	p := views.Page{Title: title, Path: r.URL.Path, BaseURL: s.cfg.Origin(), Billing: s.stripe != nil}
 	st := state(r)
 	if st.sessionLoaded {
 		p.User = st.user
@@ -113,7 +114,7 @@ func errorText(status int) (title, message string) {
 	case http.StatusBadRequest:
 		return "Bad request", "We could not understand that request. Please go back and try again."
 	case http.StatusForbidden:
-		return "Forbidden", "This request was refused. If you submitted a form from another site, open Skiff directly and try again."
+		return "Forbidden", "This request was refused. If you submitted a form from another site, open " + views.ProductName + " directly and try again."
 	case http.StatusNotFound:
 		return "Page not found", "There is nothing here. The link may be broken, or the page may have been removed."
 	case http.StatusMethodNotAllowed:

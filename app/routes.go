@@ -14,6 +14,8 @@ func (s *Server) routes() http.Handler {
 	// Public pages.
 	mux.HandleFunc("GET /{$}", s.handleHome)
 	mux.HandleFunc("GET /api", s.handleAPIDocs)
+	mux.HandleFunc("GET /privacy", s.handlePrivacy)
+	mux.HandleFunc("GET /terms", s.handleTerms)
 
 	// Accounts.
 	mux.HandleFunc("GET /signup", s.handleSignupGet)
@@ -100,10 +102,14 @@ func (s *Server) routes() http.Handler {
 	pages = s.limitBody(pages)
 	pages = s.crossOriginProtection(pages)
 
-	// Assets and probes skip the session: they never need it, and skipping it
-	// saves a database read per request.
+	// Assets, the files browsers and crawlers ask for by name, and probes
+	// skip the session: they never need it, and skipping it saves a database
+	// read per request.
 	root := http.NewServeMux()
 	root.Handle("GET "+assets.Prefix, assets.Handler())
+	root.Handle("GET /favicon.ico", assets.Unhashed("favicon.ico"))
+	root.Handle("GET /robots.txt", assets.Unhashed("robots.txt"))
+	root.HandleFunc("GET /manifest.webmanifest", s.handleManifest)
 	root.HandleFunc("GET /healthz", s.handleHealthz)
 	root.HandleFunc("GET /readyz", s.handleReadyz)
 	root.HandleFunc("POST /webhooks/stripe", s.handleStripeWebhook)

@@ -8,11 +8,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"skiff/db"
+	"skiff/views"
 )
 
 func TestPublicPages(t *testing.T) {
@@ -23,7 +25,7 @@ func TestPublicPages(t *testing.T) {
 		status       int
 		want         string
 	}{
-		{"GET", "/", 200, "Ship your SaaS"},
+		{"GET", "/", 200, views.ProductTagline},
 		{"GET", "/signup", 200, "Create your account"},
 		{"GET", "/login", 200, "Remember me"},
 		{"GET", "/login?next=%2Fprojects", 200, `name="next" value="/projects"`},
@@ -82,8 +84,14 @@ func TestSecurityHeaders(t *testing.T) {
 			t.Errorf("%s: no X-Request-Id", path)
 		}
 	}
-	// Pages carry no inline script at all.
-	if body := c.get("/").body; strings.Contains(body, "<script") || strings.Contains(body, " style=") {
+	// Pages carry no inline script at all: only script files (app.js).
+	body := c.get("/").body
+	for _, m := range regexp.MustCompile(`(?s)<script([^>]*)>(.*?)</script>`).FindAllStringSubmatch(body, -1) {
+		if !strings.Contains(m[1], ` src="/static/`) || m[2] != "" {
+			t.Fatalf("inline script in the page: %s", m[0])
+		}
+	}
+	if strings.Count(body, "<script") != strings.Count(body, `<script src="/static/`) || strings.Contains(body, " style=") {
 		t.Fatal("inline script or style in the page")
 	}
 }

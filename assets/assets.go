@@ -1,4 +1,4 @@
-// Package assets embeds the static files (CSS, images) and serves them under
+// Package assets embeds the static files (CSS, script, images) and serves them under
 // content-hashed URLs, so browsers may cache them for a year and still see a
 // change the moment a file changes.
 package assets
@@ -101,26 +101,42 @@ func Handler() http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		h := w.Header()
-		h.Set("Content-Type", f.contentType)
-		h.Set("Cache-Control", "public, max-age=31536000, immutable")
-		h.Set("ETag", f.etag)
-		h.Set("Vary", "Accept-Encoding")
-		if match := r.Header.Get("If-None-Match"); match != "" && strings.Contains(match, f.etag) {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		body := f.body
-		if f.gzipped != nil && acceptsGzip(r) {
-			h.Set("Content-Encoding", "gzip")
-			body = f.gzipped
-		}
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-		w.WriteHeader(http.StatusOK)
-		if r.Method != http.MethodHead {
-			w.Write(body)
-		}
+		serve(w, r, f, "public, max-age=31536000, immutable")
 	})
+}
+
+// Unhashed serves the named asset at a fixed address that browsers and
+// crawlers ask for by name (/favicon.ico, /robots.txt). The address does not
+// change with the file, so it is cached for a day only. It panics on a name
+// that does not exist, as URL does.
+func Unhashed(name string) http.Handler {
+	u := URL(name)
+	f := load().byURLName[strings.TrimPrefix(u, Prefix)]
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serve(w, r, f, "public, max-age=86400")
+	})
+}
+
+func serve(w http.ResponseWriter, r *http.Request, f *file, cacheControl string) {
+	h := w.Header()
+	h.Set("Content-Type", f.contentType)
+	h.Set("Cache-Control", cacheControl)
+	h.Set("ETag", f.etag)
+	h.Set("Vary", "Accept-Encoding")
+	if match := r.Header.Get("If-None-Match"); match != "" && strings.Contains(match, f.etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	body := f.body
+	if f.gzipped != nil && acceptsGzip(r) {
+		h.Set("Content-Encoding", "gzip")
+		body = f.gzipped
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
 }
 
 func acceptsGzip(r *http.Request) bool {

@@ -16,6 +16,6 @@ func EmailText(e EmailContent) string {
 	for _, p := range e.After {
 		b.WriteString(p + "\n\n")
 	}
-	b.WriteString("-- \nSkiff\n")
+	b.WriteString("-- \n" + ProductName + "\n")
 	return b.String()
 }

@@ -13,16 +13,49 @@ import (
 
 // Page is what the layout needs on every page.
 type Page struct {
-	Title string
-	User  *db.User // nil when nobody is logged in
-	Flash string   // one-time message carried across a redirect
-	Path  string   // the current path, to mark the active navigation link
-	Plan  string   // the name of the user's plan ("Free", "Pro"...)
-	Admin bool     // the user may see /admin
+	Title       string   // the page's h1; the home page's is ProductTagline
+	Description string   // the meta description; empty: ProductDescription
+	User        *db.User // nil when nobody is logged in
+	Flash       string   // one-time message carried across a redirect
+	Path        string   // the current path, to mark the active navigation link
+	Plan        string   // the name of the user's plan ("Free", "Pro"...)
+	Admin       bool     // the user may see /admin
+	Billing     bool     // billing is configured, so the menu offers it
+	BaseURL     string   // BASE_URL, for the canonical link; empty on the bare 500 page
 }
 
 // LoggedIn reports whether a user is logged in.
 func (p Page) LoggedIn() bool { return p.User != nil }
+
+// FullTitle is the page's <title>: its heading, then the product's name.
+func (p Page) FullTitle() string {
+	if p.Title == "" {
+		return ProductName
+	}
+	return p.Title + " · " + ProductName
+}
+
+// MetaDescription is what search results and link previews show under the title.
+func (p Page) MetaDescription() string {
+	if p.Description != "" {
+		return p.Description
+	}
+	return ProductDescription
+}
+
+// URL is the page's public address without its query (which may hold a
+// mailed token), for the canonical link and link previews; "" without BaseURL.
+func (p Page) URL() string {
+	if p.BaseURL == "" {
+		return ""
+	}
+	return p.BaseURL + p.Path
+}
+
+// Link is a labelled local link: a breadcrumb, a next step.
+type Link struct {
+	URL, Label string
+}
 
 // Form is a submitted form as a page shows it again: the values the user typed
 // (never passwords) and the messages about them.
@@ -88,6 +121,10 @@ type ErrorInfo struct {
 	Status  int
 	Title   string
 	Message string
+	// Next is the way on, offered first ("Send a new link"); empty: none.
+	// With NextPost it is a button that POSTs to Next.URL.
+	Next     Link
+	NextPost bool
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -150,6 +187,13 @@ type Upgrade struct {
 type Message struct {
 	Title, Text        string
 	LinkURL, LinkLabel string // an optional next step
+}
+
+// MailSent is the page after a mail with a link was asked for.
+type MailSent struct {
+	Title, Text string
+	Email       string // the address it went to, sent again by "Send it again"
+	Action      string // the form that asks for it: POST sends again, GET asks anew
 }
 
 // Proof is the page that confirms an address never proven before, in a
