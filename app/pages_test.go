@@ -374,6 +374,13 @@ func TestPasswordFormsHaveAUsernameField(t *testing.T) {
 	res = anon.post("/reset-password", url.Values{"token": {tokenOf(t, link)}, "password": {"short"}})
 	wantStatus(t, res, http.StatusUnprocessableEntity)
 	usernameFields(t, res, "ada@example.com")
+
+	// Every settings form that asks for the current password.
+	bob := ts.newClient()
+	bob.signupVerified("bob@example.com")
+	for _, page := range []string{"/settings", "/settings/security", "/settings/tokens", "/settings/data", "/settings/2fa"} {
+		usernameFields(t, bob.get(page), "bob@example.com")
+	}
 }
 
 // TestSignupSaysConfirmOnce: after signup the dashboard's banner is the one
