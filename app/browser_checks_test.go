@@ -118,22 +118,33 @@ const focusJS = `(() => {
 func TestBrowserEveryPageFitsIsAccessibleAndShowsFocus(t *testing.T) {
 	ctx := newBrowserFor(t, 5*time.Minute)
 	fake := newFakeStripe(t)
-	ts := newTestServer(t, withStripe(fake), func(c *Config) { c.AdminEmails = map[string]bool{"boss@example.com": true} })
+	ts, _ := oauthServer(t, withStripe(fake), func(c *Config) { c.AdminEmails = map[string]bool{"boss@example.com": true} })
 	src := axeSource(t)
 
-	// The data the pages show: a user with a project, the admin.
+	// The data the pages show: a user with a project, the admin, an address
+	// not confirmed yet (its link opens the proof page), a reset link.
 	ada := ts.newClient()
 	ada.signupVerified("ada@example.com")
 	ada.post("/projects", url.Values{"name": {"Moonshot"}})
 	ts.newClient().signupVerified("boss@example.com")
+	ts.newClient().signup("bob@example.com")
+	proof := ts.path(ts.smtp.latest("bob@example.com", "Confirm your email address").link(t, ts.URL))
+	ts.newClient().post("/forgot-password", url.Values{"email": {"ada@example.com"}})
+	reset := ts.path(ts.smtp.latest("ada@example.com", "Reset your password").link(t, ts.URL))
 
 	pages := []checkedPage{
-		{"home", "/", ""}, {"signup", "/signup", ""}, {"login", "/login", ""}, {"magic-link", "/login/magic", ""},
-		{"forgot-password", "/forgot-password", ""}, {"pricing", "/pricing", ""},
-		{"not-found", "/no-such-page", ""}, {"expired-link", "/verify-email?token=" + strings.Repeat("A", 43), ""},
+		{"home", "/", ""}, {"signup", "/signup", ""}, {"login", "/login", ""}, {"login-prefilled", "/login?email=ada%40example.com", ""},
+		{"magic-link", "/login/magic", ""}, {"forgot-password", "/forgot-password", ""}, {"pricing", "/pricing", ""},
+		{"privacy", "/privacy", ""}, {"terms", "/terms", ""}, {"api-docs", "/api", ""},
+		{"not-found", "/no-such-page", ""}, {"method-not-allowed", "/logout", ""},
+		{"expired-link", "/verify-email?token=" + strings.Repeat("A", 43), ""},
+		{"proof", proof, ""}, {"reset-password", reset, ""},
 		{"dashboard", "/dashboard", "user"}, {"projects", "/projects", "user"}, {"project", "/projects/1", "user"},
-		{"settings", "/settings", "user"}, {"two-factor", "/settings/2fa", "user"}, {"billing", "/billing", "user"},
-		{"reports-upgrade", "/reports", "user"}, {"pricing-logged-in", "/pricing", "user"},
+		{"settings-profile", "/settings", "user"}, {"settings-security", "/settings/security", "user"},
+		{"settings-two-factor", "/settings/2fa", "user"}, {"settings-sessions", "/settings/sessions", "user"},
+		{"settings-tokens", "/settings/tokens", "user"}, {"settings-data", "/settings/data", "user"},
+		{"billing", "/billing", "user"}, {"reports-upgrade", "/reports", "user"}, {"pricing-logged-in", "/pricing", "user"},
+		{"not-found-logged-in", "/projects/999", "user"},
 		{"admin", "/admin", "admin"},
 	}
 	login := func(email string) chromedp.Action[chromedp.Void] {
