@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +17,9 @@ import (
 	"skiff/views"
 )
 
-// newBrowser starts headless Chromium for one test. Without Chromium the
+// newBrowser gives one test a browser of its own: a new browser context
+// (its own cookies and storage, as a separate profile would) in the headless
+// Chromium the browser tests share, which starts once. Without Chromium the
 // test is skipped, unless SKIFF_BROWSER_TESTS=required (as in CI).
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
@@ -25,36 +29,79 @@ func newBrowser(t *testing.T) context.Context {
 // newBrowserFor is newBrowser with a time limit of its own.
 func newBrowserFor(t *testing.T, limit time.Duration) context.Context {
 	t.Helper()
-	var path string
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
+	browser, err := chromium.start()
+	if errors.Is(err, errNoChromium) {
 		if os.Getenv("SKIFF_BROWSER_TESTS") == "required" {
 			t.Fatal("SKIFF_BROWSER_TESTS=required but no Chromium was found (apt-get install chromium)")
 		}
 		t.Skip("browser test skipped: no Chromium found (apt-get install chromium, or set SKIFF_BROWSER_TESTS=required to make this an error)")
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.WindowSize(1280, 900),
-	)
-	if os.Geteuid() == 0 {
-		opts = append(opts, chromedp.NoSandbox)
+	if err != nil {
+		t.Fatal(err)
 	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	ctx, cancelCtx := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	ctx, cancelTimeout := context.WithTimeout(ctx, limit)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	t.Cleanup(func() { cancelTimeout(); cancelCtx() })
 	return ctx
+}
+
+// chromium is the one browser process of the test binary: starting Chromium
+// for every test cost a second each. TestMain stops it.
+var chromium sharedBrowser
+
+type sharedBrowser struct {
+	once   sync.Once
+	ctx    context.Context
+	stop   func()
+	err    error
+	dataIn string
+}
+
+var errNoChromium = errors.New("no Chromium found")
+
+func (b *sharedBrowser) start() (context.Context, error) {
+	b.once.Do(func() {
+		var path string
+		for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+			if p, err := exec.LookPath(name); err == nil {
+				path = p
+				break
+			}
+		}
+		if path == "" {
+			b.err = errNoChromium
+			return
+		}
+		if b.dataIn, b.err = os.MkdirTemp("", "skiff-chromium-"); b.err != nil {
+			return
+		}
+		opts := append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(path),
+			chromedp.UserDataDir(b.dataIn),
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("disable-gpu", true),
+			chromedp.WindowSize(1280, 900),
+		)
+		if os.Geteuid() == 0 {
+			opts = append(opts, chromedp.NoSandbox)
+		}
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancelCtx := chromedp.NewContext(allocCtx)
+		b.ctx, b.stop = ctx, func() { cancelCtx(); cancelAlloc(); os.RemoveAll(b.dataIn) }
+		b.err = chromedp.Do(ctx) // starts the browser
+	})
+	return b.ctx, b.err
+}
+
+// TestMain stops the shared browser once every test has run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if chromium.stop != nil {
+		chromium.stop()
+	}
+	os.Exit(code)
 }
 
 // shot saves a full-page PNG named name into $SKIFF_SCREENSHOTS, if set.

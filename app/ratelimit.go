@@ -71,8 +71,11 @@ func (l *rateLimiter) bucket(key string, t time.Time) *rate.Limiter {
 				delete(l.buckets, k)
 			}
 		}
+		// Still full: forget arbitrary keys down to nine tenths, so that the
+		// next scan is a tenth of maxKeys new keys away. Making room for one
+		// key at a time would cost every new address of a flood a full scan.
 		for k := range l.buckets {
-			if len(l.buckets) < l.maxKeys {
+			if len(l.buckets) < l.maxKeys*9/10 {
 				break
 			}
 			delete(l.buckets, k)

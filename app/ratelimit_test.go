@@ -80,6 +80,20 @@ func TestRateLimiterMemoryIsBounded(t *testing.T) {
 	}
 }
 
+// BenchmarkRateLimiterFlood is a flood of new client addresses against a
+// full limiter: each must cost about the same as a key already known, not a
+// scan of every key.
+func BenchmarkRateLimiterFlood(b *testing.B) {
+	l := newRateLimiter(Rate{N: 5, Per: time.Minute}, 100_000)
+	for i := range 100_000 {
+		l.allow(strconv.Itoa(i))
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		l.allow("new-" + strconv.Itoa(i))
+	}
+}
+
 func TestRateLimiterRefills(t *testing.T) {
 	l := newRateLimiter(Rate{N: 2, Per: time.Minute}, 100)
 	now := time.Unix(1_000_000, 0)
