@@ -10,6 +10,35 @@ import (
 	"skiff/views"
 )
 
+// settingsRoutes registers the settings: a page per section
+// (views.SettingsSections), each form posting to a route of its own.
+// Connecting a provider is with social login (auth_oauth.go). Confirming an
+// email change is public: the link may be opened in another browser.
+func (s *Server) settingsRoutes(public, user group) {
+	user.handle("GET /settings", old(s.handleSettings))
+	user.handle("POST /settings/profile", old(s.handleSettingsProfile))
+	user.handle("POST /settings/email", old(s.handleSettingsEmail))
+	public.handle("GET /settings/email/confirm", old(s.handleEmailConfirmGet))
+	public.handle("POST /settings/email/confirm", old(s.handleEmailConfirmPost))
+	user.handle("GET /settings/security", old(s.handleSettingsSecurity))
+	user.handle("POST /settings/password", old(s.handleSettingsPassword))
+	user.handle("GET /settings/2fa", old(s.handleTwoFactorSettings))
+	user.handle("POST /settings/2fa/enable", old(s.handleTwoFactorEnable))
+	user.handle("POST /settings/2fa/disable", old(s.handleTwoFactorDisable))
+	user.handle("GET /settings/2fa/recovery-codes", old(s.handleRecoveryCodes))
+	user.handle("GET /settings/2fa/recovery-codes.txt", old(s.handleRecoveryCodesDownload))
+	user.handle("POST /settings/2fa/recovery-codes", old(s.handleRecoveryCodesRegenerate))
+	user.handle("GET /settings/sessions", old(s.handleSessions))
+	user.handle("POST /settings/sessions/{id}/revoke", old(s.handleSessionRevoke))
+	user.handle("POST /settings/sessions/revoke-others", old(s.handleSessionRevokeOthers))
+	user.handle("GET /settings/tokens", old(s.handleTokens))
+	user.handle("POST /settings/tokens", old(s.handleTokenCreate))
+	user.handle("POST /settings/tokens/{id}/revoke", old(s.handleTokenRevoke))
+	user.handle("GET /settings/data", old(s.handleSettingsData))
+	user.handle("GET /settings/export", old(s.handleExport))
+	user.handle("POST /settings/delete", old(s.handleDeleteAccount))
+}
+
 // The settings are one page per section (views.SettingsSections). Each form
 // posts to a route of its own, which redirects to its section's page when it
 // worked, or shows that page again with the form's errors (422).

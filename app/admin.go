@@ -10,18 +10,26 @@ import (
 	"skiff/views"
 )
 
+// adminRoutes registers the founder's admin (ADMIN_EMAILS); admin is
+// behind requireAdmin, so everyone else gets a 404.
+func (s *Server) adminRoutes(admin group) {
+	admin.handle("GET /admin", old(s.handleAdmin))
+	admin.handle("POST /admin/users/{id}/disable", old(s.handleAdminDisable(true)))
+	admin.handle("POST /admin/users/{id}/enable", old(s.handleAdminDisable(false)))
+}
+
 // requireAdmin lets through only users listed in ADMIN_EMAILS whose address
 // is verified (else anyone could sign up with a founder's address first).
 // Everyone else gets the 404 page: the admin does not exist for them.
-func (s *Server) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) requireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u := s.currentUser(r)
 		if u == nil || !u.EmailVerifiedAt.Valid || !s.cfg.AdminEmails[normalizeAdminEmail(u.Email)] {
 			s.notFound(w, r)
 			return
 		}
-		next(w, r)
-	}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // handleAdmin handles "GET /admin": users (with search), signups per day,

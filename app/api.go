@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -33,8 +32,6 @@ func newAPIToken() (string, []byte) {
 	sum := sha256.Sum256([]byte(token))
 	return token, sum[:]
 }
-
-type apiCtxKey struct{}
 
 // apiCaller is who is calling the API.
 type apiCaller struct {
@@ -71,7 +68,7 @@ func (s *Server) apiCORS(next http.Handler) http.Handler {
 		}
 		if r.Method == http.MethodOptions {
 			if allowed {
-				w.Header().Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+				w.Header().Set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE")
 				w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
 				w.Header().Set("Access-Control-Max-Age", "600")
 			}
@@ -82,171 +79,126 @@ func (s *Server) apiCORS(next http.Handler) http.Handler {
 	})
 }
 
-// apiAuth requires a valid bearer token of an account that is not disabled,
-// and applies the per-user rate limit.
-func (s *Server) apiAuth(next func(http.ResponseWriter, *http.Request, apiCaller)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="skiff"`)
-		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !strings.EqualFold(scheme, "Bearer") || !strings.HasPrefix(token, apiTokenPrefix) || len(token) > 100 {
-			apiError(w, http.StatusUnauthorized, "unauthorized", "Send a personal API token: Authorization: Bearer skiff_...", nil)
-			return
-		}
-		sum := sha256.Sum256([]byte(token))
-		t, err := s.db.APITokenByHash(r.Context(), sum[:])
-		if errors.Is(err, db.ErrNotFound) {
-			apiError(w, http.StatusUnauthorized, "invalid_token", "This token is unknown, revoked or expired.", nil)
-			return
+// apiHandlerFunc is the shape of every API handler: it acts for caller c
+// and returns an error rather than writing one.
+type apiHandlerFunc func(w http.ResponseWriter, r *http.Request, c apiCaller) error
+
+// handleAPI adapts an API handler: it authenticates the caller, runs h, and
+// answers an error from either as the JSON envelope (apiErrorFor).
+func (s *Server) handleAPI(h apiHandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ww := &wroteWriter{ResponseWriter: w}
+		c, err := s.apiCaller(r)
+		if err == nil {
+			err = h(ww, r, c)
 		}
 		if err != nil {
-			s.apiServerError(w, r, err)
-			return
+			s.apiErrorFor(ww, r, err)
 		}
-		// One budget per user, whatever token they use: more tokens must not
-		// mean more requests.
-		if ok, wait := s.apiLimiter.allow(strconv.FormatInt(t.UserID, 10)); !ok {
-			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
-			apiError(w, http.StatusTooManyRequests, "rate_limited", "Too many requests for this account; slow down.", nil)
-			return
-		}
-		su, err := s.db.UserForSession(r.Context(), t.UserID, "")
-		if err != nil {
-			s.apiServerError(w, r, err)
-			return
-		}
-		w.Header().Del("WWW-Authenticate")
-		if su.User.Disabled {
-			apiError(w, http.StatusForbidden, "account_disabled", "This account has been disabled.", nil)
-			return
-		}
-		c := apiCaller{token: t, user: su.User, plan: PlanFree}
-		if su.Sub != nil {
-			c.plan = entitledPlan(su.Sub.Status, su.Sub.Plan)
-		}
-		if (!t.LastUsedAt.Valid || time.Since(t.LastUsedAt.Time) > time.Minute) && !readOnly(r) {
-			if err := s.db.TouchAPIToken(r.Context(), t.ID); err != nil {
-				s.log.Warn("touch api token", "err", err)
-			}
-		}
-		next(w, r.WithContext(context.WithValue(r.Context(), apiCtxKey{}, c)), c)
-	}
+	})
 }
 
-func (s *Server) apiServerError(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.Error("api error", "err", err, "request_id", state(r).id, "path", r.URL.Path)
-	apiError(w, http.StatusInternalServerError, "internal", "Something went wrong; it was logged.", nil)
-}
-
-type apiProject struct {
-	ID        int64  `json:"id"`
-	Name      string `json:"name"`
-	CreatedAt string `json:"created_at"`
-}
-
-func toAPIProject(p db.Project) apiProject {
-	return apiProject{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt.UTC().Format(time.RFC3339)}
-}
-
-// handleAPIMe handles "GET /api/v1/me".
-func (s *Server) handleAPIMe(w http.ResponseWriter, r *http.Request, c apiCaller) {
-	apiJSON(w, http.StatusOK, map[string]any{"id": c.user.ID, "email": c.user.Email, "display_name": c.user.DisplayName,
-		"email_verified": c.user.EmailVerifiedAt.Valid, "plan": c.plan})
-}
-
-// handleAPIProjects handles "GET /api/v1/projects".
-func (s *Server) handleAPIProjects(w http.ResponseWriter, r *http.Request, c apiCaller) {
-	projects, err := s.db.Projects(r.Context(), c.user.ID)
-	if err != nil {
-		s.apiServerError(w, r, err)
+// apiErrorFor answers err as the API's error envelope: the same error types
+// as pages (errors.go), each mapped to its status and code here, once.
+func (s *Server) apiErrorFor(w *wroteWriter, r *http.Request, err error) {
+	if w.wrote {
+		s.log.Error("api error after the response began", "err", err, "request_id", state(r).id, "path", r.URL.Path)
 		return
 	}
-	out := []apiProject{}
-	for _, p := range projects {
-		out = append(out, toAPIProject(p))
+	if ce, ok := errors.AsType[*clientError](err); ok {
+		switch ce.Status {
+		case http.StatusUnauthorized:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="skiff"`)
+		case http.StatusTooManyRequests:
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(ce.RetryAfter)))
+		}
+		apiError(w, ce.Status, ce.Code, ce.Message, ce.Fields)
+		return
 	}
-	apiJSON(w, http.StatusOK, map[string]any{"projects": out})
-}
-
-// handleAPIProjectCreate handles "POST /api/v1/projects" with {"name": "..."}.
-func (s *Server) handleAPIProjectCreate(w http.ResponseWriter, r *http.Request, c apiCaller) {
-	var in struct {
-		Name string `json:"name"`
+	if pl, ok := errors.AsType[*planLimit](err); ok {
+		apiError(w, http.StatusForbidden, "plan_limit", pl.Message, nil)
+		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.Limits.MaxFormBytes))
-	if err != nil {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		apiError(w, http.StatusRequestEntityTooLarge, "too_large", "The body is too large.", nil)
 		return
 	}
-	if err := json.Unmarshal(body, &in); err != nil {
-		apiError(w, http.StatusBadRequest, "bad_json", "Send a JSON object such as {\"name\": \"My project\"}.", nil)
+	if errors.Is(err, db.ErrNotFound) {
+		apiError(w, http.StatusNotFound, "not_found", "No such resource, or not yours.", nil)
 		return
 	}
-	f := projectForm{Name: strings.TrimSpace(in.Name)}
-	if errs := f.Valid(); len(errs) > 0 {
-		apiError(w, http.StatusUnprocessableEntity, "invalid", "Some fields are invalid.", errs)
-		return
-	}
-	plan := s.plan(c.plan)
-	p, err := s.db.CreateProjectWithin(r.Context(), c.user.ID, f.Name, plan.MaxProjects)
-	if errors.Is(err, db.ErrLimitReached) {
-		apiError(w, http.StatusForbidden, "plan_limit", projectLimitText(plan), nil)
-		return
-	}
-	if err != nil {
-		s.apiServerError(w, r, err)
-		return
-	}
-	w.Header().Set("Location", "/api/v1/projects/"+strconv.FormatInt(p.ID, 10))
-	apiJSON(w, http.StatusCreated, toAPIProject(p))
+	s.log.Error("api error", "err", err, "request_id", state(r).id, "method", r.Method, "path", r.URL.Path, "route", r.Pattern)
+	apiError(w, http.StatusInternalServerError, "internal", "Something went wrong; it was logged.", nil)
 }
 
-// handleAPIProject handles "GET /api/v1/projects/{id}".
-func (s *Server) handleAPIProject(w http.ResponseWriter, r *http.Request, c apiCaller) {
-	id, ok := pathID(r)
-	if !ok {
-		apiError(w, http.StatusNotFound, "not_found", "No such project.", nil)
-		return
+// apiCaller authenticates the request: a valid bearer token of an account
+// that is not disabled, within the per-user rate limit.
+func (s *Server) apiCaller(r *http.Request) (apiCaller, error) {
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || !strings.HasPrefix(token, apiTokenPrefix) || len(token) > 100 {
+		return apiCaller{}, &clientError{Status: http.StatusUnauthorized, Code: "unauthorized",
+			Message: "Send a personal API token: Authorization: Bearer skiff_..."}
 	}
-	p, err := s.db.Project(r.Context(), c.user.ID, id)
+	sum := sha256.Sum256([]byte(token))
+	t, err := s.db.APITokenByHash(r.Context(), sum[:])
 	if errors.Is(err, db.ErrNotFound) {
-		apiError(w, http.StatusNotFound, "not_found", "No such project.", nil)
-		return
+		return apiCaller{}, &clientError{Status: http.StatusUnauthorized, Code: "invalid_token",
+			Message: "This token is unknown, revoked or expired."}
 	}
 	if err != nil {
-		s.apiServerError(w, r, err)
-		return
+		return apiCaller{}, err
 	}
-	apiJSON(w, http.StatusOK, toAPIProject(p))
+	// One budget per user, whatever token they use: more tokens must not
+	// mean more requests.
+	if ok, wait := s.apiLimiter.allow(strconv.FormatInt(t.UserID, 10)); !ok {
+		return apiCaller{}, &clientError{Status: http.StatusTooManyRequests, Code: "rate_limited",
+			Message: "Too many requests for this account; slow down.", RetryAfter: wait}
+	}
+	su, err := s.db.UserForSession(r.Context(), t.UserID, "")
+	if err != nil {
+		return apiCaller{}, err
+	}
+	if su.User.Disabled {
+		return apiCaller{}, &clientError{Status: http.StatusForbidden, Code: "account_disabled",
+			Message: "This account has been disabled."}
+	}
+	c := apiCaller{token: t, user: su.User, plan: PlanFree}
+	if su.Sub != nil {
+		c.plan = entitledPlan(su.Sub.Status, su.Sub.Plan)
+	}
+	if (!t.LastUsedAt.Valid || time.Since(t.LastUsedAt.Time) > time.Minute) && !readOnly(r) {
+		if err := s.db.TouchAPIToken(r.Context(), t.ID); err != nil {
+			s.log.Warn("touch api token", "err", err, "request_id", state(r).id)
+		}
+	}
+	return c, nil
 }
 
-// handleAPIProjectDelete handles "DELETE /api/v1/projects/{id}".
-func (s *Server) handleAPIProjectDelete(w http.ResponseWriter, r *http.Request, c apiCaller) {
-	id, ok := pathID(r)
-	if !ok {
-		apiError(w, http.StatusNotFound, "not_found", "No such project.", nil)
-		return
-	}
-	err := s.db.DeleteProject(r.Context(), c.user.ID, id)
-	if errors.Is(err, db.ErrNotFound) {
-		apiError(w, http.StatusNotFound, "not_found", "No such project.", nil)
-		return
-	}
+// readJSON decodes a JSON body of at most the form limit into v.
+func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any, example string) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.Limits.MaxFormBytes))
 	if err != nil {
-		s.apiServerError(w, r, err)
-		return
+		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	if err := json.Unmarshal(body, v); err != nil {
+		return badRequest("bad_json", "Send a JSON object such as "+example+".")
+	}
+	return nil
+}
+
+// handleAPIMe handles "GET /api/v1/me".
+func (s *Server) handleAPIMe(w http.ResponseWriter, r *http.Request, c apiCaller) error {
+	apiJSON(w, http.StatusOK, map[string]any{"id": c.user.ID, "email": c.user.Email, "display_name": c.user.DisplayName,
+		"email_verified": c.user.EmailVerifiedAt.Valid, "plan": c.plan})
+	return nil
 }
 
 // apiRoutes returns the /api/v1 handler: JSON errors for unknown paths and
 // wrong methods too.
 func (s *Server) apiRoutes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/me", s.apiAuth(s.handleAPIMe))
-	mux.HandleFunc("GET /api/v1/projects", s.apiAuth(s.handleAPIProjects))
-	mux.HandleFunc("POST /api/v1/projects", s.apiAuth(s.handleAPIProjectCreate))
-	mux.HandleFunc("GET /api/v1/projects/{id}", s.apiAuth(s.handleAPIProject))
-	mux.HandleFunc("DELETE /api/v1/projects/{id}", s.apiAuth(s.handleAPIProjectDelete))
+	mux.Handle("GET /api/v1/me", s.handleAPI(s.handleAPIMe))
+	s.apiProjectRoutes(mux)
 	return s.apiCORS(muxWithErrors(mux, func(w http.ResponseWriter, r *http.Request, status int) {
 		if status == http.StatusMethodNotAllowed {
 			apiError(w, status, "method_not_allowed", "This endpoint does not accept "+r.Method+".", nil)

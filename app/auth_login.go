@@ -9,6 +9,30 @@ import (
 	"skiff/views"
 )
 
+// authRoutes registers signing up, logging in and out, the mailed links
+// (verification, password reset, magic link) and the second factor.
+func (s *Server) authRoutes(public, user group) {
+	public.handle("GET /signup", old(s.handleSignupGet))
+	public.handle("POST /signup", old(s.handleSignupPost))
+	public.handle("GET /login", old(s.handleLoginGet))
+	public.handle("POST /login", old(s.handleLoginPost))
+	public.handle("POST /logout", old(s.handleLogoutPost))
+	public.handle("GET /login/2fa", old(s.handleTwoFactorLoginGet))
+	public.handle("POST /login/2fa", old(s.handleTwoFactorLoginPost))
+
+	public.handle("GET /verify-email", old(s.handleVerifyEmailGet))
+	public.handle("POST /verify-email", old(s.handleVerifyEmailPost))
+	user.handle("POST /verify-email/resend", old(s.handleVerifyResend))
+	public.handle("GET /forgot-password", old(s.handleForgotGet))
+	public.handle("POST /forgot-password", old(s.handleForgotPost))
+	public.handle("GET /reset-password", old(s.handleResetGet))
+	public.handle("POST /reset-password", old(s.handleResetPost))
+	public.handle("GET /login/magic", old(s.handleMagicGet))
+	public.handle("POST /login/magic", old(s.handleMagicPost))
+	public.handle("GET /login/magic/confirm", old(s.handleMagicConfirmGet))
+	public.handle("POST /login/magic/confirm", old(s.handleMagicConfirmPost))
+}
+
 // loginFailed is the one message for an unknown email and a wrong password.
 const loginFailed = "Incorrect email or password."
 

@@ -20,6 +20,15 @@ import (
 	"skiff/views"
 )
 
+// oauthRoutes registers social login and connecting or disconnecting a
+// provider from settings.
+func (s *Server) oauthRoutes(public, user group) {
+	public.handle("GET /auth/{provider}", old(s.handleOAuthBegin))
+	public.handle("GET /auth/{provider}/callback", old(s.handleOAuthCallback))
+	user.handle("POST /settings/identities/connect", old(s.handleIdentityConnect))
+	user.handle("POST /settings/identities/{id}/delete", old(s.handleIdentityDelete))
+}
+
 // oauthProvider returns the configured provider with this id, or nil.
 func (s *Server) oauthProvider(id string) *oauthProvider {
 	for _, p := range s.oauth {

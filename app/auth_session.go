@@ -326,7 +326,7 @@ func (s *Server) currentUser(r *http.Request) *db.User {
 }
 
 // requireUser sends anonymous visitors to the login page, coming back here after.
-func (s *Server) requireUser(next http.HandlerFunc) http.Handler {
+func (s *Server) requireUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.currentUser(r) == nil {
 			target := "/login"
@@ -336,6 +336,6 @@ func (s *Server) requireUser(next http.HandlerFunc) http.Handler {
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
 		}
-		next(w, r)
+		next.ServeHTTP(w, r)
 	})
 }

@@ -19,6 +19,17 @@ import (
 	"skiff/views"
 )
 
+// billingRoutes registers pricing, Stripe Checkout and the customer portal,
+// and an example page of a paid plan. The webhook is in routes.go: it takes
+// no session and no cross-origin check (its signature is the check).
+func (s *Server) billingRoutes(public, user group) {
+	public.handle("GET /pricing", old(s.handlePricing))
+	user.handle("GET /billing", old(s.handleBilling))
+	user.handle("POST /billing/checkout", old(s.handleCheckout))
+	user.handle("POST /billing/portal", old(s.handlePortal))
+	user.with(s.requirePlan(PlanPro)).handle("GET /reports", s.handleReports)
+}
+
 // newStripeClient returns a Stripe API client, or nil when billing is off.
 // STRIPE_API_BASE points it at another server (stripe-mock, a test fake).
 func newStripeClient(st StripeConfig, logger *slog.Logger) *stripeclient.API {
@@ -304,14 +315,16 @@ func (s *Server) handlePortal(w http.ResponseWriter, r *http.Request) {
 }
 
 // requirePlan shows users below the plan an upgrade page (403), not an error.
-func (s *Server) requirePlan(planID string, next http.HandlerFunc) http.HandlerFunc {
+func (s *Server) requirePlan(planID string) func(http.Handler) http.Handler {
 	need := s.plan(planID)
-	return func(w http.ResponseWriter, r *http.Request) {
-		if s.plan(state(r).plan).Rank < need.Rank {
-			s.upgradeRequired(w, r, need, need.Name+" feature", "This page is part of the "+need.Name+" plan.")
-			return
-		}
-		next(w, r)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if s.plan(state(r).plan).Rank < need.Rank {
+				s.upgradeRequired(w, r, need, need.Name+" feature", "This page is part of the "+need.Name+" plan.")
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
 	}
 }
 
@@ -322,13 +335,13 @@ func (s *Server) upgradeRequired(w http.ResponseWriter, r *http.Request, need Pl
 }
 
 // handleReports handles "GET /reports", an example of a Pro-only page.
-func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
-	projects, err := s.db.Projects(r.Context(), s.currentUser(r).ID)
+func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) error {
+	quota, err := s.projectQuota(r.Context(), s.pageOwner(r))
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
-	s.render(w, r, http.StatusOK, views.ReportsPage(s.page(r, "Reports"), projects))
+	s.render(w, r, http.StatusOK, views.ReportsPage(s.page(r, "Reports"), quota))
+	return nil
 }
 
 // billingUnavailable answers a billing action while Stripe is not set up. It

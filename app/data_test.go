@@ -115,7 +115,7 @@ func TestMigrationsAreRecordedOnce(t *testing.T) {
 	if _, err := d.Write.Exec(`DELETE FROM users WHERE id = ?`, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := d.CountProjects(ctx, u.ID); n != 0 {
+	if n, _ := d.CountProjects(ctx, u.ID, 1000); n != 0 {
 		t.Fatal("projects survived their owner")
 	}
 	if _, err := d.CreateUser(ctx, "ADA@example.com", "x"); err != nil {

@@ -108,35 +108,6 @@ func (f loginForm) view(errs map[string]string, formErr string) views.Form {
 	return views.Form{Values: v, Errors: errs, Error: formErr}
 }
 
-// projectForm is POST /projects.
-type projectForm struct {
-	Name string
-}
-
-const maxProjectName = 100
-
-func readProjectForm(r *http.Request) projectForm {
-	return projectForm{Name: strings.TrimSpace(r.PostForm.Get("name"))}
-}
-
-// Valid requires a printable name of 1 to 100 characters.
-func (f projectForm) Valid() map[string]string {
-	errs := map[string]string{}
-	switch {
-	case f.Name == "":
-		errs["name"] = "Give your project a name."
-	case !utf8.ValidString(f.Name) || strings.ContainsFunc(f.Name, unicode.IsControl):
-		errs["name"] = "Use letters, digits, spaces and punctuation only."
-	case utf8.RuneCountInString(f.Name) > maxProjectName:
-		errs["name"] = "Use at most 100 characters."
-	}
-	return errs
-}
-
-func (f projectForm) view(errs map[string]string) views.Form {
-	return views.Form{Values: map[string]string{"name": f.Name}, Errors: errs}
-}
-
 // normalizeEmail returns the one form in which an address is stored and
 // compared, so that one mailbox is one account however it was typed:
 //

@@ -9,6 +9,12 @@ import (
 	"skiff/views"
 )
 
+// devMailRoutes registers the dev mailbox (only answers in development).
+func (s *Server) devMailRoutes(public group) {
+	public.handle("GET /dev/mail", old(s.handleDevMail))
+	public.handle("GET /dev/mail/{id}", old(s.handleDevMailHTML))
+}
+
 // devMailboxOpen reports whether this request may see the development
 // mailbox. Its mail holds live links (a password reset, a magic link), so it
 // answers only when all of these hold: APP_ENV=development; no SMTP_URL, so

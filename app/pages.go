@@ -11,6 +11,15 @@ import (
 	"skiff/views"
 )
 
+// pageRoutes registers the public pages and the dashboard.
+func (s *Server) pageRoutes(public, user group) {
+	public.handle("GET /{$}", old(s.handleHome))
+	public.handle("GET /api", old(s.handleAPIDocs))
+	public.handle("GET /privacy", old(s.handlePrivacy))
+	public.handle("GET /terms", old(s.handleTerms))
+	user.handle("GET /dashboard", s.handleDashboard)
+}
+
 // handleHome handles "GET /{$}", the landing page; its pricing teaser shows
 // the plans of billing_plans.go.
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
@@ -65,15 +74,15 @@ func (s *Server) handleManifest(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleDashboard handles "GET /dashboard".
-func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
-	u := s.currentUser(r)
-	recent, total, err := s.db.RecentProjects(r.Context(), u.ID, 5)
+func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) error {
+	u, o := s.currentUser(r), s.pageOwner(r)
+	recent, used, err := s.db.RecentProjects(r.Context(), u.ID, 5, views.ProjectCountCap)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
-	d := views.Dashboard{Verified: u.EmailVerifiedAt.Valid, Quota: s.projectQuota(r, total), Recent: recent}
+	d := views.Dashboard{Verified: u.EmailVerifiedAt.Valid, Quota: s.quotaView(o, used), Recent: projectViews(recent)}
 	s.render(w, r, http.StatusOK, views.DashboardPage(s.page(r, "Dashboard"), d))
+	return nil
 }
 
 // handleReadyz handles "GET /readyz": 200 when the database takes writes and

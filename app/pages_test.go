@@ -163,7 +163,7 @@ func TestProjectQuotaShowsBeforeTheLimit(t *testing.T) {
 	if p.form("/projects") == nil || attr(p.input("name"), "value") != "The fourth, kept" {
 		t.Fatalf("the refused name is not kept in the form:\n%s", res.body)
 	}
-	if n, _ := ts.db.CountProjects(context.Background(), 1); n != 3 {
+	if n, _ := ts.db.CountProjects(context.Background(), 1, 1000); n != 3 {
 		t.Fatalf("%d projects, want 3", n)
 	}
 

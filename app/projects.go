@@ -1,108 +1,266 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"skiff/db"
 	"skiff/views"
 )
 
-// handleProjectsList handles "GET /projects".
-func (s *Server) handleProjectsList(w http.ResponseWriter, r *http.Request) {
-	s.renderProjects(w, r, http.StatusOK, views.Form{})
+// Projects are the example resource: owned by a user, limited by their plan,
+// paged, and the same rules behind the pages (this file) and the JSON API
+// (api_projects.go). To add a resource of your own, copy this feature; the
+// README's "Add a resource" lists every file it touches.
+
+// projectRoutes registers the project pages.
+func (s *Server) projectRoutes(user group) {
+	user.handle("GET /projects", s.handleProjectsList)
+	user.handle("POST /projects", s.handleProjectCreate)
+	user.handle("GET /projects/{id}", s.handleProjectShow)
+	user.handle("POST /projects/{id}/rename", s.handleProjectRename)
+	user.handle("POST /projects/{id}/delete", s.handleProjectDelete)
 }
 
-func (s *Server) renderProjects(w http.ResponseWriter, r *http.Request, status int, f views.Form) {
-	projects, err := s.db.Projects(r.Context(), s.currentUser(r).ID)
+// --- The rules, written once for pages and API ---
+
+const maxProjectName = 100
+
+// projectInput is what a person sets on a project, from a form or a JSON body.
+type projectInput struct {
+	Name string `json:"name"`
+}
+
+// Valid requires a printable name of 1 to 100 characters.
+func (in projectInput) Valid() map[string]string {
+	errs := map[string]string{}
+	switch {
+	case in.Name == "":
+		errs["name"] = "Give your project a name."
+	case !utf8.ValidString(in.Name) || strings.ContainsFunc(in.Name, unicode.IsControl):
+		errs["name"] = "Use letters, digits, spaces and punctuation only."
+	case utf8.RuneCountInString(in.Name) > maxProjectName:
+		errs["name"] = "Use at most 100 characters."
+	}
+	return errs
+}
+
+// clean returns the input as it is checked and stored.
+func (in projectInput) clean() projectInput {
+	return projectInput{Name: strings.TrimSpace(in.Name)}
+}
+
+// projectOwner is who a project request acts for: the user, and the plan
+// that decides their limits. Pages and the API each build one.
+type projectOwner struct {
+	UserID int64
+	Plan   Plan
+}
+
+// pageOwner is the logged-in user of a page request.
+func (s *Server) pageOwner(r *http.Request) projectOwner {
+	return projectOwner{UserID: s.currentUser(r).ID, Plan: s.plan(state(r).plan)}
+}
+
+// projectLimit is the refusal of a project over the plan's limit.
+func (s *Server) projectLimit(plan Plan) error {
+	return &planLimit{Need: s.plan(PlanPro), Title: "Project limit reached",
+		Message: "The " + plan.Name + " plan includes up to " + strconv.Itoa(plan.MaxProjects) + " projects."}
+}
+
+// listProjects returns a page of the owner's projects, newest first, and the
+// cursor of the next page ("" on the last).
+func (s *Server) listProjects(ctx context.Context, o projectOwner, p pageRequest) ([]db.Project, string, error) {
+	rows, err := s.db.Projects(ctx, o.UserID, p.Before, p.fetch())
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return nil, "", err
 	}
-	s.render(w, r, status, views.ProjectsPage(s.page(r, "Projects"), projects, s.projectQuota(r, len(projects)), f))
+	list, next := cut(p, rows, func(p db.Project) int64 { return p.ID })
+	return list, next, nil
 }
 
-// projectQuota is the user's project count against their plan's limit.
-func (s *Server) projectQuota(r *http.Request, used int) views.ProjectQuota {
-	plan := s.plan(state(r).plan)
-	return views.ProjectQuota{Used: used, Limit: plan.MaxProjects, PlanName: plan.Name, CanUpgrade: s.stripe != nil}
+// project returns one of the owner's projects; someone else's is
+// db.ErrNotFound, exactly like one that does not exist.
+func (s *Server) project(ctx context.Context, o projectOwner, id int64) (db.Project, error) {
+	return s.db.Project(ctx, o.UserID, id)
 }
 
-// projectLimitText is what the page and the API say when the plan's project
-// limit refuses one more.
-func projectLimitText(plan Plan) string {
-	return "The " + plan.Name + " plan includes up to " + strconv.Itoa(plan.MaxProjects) + " projects."
-}
-
-// handleProjectsCreate handles "POST /projects".
-func (s *Server) handleProjectsCreate(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
+// createProject adds a project within the owner's plan.
+func (s *Server) createProject(ctx context.Context, o projectOwner, in projectInput) (db.Project, error) {
+	in = in.clean()
+	if errs := in.Valid(); len(errs) > 0 {
+		return db.Project{}, invalid(errs)
 	}
-	f := readProjectForm(r)
-	if errs := f.Valid(); len(errs) > 0 {
-		s.renderProjects(w, r, http.StatusUnprocessableEntity, f.view(errs))
-		return
-	}
-	plan := s.plan(state(r).plan)
-	p, err := s.db.CreateProjectWithin(r.Context(), s.currentUser(r).ID, f.Name, plan.MaxProjects)
+	p, err := s.db.CreateProjectWithin(ctx, o.UserID, in.Name, o.Plan.MaxProjects)
 	if errors.Is(err, db.ErrLimitReached) {
-		// Another tab filled the plan since this form was shown: the page
-		// again, with the name kept, rather than a dead end.
-		v := f.view(nil)
-		v.Error = "Project limit reached, nothing was created. " + projectLimitText(plan)
-		s.renderProjects(w, r, http.StatusForbidden, v)
-		return
+		return p, s.projectLimit(o.Plan)
 	}
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	s.redirect(w, r, "/projects/"+strconv.FormatInt(p.ID, 10), "Project created.")
+	return p, err
 }
 
-// handleProjectShow handles "GET /projects/{id}". Someone else's project is
-// a 404, exactly like one that does not exist.
-func (s *Server) handleProjectShow(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
-	if !ok {
-		s.notFound(w, r)
-		return
+// renameProject changes the name of one of the owner's projects.
+func (s *Server) renameProject(ctx context.Context, o projectOwner, id int64, in projectInput) (db.Project, error) {
+	in = in.clean()
+	if errs := in.Valid(); len(errs) > 0 {
+		return db.Project{}, invalid(errs)
 	}
-	p, err := s.db.Project(r.Context(), s.currentUser(r).ID, id)
-	if errors.Is(err, db.ErrNotFound) {
-		s.notFound(w, r)
-		return
+	return s.db.RenameProject(ctx, o.UserID, id, in.Name)
+}
+
+// deleteProject deletes one of the owner's projects.
+func (s *Server) deleteProject(ctx context.Context, o projectOwner, id int64) error {
+	return s.db.DeleteProject(ctx, o.UserID, id)
+}
+
+// projectQuota is the owner's project count (up to views.ProjectCountCap)
+// against their plan's limit.
+func (s *Server) projectQuota(ctx context.Context, o projectOwner) (views.ProjectQuota, error) {
+	used, err := s.db.CountProjects(ctx, o.UserID, views.ProjectCountCap)
+	return s.quotaView(o, used), err
+}
+
+func (s *Server) quotaView(o projectOwner, used int) views.ProjectQuota {
+	return views.ProjectQuota{Used: used, Limit: o.Plan.MaxProjects, PlanName: o.Plan.Name, CanUpgrade: s.stripe != nil}
+}
+
+func projectView(p db.Project) views.Project {
+	return views.Project{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt}
+}
+
+func projectViews(ps []db.Project) []views.Project {
+	out := make([]views.Project, len(ps))
+	for i, p := range ps {
+		out[i] = projectView(p)
+	}
+	return out
+}
+
+// --- The pages ---
+
+// handleProjectsList handles "GET /projects".
+func (s *Server) handleProjectsList(w http.ResponseWriter, r *http.Request) error {
+	return s.renderProjects(w, r, http.StatusOK, views.Form{})
+}
+
+// renderProjects shows the request's page of projects with the create form f.
+func (s *Server) renderProjects(w http.ResponseWriter, r *http.Request, status int, f views.Form) error {
+	page, err := readPage(r)
+	if err != nil {
+		return err
+	}
+	o := s.pageOwner(r)
+	list, next, err := s.listProjects(r.Context(), o, page)
+	if err != nil {
+		return err
+	}
+	quota, err := s.projectQuota(r.Context(), o)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, status, views.ProjectsPage(s.page(r, "Projects"),
+		views.Projects{Items: projectViews(list), Pager: pager(r, page, next), Quota: quota}, f))
+	return nil
+}
+
+// handleProjectCreate handles "POST /projects".
+func (s *Server) handleProjectCreate(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(r); err != nil {
+		return err
+	}
+	in := projectInput{Name: r.PostForm.Get("name")}
+	p, err := s.createProject(r.Context(), s.pageOwner(r), in)
+	if err != nil {
+		// The form again with what was typed: a bad name, or the plan
+		// filled by another tab since the form was shown.
+		f := views.Form{Values: map[string]string{"name": in.clean().Name}, Errors: fieldErrors(err)}
+		if pl, ok := errors.AsType[*planLimit](err); ok {
+			f.Error = "Project limit reached, nothing was created. " + pl.Message
+			return s.renderProjects(w, r, http.StatusForbidden, f)
+		}
+		if f.Errors != nil {
+			return s.renderProjects(w, r, http.StatusUnprocessableEntity, f)
+		}
+		return err
+	}
+	s.redirect(w, r, views.Project{ID: p.ID}.URL(), "Project created.")
+	return nil
+}
+
+// handleProjectShow handles "GET /projects/{id}".
+func (s *Server) handleProjectShow(w http.ResponseWriter, r *http.Request) error {
+	id, err := idParam(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.project(r.Context(), s.pageOwner(r), id)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, views.ProjectPage(s.page(r, p.Name), projectView(p),
+		views.Form{Values: map[string]string{"name": p.Name}}))
+	return nil
+}
+
+// handleProjectRename handles "POST /projects/{id}/rename".
+func (s *Server) handleProjectRename(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(r); err != nil {
+		return err
+	}
+	id, err := idParam(r)
+	if err != nil {
+		return err
+	}
+	o := s.pageOwner(r)
+	in := projectInput{Name: r.PostForm.Get("name")}
+	p, err := s.renameProject(r.Context(), o, id, in)
+	if errs := fieldErrors(err); errs != nil {
+		current, err := s.project(r.Context(), o, id)
+		if err != nil {
+			return err
+		}
+		s.render(w, r, http.StatusUnprocessableEntity, views.ProjectPage(s.page(r, current.Name), projectView(current),
+			views.Form{Values: map[string]string{"name": in.clean().Name}, Errors: errs}))
+		return nil
 	}
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
-	s.render(w, r, http.StatusOK, views.ProjectPage(s.page(r, p.Name), p))
+	s.redirect(w, r, projectView(p).URL(), "Project renamed.")
+	return nil
 }
 
 // handleProjectDelete handles "POST /projects/{id}/delete".
-func (s *Server) handleProjectDelete(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
-	if !ok {
-		s.notFound(w, r)
-		return
-	}
-	err := s.db.DeleteProject(r.Context(), s.currentUser(r).ID, id)
-	if errors.Is(err, db.ErrNotFound) {
-		s.notFound(w, r)
-		return
-	}
+func (s *Server) handleProjectDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := idParam(r)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
+	}
+	if err := s.deleteProject(r.Context(), s.pageOwner(r), id); err != nil {
+		return err
 	}
 	s.redirect(w, r, "/projects", "Project deleted.")
+	return nil
+}
+
+// idParam reads the {id} of the path, a positive integer. Anything else is
+// db.ErrNotFound: no such row, as for someone else's.
+func idParam(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, db.ErrNotFound
+	}
+	return id, nil
 }
 
 // pathID reads a positive integer {id} from the path.
+//
+// Deprecated: handlers that return errors use idParam.
 func pathID(r *http.Request) (int64, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	return id, err == nil && id > 0
+	id, err := idParam(r)
+	return id, err == nil
 }

@@ -61,12 +61,19 @@ func (d *DB) ExportUser(ctx context.Context, userID int64) (Export, error) {
 	for _, i := range ids {
 		e.Identities = append(e.Identities, ExportIdentity{Provider: i.Provider, Email: i.Email, CreatedAt: i.CreatedAt.UTC().Format(exportTime)})
 	}
-	projects, err := d.Projects(ctx, userID)
-	if err != nil {
-		return e, err
-	}
-	for _, p := range projects {
-		e.Projects = append(e.Projects, ExportProject{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt.UTC().Format(exportTime)})
+	// Every project, a page at a time.
+	for before := int64(0); ; {
+		projects, err := d.Projects(ctx, userID, before, 1000)
+		if err != nil {
+			return e, err
+		}
+		for _, p := range projects {
+			e.Projects = append(e.Projects, ExportProject{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt.UTC().Format(exportTime)})
+		}
+		if len(projects) < 1000 {
+			break
+		}
+		before = projects[len(projects)-1].ID
 	}
 	rows, err := d.Read.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE user_id = ? ORDER BY version`, userID)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
 	"time"
 )
 
@@ -34,15 +35,22 @@ func (d *DB) Project(ctx context.Context, userID, id int64) (Project, error) {
 	return p, notFound(err)
 }
 
-// Projects lists userID's projects, newest first.
-func (d *DB) Projects(ctx context.Context, userID int64) ([]Project, error) {
+// Projects returns one page of userID's projects, newest first: at most
+// limit of those with an id below before (0: from the newest). Paging by
+// id, not by offset, keeps every page as cheap as the first, however many
+// projects there are.
+func (d *DB) Projects(ctx context.Context, userID, before int64, limit int) ([]Project, error) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
 	rows, err := d.query(ctx, `
-		SELECT id, user_id, name, created_at FROM projects WHERE user_id = ? ORDER BY id DESC`, userID)
+		SELECT id, user_id, name, created_at FROM projects
+		WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, userID, before, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Project
+	out := []Project{}
 	for rows.Next() {
 		var p Project
 		if err := rows.Scan(&p.ID, &p.UserID, &p.Name, &p.CreatedAt); err != nil {
@@ -53,10 +61,22 @@ func (d *DB) Projects(ctx context.Context, userID int64) ([]Project, error) {
 	return out, rows.Err()
 }
 
-// CountProjects returns how many projects userID owns.
-func (d *DB) CountProjects(ctx context.Context, userID int64) (int, error) {
+// RenameProject sets the name of the project if userID owns it, else
+// returns ErrNotFound.
+func (d *DB) RenameProject(ctx context.Context, userID, id int64, name string) (Project, error) {
+	p := Project{ID: id, UserID: userID, Name: name}
+	err := d.Write.QueryRowContext(ctx, `
+		UPDATE projects SET name = ? WHERE id = ? AND user_id = ? RETURNING created_at`,
+		name, id, userID).Scan(&p.CreatedAt)
+	return p, notFound(err)
+}
+
+// CountProjects returns how many projects userID owns, counting no further
+// than upTo: a page that shows "1,000+" costs the same for an owner of a
+// million.
+func (d *DB) CountProjects(ctx context.Context, userID int64, upTo int) (int, error) {
 	var n int
-	err := d.queryRow(ctx, `SELECT count(*) FROM projects WHERE user_id = ?`, userID).Scan(&n)
+	err := d.queryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM projects WHERE user_id = ? LIMIT ?)`, userID, upTo).Scan(&n)
 	return n, err
 }
 
@@ -77,7 +97,8 @@ var ErrLimitReached = errors.New("db: plan limit reached")
 
 // CreateProjectWithin adds a project unless userID already owns limit or
 // more (limit 0 means no limit). Counting and inserting is one statement on
-// the single writer, so concurrent requests cannot overshoot the limit.
+// the single writer, so concurrent requests cannot overshoot the limit; the
+// count stops at the limit, so it costs the same whatever they own.
 func (d *DB) CreateProjectWithin(ctx context.Context, userID int64, name string, limit int) (Project, error) {
 	if limit <= 0 {
 		return d.CreateProject(ctx, userID, name)
@@ -85,8 +106,8 @@ func (d *DB) CreateProjectWithin(ctx context.Context, userID int64, name string,
 	p := Project{UserID: userID, Name: name, CreatedAt: now()}
 	err := d.Write.QueryRowContext(ctx, `
 		INSERT INTO projects (user_id, name, created_at)
-		SELECT ?, ?, ? WHERE (SELECT count(*) FROM projects WHERE user_id = ?) < ?
-		RETURNING id`, p.UserID, p.Name, p.CreatedAt, userID, limit).Scan(&p.ID)
+		SELECT ?, ?, ? WHERE (SELECT count(*) FROM (SELECT 1 FROM projects WHERE user_id = ? LIMIT ?)) < ?
+		RETURNING id`, p.UserID, p.Name, p.CreatedAt, userID, limit, limit).Scan(&p.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Project{}, ErrLimitReached
 	}
@@ -94,20 +115,20 @@ func (d *DB) CreateProjectWithin(ctx context.Context, userID int64, name string,
 }
 
 // RecentProjects returns userID's newest limit projects and how many they own
-// in all, in one query (the dashboard's summary, whatever the total). It is
-// cached until the next commit: the slice is shared, do not modify it.
-func (d *DB) RecentProjects(ctx context.Context, userID int64, limit int) ([]Project, int, error) {
+// up to countUpTo (see CountProjects), in one query: the dashboard's summary.
+// It is cached until the next commit: the slice is shared, do not modify it.
+func (d *DB) RecentProjects(ctx context.Context, userID int64, limit, countUpTo int) ([]Project, int, error) {
 	r, err := cached(&d.hot, &d.hot.projects, projectsKey{userID, limit}, func() (recentProjects, error) {
-		list, total, err := d.recentProjects(ctx, userID, limit)
+		list, total, err := d.recentProjects(ctx, userID, limit, countUpTo)
 		return recentProjects{list, total}, err
 	})
 	return r.list, r.total, err
 }
 
-func (d *DB) recentProjects(ctx context.Context, userID int64, limit int) ([]Project, int, error) {
+func (d *DB) recentProjects(ctx context.Context, userID int64, limit, countUpTo int) ([]Project, int, error) {
 	rows, err := d.query(ctx, `
-		SELECT id, user_id, name, created_at, (SELECT count(*) FROM projects WHERE user_id = ?)
-		FROM projects WHERE user_id = ? ORDER BY id DESC LIMIT ?`, userID, userID, limit)
+		SELECT id, user_id, name, created_at, (SELECT count(*) FROM (SELECT 1 FROM projects WHERE user_id = ? LIMIT ?))
+		FROM projects WHERE user_id = ? ORDER BY id DESC LIMIT ?`, userID, countUpTo, userID, limit)
 	if err != nil {
 		return nil, 0, err
 	}

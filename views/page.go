@@ -101,20 +101,8 @@ type Field struct {
 type Dashboard struct {
 	Verified bool // the user's email address is confirmed
 	Quota    ProjectQuota
-	Recent   []db.Project
+	Recent   []Project
 }
-
-// ProjectQuota is how many projects the user has and how many their plan
-// allows, shown before the limit is hit rather than after.
-type ProjectQuota struct {
-	Used       int
-	Limit      int // 0 means unlimited
-	PlanName   string
-	CanUpgrade bool // billing is on, so /pricing sells a plan without the limit
-}
-
-// Full reports whether the plan allows no more projects.
-func (q ProjectQuota) Full() bool { return q.Limit > 0 && q.Used >= q.Limit }
 
 // ErrorInfo is the data of an error page.
 type ErrorInfo struct {
@@ -128,10 +116,6 @@ type ErrorInfo struct {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-func projectURL(p db.Project) string { return "/projects/" + itoa(p.ID) }
-
-func projectDeleteURL(p db.Project) string { return projectURL(p) + "/delete" }
 
 func date(t time.Time) string { return t.Format("2 Jan 2006") }
 

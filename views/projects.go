@@ -1,0 +1,44 @@
+package views
+
+import "time"
+
+// Project is a project as the pages show it.
+type Project struct {
+	ID        int64
+	Name      string
+	CreatedAt time.Time
+}
+
+// URL is the project's page.
+func (p Project) URL() string { return "/projects/" + itoa(p.ID) }
+
+// Projects is one page of the projects list.
+type Projects struct {
+	Items []Project
+	Pager Pager
+	Quota ProjectQuota
+}
+
+// ProjectQuota is how many projects the user has and how many their plan
+// allows, shown before the limit is hit rather than after.
+type ProjectQuota struct {
+	Used       int // counted up to ProjectCountCap
+	Limit      int // 0 means unlimited
+	PlanName   string
+	CanUpgrade bool // billing is on, so /pricing sells a plan without the limit
+}
+
+// ProjectCountCap is as far as projects are counted: past it the pages say
+// "1,000+", and counting costs no more for an owner of a million.
+const ProjectCountCap = 1000
+
+// Full reports whether the plan allows no more projects.
+func (q ProjectQuota) Full() bool { return q.Limit > 0 && q.Used >= q.Limit }
+
+// UsedText is the count as shown: "1,000+" once past ProjectCountCap.
+func (q ProjectQuota) UsedText() string {
+	if q.Used >= ProjectCountCap {
+		return "1,000+"
+	}
+	return itoa(int64(q.Used))
+}
