@@ -72,7 +72,7 @@ func BenchmarkSessionAndUser(b *testing.B) {
 func BenchmarkRenderDashboard(b *testing.B) {
 	ts, _ := benchServer(b)
 	u, _ := ts.db.UserByEmail(context.Background(), "bench@example.com")
-	p := views.Page{Title: "Dashboard", User: &u, Plan: "Free", Path: "/dashboard"}
+	p := views.Page{Title: "Dashboard", User: userView(&u), Plan: "Free", Path: "/dashboard"}
 	b.ReportAllocs()
 	for b.Loop() {
 		views.DashboardPage(p, views.Dashboard{Verified: true}).Render(context.Background(), io.Discard)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"skiff/db"
 	"skiff/views"
 )
 
@@ -42,7 +43,7 @@ func (s *Server) page(r *http.Request, title string) views.Page {
 	p := views.Page{Title: title, Path: r.URL.Path, BaseURL: s.cfg.Origin(), Billing: s.stripe != nil}
 	st := state(r)
 	if st.sessionLoaded {
-		p.User = st.user
+		p.User = userView(st.user)
 		if st.user != nil {
 			p.Plan = s.plan(st.plan).Name
 			p.Admin = st.user.EmailVerifiedAt.Valid && s.cfg.AdminEmails[normalizeAdminEmail(st.user.Email)]
@@ -50,6 +51,15 @@ func (s *Server) page(r *http.Request, title string) views.Page {
 		p.Flash = s.sessions.PopString(r.Context(), sessionFlash)
 	}
 	return p
+}
+
+// userView is the user as the pages show them; nil for nobody.
+func userView(u *db.User) *views.User {
+	if u == nil {
+		return nil
+	}
+	return &views.User{ID: u.ID, Email: u.Email, DisplayName: u.DisplayName,
+		Verified: u.EmailVerifiedAt.Valid, CreatedAt: u.CreatedAt}
 }
 
 // redirect answers 303 See Other to a local path, leaving flash (when not
@@ -97,7 +107,7 @@ func (s *Server) tooManyRequests(w http.ResponseWriter, r *http.Request, retryAf
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.Error("server error", "err", err, "request_id", state(r).id, "method", r.Method, "path", r.URL.Path, "route", r.Pattern)
 	title, msg := errorText(http.StatusInternalServerError)
-	p := views.Page{Title: title, User: state(r).user}
+	p := views.Page{Title: title, User: userView(state(r).user)}
 	buf := new(bytes.Buffer)
 	if rerr := views.ErrorPage(p, views.ErrorInfo{Status: 500, Title: title, Message: msg}).Render(r.Context(), buf); rerr != nil {
 		http.Error(w, msg, http.StatusInternalServerError)

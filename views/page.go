@@ -5,21 +5,41 @@ package views
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"skiff/db"
 )
 
 // Page is what the layout needs on every page.
 type Page struct {
-	Title       string   // the page's h1; the home page's is ProductTagline
-	Description string   // the meta description; empty: ProductDescription
-	User        *db.User // nil when nobody is logged in
-	Flash       string   // one-time message carried across a redirect
-	Path        string   // the current path, to mark the active navigation link
-	Plan        string   // the name of the user's plan ("Free", "Pro"...)
-	Admin       bool     // the user may see /admin
-	Billing     bool     // billing is configured, so the menu offers it
-	BaseURL     string   // BASE_URL, for the canonical link; empty on the bare 500 page
+	Title       string // the page's h1; the home page's is ProductTagline
+	Description string // the meta description; empty: ProductDescription
+	User        *User  // nil when nobody is logged in
+	Flash       string // one-time message carried across a redirect
+	Path        string // the current path, to mark the active navigation link
+	Plan        string // the name of the user's plan ("Free", "Pro"...)
+	Admin       bool   // the user may see /admin
+	Billing     bool   // billing is configured, so the menu offers it
+	BaseURL     string // BASE_URL, for the canonical link; empty on the bare 500 page
+}
+
+// User is the logged-in user as the pages show them: what the layout and
+// the pages say about the account, and nothing else (no password hash, no
+// session secret).
+type User struct {
+	ID          int64
+	Email       string
+	DisplayName string // empty: the pages use the email
+	Verified    bool   // the address is confirmed
+	CreatedAt   time.Time
+}
+
+// Name is what to call the user: the display name, else the email.
+func (u User) Name() string {
+	if u.DisplayName != "" {
+		return u.DisplayName
+	}
+	return u.Email
 }
 
 // LoggedIn reports whether a user is logged in.
