@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,10 +22,10 @@ import (
 // and an example page of a paid plan. The webhook is in routes.go: it takes
 // no session and no cross-origin check (its signature is the check).
 func (s *Server) billingRoutes(public, user group) {
-	public.handle("GET /pricing", old(s.handlePricing))
-	user.handle("GET /billing", old(s.handleBilling))
-	user.handle("POST /billing/checkout", old(s.handleCheckout))
-	user.handle("POST /billing/portal", old(s.handlePortal))
+	public.handle("GET /pricing", s.handlePricing)
+	user.handle("GET /billing", s.handleBilling)
+	user.handle("POST /billing/checkout", s.handleCheckout)
+	user.handle("POST /billing/portal", s.handlePortal)
 	user.with(s.requirePlan(PlanPro)).handle("GET /reports", s.handleReports)
 }
 
@@ -77,7 +76,7 @@ func liveStatus(status string) bool {
 }
 
 // handlePricing handles "GET /pricing".
-func (s *Server) handlePricing(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePricing(w http.ResponseWriter, r *http.Request) error {
 	st := state(r)
 	data := views.Pricing{BillingEnabled: s.stripe != nil, LoggedIn: st.user != nil}
 	hasLive := st.sub != nil && liveStatus(st.sub.Status)
@@ -101,33 +100,32 @@ func (s *Server) handlePricing(w http.ResponseWriter, r *http.Request) {
 		data.Plans = append(data.Plans, card)
 	}
 	s.render(w, r, http.StatusOK, views.PricingPage(s.page(r, "Pricing"), data))
+	return nil
 }
 
 // handleCheckout handles "POST /billing/checkout": send the user to a Stripe
 // Checkout page for the chosen plan, on their own Stripe customer.
-func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) error {
 	if s.stripe == nil {
-		s.billingUnavailable(w, r)
-		return
+		return errBillingOff
 	}
-	if !s.parseForm(w, r) {
-		return
+	if err := readForm(r); err != nil {
+		return err
 	}
 	p := s.plan(r.PostForm.Get("plan"))
 	if p.PriceID == "" || p.ID != r.PostForm.Get("plan") {
-		s.clientError(w, r, http.StatusUnprocessableEntity, "Unknown plan", "Please choose one of the plans on the pricing page.")
-		return
+		return &clientError{Status: http.StatusUnprocessableEntity, Code: "unknown_plan", Title: "Unknown plan",
+			Message: "Please choose one of the plans on the pricing page."}
 	}
 	st := state(r)
 	if st.sub != nil && liveStatus(st.sub.Status) {
 		s.redirect(w, r, "/billing", "You already have a subscription. Change or cancel it from the billing portal.")
-		return
+		return nil
 	}
 	ctx := r.Context()
-	customerID, err := s.customerFor(ctx, *st.user)
+	customerID, err := s.customerFor(r, *st.user)
 	if err != nil {
-		s.paymentProviderError(w, r, err)
-		return
+		return err
 	}
 	params := &stripe.CheckoutSessionParams{
 		Mode:              stripe.String(string(stripe.CheckoutSessionModeSubscription)),
@@ -146,10 +144,9 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 	params.Context = ctx
 	sess, err := s.stripe.CheckoutSessions.New(params)
 	if err != nil {
-		s.paymentProviderError(w, r, err)
-		return
+		return s.paymentsUnavailable(r, err)
 	}
-	s.redirectToStripe(w, r, sess.URL)
+	return s.redirectToStripe(w, r, sess.URL)
 }
 
 // redirectToStripe answers a form with a 303 to a page Stripe made for this
@@ -158,11 +155,10 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 // does not list (a custom domain set up in Stripe but not in
 // STRIPE_REDIRECT_ORIGINS): then the user gets a page with a link instead,
 // and the founder a warning naming the setting.
-func (s *Server) redirectToStripe(w http.ResponseWriter, r *http.Request, target string) {
+func (s *Server) redirectToStripe(w http.ResponseWriter, r *http.Request, target string) error {
 	u, err := url.Parse(target)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
-		s.paymentProviderError(w, r, fmt.Errorf("stripe returned a page address that is not https: %q", target))
-		return
+		return s.paymentsUnavailable(r, fmt.Errorf("stripe returned a page address that is not https: %q", target))
 	}
 	if origin := "https://" + strings.ToLower(u.Host); !slices.Contains(s.cfg.Stripe.RedirectOrigins, origin) {
 		s.log.Warn("Stripe's page is on an origin the CSP's form-action does not list, so the user got a link instead of a redirect: add it to STRIPE_REDIRECT_ORIGINS",
@@ -171,16 +167,19 @@ func (s *Server) redirectToStripe(w http.ResponseWriter, r *http.Request, target
 			Title: "Continue to Stripe", Text: "Your secure Stripe page is ready on " + u.Host + ".",
 			LinkURL: target, LinkLabel: "Continue to Stripe",
 		}))
-		return
+		return nil
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
+	return nil
 }
 
 // customerFor returns the user's Stripe customer, creating it once. The
 // idempotency key is fixed per account, so a double submit that races here
 // gets the same customer back from Stripe, and the table's unique keys keep
-// the first link.
-func (s *Server) customerFor(ctx context.Context, u db.User) (string, error) {
+// the first link. Only a customer the database does not have is created: a
+// database that fails to answer is an error, never "no customer yet".
+func (s *Server) customerFor(r *http.Request, u db.User) (string, error) {
+	ctx := r.Context()
 	id, err := s.db.CustomerID(ctx, u.ID)
 	if err == nil || !errors.Is(err, db.ErrNotFound) {
 		return id, err
@@ -193,7 +192,7 @@ func (s *Server) customerFor(ctx context.Context, u db.User) (string, error) {
 	params.SetIdempotencyKey(fmt.Sprintf("skiff-customer-%d-%d", u.ID, u.CreatedAt.Unix()))
 	c, err := s.stripe.Customers.New(params)
 	if err != nil {
-		return "", err
+		return "", s.paymentsUnavailable(r, err)
 	}
 	return s.db.SaveCustomer(ctx, u.ID, c.ID)
 }
@@ -202,16 +201,27 @@ func (s *Server) customerFor(ctx context.Context, u db.User) (string, error) {
 // it asks Stripe for that session and applies its subscription at once, so
 // the new plan shows before the webhook arrives. This GET writes only what
 // Stripe already holds as true; a replay changes nothing.
-func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
 	st := state(r)
+	customerID, err := s.db.CustomerID(ctx, st.user.ID)
+	hasCustomer := err == nil
+	if err != nil && !errors.Is(err, db.ErrNotFound) {
+		return err
+	}
 	var notice string
-	if sid := r.URL.Query().Get("session_id"); sid != "" && s.stripe != nil && !readOnly(r) {
-		notice = s.applyCheckoutReturn(r.Context(), *st.user, sid)
-		if sub, err := s.db.CurrentSubscription(r.Context(), st.user.ID); err == nil {
+	if sid := r.URL.Query().Get("session_id"); sid != "" && s.stripe != nil && !readOnly(r) && hasCustomer {
+		notice = s.applyCheckoutReturn(r, *st.user, customerID, sid)
+		// The plan as it is now, read past the request's cached state.
+		sub, err := s.db.CurrentSubscription(ctx, st.user.ID)
+		switch {
+		case err == nil:
 			st.sub, st.plan = &sub, entitledPlan(sub.Status, sub.Plan)
+		case !errors.Is(err, db.ErrNotFound):
+			return err
 		}
 	}
-	data := views.Billing{BillingEnabled: s.stripe != nil, Notice: notice, PlanName: s.planName(st.plan)}
+	data := views.Billing{BillingEnabled: s.stripe != nil, HasCustomer: hasCustomer, Notice: notice, PlanName: s.planName(st.plan)}
 	if sub := st.sub; sub != nil {
 		data.Status = sub.Status
 		data.Live = liveStatus(sub.Status)
@@ -222,42 +232,47 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 			data.PeriodEnd = sub.CurrentPeriodEnd.Time
 		}
 	}
-	if _, err := s.db.CustomerID(r.Context(), st.user.ID); err == nil {
-		data.HasCustomer = true
-	}
 	s.render(w, r, http.StatusOK, views.BillingPage(s.page(r, "Billing"), data))
+	return nil
 }
 
-// applyCheckoutReturn applies the subscription of a finished Checkout session
-// if the session belongs to this user, and returns a message for the page.
-func (s *Server) applyCheckoutReturn(ctx context.Context, u db.User, sessionID string) string {
+// Notices of the billing page back from Checkout.
+const (
+	checkoutConfirming = "We are confirming your payment with Stripe. Your plan will update in a moment."
+	checkoutDone       = "Thank you! Your subscription is active."
+)
+
+// applyCheckoutReturn applies the subscription of a finished Checkout
+// session if the session belongs to this user (of customerID), and returns a
+// notice for the page. Whatever fails here, the webhook applies the same
+// subscription soon after: a failure is logged, and the page says the plan
+// is being confirmed.
+func (s *Server) applyCheckoutReturn(r *http.Request, u db.User, customerID, sessionID string) string {
 	if !validStripeID(sessionID, "cs_") {
 		return ""
 	}
-	customerID, err := s.db.CustomerID(ctx, u.ID)
-	if err != nil {
-		return ""
-	}
+	ctx := r.Context()
 	params := &stripe.CheckoutSessionParams{}
 	params.Context = ctx
 	params.AddExpand("subscription")
 	sess, err := s.stripe.CheckoutSessions.Get(sessionID, params)
 	if err != nil {
-		s.log.Warn("checkout return: retrieve session", "session", sessionID, "err", err)
-		return "We are confirming your payment with Stripe. Your plan will update in a moment."
+		s.log.Warn("checkout return: retrieve session; the webhook will apply it", "session", sessionID, "err", err, "request_id", state(r).id)
+		return checkoutConfirming
 	}
 	if sess.ClientReferenceID != strconv.FormatInt(u.ID, 10) || sess.Customer == nil || sess.Customer.ID != customerID {
-		s.log.Warn("checkout return: session of another user", "session", sessionID, "user_id", u.ID)
+		s.log.Warn("checkout return: session of another user", "session", sessionID, "user_id", u.ID, "request_id", state(r).id)
 		return ""
 	}
 	sub := sess.Subscription
 	if sub == nil || sub.ID == "" || sub.Status == "" {
-		return "We are confirming your payment with Stripe. Your plan will update in a moment."
+		return checkoutConfirming
 	}
 	if _, err := s.db.ApplySubscription(ctx, s.subscriptionRow(sub, u.ID, customerID, sub.Created)); err != nil {
-		s.log.Error("checkout return: apply subscription", "err", err)
+		s.log.Error("checkout return: apply subscription; the webhook will apply it", "subscription", sub.ID, "err", err, "request_id", state(r).id)
+		return checkoutConfirming
 	}
-	return "Thank you! Your subscription is active."
+	return checkoutDone
 }
 
 // subscriptionRow converts Stripe's subscription into our row. A live one on
@@ -287,19 +302,17 @@ func (s *Server) subscriptionRow(sub *stripe.Subscription, userID int64, custome
 
 // handlePortal handles "POST /billing/portal": open Stripe's customer portal,
 // where the user changes plan, card or cancels.
-func (s *Server) handlePortal(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePortal(w http.ResponseWriter, r *http.Request) error {
 	if s.stripe == nil {
-		s.billingUnavailable(w, r)
-		return
+		return errBillingOff
 	}
 	customerID, err := s.db.CustomerID(r.Context(), s.currentUser(r).ID)
 	if errors.Is(err, db.ErrNotFound) {
 		s.redirect(w, r, "/pricing", "You have no billing account yet. Choose a plan to start.")
-		return
+		return nil
 	}
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	params := &stripe.BillingPortalSessionParams{
 		Customer:  stripe.String(customerID),
@@ -308,10 +321,9 @@ func (s *Server) handlePortal(w http.ResponseWriter, r *http.Request) {
 	params.Context = r.Context()
 	ps, err := s.stripe.BillingPortalSessions.New(params)
 	if err != nil {
-		s.paymentProviderError(w, r, err)
-		return
+		return s.paymentsUnavailable(r, err)
 	}
-	s.redirectToStripe(w, r, ps.URL)
+	return s.redirectToStripe(w, r, ps.URL)
 }
 
 // requirePlan shows users below the plan an upgrade page (403), not an error.
@@ -344,17 +356,17 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// billingUnavailable answers a billing action while Stripe is not set up. It
+// errBillingOff answers a billing action while Stripe is not set up. It
 // speaks to the visitor; how to set Stripe up is the README's business.
-func (s *Server) billingUnavailable(w http.ResponseWriter, r *http.Request) {
-	s.clientError(w, r, http.StatusNotFound, "Paid plans are coming soon",
-		"This site does not take payments yet, so there is nothing to buy or manage. Everything in the Free plan is yours to use.")
-}
+var errBillingOff = &clientError{Status: http.StatusNotFound, Code: "billing_off", Title: "Paid plans are coming soon",
+	Message: "This site does not take payments yet, so there is nothing to buy or manage. Everything in the Free plan is yours to use."}
 
-func (s *Server) paymentProviderError(w http.ResponseWriter, r *http.Request, err error) {
+// paymentsUnavailable logs a failed call to Stripe (the founder needs its
+// reason) and returns what the visitor is told: a 503, nothing charged.
+func (s *Server) paymentsUnavailable(r *http.Request, err error) error {
 	s.log.Error("stripe", "err", err, "request_id", state(r).id, "path", r.URL.Path)
-	s.clientError(w, r, http.StatusServiceUnavailable, "Payments are unavailable",
-		"We could not reach our payment provider. Nothing was charged. Please try again in a few minutes.")
+	return &clientError{Status: http.StatusServiceUnavailable, Code: "payments_unavailable", Title: "Payments are unavailable",
+		Message: "We could not reach our payment provider. Nothing was charged. Please try again in a few minutes."}
 }
 
 // validStripeID checks the shape of an id from a URL before sending it to Stripe.
@@ -368,4 +380,12 @@ func validStripeID(id, prefix string) bool {
 		}
 	}
 	return true
+}
+
+// paymentProviderError answers a failed call to Stripe for a handler that
+// writes its own errors.
+//
+// Deprecated: handlers that return errors return paymentsUnavailable.
+func (s *Server) paymentProviderError(w http.ResponseWriter, r *http.Request, err error) {
+	s.pageError(&wroteWriter{ResponseWriter: w}, r, s.paymentsUnavailable(r, err))
 }

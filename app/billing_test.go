@@ -469,3 +469,26 @@ func TestStripeSetupCreatesPinnedEndpoint(t *testing.T) {
 		t.Fatalf("endpoint on a newer API version: err %v", err)
 	}
 }
+
+// TestBillingDatabaseFailureIsNotNoCustomer: when the database cannot say
+// whether a user has a Stripe customer, the billing pages fail (500) rather
+// than take it for "no customer": the page would offer a second checkout,
+// and checkout would create a second customer.
+func TestBillingDatabaseFailureIsNotNoCustomer(t *testing.T) {
+	fake := newFakeStripe(t)
+	ts := newTestServer(t, withStripe(fake))
+	c := ts.newClient()
+	c.signup("ada@example.com")
+	wantStatus(t, c.post("/billing/checkout", url.Values{"plan": {"pro"}}), http.StatusSeeOther)
+	wantBody(t, c.get("/billing"), "Past invoices") // the customer is known
+	if _, err := ts.db.Write.Exec(`ALTER TABLE billing_customers RENAME TO billing_customers_away`); err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range []response{c.get("/billing"), c.get("/billing?session_id=cs_1"),
+		c.post("/billing/checkout", url.Values{"plan": {"pro"}}), c.post("/billing/portal", nil)} {
+		wantStatus(t, res, http.StatusInternalServerError)
+	}
+	if len(fake.customers) != 1 {
+		t.Fatalf("%d Stripe customers, want 1: a failing database was taken for no customer", len(fake.customers))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -33,32 +34,46 @@ var webhookEvents = []string{
 // event is recorded by id in the same transaction as its effects, and the
 // 200 goes out only after the commit: a redelivery changes nothing, and a
 // failure makes Stripe retry.
+//
+// Stripe is the only reader of these answers, so they are plain: this is the
+// webhook's adapter, turning the error of receiveStripeEvent into its status
+// (a *clientError its own, anything else a logged 500 that Stripe retries).
 func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
-	if s.stripe == nil {
-		http.NotFound(w, r) // billing is off: there is no webhook
+	err := s.receiveStripeEvent(w, r)
+	if err == nil {
 		return
+	}
+	if ce, ok := errors.AsType[*clientError](err); ok {
+		http.Error(w, ce.Message, ce.Status)
+		return
+	}
+	s.log.Error("stripe webhook", "err", err, "request_id", state(r).id)
+	http.Error(w, `{"error":"could not process the event; retry"}`, http.StatusInternalServerError)
+}
+
+// receiveStripeEvent checks, records and applies one webhook event.
+func (s *Server) receiveStripeEvent(w http.ResponseWriter, r *http.Request) error {
+	if s.stripe == nil {
+		// Billing is off: there is no webhook.
+		return &clientError{Status: http.StatusNotFound, Message: "404 page not found"}
 	}
 	secret := s.cfg.Stripe.WebhookSecret
 	if secret == "" {
-		http.Error(w, "webhooks are not configured (STRIPE_WEBHOOK_SECRET)", http.StatusServiceUnavailable)
-		return
+		return &clientError{Status: http.StatusServiceUnavailable, Message: "webhooks are not configured (STRIPE_WEBHOOK_SECRET)"}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBytes))
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return &clientError{Status: http.StatusRequestEntityTooLarge, Message: "payload too large"}
+	}
 	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
-		} else {
-			http.Error(w, "could not read the payload", http.StatusBadRequest)
-		}
-		return
+		return &clientError{Status: http.StatusBadRequest, Message: "could not read the payload"}
 	}
 	// Rejects a bad signature, a timestamp older than five minutes, and an
 	// event of another API version than stripe-go's (2023-10-16).
 	event, err := webhook.ConstructEvent(body, r.Header.Get("Stripe-Signature"), secret)
 	if err != nil {
 		s.log.Warn("stripe webhook refused", "err", err, "request_id", state(r).id)
-		http.Error(w, "invalid webhook: "+webhookErrorReason(err), http.StatusBadRequest)
-		return
+		return &clientError{Status: http.StatusBadRequest, Message: "invalid webhook: " + webhookErrorReason(err)}
 	}
 	ctx := r.Context()
 	err = s.db.BillingTx(ctx, func(btx db.BillingTx) error {
@@ -67,16 +82,16 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 		}
 		return s.applyStripeEvent(ctx, btx, event)
 	})
-	w.Header().Set("Content-Type", "application/json")
+	answer := `{"received":true}`
 	switch {
 	case errors.Is(err, db.ErrDuplicateEvent):
-		w.Write([]byte(`{"received":true,"duplicate":true}`))
+		answer = `{"received":true,"duplicate":true}`
 	case err != nil:
-		s.log.Error("stripe webhook", "event", event.ID, "type", event.Type, "err", err, "request_id", state(r).id)
-		http.Error(w, `{"error":"could not process the event; retry"}`, http.StatusInternalServerError)
-	default:
-		w.Write([]byte(`{"received":true}`))
+		return fmt.Errorf("event %s (%s): %w", event.ID, event.Type, err)
 	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte(answer))
+	return nil
 }
 
 func webhookErrorReason(err error) string {
