@@ -1,10 +1,14 @@
 package app
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
+	"time"
 
 	"skiff/db"
 	"skiff/views"
@@ -13,9 +17,9 @@ import (
 // adminRoutes registers the founder's admin (ADMIN_EMAILS); admin is
 // behind requireAdmin, so everyone else gets a 404.
 func (s *Server) adminRoutes(admin group) {
-	admin.handle("GET /admin", old(s.handleAdmin))
-	admin.handle("POST /admin/users/{id}/disable", old(s.handleAdminDisable(true)))
-	admin.handle("POST /admin/users/{id}/enable", old(s.handleAdminDisable(false)))
+	admin.handle("GET /admin", s.handleAdminPage)
+	admin.handle("POST /admin/users/{id}/disable", s.handleAdminUserDisable)
+	admin.handle("POST /admin/users/{id}/enable", s.handleAdminUserEnable)
 }
 
 // requireAdmin lets through only users listed in ADMIN_EMAILS whose address
@@ -32,35 +36,124 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	})
 }
 
-// handleAdmin handles "GET /admin": users (with search), signups per day,
-// active subscriptions by plan and monthly recurring revenue.
-func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
+// Every part of the admin page reads through an index and stops at a
+// limit, so it costs the same with 200 users or 200,000: the user list is a
+// page at a time, a search finds addresses by their beginning (the email's
+// index) or a user by id, and the figures come from counts that triggers
+// keep (migration 0012).
+
+const (
+	adminSignupDays = 14 // the signups table covers this many days
+	// adminUnknownPriceRows caps the admin's list of subscriptions on an
+	// unknown price; one wrong setting can affect every subscriber.
+	adminUnknownPriceRows = 50
+	maxAdminSearch        = 254 // the longest address there can be
+)
+
+// handleAdminPage handles "GET /admin" (`q` a search, `cursor` and `limit`
+// the page): a page of users, signups per day, active subscriptions by plan
+// and monthly recurring revenue.
+func (s *Server) handleAdminPage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	q := r.URL.Query().Get("q")
-	if len(q) > 254 {
-		q = q[:254]
-	}
-	users, err := s.db.AdminUsers(ctx, q, 200)
+	page, err := readPage(r)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
-	signups, err := s.db.SignupsPerDay(ctx, 14)
+	search := adminSearch(r.URL.Query().Get("q"))
+	users, next, err := s.adminUsers(ctx, search, page)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
-	byPlan, err := s.db.ActiveSubscriptionsByPlan(ctx)
+	data := views.Admin{Self: s.currentUser(r).ID, Search: search, Users: users, Pager: pager(r, page, next),
+		Cursor: r.URL.Query().Get("cursor")}
+	if err := s.adminFigures(ctx, &data); err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, views.AdminPage(s.page(r, "Admin"), data))
+	return nil
+}
+
+// adminSearch is the search as it is matched: lower case (as addresses are
+// stored), without surrounding spaces, no longer than an address.
+func adminSearch(q string) string {
+	q = strings.ToLower(strings.TrimSpace(q))
+	if len(q) > maxAdminSearch {
+		q = q[:maxAdminSearch]
+	}
+	return q
+}
+
+// adminUsers returns a page of the user list and the cursor of the next
+// page. Without a search: every user, the newest first. With one: the users
+// whose address starts with it, in the order of the addresses, after the
+// user whose id it is (on the first page), if any.
+func (s *Server) adminUsers(ctx context.Context, search string, page pageRequest) ([]views.AdminUser, string, error) {
+	if search == "" {
+		rows, err := s.db.AdminUsersNewest(ctx, page.Before, page.fetch())
+		if err != nil {
+			return nil, "", err
+		}
+		rows, next := cut(page, rows, func(u db.AdminUser) int64 { return u.ID })
+		return s.adminUserViews(rows), next, nil
+	}
+	// A search's page goes on from the address of the cursor's user.
+	var after string
+	if page.Before != 0 {
+		u, err := s.db.UserByID(ctx, page.Before)
+		if errors.Is(err, db.ErrNotFound) {
+			return nil, "", badRequest("bad_cursor", "This page of the search is gone: the user it went on from was deleted. Start again from the first page.")
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		after = u.Email
+	}
+	rows, err := s.db.AdminUsersByEmail(ctx, search, after, page.fetch())
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return nil, "", err
 	}
-	total, err := s.db.CountUsers(ctx)
+	rows, next := cut(page, rows, func(u db.AdminUser) int64 { return u.ID })
+	if id, err := strconv.ParseInt(search, 10, 64); err == nil && id > 0 && page.Before == 0 {
+		byID, err := s.db.AdminUserByID(ctx, id)
+		switch {
+		case err == nil && !strings.HasPrefix(byID.Email, search): // else it is in rows already
+			rows = append([]db.AdminUser{byID}, rows...)
+		case err != nil && !errors.Is(err, db.ErrNotFound):
+			return nil, "", err
+		}
+	}
+	return s.adminUserViews(rows), next, nil
+}
+
+func (s *Server) adminUserViews(rows []db.AdminUser) []views.AdminUser {
+	out := make([]views.AdminUser, len(rows))
+	for i, u := range rows {
+		out[i] = views.AdminUser{ID: u.ID, Email: u.Email, CreatedAt: u.CreatedAt, Verified: u.Verified,
+			LastSeen: u.LastSeen.Time, Disabled: u.Disabled, Plan: s.planName(entitledPlan(u.SubStatus, u.Plan))}
+	}
+	return out
+}
+
+// adminFigures fills in the admin's figures: users, signups per day,
+// subscriptions by plan, the monthly revenue, and the subscriptions on a
+// price no plan sells.
+func (s *Server) adminFigures(ctx context.Context, data *views.Admin) error {
+	total, err := s.db.TotalUsers(ctx)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
-	data := views.Admin{Self: s.currentUser(r).ID, Query: q, Users: users, Signups: signups, TotalUsers: total}
+	data.TotalUsers = total
+	signups, err := s.db.SignupsSince(ctx, time.Now().AddDate(0, 0, -adminSignupDays))
+	if err != nil {
+		return err
+	}
+	for _, d := range signups {
+		data.Signups = append(data.Signups, views.DayCount{Day: d.Day, Count: d.Count})
+	}
+	byPlan, err := s.db.EntitledSubscriptionsByPlan(ctx)
+	if err != nil {
+		return err
+	}
 	for _, p := range s.plans {
 		if p.PriceID == "" {
 			continue
@@ -69,68 +162,78 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		data.Plans = append(data.Plans, views.AdminPlan{Name: p.Name, Active: n})
 		data.MRRCents += n * p.MonthlyCents
 	}
-	for i := range data.Users {
-		data.Users[i].Plan = s.planName(entitledPlan(data.Users[i].SubStatus, data.Users[i].Plan))
-	}
 	// Customers Stripe bills on a price no plan sells: they get nothing
 	// they paid for until the founder acts, so they head the page.
 	unknown, err := s.db.LiveSubscriptionsOfPlan(ctx, PlanUnknown, adminUnknownPriceRows+1)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	data.MoreUnknownPrices = len(unknown) > adminUnknownPriceRows
-	data.UnknownPrices = unknown[:min(len(unknown), adminUnknownPriceRows)]
-	s.render(w, r, http.StatusOK, views.AdminPage(s.page(r, "Admin"), data))
+	for _, u := range unknown[:min(len(unknown), adminUnknownPriceRows)] {
+		data.UnknownPrices = append(data.UnknownPrices, views.AdminSubscription{ID: u.ID, Email: u.Email,
+			PriceID: u.PriceID, Status: u.Status, UpdatedAt: u.UpdatedAt})
+	}
+	return nil
 }
 
-// adminUnknownPriceRows caps the admin's list of subscriptions on an unknown
-// price; one wrong setting can affect every subscriber.
-const adminUnknownPriceRows = 50
+// handleAdminUserDisable handles "POST /admin/users/{id}/disable": the user
+// is signed out everywhere and cannot log in until enabled again.
+func (s *Server) handleAdminUserDisable(w http.ResponseWriter, r *http.Request) error {
+	return s.setUserDisabled(w, r, true)
+}
 
-// handleAdminDisable handles "POST /admin/users/{id}/disable" and
-// "POST /admin/users/{id}/enable" (`q`, the search to go back to). Both end
-// the user's sessions. The page offers no Disable on the admin's own row.
-func (s *Server) handleAdminDisable(disable bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id, ok := pathID(r)
-		if !ok {
-			s.notFound(w, r)
-			return
-		}
-		if !s.parseForm(w, r) {
-			return
-		}
-		if id == s.currentUser(r).ID {
-			s.clientError(w, r, http.StatusConflict, "Not your own account", "Ask another admin to disable your account.")
-			return
-		}
-		var email string
-		err := s.db.Tx(r.Context(), func(tx *sql.Tx) error {
-			q := db.Q(tx)
-			u, err := q.UserByID(r.Context(), id)
-			if err != nil {
-				return err
-			}
-			email = u.Email
-			return s.onDisabled(r.Context(), q, id, disable)
-		})
-		if errors.Is(err, db.ErrNotFound) {
-			s.notFound(w, r)
-			return
-		}
-		if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		msg := email + " enabled."
-		if disable {
-			msg = email + " disabled and signed out."
-		}
-		back := "/admin"
-		if q := r.PostForm.Get("q"); q != "" {
-			back += "?q=" + url.QueryEscape(q)
-		}
-		s.redirect(w, r, back, msg)
+// handleAdminUserEnable handles "POST /admin/users/{id}/enable".
+func (s *Server) handleAdminUserEnable(w http.ResponseWriter, r *http.Request) error {
+	return s.setUserDisabled(w, r, false)
+}
+
+// setUserDisabled disables or enables the user of the path, ending their
+// sessions either way, and goes back to the admin's page of the form
+// (`q`, `cursor`). The page offers no Disable on the admin's own row.
+func (s *Server) setUserDisabled(w http.ResponseWriter, r *http.Request, disabled bool) error {
+	id, err := idParam(r)
+	if err != nil {
+		return err
 	}
+	if err := readForm(r); err != nil {
+		return err
+	}
+	if id == s.currentUser(r).ID {
+		return &clientError{Status: http.StatusConflict, Code: "own_account", Title: "Not your own account",
+			Message: "Ask another admin to disable your account."}
+	}
+	var email string
+	err = s.db.Tx(r.Context(), func(tx *sql.Tx) error {
+		q := db.Q(tx)
+		u, err := q.UserByID(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		email = u.Email
+		return s.onDisabled(r.Context(), q, id, disabled)
+	})
+	if err != nil {
+		return err // db.ErrNotFound: no such user
+	}
+	msg := email + " enabled."
+	if disabled {
+		msg = email + " disabled and signed out."
+	}
+	s.redirect(w, r, adminBack(r.PostForm.Get("q"), r.PostForm.Get("cursor")), msg)
+	return nil
+}
+
+// adminBack is the admin's page of a search and a cursor.
+func adminBack(search, cursor string) string {
+	q := url.Values{}
+	if search = adminSearch(search); search != "" {
+		q.Set("q", search)
+	}
+	if n, err := strconv.ParseInt(cursor, 10, 64); err == nil && n > 0 {
+		q.Set("cursor", cursor)
+	}
+	if len(q) == 0 {
+		return "/admin"
+	}
+	return "/admin?" + q.Encode()
 }

@@ -2,13 +2,7 @@
 // Components take plain structs, never *http.Request.
 package views
 
-import (
-	"fmt"
-	"strconv"
-	"time"
-
-	"skiff/db"
-)
+import "time"
 
 // Page is what the layout needs on every page.
 type Page struct {
@@ -68,33 +62,4 @@ func (p Page) URL() string {
 		return ""
 	}
 	return p.BaseURL + p.Path
-}
-
-// Admin is the data of the admin page.
-type Admin struct {
-	Self       int64 // the admin viewing the page, who cannot disable themselves
-	Query      string
-	Users      []db.AdminUser
-	Signups    []db.DayCount
-	TotalUsers int
-	Plans      []AdminPlan
-	MRRCents   int
-	// UnknownPrices are live subscriptions on a price no plan sells, the
-	// most recently changed first; MoreUnknownPrices when the list is cut.
-	UnknownPrices     []db.AdminSubscription
-	MoreUnknownPrices bool
-}
-
-// AdminPlan is the count of live subscriptions of one plan.
-type AdminPlan struct {
-	Name   string
-	Active int
-}
-
-func money(cents int) string {
-	return "$" + strconv.Itoa(cents/100) + "." + fmt.Sprintf("%02d", cents%100)
-}
-
-func adminUserURL(u db.AdminUser, action string) string {
-	return "/admin/users/" + itoa(u.ID) + "/" + action
 }

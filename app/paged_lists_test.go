@@ -1,0 +1,163 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"skiff/db"
+)
+
+// The lists of the settings and the admin are paged by a cursor: more rows
+// than a page give a next link, and following the links shows every row
+// once; a cursor we did not hand out is a friendly 400; nobody sees someone
+// else's rows.
+
+var nextLink = regexp.MustCompile(`<a href="([^"]+)" rel="next">`)
+
+// followPages gets path, then every page its rel="next" links lead to, and
+// returns the first submatch of row on each page, in order, and the number
+// of pages. It fails on a page that is not a 200 or a row shown twice.
+func followPages(t *testing.T, c *client, path string, row *regexp.Regexp) (rows []string, pages int) {
+	t.Helper()
+	seen := map[string]bool{}
+	for path != "" {
+		if pages++; pages > 50 {
+			t.Fatalf("more than 50 pages: the links go round in circles (at %s)", path)
+		}
+		res := c.get(path)
+		wantStatus(t, res, http.StatusOK)
+		for _, m := range row.FindAllStringSubmatch(res.body, -1) {
+			if seen[m[1]] {
+				t.Fatalf("%s shows %s again", path, m[1])
+			}
+			seen[m[1]] = true
+			rows = append(rows, m[1])
+		}
+		path = ""
+		if m := nextLink.FindStringSubmatch(res.body); m != nil {
+			path = html.UnescapeString(m[1])
+		}
+	}
+	return rows, pages
+}
+
+// wantBadCursor checks that path is the friendly 400 of a broken page link.
+func wantBadCursor(t *testing.T, c *client, path string) {
+	t.Helper()
+	res := c.get(path)
+	wantStatus(t, res, http.StatusBadRequest)
+	wantBody(t, res, "Start again from the first page")
+}
+
+func userID(t *testing.T, ts *testServer, email string) int64 {
+	t.Helper()
+	u, err := ts.db.UserByEmail(context.Background(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
+}
+
+// addSessions signs userID in n more times, straight into user_sessions,
+// and returns the sessions' ids in the order they started.
+func addSessions(t *testing.T, ts *testServer, userID int64, n int) []string {
+	t.Helper()
+	var ids []string
+	err := ts.db.Tx(context.Background(), func(tx *sql.Tx) error {
+		for i := range n {
+			sid := "s" + rand.Text()
+			if _, err := db.Q(tx).StartUserSession(context.Background(), sid, userID, fmt.Sprintf("Browser %d on Linux", i), "10.0.0.1"); err != nil {
+				return err
+			}
+			ids = append(ids, sid)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+func TestAdminUsersArePaged(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.AdminEmails = map[string]bool{"boss@example.com": true} })
+	boss := ts.newClient()
+	boss.signupVerified("boss@example.com")
+	ctx := context.Background()
+	var everyone []string // the users of the list, newest first (the admin's own row has no form)
+	for _, email := range []string{"ada@example.com", "zed@example.com", "adam@example.org", "bob@example.com", "ADELE@example.com", "ad@example.net", "carol@example.com"} {
+		var id int64
+		if err := ts.db.Write.QueryRow(`INSERT INTO users (email, created_at, updated_at) VALUES (?, ?, ?) RETURNING id`,
+			normalizeEmail(email), time.Now().UTC(), time.Now().UTC()).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		everyone = append([]string{itoa64(id)}, everyone...)
+	}
+	row := regexp.MustCompile(`/admin/users/(\d+)/disable`)
+
+	got, pages := followPages(t, boss, "/admin?limit=3", row)
+	if !slices.Equal(got, everyone) || pages != 3 {
+		t.Fatalf("the pages list %v in %d pages, want %v in 3", got, pages, everyone)
+	}
+
+	// A search finds the addresses that begin with it, in their order.
+	emailOf := map[string]string{}
+	for _, id := range everyone {
+		u, _ := ts.db.UserByID(ctx, mustInt(t, id))
+		emailOf[id] = u.Email
+	}
+	got, pages = followPages(t, boss, "/admin?q=AD&limit=2", row)
+	var emails []string
+	for _, id := range got {
+		emails = append(emails, emailOf[id])
+	}
+	if want := []string{"ad@example.net", "ada@example.com", "adam@example.org", "adele@example.com"}; !slices.Equal(emails, want) || pages != 2 {
+		t.Fatalf("q=AD lists %v in %d pages, want %v in 2", emails, pages, want)
+	}
+	res := boss.get("/admin?q=ad")
+	wantBody(t, res, "Users matching <strong>ad</strong>, by address", "begin with what you type")
+	if contains(res.body, "bob@example.com") || contains(res.body, "zed@example.com") {
+		t.Fatal("the search shows users that do not match")
+	}
+	wantBody(t, boss.get("/admin?q=example.com"), "No user matches")
+
+	// A number finds the user of that id, too.
+	bob := everyone[3]
+	res = boss.get("/admin?q=" + bob)
+	wantBody(t, res, "bob@example.com")
+	if got := row.FindAllStringSubmatch(res.body, -1); len(got) != 1 || got[0][1] != bob {
+		t.Fatalf("q=%s lists %v", bob, got)
+	}
+
+	// Disabling from the second page of a search comes back to it.
+	second := html.UnescapeString(nextLink.FindStringSubmatch(boss.get("/admin?q=ad&limit=2").body)[1])
+	cursor := mustQuery(t, second, "cursor")
+	wantRedirect(t, boss.post("/admin/users/"+everyone[0]+"/disable", url.Values{"q": {"ad"}, "cursor": {cursor}}),
+		"/admin?cursor="+cursor+"&q=ad")
+
+	wantBadCursor(t, boss, "/admin?cursor=abc")
+	wantBadCursor(t, boss, "/admin?q=ad&cursor=0")
+	// The user a search's page went on from is gone.
+	res = boss.get("/admin?q=ad&cursor=99999")
+	wantStatus(t, res, http.StatusBadRequest)
+	wantBody(t, res, "Start again from the first page")
+}
+
+func mustInt(t *testing.T, s string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
