@@ -9,12 +9,12 @@ import (
 	"skiff/views"
 )
 
-// handleSettingsEmail handles "POST /settings/email": mail a confirmation link
-// to the new address and a notice to the current one. The address changes
-// only when the link is used.
-func (s *Server) handleSettingsEmail(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
+// handleEmailChangeRequest handles "POST /settings/email": mail a
+// confirmation link to the new address and a notice to the current one. The
+// address changes only when the link is used.
+func (s *Server) handleEmailChangeRequest(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(r); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	u := s.currentUser(r)
@@ -25,31 +25,29 @@ func (s *Server) handleSettingsEmail(w http.ResponseWriter, r *http.Request) {
 	} else if newEmail == u.Email {
 		f.Errors["email"] = "This is already your address."
 	}
-	if !s.reauthenticateForm(w, r, u, &f) {
-		return
+	if err := s.reauthenticateInto(r, u, &f); err != nil {
+		return err
 	}
 	if len(f.Errors) == 0 {
 		// "Another account uses this address" tells whether an address has
 		// an account: each answer costs a token, taken before looking.
 		if ok, wait := s.emailChangeLimiter.allow(strconv.FormatInt(u.ID, 10)); !ok {
-			s.tooManyRequests(w, r, wait)
-			return
+			return &clientError{Status: http.StatusTooManyRequests, Code: "rate_limited", Title: "Too many attempts",
+				Message: "Too many address changes for this account; wait and try again.", RetryAfter: wait}
 		}
 		_, err := s.db.UserByEmail(ctx, newEmail)
 		switch {
 		case err == nil:
 			f.Errors["email"] = "Another account uses this address."
 		case !errors.Is(err, db.ErrNotFound):
-			s.serverError(w, r, err)
-			return
+			return err
 		}
 	}
 	if len(f.Errors) > 0 {
-		s.renderProfile(w, r, http.StatusUnprocessableEntity, views.SettingsProfile{EmailForm: f})
-		return
+		return s.renderSettings(w, r, http.StatusUnprocessableEntity, views.SectionProfile, views.Settings{EmailForm: f})
 	}
 	if !s.allowMail(w, r, newEmail) {
-		return
+		return nil // answered: 429
 	}
 	err := s.userTx(r, func(q db.Queries) error {
 		if err := s.onEmailChangeRequested(ctx, q, *u, newEmail); err != nil {
@@ -62,44 +60,51 @@ func (s *Server) handleSettingsEmail(w http.ResponseWriter, r *http.Request) {
 		return queueMail(ctx, q, newEmail, changeEmailConfirmMail(link))
 	})
 	if err != nil {
-		s.userTxError(w, r, err)
-		return
+		return s.unlessSessionEnded(w, r, err)
 	}
 	s.outbox.notify()
 	s.redirect(w, r, "/settings", "We sent a confirmation link to "+newEmail+". Your address changes when you use it.")
+	return nil
 }
 
-// handleEmailConfirmGet handles "GET /settings/email/confirm?token=...": a
-// button, so that a mail scanner opening the link changes nothing. Only the
+// handleEmailChangeConfirmPage handles "GET /settings/email/confirm?token=...":
+// a button, so that a mail scanner opening the link changes nothing. Only the
 // account that asked for the change may confirm it: whoever holds the new
 // mailbox must not adopt, with one click, an account someone else set up (and
 // whose ways in they keep). Anyone else is asked to log in first.
-func (s *Server) handleEmailConfirmGet(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleEmailChangeConfirmPage(w http.ResponseWriter, r *http.Request) error {
 	noReferrer(w)
 	token := r.URL.Query().Get("token")
 	t, u, ok := s.peekUserToken(w, r, token, db.PurposeChangeEmail)
-	if !ok || !s.requireAccountOf(w, r, u) {
-		return
+	if !ok {
+		return nil // answered: the link is spent, or the account disabled
+	}
+	if done, err := s.requireAccountOf(w, r, u); done || err != nil {
+		return err
 	}
 	s.render(w, r, http.StatusOK, views.ConfirmPage(s.page(r, "Confirm your new address"), views.Confirm{
 		Title: "Confirm your new address", Text: "Use " + t.Email + " for your Skiff account from now on.",
 		Action: "/settings/email/confirm", Token: token, Button: "Confirm " + t.Email,
 	}))
+	return nil
 }
 
-// handleEmailConfirmPost handles "POST /settings/email/confirm": the new
+// handleEmailChangeConfirm handles "POST /settings/email/confirm": the new
 // address is the account's, and every older mailed link stops working. For
 // an account whose address was never proven, this is its first proof; this
 // browser, logged in to it, keeps its session and the password.
-func (s *Server) handleEmailConfirmPost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleEmailChangeConfirm(w http.ResponseWriter, r *http.Request) error {
 	noReferrer(w)
-	if !s.parseForm(w, r) {
-		return
+	if err := readForm(r); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	t, u, ok := s.peekUserToken(w, r, r.PostForm.Get("token"), db.PurposeChangeEmail)
-	if !ok || !s.requireAccountOf(w, r, u) {
-		return
+	if !ok {
+		return nil // answered: the link is spent, or the account disabled
+	}
+	if done, err := s.requireAccountOf(w, r, u); done || err != nil {
+		return err
 	}
 	var p proven
 	err := s.userTx(r, func(q db.Queries) error {
@@ -113,27 +118,26 @@ func (s *Server) handleEmailConfirmPost(w http.ResponseWriter, r *http.Request) 
 		return s.onEmailChanged(ctx, q, u, t.Email)
 	})
 	if errors.Is(err, errSessionEnded) {
-		s.userTxError(w, r, err)
-		return
+		return s.unlessSessionEnded(w, r, err)
 	}
 	if !s.tokenTxOK(w, r, db.PurposeChangeEmail, err) {
-		return
+		return nil // answered: the link was used meanwhile, or the address taken
 	}
 	done := "Your email address is now " + t.Email + "."
 	if p.first {
 		if err := s.keepSession(ctx, p.epoch); err != nil {
-			s.serverError(w, r, err)
-			return
+			return err
 		}
 		done += " Any other session was signed out."
 	}
 	s.redirect(w, r, "/settings", done)
+	return nil
 }
 
-// requireAccountOf lets through a request whose browser is logged in to u,
-// else sends it to log in (coming back here after), or refuses it when
-// another account is logged in. ok is false when the answer was written.
-func (s *Server) requireAccountOf(w http.ResponseWriter, r *http.Request, u db.User) bool {
+// requireAccountOf lets through a request whose browser is logged in to u.
+// Logged out, the browser is sent to log in (coming back here after) and
+// done is true; logged in to another account, the error is a 403.
+func (s *Server) requireAccountOf(w http.ResponseWriter, r *http.Request, u db.User) (done bool, err error) {
 	cur := s.currentUser(r)
 	switch {
 	case cur == nil:
@@ -142,11 +146,10 @@ func (s *Server) requireAccountOf(w http.ResponseWriter, r *http.Request, u db.U
 			target += "?next=" + urlQueryEscape(r.URL.RequestURI())
 		}
 		s.redirect(w, r, target, "Log in to the account that asked for this change, to confirm it.")
-		return false
+		return true, nil
 	case cur.ID != u.ID:
-		s.clientError(w, r, http.StatusForbidden, "This link is for another account",
-			"You are logged in to another account. Log out, log in to the account that asked for this change, then open the link again.")
-		return false
+		return true, &clientError{Status: http.StatusForbidden, Code: "other_account", Title: "This link is for another account",
+			Message: "You are logged in to another account. Log out, log in to the account that asked for this change, then open the link again."}
 	}
-	return true
+	return false, nil
 }

@@ -40,48 +40,71 @@ func deviceName(ua string) string {
 	return browser + " on " + os
 }
 
-// handleSessions handles "GET /settings/sessions": every session of the
-// account, this one marked.
-func (s *Server) handleSessions(w http.ResponseWriter, r *http.Request) {
-	sessions, err := s.db.UserSessions(r.Context(), s.currentUser(r).ID)
+// sessionSettings fills in what "Sessions" shows: on the first page this
+// session, then a page of the others, the latest sign-in first, and how many
+// others there are (to sign them all out).
+func (s *Server) sessionSettings(r *http.Request, u *db.User, d *views.Settings) error {
+	ctx := r.Context()
+	page, err := readPage(r)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
-	var d views.SettingsSessions
-	for _, us := range sessions {
-		d.Sessions = append(d.Sessions, views.SessionRow{UserSession: us, Current: us.ID == state(r).sid})
+	sid := state(r).sid
+	this, err := s.db.UserSession(ctx, u.ID, sid)
+	listed := err == nil // a session is signed out when its row goes, so normally it is there
+	if err != nil && !errors.Is(err, db.ErrNotFound) {
+		return err
 	}
-	s.render(w, r, http.StatusOK, views.SettingsSessionsPage(s.settingsPage(r, views.SectionSessions), d))
+	if listed && page.Before == 0 {
+		d.Sessions = append(d.Sessions, sessionView(this, true))
+	}
+	rows, err := s.db.UserSessionsPage(ctx, u.ID, sid, page.Before, page.fetch())
+	if err != nil {
+		return err
+	}
+	rows, next := cut(page, rows, func(s db.ListedSession) int64 { return s.Seq })
+	for _, us := range rows {
+		d.Sessions = append(d.Sessions, sessionView(us.UserSession, false))
+	}
+	d.SessionsPager = pager(r, page, next)
+	n, err := s.db.CountUserSessions(ctx, u.ID, views.SessionCountCap+1)
+	if err != nil {
+		return err
+	}
+	if listed {
+		n--
+	}
+	d.OtherSessions = n
+	return nil
+}
+
+func sessionView(us db.UserSession, current bool) views.Session {
+	return views.Session{ID: us.ID, Device: us.Device, IP: us.IP, CreatedAt: us.CreatedAt, LastSeenAt: us.LastSeenAt, Current: current}
 }
 
 // handleSessionRevoke handles "POST /settings/sessions/{id}/revoke": that
 // session stops working on its next request.
-func (s *Server) handleSessionRevoke(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleSessionRevoke(w http.ResponseWriter, r *http.Request) error {
 	sid := r.PathValue("id")
 	if len(sid) > 64 {
-		s.notFound(w, r)
-		return
+		return db.ErrNotFound
 	}
-	err := s.db.RevokeUserSession(r.Context(), s.currentUser(r).ID, sid)
-	if errors.Is(err, db.ErrNotFound) {
-		s.notFound(w, r)
-		return
-	}
-	if err != nil {
-		s.serverError(w, r, err)
-		return
+	if err := s.db.RevokeUserSession(r.Context(), s.currentUser(r).ID, sid); err != nil {
+		return err // db.ErrNotFound for someone else's
 	}
 	if sid == state(r).sid {
-		s.sessions.Destroy(r.Context())
+		if err := s.sessions.Destroy(r.Context()); err != nil {
+			return err
+		}
 		s.redirect(w, r, "/login", "This session was signed out.")
-		return
+		return nil
 	}
 	s.redirect(w, r, "/settings/sessions", "That session was signed out.")
+	return nil
 }
 
 // handleSessionRevokeOthers handles "POST /settings/sessions/revoke-others".
-func (s *Server) handleSessionRevokeOthers(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleSessionRevokeOthers(w http.ResponseWriter, r *http.Request) error {
 	var n int
 	err := s.db.Tx(r.Context(), func(tx *sql.Tx) error {
 		var err error
@@ -89,8 +112,8 @@ func (s *Server) handleSessionRevokeOthers(w http.ResponseWriter, r *http.Reques
 		return err
 	})
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.redirect(w, r, "/settings/sessions", "Signed out "+views.OtherSessions(n)+".")
+	return nil
 }

@@ -1,10 +1,12 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
-	"time"
+
+	"github.com/a-h/templ"
 
 	"skiff/db"
 	"skiff/views"
@@ -15,33 +17,81 @@ import (
 // Connecting a provider is with social login (auth_oauth.go). Confirming an
 // email change is public: the link may be opened in another browser.
 func (s *Server) settingsRoutes(public, user group) {
-	user.handle("GET /settings", old(s.handleSettings))
-	user.handle("POST /settings/profile", old(s.handleSettingsProfile))
-	user.handle("POST /settings/email", old(s.handleSettingsEmail))
-	public.handle("GET /settings/email/confirm", old(s.handleEmailConfirmGet))
-	public.handle("POST /settings/email/confirm", old(s.handleEmailConfirmPost))
-	user.handle("GET /settings/security", old(s.handleSettingsSecurity))
-	user.handle("POST /settings/password", old(s.handleSettingsPassword))
+	user.handle("GET /settings", s.handleSettingsSection(views.SectionProfile))
+	user.handle("POST /settings/profile", s.handleProfileUpdate)
+	user.handle("POST /settings/email", s.handleEmailChangeRequest)
+	public.handle("GET /settings/email/confirm", s.handleEmailChangeConfirmPage)
+	public.handle("POST /settings/email/confirm", s.handleEmailChangeConfirm)
+	user.handle("GET /settings/security", s.handleSettingsSection(views.SectionSecurity))
+	user.handle("POST /settings/password", s.handlePasswordChange)
 	user.handle("GET /settings/2fa", old(s.handleTwoFactorSettings))
 	user.handle("POST /settings/2fa/enable", old(s.handleTwoFactorEnable))
 	user.handle("POST /settings/2fa/disable", old(s.handleTwoFactorDisable))
 	user.handle("GET /settings/2fa/recovery-codes", old(s.handleRecoveryCodes))
 	user.handle("GET /settings/2fa/recovery-codes.txt", old(s.handleRecoveryCodesDownload))
 	user.handle("POST /settings/2fa/recovery-codes", old(s.handleRecoveryCodesRegenerate))
-	user.handle("GET /settings/sessions", old(s.handleSessions))
-	user.handle("POST /settings/sessions/{id}/revoke", old(s.handleSessionRevoke))
-	user.handle("POST /settings/sessions/revoke-others", old(s.handleSessionRevokeOthers))
-	user.handle("GET /settings/tokens", old(s.handleTokens))
-	user.handle("POST /settings/tokens", old(s.handleTokenCreate))
-	user.handle("POST /settings/tokens/{id}/revoke", old(s.handleTokenRevoke))
-	user.handle("GET /settings/data", old(s.handleSettingsData))
-	user.handle("GET /settings/export", old(s.handleExport))
-	user.handle("POST /settings/delete", old(s.handleDeleteAccount))
+	user.handle("GET /settings/sessions", s.handleSettingsSection(views.SectionSessions))
+	user.handle("POST /settings/sessions/{id}/revoke", s.handleSessionRevoke)
+	user.handle("POST /settings/sessions/revoke-others", s.handleSessionRevokeOthers)
+	user.handle("GET /settings/tokens", s.handleSettingsSection(views.SectionTokens))
+	user.handle("POST /settings/tokens", s.handleTokenCreate)
+	user.handle("POST /settings/tokens/{id}/revoke", s.handleTokenRevoke)
+	user.handle("GET /settings/data", s.handleSettingsSection(views.SectionData))
+	user.handle("GET /settings/export", s.handleDataExport)
+	user.handle("POST /settings/delete", s.handleAccountDelete)
 }
 
 // The settings are one page per section (views.SettingsSections). Each form
 // posts to a route of its own, which redirects to its section's page when it
-// worked, or shows that page again with the form's errors (422).
+// worked, or shows that page again with the form's errors (422). One
+// renderer, renderSettings, draws every section (but two-factor's,
+// auth_2fa.go), whichever route asks.
+
+// handleSettingsSection handles the GET of a settings section ("GET
+// /settings", "/settings/security", "/settings/sessions", "/settings/tokens",
+// "/settings/data"): the page with its forms empty.
+func (s *Server) handleSettingsSection(sec views.SettingsSection) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		return s.renderSettings(w, r, http.StatusOK, sec, views.Settings{})
+	}
+}
+
+// renderSettings shows the settings section sec with the forms in d (each
+// empty but the one that failed, or the new token): it fills in the account
+// and what the section lists, and renders it with status.
+func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status int, sec views.SettingsSection, d views.Settings) error {
+	u := s.currentUser(r)
+	d.Account = account(u)
+	var page func(views.Page, views.Settings) templ.Component
+	switch sec {
+	case views.SectionProfile:
+		if d.ProfileForm.Values == nil {
+			d.ProfileForm.Values = map[string]string{"display_name": u.DisplayName}
+		}
+		page = views.SettingsProfilePage
+	case views.SectionSecurity:
+		if err := s.securitySettings(r.Context(), u, &d); err != nil {
+			return err
+		}
+		page = views.SettingsSecurityPage
+	case views.SectionSessions:
+		if err := s.sessionSettings(r, u, &d); err != nil {
+			return err
+		}
+		page = views.SettingsSessionsPage
+	case views.SectionTokens:
+		if err := s.tokenSettings(r, u, &d); err != nil {
+			return err
+		}
+		page = views.SettingsTokensPage
+	case views.SectionData:
+		page = views.SettingsDataPage
+	default:
+		return errors.New("renderSettings: no page for section " + sec.Path)
+	}
+	s.render(w, r, status, page(s.settingsPage(r, sec), d))
+	return nil
+}
 
 // settingsPage is the layout data of a settings section, whichever route
 // renders it: the section is marked in the settings navigation, and its name
@@ -57,42 +107,18 @@ func account(u *db.User) views.Account {
 	return views.Account{Email: u.Email, Verified: u.EmailVerifiedAt.Valid, HasPassword: u.PasswordHash != ""}
 }
 
-// handleSettings handles "GET /settings": the profile and the email address.
-func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request) {
-	s.renderProfile(w, r, http.StatusOK, views.SettingsProfile{})
-}
-
-// renderProfile shows the "Profile and email" page with the forms in d.
-func (s *Server) renderProfile(w http.ResponseWriter, r *http.Request, status int, d views.SettingsProfile) {
-	u := s.currentUser(r)
-	d.Account = account(u)
-	if d.ProfileForm.Values == nil {
-		d.ProfileForm.Values = map[string]string{"display_name": u.DisplayName}
-	}
-	s.render(w, r, status, views.SettingsProfilePage(s.settingsPage(r, views.SectionProfile), d))
-}
-
-// handleSettingsSecurity handles "GET /settings/security": the password,
-// two-factor authentication, the connected accounts.
-func (s *Server) handleSettingsSecurity(w http.ResponseWriter, r *http.Request) {
-	s.renderSecurity(w, r, http.StatusOK, views.SettingsSecurity{})
-}
-
-// renderSecurity shows the "Password and security" page with the forms in d.
-func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, status int, d views.SettingsSecurity) {
-	ctx := r.Context()
-	u := s.currentUser(r)
-	d.Account = account(u)
+// securitySettings fills in what "Password and security" shows: whether
+// two-factor authentication is on, the connected accounts, and the
+// providers that could be connected.
+func (s *Server) securitySettings(ctx context.Context, u *db.User, d *views.Settings) error {
 	secret, err := s.db.TOTPSecret(ctx, u.ID)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	d.TwoFactorOn = secret != ""
 	identities, err := s.db.Identities(ctx, u.ID)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	connected := map[string]bool{}
 	for _, i := range identities {
@@ -104,112 +130,66 @@ func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, status i
 			d.Connectable = append(d.Connectable, p)
 		}
 	}
-	s.render(w, r, status, views.SettingsSecurityPage(s.settingsPage(r, views.SectionSecurity), d))
+	return nil
 }
 
-// checkPassword verifies a password of u typed to confirm something (not a
-// login). It is limited like a login, per account, and the limit's token is
-// taken before the argon2id work, so concurrent guesses cannot slip past it.
-// ok is false when the answer was written (429, 500).
-func (s *Server) checkPassword(w http.ResponseWriter, r *http.Request, u db.User, password string) (match, ok bool) {
-	if u.PasswordHash == "" || password == "" || len(password) > maxPasswordBytes {
-		return false, true
+// renderSecurity shows "Password and security" with the forms in d.
+//
+// Deprecated: handlers that return errors call renderSettings.
+func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, status int, d views.Settings) {
+	if err := s.renderSettings(w, r, status, views.SectionSecurity, d); err != nil {
+		s.pageError(&wroteWriter{ResponseWriter: w}, r, err)
 	}
-	if ok, wait := s.loginFailLimiter.allow(u.Email); !ok {
-		s.tooManyRequests(w, r, wait)
-		return false, false
-	}
-	_, err := s.hasher.verify(r.Context(), password, u.PasswordHash)
-	switch {
-	case errors.Is(err, errPasswordMismatch):
-		return false, true
-	case err != nil:
-		s.serverError(w, r, err)
-		return false, false
-	}
-	s.loginFailLimiter.reset(u.Email)
-	return true, true
 }
 
-// handleSettingsProfile handles "POST /settings/profile" (`display_name`).
-func (s *Server) handleSettingsProfile(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
+// handleProfileUpdate handles "POST /settings/profile" (`display_name`).
+func (s *Server) handleProfileUpdate(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(r); err != nil {
+		return err
 	}
 	name := strings.TrimSpace(r.PostForm.Get("display_name"))
 	if msg := displayNameProblem(name); msg != "" {
 		f := views.Form{Values: map[string]string{"display_name": name}, Errors: map[string]string{"display_name": msg}}
-		s.renderProfile(w, r, http.StatusUnprocessableEntity, views.SettingsProfile{ProfileForm: f})
-		return
+		return s.renderSettings(w, r, http.StatusUnprocessableEntity, views.SectionProfile, views.Settings{ProfileForm: f})
 	}
 	if err := s.db.SetDisplayName(r.Context(), s.currentUser(r).ID, name); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.redirect(w, r, "/settings", "Profile saved.")
+	return nil
 }
 
-// reauthenticate guards sensitive actions (changing the email or the
-// password, adding or removing a way in, deleting the account): the current
-// password, or for an account without one, a login within the last ten
-// minutes. It returns the message to show when the check fails; ok is false
-// when the answer was written (429, 500).
-func (s *Server) reauthenticate(w http.ResponseWriter, r *http.Request, u *db.User, password string) (msg string, ok bool) {
-	if u.PasswordHash == "" {
-		at := s.sessions.GetInt64(r.Context(), sessionAuthAt)
-		if time.Since(time.Unix(at, 0)) > reauthWindow {
-			return reauthAgain, true
-		}
-		return "", true
+// unlessSessionEnded passes on the error of a userTx, but for
+// errSessionEnded: this request's session was ended meanwhile (a reset, a
+// sign-out), so the browser is logged out and sent to log in again, and
+// there is no error left to return.
+func (s *Server) unlessSessionEnded(w http.ResponseWriter, r *http.Request, err error) error {
+	if !errors.Is(err, errSessionEnded) {
+		return err
 	}
-	match, ok := s.checkPassword(w, r, *u, password)
-	if !match {
-		return "Your current password is not correct.", ok
-	}
-	return "", ok
+	s.userTxError(w, r, err)
+	return nil
 }
 
-// reauthenticateForm runs reauthenticate for a settings form with a
-// `current_password` field, putting a failure into f: on the field, and on
-// the whole form for an account without a password (it has no such field).
-// ok is false when the answer was written (429, 500).
-func (s *Server) reauthenticateForm(w http.ResponseWriter, r *http.Request, u *db.User, f *views.Form) (ok bool) {
-	msg, ok := s.reauthenticate(w, r, u, r.PostForm.Get("current_password"))
-	if ok && msg != "" {
-		if f.Errors == nil {
-			f.Errors = map[string]string{}
-		}
-		f.Errors["current_password"] = msg
-		if u.PasswordHash == "" {
-			f.Error = msg
-		}
-	}
-	return ok
-}
-
-// reauthAgain is what an account without a password is told when its login
-// is too old for a sensitive action.
-const reauthAgain = "For your security, log out and log in again, then retry within ten minutes."
-
-// handleSettingsPassword handles "POST /settings/password": this session
+// handlePasswordChange handles "POST /settings/password": this session
 // stays logged in, every other one is signed out.
-func (s *Server) handleSettingsPassword(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
+func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(r); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	u := s.currentUser(r)
 	// Whoever registered an address first must not be able to keep voiding
 	// its owner's links (a password change ends them): before the address is
 	// proven, a password is changed through "Forgot your password?".
-	if !s.requireVerified(w, r, u, "change your password (or use \"Forgot your password?\")") {
-		return
+	if err := requireVerifiedAddress(u, "change your password (or use \"Forgot your password?\")"); err != nil {
+		return err
 	}
 	password := r.PostForm.Get("password")
 	f := views.Form{Errors: map[string]string{}}
-	match, ok := s.checkPassword(w, r, *u, r.PostForm.Get("current_password"))
-	if !ok {
-		return
+	match, err := s.passwordMatches(ctx, *u, r.PostForm.Get("current_password"))
+	if err != nil {
+		return err
 	}
 	if !match {
 		f.Errors["current_password"] = "Your current password is not correct."
@@ -218,13 +198,11 @@ func (s *Server) handleSettingsPassword(w http.ResponseWriter, r *http.Request) 
 		f.Errors["password"] = msg
 	}
 	if len(f.Errors) > 0 {
-		s.renderSecurity(w, r, http.StatusUnprocessableEntity, views.SettingsSecurity{PasswordForm: f})
-		return
+		return s.renderSettings(w, r, http.StatusUnprocessableEntity, views.SectionSecurity, views.Settings{PasswordForm: f})
 	}
 	hash, err := s.hasher.hash(ctx, password)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	var epoch int64
 	err = s.userTx(r, func(q db.Queries) error {
@@ -233,13 +211,12 @@ func (s *Server) handleSettingsPassword(w http.ResponseWriter, r *http.Request) 
 		return err
 	})
 	if err != nil {
-		s.userTxError(w, r, err)
-		return
+		return s.unlessSessionEnded(w, r, err)
 	}
 	s.outbox.notify()
 	if err := s.keepSession(ctx, epoch); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.redirect(w, r, "/settings/security", "Your password has been changed. Your other sessions were signed out.")
+	return nil
 }

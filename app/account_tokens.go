@@ -13,21 +13,24 @@ import (
 	"skiff/views"
 )
 
-// handleTokens handles "GET /settings/tokens": the account's API tokens.
-func (s *Server) handleTokens(w http.ResponseWriter, r *http.Request) {
-	s.renderTokens(w, r, http.StatusOK, views.SettingsTokens{})
-}
-
-// renderTokens shows the "API tokens" page with the form, or the new token, in d.
-func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, status int, d views.SettingsTokens) {
-	u := s.currentUser(r)
-	d.Account = account(u)
-	var err error
-	if d.Tokens, err = s.db.APITokens(r.Context(), u.ID); err != nil {
-		s.serverError(w, r, err)
-		return
+// tokenSettings fills in what "API tokens" lists: a page of the tokens, the
+// newest first.
+func (s *Server) tokenSettings(r *http.Request, u *db.User, d *views.Settings) error {
+	page, err := readPage(r)
+	if err != nil {
+		return err
 	}
-	s.render(w, r, status, views.SettingsTokensPage(s.settingsPage(r, views.SectionTokens), d))
+	rows, err := s.db.APITokensPage(r.Context(), u.ID, page.Before, page.fetch())
+	if err != nil {
+		return err
+	}
+	rows, next := cut(page, rows, func(t db.APIToken) int64 { return t.ID })
+	for _, t := range rows {
+		d.Tokens = append(d.Tokens, views.APIToken{ID: t.ID, Name: t.Name, Prefix: t.Prefix, CreatedAt: t.CreatedAt,
+			ExpiresAt: t.ExpiresAt.Time, LastUsedAt: t.LastUsedAt.Time})
+	}
+	d.TokensPager = pager(r, page, next)
+	return nil
 }
 
 // handleTokenCreate handles "POST /settings/tokens" (`name`, `expires_days`
@@ -38,14 +41,14 @@ func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, status int
 // wait somewhere for the GET, and nothing but this answer may ever hold it.
 // A reload asks the browser's "resubmit the form?" question, and a second
 // token made that way is listed and mailed about like the first.
-func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
+func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(r); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	u := s.currentUser(r)
-	if !s.requireVerified(w, r, u, "create API tokens") {
-		return
+	if err := requireVerifiedAddress(u, "create API tokens"); err != nil {
+		return err
 	}
 	name := strings.TrimSpace(r.PostForm.Get("name"))
 	f := views.Form{Values: map[string]string{"name": name, "expires_days": r.PostForm.Get("expires_days")}, Errors: map[string]string{}}
@@ -61,12 +64,11 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 			expires = sql.NullTime{Time: time.Now().AddDate(0, 0, n).UTC(), Valid: true}
 		}
 	}
-	if !s.reauthenticateForm(w, r, u, &f) {
-		return
+	if err := s.reauthenticateInto(r, u, &f); err != nil {
+		return err
 	}
 	if len(f.Errors) > 0 {
-		s.renderTokens(w, r, http.StatusUnprocessableEntity, views.SettingsTokens{Form: f})
-		return
+		return s.renderSettings(w, r, http.StatusUnprocessableEntity, views.SectionTokens, views.Settings{TokenForm: f})
 	}
 	token, hash := newAPIToken()
 	err := s.userTx(r, func(q db.Queries) error {
@@ -78,44 +80,48 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 	})
 	if errors.Is(err, db.ErrLimitReached) {
 		f.Error = "You have " + strconv.Itoa(s.cfg.Limits.MaxAPITokens) + " API tokens, the most an account may hold. Revoke one you no longer use first."
-		s.renderTokens(w, r, http.StatusUnprocessableEntity, views.SettingsTokens{Form: f})
-		return
+		return s.renderSettings(w, r, http.StatusUnprocessableEntity, views.SectionTokens, views.Settings{TokenForm: f})
 	}
 	if err != nil {
-		s.userTxError(w, r, err)
-		return
+		return s.unlessSessionEnded(w, r, err)
 	}
 	s.outbox.notify()
-	s.renderTokens(w, r, http.StatusOK, views.SettingsTokens{NewToken: token})
+	return s.renderSettings(w, r, http.StatusOK, views.SectionTokens, views.Settings{NewToken: token})
 }
 
-// requireVerified refuses a new way into an account whose address was never
-// proven: whoever proves it later must not inherit a way back in planted
-// before (the lifecycle's first-proof rule). It answers 403 and says why.
-func (s *Server) requireVerified(w http.ResponseWriter, r *http.Request, u *db.User, what string) bool {
+// requireVerifiedAddress refuses a new way into an account whose address
+// was never proven: whoever proves it later must not inherit a way back in
+// planted before (the lifecycle's first-proof rule). The refusal is a 403
+// that says why and what to do.
+func requireVerifiedAddress(u *db.User, what string) error {
 	if u.EmailVerifiedAt.Valid {
-		return true
+		return nil
 	}
-	s.clientError(w, r, http.StatusForbidden, "Confirm your email address first",
-		"You can "+what+" once your address is confirmed: until then we cannot be sure this account is yours. Use the link we sent to "+u.Email+", or ask for a new one from your dashboard.")
-	return false
+	return &clientError{Status: http.StatusForbidden, Code: "email_unverified", Title: "Confirm your email address first",
+		Message: "You can " + what + " once your address is confirmed: until then we cannot be sure this account is yours. Use the link we sent to " + u.Email + ", or ask for a new one from your dashboard."}
+}
+
+// requireVerified is requireVerifiedAddress for a handler that writes its
+// own errors: false when the refusal was written.
+//
+// Deprecated: handlers that return errors call requireVerifiedAddress.
+func (s *Server) requireVerified(w http.ResponseWriter, r *http.Request, u *db.User, what string) bool {
+	if err := requireVerifiedAddress(u, what); err != nil {
+		s.pageError(&wroteWriter{ResponseWriter: w}, r, err)
+		return false
+	}
+	return true
 }
 
 // handleTokenRevoke handles "POST /settings/tokens/{id}/revoke".
-func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
-	if !ok {
-		s.notFound(w, r)
-		return
-	}
-	err := s.db.RevokeAPIToken(r.Context(), s.currentUser(r).ID, id)
-	if errors.Is(err, db.ErrNotFound) {
-		s.notFound(w, r)
-		return
-	}
+func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) error {
+	id, err := idParam(r)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
+	}
+	if err := s.db.RevokeAPIToken(r.Context(), s.currentUser(r).ID, id); err != nil {
+		return err // db.ErrNotFound for someone else's
 	}
 	s.redirect(w, r, "/settings/tokens", "Token revoked. It no longer works.")
+	return nil
 }

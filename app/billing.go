@@ -381,11 +381,3 @@ func validStripeID(id, prefix string) bool {
 	}
 	return true
 }
-
-// paymentProviderError answers a failed call to Stripe for a handler that
-// writes its own errors.
-//
-// Deprecated: handlers that return errors return paymentsUnavailable.
-func (s *Server) paymentProviderError(w http.ResponseWriter, r *http.Request, err error) {
-	s.pageError(&wroteWriter{ResponseWriter: w}, r, s.paymentsUnavailable(r, err))
-}

@@ -89,6 +89,59 @@ func addSessions(t *testing.T, ts *testServer, userID int64, n int) []string {
 	return ids
 }
 
+func TestSessionsArePaged(t *testing.T) {
+	ts := newTestServer(t)
+	ada := ts.newClient()
+	ada.signupVerified("ada@example.com")
+	mine := addSessions(t, ts, userID(t, ts, "ada@example.com"), 5)
+	ts.newClient().signup("bob@example.com")
+	bobs := addSessions(t, ts, userID(t, ts, "bob@example.com"), 3)
+
+	first := ada.get("/settings/sessions?limit=2")
+	wantBody(t, first, "this device", ">Sign out 5 other sessions</button>")
+	revoke := regexp.MustCompile(`/settings/sessions/([A-Za-z0-9_-]+)/revoke`)
+	got, pages := followPages(t, ada, "/settings/sessions?limit=2", revoke)
+	slices.Reverse(mine) // the latest sign-in first
+	if !slices.Equal(got, mine) || pages != 3 {
+		t.Fatalf("the pages list %v in %d pages, want %v in 3", got, pages, mine)
+	}
+	for _, b := range bobs {
+		if slices.Contains(got, b) {
+			t.Fatalf("ada's list shows bob's session %s", b)
+		}
+	}
+	// This session heads the first page only.
+	if res := ada.get(html.UnescapeString(nextLink.FindStringSubmatch(first.body)[1])); contains(res.body, "this device") {
+		t.Fatal("the second page shows this session again")
+	}
+	wantBadCursor(t, ada, "/settings/sessions?cursor=abc")
+	wantBadCursor(t, ada, "/settings/sessions?cursor=-3")
+	wantStatus(t, ada.get("/settings/sessions?limit=1000"), http.StatusBadRequest)
+}
+
+func TestTokensArePaged(t *testing.T) {
+	ts := newTestServer(t)
+	ada := ts.newClient()
+	ada.signupVerified("ada@example.com")
+	bob := ts.newClient()
+	bob.signupVerified("bob@example.com")
+	bob.newToken("bob's script")
+	for i := range 5 {
+		ada.newToken("script " + strconv.Itoa(i))
+	}
+	bob.newToken("bob's other script")
+
+	revoke := regexp.MustCompile(`/settings/tokens/(\d+)/revoke`)
+	got, pages := followPages(t, ada, "/settings/tokens?limit=2", revoke)
+	if want := []string{"6", "5", "4", "3", "2"}; !slices.Equal(got, want) || pages != 3 {
+		t.Fatalf("the pages list tokens %v in %d pages, want %v in 3", got, pages, want)
+	}
+	if got, _ := followPages(t, bob, "/settings/tokens?limit=2", revoke); !slices.Equal(got, []string{"7", "1"}) {
+		t.Fatalf("bob's tokens: %v", got)
+	}
+	wantBadCursor(t, ada, "/settings/tokens?cursor=x1")
+}
+
 func TestAdminUsersArePaged(t *testing.T) {
 	ts := newTestServer(t, func(c *Config) { c.AdminEmails = map[string]bool{"boss@example.com": true} })
 	boss := ts.newClient()

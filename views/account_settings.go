@@ -1,10 +1,6 @@
 package views
 
-import (
-	"time"
-
-	"skiff/db"
-)
+import "time"
 
 // SettingsSection is one page of the account settings.
 type SettingsSection struct {
@@ -33,21 +29,43 @@ type Account struct {
 	HasPassword bool // re-authentication asks for it; without one, for a recent login
 }
 
-// SettingsProfile is the data of the "Profile and email" page.
-type SettingsProfile struct {
+// Settings is the data of a settings page (but two-factor's, TwoFactor):
+// the account, the forms of the section, and what the section lists. A form
+// that failed comes back with what was typed and its messages; the others
+// are empty. Only the fields of the section shown are filled in.
+type Settings struct {
 	Account
-	ProfileForm, EmailForm Form
-}
 
-// SettingsSecurity is the data of the "Password and security" page.
-type SettingsSecurity struct {
-	Account
+	// Profile and email.
+	ProfileForm, EmailForm Form
+
+	// Password and security.
 	PasswordForm Form
 	TwoFactorOn  bool
 	ConnectForm  Form // the password that connecting a provider asks
 	Identities   []ConnectedAccount
 	Connectable  []Provider // configured providers not connected yet
+
+	// Sessions: this one first (on the first page), then a page of the
+	// others, the most recent sign-in first.
+	Sessions      []Session
+	SessionsPager Pager
+	OtherSessions int // the sessions besides this one, counted up to SessionCountCap
+
+	// API tokens: a page of them, the newest first.
+	TokenForm   Form
+	Tokens      []APIToken
+	TokensPager Pager
+	NewToken    string // shown once, at the top, in the answer to the form that made it
+
+	// Data and deletion.
+	DeleteForm Form
 }
+
+// SettingsSecurity was the data of the "Password and security" page.
+//
+// Deprecated: every settings page takes Settings.
+type SettingsSecurity = Settings
 
 // ConnectedAccount is a linked provider account.
 type ConnectedAccount struct {
@@ -59,34 +77,29 @@ func identityDeleteURL(a ConnectedAccount) string {
 	return "/settings/identities/" + itoa(a.ID) + "/delete"
 }
 
-// SettingsSessions is the data of the "Sessions" page.
-type SettingsSessions struct {
-	Sessions []SessionRow
+// Session is one signed-in browser or device.
+type Session struct {
+	ID         string
+	Device     string // "Firefox on Linux"
+	IP         string
+	CreatedAt  time.Time // signed in
+	LastSeenAt time.Time
+	Current    bool // the device showing the page
 }
 
-// SessionRow is one signed-in device.
-type SessionRow struct {
-	db.UserSession
-	Current bool // the device showing the page
+func sessionRevokeURL(s Session) string { return "/settings/sessions/" + s.ID + "/revoke" }
+
+// APIToken is a personal API token as its page lists it: never the token.
+type APIToken struct {
+	ID         int64
+	Name       string
+	Prefix     string // the token's first characters, to recognise it
+	CreatedAt  time.Time
+	ExpiresAt  time.Time // zero: never
+	LastUsedAt time.Time // zero: never used
 }
 
-func sessionRevokeURL(r SessionRow) string { return "/settings/sessions/" + r.ID + "/revoke" }
-
-// SettingsTokens is the data of the "API tokens" page.
-type SettingsTokens struct {
-	Account
-	Form     Form
-	Tokens   []db.APIToken
-	NewToken string // shown once, at the top, in the answer to the form that made it
-}
-
-func tokenRevokeURL(t db.APIToken) string { return "/settings/tokens/" + itoa(t.ID) + "/revoke" }
-
-// SettingsData is the data of the "Data and deletion" page.
-type SettingsData struct {
-	Account
-	DeleteForm Form
-}
+func tokenRevokeURL(t APIToken) string { return "/settings/tokens/" + itoa(t.ID) + "/revoke" }
 
 // TwoFactor is the data of the "Two-factor authentication" page.
 type TwoFactor struct {
@@ -105,11 +118,18 @@ type RecoveryCodes struct {
 	Until time.Time // the page and the download work until then
 }
 
+// SessionCountCap is as far as the sessions page counts the other sessions:
+// past it, it says "1,000+", and counting costs no more for a script that logs in daily.
+const SessionCountCap = 1000
+
 // OtherSessions counts the sessions besides this one: "1 other session",
-// "3 other sessions".
+// "3 other sessions", "1,000+ other sessions" from SessionCountCap on.
 func OtherSessions(n int) string {
-	if n == 1 {
+	switch {
+	case n == 1:
 		return "1 other session"
+	case n >= SessionCountCap:
+		return "1,000+ other sessions"
 	}
 	return itoa(int64(n)) + " other sessions"
 }

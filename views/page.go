@@ -1,5 +1,6 @@
 // Package views holds every HTML page and component, written in templ.
-// Components take plain structs, never *http.Request.
+// Components take plain structs of this package, never *http.Request nor a
+// database row: app/ converts what it reads into these types.
 package views
 
 import "time"
