@@ -119,7 +119,8 @@ type RecoveryCodes struct {
 }
 
 // SessionCountCap is as far as the sessions page counts the other sessions:
-// past it, it says "1,000+", and counting costs no more for a script that logs in daily.
+// past it, it says "1,000+", and counting costs no more for an account that
+// a script logs in to every day.
 const SessionCountCap = 1000
 
 // OtherSessions counts the sessions besides this one: "1 other session",
