@@ -108,9 +108,15 @@ func (h *passwordHasher) verify(ctx context.Context, password, encoded string) (
 }
 
 // verifyDummy spends the time of one verification, so that a login for an
-// unknown email takes as long as one with a wrong password.
-func (h *passwordHasher) verifyDummy(ctx context.Context, password string) {
-	_, _ = h.verify(ctx, password, h.dummy)
+// unknown email takes as long as one with a wrong password. No password
+// matches the dummy hash; the error it returns is another one (the request
+// was canceled while waiting for its turn).
+func (h *passwordHasher) verifyDummy(ctx context.Context, password string) error {
+	_, err := h.verify(ctx, password, h.dummy)
+	if errors.Is(err, errPasswordMismatch) {
+		return nil
+	}
+	return err
 }
 
 func (h *passwordHasher) derive(ctx context.Context, password string, salt []byte, p argonParams) ([]byte, error) {
