@@ -21,17 +21,17 @@ func (s *Server) authRoutes(public, user group) {
 	public.handle("GET /login/2fa", old(s.handleTwoFactorLoginGet))
 	public.handle("POST /login/2fa", old(s.handleTwoFactorLoginPost))
 
-	public.handle("GET /verify-email", old(s.handleVerifyEmailGet))
-	public.handle("POST /verify-email", old(s.handleVerifyEmailPost))
-	user.handle("POST /verify-email/resend", old(s.handleVerifyResend))
-	public.handle("GET /forgot-password", old(s.handleForgotGet))
-	public.handle("POST /forgot-password", old(s.handleForgotPost))
-	public.handle("GET /reset-password", old(s.handleResetGet))
-	public.handle("POST /reset-password", old(s.handleResetPost))
-	public.handle("GET /login/magic", old(s.handleMagicGet))
-	public.handle("POST /login/magic", old(s.handleMagicPost))
-	public.handle("GET /login/magic/confirm", old(s.handleMagicConfirmGet))
-	public.handle("POST /login/magic/confirm", old(s.handleMagicConfirmPost))
+	public.handle("GET /verify-email", s.handleVerifyEmailGet)
+	public.handle("POST /verify-email", s.handleVerifyEmailPost)
+	user.handle("POST /verify-email/resend", s.handleVerifyResend)
+	public.handle("GET /forgot-password", s.handleForgotGet)
+	public.handle("POST /forgot-password", s.handleForgotPost)
+	public.handle("GET /reset-password", s.handleResetGet)
+	public.handle("POST /reset-password", s.handleResetPost)
+	public.handle("GET /login/magic", s.handleMagicGet)
+	public.handle("POST /login/magic", s.handleMagicPost)
+	public.handle("GET /login/magic/confirm", s.handleMagicConfirmGet)
+	public.handle("POST /login/magic/confirm", s.handleMagicConfirmPost)
 }
 
 // loginFailed is the one message for an unknown email and a wrong password.
