@@ -18,8 +18,8 @@ func (s *Server) authRoutes(public, user group) {
 	public.handle("GET /login", s.handleLoginGet)
 	public.handle("POST /login", s.handleLoginPost)
 	public.handle("POST /logout", s.handleLogoutPost)
-	public.handle("GET /login/2fa", old(s.handleTwoFactorLoginGet))
-	public.handle("POST /login/2fa", old(s.handleTwoFactorLoginPost))
+	public.handle("GET /login/2fa", s.handleTwoFactorLoginGet)
+	public.handle("POST /login/2fa", s.handleTwoFactorLoginPost)
 
 	public.handle("GET /verify-email", s.handleVerifyEmailGet)
 	public.handle("POST /verify-email", s.handleVerifyEmailPost)
