@@ -284,24 +284,6 @@ func (s *Server) logIn(w http.ResponseWriter, r *http.Request, u db.User, rememb
 	return nil
 }
 
-// sessionError answers a failed startSession.
-//
-// Deprecated: handlers that return errors use logIn.
-func (s *Server) sessionError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, errSecondFactor) {
-		http.Redirect(w, r, "/login/2fa", http.StatusSeeOther)
-		return
-	}
-	s.pageError(&wroteWriter{ResponseWriter: w}, r, err)
-}
-
-// disabledPage is the one answer of every way into a disabled account.
-//
-// Deprecated: handlers that return errors return errAccountDisabled.
-func (s *Server) disabledPage(w http.ResponseWriter, r *http.Request) {
-	s.pageError(&wroteWriter{ResponseWriter: w}, r, errAccountDisabled)
-}
-
 // loadUser puts the logged-in user, if any, into the request state. A session
 // whose user is gone, or whose auth epoch is older than the user's (after a
 // password reset or "sign out everywhere"), is destroyed.
