@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
@@ -93,9 +92,7 @@ func newRecoveryCodes() ([]string, [][]byte) {
 	var hashes [][]byte
 	enc := base32.StdEncoding.WithPadding(base32.NoPadding)
 	for range 10 {
-		var raw [7]byte
-		rand.Read(raw[:])
-		c := strings.ToLower(enc.EncodeToString(raw[:]))[:recoveryCodeLen]
+		c := strings.ToLower(enc.EncodeToString(randomBytes(7)))[:recoveryCodeLen]
 		sum := sha256.Sum256([]byte(c))
 		shown = append(shown, c[:5]+"-"+c[5:])
 		hashes = append(hashes, sum[:])

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
 	"errors"
@@ -149,9 +148,7 @@ func (s *Server) completeSession(r *http.Request, u db.User, remember bool) erro
 	if u.Disabled {
 		return errAccountDisabled
 	}
-	var raw [16]byte
-	rand.Read(raw[:])
-	sid := base64.RawURLEncoding.EncodeToString(raw[:])
+	sid := base64.RawURLEncoding.EncodeToString(randomBytes(16))
 	device, ip := deviceName(r.UserAgent()), s.clientIP(r)
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		q := db.Q(tx)
