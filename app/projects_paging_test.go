@@ -24,15 +24,6 @@ func seedProjects(t *testing.T, ts *testServer, userID int64, n int) {
 	}
 }
 
-func userID(t *testing.T, ts *testServer, email string) int64 {
-	t.Helper()
-	u, err := ts.db.UserByEmail(context.Background(), email)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u.ID
-}
-
 // projectNames reads the names in the projects table of a page, and its
 // links to the next and the first page.
 func projectNames(t *testing.T, res response) (names []string, next, first string) {
@@ -62,10 +53,10 @@ func TestProjectsPageIsPaged(t *testing.T) {
 	ts := newTestServer(t)
 	ada := ts.newClient()
 	ada.signup("ada@example.com")
-	seedProjects(t, ts, userID(t, ts, "ada@example.com"), 2*defaultPageSize+7)
+	seedProjects(t, ts, ts.userID("ada@example.com"), 2*defaultPageSize+7)
 	bob := ts.newClient()
 	bob.signup("bob@example.com")
-	seedProjects(t, ts, userID(t, ts, "bob@example.com"), 3)
+	seedProjects(t, ts, ts.userID("bob@example.com"), 3)
 
 	// Following "Older" from the first page visits every project once,
 	// newest first, a page at a time.
@@ -185,7 +176,7 @@ func TestAPIProjectsPagedAndRenamed(t *testing.T) {
 	ada := ts.newClient()
 	ada.signupVerified("ada@example.com")
 	token := ada.newToken("script")
-	seedProjects(t, ts, userID(t, ts, "ada@example.com"), 23)
+	seedProjects(t, ts, ts.userID("ada@example.com"), 23)
 
 	// limit=10 gives 10, 10 and 3, each "next" leading on, also as a Link.
 	seen := map[int64]bool{}
