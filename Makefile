@@ -5,7 +5,7 @@ export GOTOOLCHAIN := auto
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X skiff/app.Version=$(VERSION)
 
-.PHONY: run test build generate fmt vet clean bench vulncheck
+.PHONY: run test build generate fmt vet lint clean bench vulncheck
 
 # The first build compiles every dependency, above all the pure-Go SQLite
 # (modernc.org/sqlite): minutes on a small machine (see the README). -v names
@@ -38,6 +38,10 @@ fmt:
 
 vet:
 	go vet ./...
+
+## lint: go vet, then staticcheck (a go tool in go.mod); each deliberate exception has a //lint:ignore with its reason
+lint: vet
+	go tool staticcheck ./...
 
 clean:
 	rm -rf bin

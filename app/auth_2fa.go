@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
@@ -47,24 +46,18 @@ func (s *Server) matchTOTP(secret, code string) int64 {
 
 // checkSecondFactor accepts a current TOTP code (once) or an unused recovery
 // code of userID. The per-account limit's token is taken before the check, so
-// concurrent guesses get at most the limit's worth of checks; a valid code
-// gives the account its tokens back. ok is false when the answer was written
-// (429, 500).
-func (s *Server) checkSecondFactor(w http.ResponseWriter, r *http.Request, userID int64, code string) (match, ok bool) {
+// concurrent guesses get at most the limit's worth of checks (more are a
+// 429); a valid code gives the account its tokens back.
+func (s *Server) checkSecondFactor(ctx context.Context, userID int64, code string) (bool, error) {
 	key := strconv.FormatInt(userID, 10)
 	if ok, wait := s.twoFactorLimiter.allow(key); !ok {
-		s.tooManyRequests(w, r, wait)
-		return false, false
+		return false, tooMany(wait)
 	}
-	match, err := s.matchSecondFactor(r.Context(), userID, code)
-	if err != nil {
-		s.serverError(w, r, err)
-		return false, false
-	}
+	match, err := s.matchSecondFactor(ctx, userID, code)
 	if match {
 		s.twoFactorLimiter.reset(key)
 	}
-	return match, true
+	return match, err
 }
 
 func (s *Server) matchSecondFactor(ctx context.Context, userID int64, code string) (bool, error) {
@@ -99,9 +92,7 @@ func newRecoveryCodes() ([]string, [][]byte) {
 	var hashes [][]byte
 	enc := base32.StdEncoding.WithPadding(base32.NoPadding)
 	for range 10 {
-		var raw [7]byte
-		rand.Read(raw[:])
-		c := strings.ToLower(enc.EncodeToString(raw[:]))[:recoveryCodeLen]
+		c := strings.ToLower(enc.EncodeToString(randomBytes(7)))[:recoveryCodeLen]
 		sum := sha256.Sum256([]byte(c))
 		shown = append(shown, c[:5]+"-"+c[5:])
 		hashes = append(hashes, sum[:])
@@ -110,13 +101,21 @@ func newRecoveryCodes() ([]string, [][]byte) {
 }
 
 // handleTwoFactorLoginGet handles "GET /login/2fa".
-func (s *Server) handleTwoFactorLoginGet(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleTwoFactorLoginGet(w http.ResponseWriter, r *http.Request) error {
 	if _, ok := s.pendingSecondFactor(r); !ok {
-		s.redirect(w, r, "/login", "Please log in again.")
-		return
+		s.redirect(w, r, "/login", logInAgain)
+		return nil
 	}
-	s.render(w, r, http.StatusOK, views.TwoFactorLoginPage(s.page(r, "Two-factor authentication"), views.Form{}))
+	s.renderTwoFactorLogin(w, r, http.StatusOK, views.Form{})
+	return nil
 }
+
+func (s *Server) renderTwoFactorLogin(w http.ResponseWriter, r *http.Request, status int, f views.Form) {
+	s.render(w, r, status, views.TwoFactorLoginPage(s.page(r, "Two-factor authentication"), f))
+}
+
+// logInAgain sends back to the login a browser whose half-done login is gone.
+const logInAgain = "Please log in again."
 
 func (s *Server) pendingSecondFactor(r *http.Request) (int64, bool) {
 	ctx := r.Context()
@@ -126,88 +125,90 @@ func (s *Server) pendingSecondFactor(r *http.Request) (int64, bool) {
 
 // handleTwoFactorLoginPost handles "POST /login/2fa" (`code`): a TOTP code or
 // a recovery code completes the login, with a new session token.
-func (s *Server) handleTwoFactorLoginPost(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
+func (s *Server) handleTwoFactorLoginPost(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(r); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	id, ok := s.pendingSecondFactor(r)
 	if !ok {
-		s.redirect(w, r, "/login", "That took too long. Please log in again.")
-		return
+		s.redirect(w, r, "/login", "That took too long. "+logInAgain)
+		return nil
 	}
 	u, err := s.db.UserByID(ctx, id)
-	if errors.Is(err, db.ErrNotFound) {
-		s.redirect(w, r, "/login", "Please log in again.")
-		return
+	if errors.Is(err, db.ErrNotFound) || (err == nil && u.AuthEpoch != s.sessions.GetInt64(ctx, sessionMFAEpoch)) {
+		// The account is gone, or a reset or a first proof happened since
+		// the password was typed.
+		s.redirect(w, r, "/login", logInAgain)
+		return nil
 	}
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
-	if u.AuthEpoch != s.sessions.GetInt64(ctx, sessionMFAEpoch) {
-		// A reset or a first proof since the password was typed.
-		s.redirect(w, r, "/login", "Please log in again.")
-		return
-	}
-	match, ok := s.checkSecondFactor(w, r, id, r.PostForm.Get("code"))
-	if !ok {
-		return
+	match, err := s.checkSecondFactor(ctx, id, r.PostForm.Get("code"))
+	if err != nil {
+		return err
 	}
 	if !match {
-		f := views.Form{Errors: map[string]string{"code": wrongSecondFactor}}
-		s.render(w, r, http.StatusUnauthorized, views.TwoFactorLoginPage(s.page(r, "Two-factor authentication"), f))
-		return
+		s.renderTwoFactorLogin(w, r, http.StatusUnauthorized, views.Form{Errors: map[string]string{"code": wrongSecondFactor}})
+		return nil
 	}
 	if err := s.completeSession(r, u, s.sessions.GetBool(ctx, sessionMFARemember)); err != nil {
-		s.sessionError(w, r, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+	return nil
 }
 
 // handleTwoFactorSettings handles "GET /settings/2fa": the enrolment (a QR
 // code and the secret for manual entry), or, once on, how many recovery
 // codes are left, making new ones, and turning it off.
-func (s *Server) handleTwoFactorSettings(w http.ResponseWriter, r *http.Request) {
-	s.renderTwoFactor(w, r, http.StatusOK, views.TwoFactor{})
+func (s *Server) handleTwoFactorSettings(w http.ResponseWriter, r *http.Request) error {
+	return s.renderTwoFactor(w, r, http.StatusOK, views.TwoFactor{})
 }
 
 // renderTwoFactor shows the two-factor page with the forms in d.
-func (s *Server) renderTwoFactor(w http.ResponseWriter, r *http.Request, status int, d views.TwoFactor) {
+func (s *Server) renderTwoFactor(w http.ResponseWriter, r *http.Request, status int, d views.TwoFactor) error {
 	ctx := r.Context()
 	u := s.currentUser(r)
 	secret, err := s.db.TOTPSecret(ctx, u.ID)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	d.Account, d.Enabled = account(u), secret != ""
 	if d.Enabled {
 		if d.CodesLeft, err = s.db.RecoveryCodesLeft(ctx, u.ID); err != nil {
-			s.serverError(w, r, err)
-			return
+			return err
 		}
 	} else if d.Verified {
-		key, err := s.pendingTOTPKey(ctx, u)
-		if err != nil {
-			s.serverError(w, r, err)
-			return
+		if d.QR, d.Secret, err = s.enrolment(ctx, u); err != nil {
+			return err
 		}
-		img, err := key.Image(220, 220)
-		if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		var buf bytes.Buffer
-		png.Encode(&buf, img)
-		d.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
-		d.Secret = key.Secret()
 	}
 	s.render(w, r, status, views.TwoFactorPage(s.settingsPage(r, views.SectionTwoFactor), d))
+	return nil
 }
 
-// pendingTOTPKey returns the enrolment key kept in the session, making one.
+// enrolment returns the QR code (a data: URL) and the secret of the key
+// being enrolled.
+func (s *Server) enrolment(ctx context.Context, u *db.User) (qr, secret string, err error) {
+	key, err := s.pendingTOTPKey(ctx, u)
+	if err != nil {
+		return "", "", err
+	}
+	img, err := key.Image(220, 220)
+	if err != nil {
+		return "", "", err
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return "", "", err
+	}
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes()), key.Secret(), nil
+}
+
+// pendingTOTPKey returns the enrolment key kept in the session, making one
+// (also when the kept one is unreadable: the user just scans the new one).
 func (s *Server) pendingTOTPKey(ctx context.Context, u *db.User) (*otp.Key, error) {
 	if raw := s.sessions.GetString(ctx, sessionTOTPPending); raw != "" {
 		if key, err := otp.NewKeyFromURL(raw); err == nil {
@@ -226,32 +227,31 @@ func (s *Server) pendingTOTPKey(ctx context.Context, u *db.User) (*otp.Key, erro
 // `current_password`): a code from the app proves the enrolment; the recovery
 // codes are shown next, on a page of their own. Like every change to the ways in, it needs a proven
 // address and re-authentication, and the address is told.
-func (s *Server) handleTwoFactorEnable(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
+func (s *Server) handleTwoFactorEnable(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(r); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	u := s.currentUser(r)
 	if !s.requireVerified(w, r, u, "turn on two-factor authentication") {
-		return
+		return nil
 	}
 	raw := s.sessions.GetString(ctx, sessionTOTPPending)
 	key, err := otp.NewKeyFromURL(raw)
 	if raw == "" || err != nil {
 		s.redirect(w, r, "/settings/2fa", "Scan the code again, then enter the code it shows.")
-		return
+		return nil
 	}
 	f := views.Form{Errors: map[string]string{}}
 	if !s.reauthenticateForm(w, r, u, &f) {
-		return
+		return nil
 	}
 	step := s.matchTOTP(key.Secret(), strings.TrimSpace(r.PostForm.Get("code")))
 	if step == 0 {
 		f.Errors["code"] = "That code does not match. Check your phone's clock and try the current code."
 	}
 	if len(f.Errors) > 0 {
-		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, views.TwoFactor{Form: f})
-		return
+		return s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, views.TwoFactor{Form: f})
 	}
 	codes, hashes := newRecoveryCodes()
 	err = s.userTx(r, func(q db.Queries) error {
@@ -262,47 +262,44 @@ func (s *Server) handleTwoFactorEnable(w http.ResponseWriter, r *http.Request) {
 			"Two-factor authentication was turned on for your Skiff account: every login now also asks for a code from an authenticator app.")
 	})
 	if err != nil {
-		s.userTxError(w, r, err)
-		return
+		return s.userTxFailed(w, r, err)
 	}
 	s.outbox.notify()
 	if _, err := s.db.UseTOTPStep(ctx, u.ID, step); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.sessions.Remove(ctx, sessionTOTPPending)
 	if err := s.renewToken(ctx); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.showRecoveryCodes(w, r, u.ID, codes, "Two-factor authentication is on.")
+	return nil
 }
 
 // handleTwoFactorDisable handles "POST /settings/2fa/disable" (`code`,
 // `current_password`): re-authentication and a current code or a recovery
 // code are needed, and the address is told.
-func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
+func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(r); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	u := s.currentUser(r)
 	var f views.Form
 	if !s.reauthenticateForm(w, r, u, &f) {
-		return
+		return nil
+	}
+	if len(f.Errors) == 0 {
+		match, err := s.checkSecondFactor(ctx, u.ID, r.PostForm.Get("code"))
+		if err != nil {
+			return err
+		}
+		if !match {
+			f.Errors = map[string]string{"code": wrongSecondFactor}
+		}
 	}
 	if len(f.Errors) > 0 {
-		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, views.TwoFactor{Form: f})
-		return
-	}
-	match, ok := s.checkSecondFactor(w, r, u.ID, r.PostForm.Get("code"))
-	if !ok {
-		return
-	}
-	if !match {
-		f := views.Form{Errors: map[string]string{"code": wrongSecondFactor}}
-		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, views.TwoFactor{Form: f})
-		return
+		return s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, views.TwoFactor{Form: f})
 	}
 	err := s.userTx(r, func(q db.Queries) error {
 		if err := q.DisableTOTP(ctx, u.ID); err != nil {
@@ -312,10 +309,10 @@ func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) 
 			"Two-factor authentication was turned off for your Skiff account: logging in needs only the password or a login link again.")
 	})
 	if err != nil {
-		s.userTxError(w, r, err)
-		return
+		return s.userTxFailed(w, r, err)
 	}
 	s.outbox.notify()
 	s.freshCodes.forget(u.ID)
 	s.redirect(w, r, "/settings/2fa", "Two-factor authentication is off.")
+	return nil
 }

@@ -82,25 +82,26 @@ const recoveryCodesGone = "Recovery codes are shown only in the five minutes aft
 
 // handleRecoveryCodes handles "GET /settings/2fa/recovery-codes": the codes
 // just made, as often as the page is reloaded, until their time is up.
-func (s *Server) handleRecoveryCodes(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleRecoveryCodes(w http.ResponseWriter, r *http.Request) error {
 	codes, made, ok := s.freshCodes.get(s.currentUser(r).ID, state(r).sid, s.now())
 	if !ok {
 		s.redirect(w, r, "/settings/2fa", recoveryCodesGone)
-		return
+		return nil
 	}
 	p := s.settingsPage(r, views.SectionTwoFactor)
 	p.Title = "Save your recovery codes"
 	s.render(w, r, http.StatusOK, views.RecoveryCodesPage(p, views.RecoveryCodes{Codes: codes, Until: made.Add(recoveryCodesShownFor)}))
+	return nil
 }
 
 // handleRecoveryCodesDownload handles "GET /settings/2fa/recovery-codes.txt":
 // the same codes as a text file, in the same few minutes; 410 after.
-func (s *Server) handleRecoveryCodesDownload(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleRecoveryCodesDownload(w http.ResponseWriter, r *http.Request) error {
 	u := s.currentUser(r)
 	codes, made, ok := s.freshCodes.get(u.ID, state(r).sid, s.now())
 	if !ok {
-		s.clientError(w, r, http.StatusGone, "These recovery codes can no longer be downloaded", recoveryCodesGone)
-		return
+		return &clientError{Status: http.StatusGone, Code: "gone", Title: "These recovery codes can no longer be downloaded",
+			Message: recoveryCodesGone}
 	}
 	text := "Skiff recovery codes for " + u.Email + ", made " + made.UTC().Format("2 Jan 2006 15:04 UTC") + ".\n" +
 		"Each code logs you in once, in place of a code from your authenticator app.\n" +
@@ -109,26 +110,26 @@ func (s *Server) handleRecoveryCodesDownload(w http.ResponseWriter, r *http.Requ
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("Content-Disposition", `attachment; filename="skiff-recovery-codes.txt"`)
 	h.Set("Cache-Control", "no-store")
-	w.Write([]byte(text))
+	_, err := w.Write([]byte(text))
+	return err // the response has begun: the adapter can only log it
 }
 
 // handleRecoveryCodesRegenerate handles "POST /settings/2fa/recovery-codes"
 // (`current_password`): ten new codes replace the old ones, which stop
 // working at once. Like every change to the ways in, it needs
 // re-authentication, and the address is told.
-func (s *Server) handleRecoveryCodesRegenerate(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
+func (s *Server) handleRecoveryCodesRegenerate(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(r); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	u := s.currentUser(r)
 	var f views.Form
 	if !s.reauthenticateForm(w, r, u, &f) {
-		return
+		return nil
 	}
 	if len(f.Errors) > 0 {
-		s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, views.TwoFactor{RegenerateForm: f})
-		return
+		return s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, views.TwoFactor{RegenerateForm: f})
 	}
 	codes, hashes := newRecoveryCodes()
 	err := s.userTx(r, func(q db.Queries) error {
@@ -140,12 +141,12 @@ func (s *Server) handleRecoveryCodesRegenerate(w http.ResponseWriter, r *http.Re
 	})
 	if errors.Is(err, db.ErrNotFound) {
 		s.redirect(w, r, "/settings/2fa", "Two-factor authentication is off, so there are no recovery codes to replace.")
-		return
+		return nil
 	}
 	if err != nil {
-		s.userTxError(w, r, err)
-		return
+		return s.userTxFailed(w, r, err)
 	}
 	s.outbox.notify()
 	s.showRecoveryCodes(w, r, u.ID, codes, "New recovery codes were made. The old ones no longer work.")
+	return nil
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"net/http"
 
@@ -12,25 +13,25 @@ import (
 // authRoutes registers signing up, logging in and out, the mailed links
 // (verification, password reset, magic link) and the second factor.
 func (s *Server) authRoutes(public, user group) {
-	public.handle("GET /signup", old(s.handleSignupGet))
-	public.handle("POST /signup", old(s.handleSignupPost))
-	public.handle("GET /login", old(s.handleLoginGet))
-	public.handle("POST /login", old(s.handleLoginPost))
-	public.handle("POST /logout", old(s.handleLogoutPost))
-	public.handle("GET /login/2fa", old(s.handleTwoFactorLoginGet))
-	public.handle("POST /login/2fa", old(s.handleTwoFactorLoginPost))
+	public.handle("GET /signup", s.handleSignupGet)
+	public.handle("POST /signup", s.handleSignupPost)
+	public.handle("GET /login", s.handleLoginGet)
+	public.handle("POST /login", s.handleLoginPost)
+	public.handle("POST /logout", s.handleLogoutPost)
+	public.handle("GET /login/2fa", s.handleTwoFactorLoginGet)
+	public.handle("POST /login/2fa", s.handleTwoFactorLoginPost)
 
-	public.handle("GET /verify-email", old(s.handleVerifyEmailGet))
-	public.handle("POST /verify-email", old(s.handleVerifyEmailPost))
-	user.handle("POST /verify-email/resend", old(s.handleVerifyResend))
-	public.handle("GET /forgot-password", old(s.handleForgotGet))
-	public.handle("POST /forgot-password", old(s.handleForgotPost))
-	public.handle("GET /reset-password", old(s.handleResetGet))
-	public.handle("POST /reset-password", old(s.handleResetPost))
-	public.handle("GET /login/magic", old(s.handleMagicGet))
-	public.handle("POST /login/magic", old(s.handleMagicPost))
-	public.handle("GET /login/magic/confirm", old(s.handleMagicConfirmGet))
-	public.handle("POST /login/magic/confirm", old(s.handleMagicConfirmPost))
+	public.handle("GET /verify-email", s.handleVerifyEmailGet)
+	public.handle("POST /verify-email", s.handleVerifyEmailPost)
+	user.handle("POST /verify-email/resend", s.handleVerifyResend)
+	public.handle("GET /forgot-password", s.handleForgotGet)
+	public.handle("POST /forgot-password", s.handleForgotPost)
+	public.handle("GET /reset-password", s.handleResetGet)
+	public.handle("POST /reset-password", s.handleResetPost)
+	public.handle("GET /login/magic", s.handleMagicGet)
+	public.handle("POST /login/magic", s.handleMagicPost)
+	public.handle("GET /login/magic/confirm", s.handleMagicConfirmGet)
+	public.handle("POST /login/magic/confirm", s.handleMagicConfirmPost)
 }
 
 // loginFailed is the one message for an unknown email and a wrong password.
@@ -38,88 +39,101 @@ const loginFailed = "Incorrect email or password."
 
 // handleLoginGet handles "GET /login" (`next`, and `email` to fill in, as the
 // signup page's "Log in instead?" link does).
-func (s *Server) handleLoginGet(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleLoginGet(w http.ResponseWriter, r *http.Request) error {
 	next := safeNext(r.URL.Query().Get("next"))
 	if s.currentUser(r) != nil {
 		http.Redirect(w, r, cmp.Or(next, "/dashboard"), http.StatusSeeOther)
-		return
+		return nil
 	}
 	f := views.Form{Values: map[string]string{"next": next}}
 	if email := normalizeEmail(r.URL.Query().Get("email")); emailProblem(email) == "" {
 		f.Values["email"] = email
 	}
-	s.render(w, r, http.StatusOK, views.LoginPage(s.page(r, "Log in"), f, s.providerButtons()))
+	s.renderLogin(w, r, http.StatusOK, f)
+	return nil
+}
+
+func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, f views.Form) {
+	s.render(w, r, status, views.LoginPage(s.page(r, "Log in"), f, s.providerButtons()))
 }
 
 // handleLoginPost handles "POST /login". An unknown email and a wrong password
 // get the same page, the same status and the same argon2id work, so the
 // response tells nothing about which accounts exist.
-func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
+func (s *Server) handleLoginPost(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(r); err != nil {
+		return err
 	}
 	if ok, wait := s.loginIPLimiter.allow(s.clientIP(r)); !ok {
-		s.tooManyRequests(w, r, wait)
-		return
+		return tooMany(wait)
 	}
 	f := readLoginForm(r)
 	if errs := f.Valid(); len(errs) > 0 {
-		s.render(w, r, http.StatusUnprocessableEntity, views.LoginPage(s.page(r, "Log in"), f.view(errs, ""), s.providerButtons()))
-		return
+		s.renderLogin(w, r, http.StatusUnprocessableEntity, f.view(errs, ""))
+		return nil
 	}
 	// Attempts are counted per address whether or not it has an account, so
 	// this limit reveals nothing either. The token is taken before the
 	// argon2id work, so concurrent guesses get at most the limit's worth of
 	// checks; a success gives the address its tokens back.
 	if ok, wait := s.loginFailLimiter.allow(f.Email); !ok {
-		s.tooManyRequests(w, r, wait)
-		return
+		return tooMany(wait)
 	}
-	ctx := r.Context()
-	u, err := s.db.UserByEmail(ctx, f.Email)
-	if err != nil && !errors.Is(err, db.ErrNotFound) {
-		s.serverError(w, r, err)
-		return
-	}
-	var rehash bool
-	if err != nil || u.PasswordHash == "" {
-		s.hasher.verifyDummy(ctx, f.Password)
-		err = errPasswordMismatch
-	} else {
-		rehash, err = s.hasher.verify(ctx, f.Password, u.PasswordHash)
-	}
+	u, rehash, err := s.verifyLogin(r.Context(), f.Email, f.Password)
 	if errors.Is(err, errPasswordMismatch) {
-		s.render(w, r, http.StatusUnauthorized, views.LoginPage(s.page(r, "Log in"), f.view(nil, loginFailed), s.providerButtons()))
-		return
+		s.renderLogin(w, r, http.StatusUnauthorized, f.view(nil, loginFailed))
+		return nil
 	}
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.loginFailLimiter.reset(f.Email)
 	if rehash {
-		// The hash is outdated (other cost parameters, or made before
-		// passwords were normalised): upgrade it now that the password is at
-		// hand. A failure here is not the user's.
-		if h, err := s.hasher.hash(ctx, f.Password); err == nil {
-			if err := s.db.RehashPassword(ctx, u.ID, u.PasswordHash, h); err != nil {
-				s.log.Warn("rehash password", "user_id", u.ID, "err", err)
-			}
+		s.upgradePasswordHash(r, u, f.Password)
+	}
+	return s.logIn(w, r, u, f.Remember, cmp.Or(f.Next, "/dashboard"), "")
+}
+
+// verifyLogin returns the account of email if password is its password, and
+// whether its hash should be made again. An unknown address, an account
+// without a password and a wrong password are all errPasswordMismatch, after
+// the same argon2id work.
+func (s *Server) verifyLogin(ctx context.Context, email, password string) (u db.User, rehash bool, err error) {
+	u, err = s.db.UserByEmail(ctx, email)
+	if err != nil && !errors.Is(err, db.ErrNotFound) {
+		return u, false, err
+	}
+	if err != nil || u.PasswordHash == "" {
+		if err := s.hasher.verifyDummy(ctx, password); err != nil {
+			return u, false, err
 		}
+		return u, false, errPasswordMismatch
 	}
-	if err := s.startSession(r, u, f.Remember); err != nil {
-		s.sessionError(w, r, err)
-		return
+	rehash, err = s.hasher.verify(ctx, password, u.PasswordHash)
+	return u, rehash, err
+}
+
+// upgradePasswordHash replaces u's outdated hash (other cost parameters, or
+// made before passwords were normalised) now that the password is at hand.
+// A failure is logged, not answered: the login itself succeeded, and the old
+// hash goes on working until the next login tries again.
+func (s *Server) upgradePasswordHash(r *http.Request, u db.User, password string) {
+	ctx := r.Context()
+	h, err := s.hasher.hash(ctx, password)
+	if err == nil {
+		err = s.db.RehashPassword(ctx, u.ID, u.PasswordHash, h)
 	}
-	http.Redirect(w, r, cmp.Or(f.Next, "/dashboard"), http.StatusSeeOther)
+	if err != nil {
+		s.log.Warn("rehash password", "user_id", u.ID, "err", err, "request_id", state(r).id)
+	}
 }
 
 // handleLogoutPost handles "POST /logout": the session is deleted from the
 // store and a new, empty one carries the goodbye message.
-func (s *Server) handleLogoutPost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleLogoutPost(w http.ResponseWriter, r *http.Request) error {
 	if err := s.sessions.Destroy(r.Context()); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.redirect(w, r, "/", "You have been logged out.")
+	return nil
 }

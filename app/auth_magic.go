@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"net/http"
@@ -13,93 +14,101 @@ import (
 )
 
 // handleMagicGet handles "GET /login/magic".
-func (s *Server) handleMagicGet(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, views.MagicLinkPage(s.page(r, "Log in with a link"), views.Form{}))
+func (s *Server) handleMagicGet(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, s.magicPage(r, views.Form{}))
+	return nil
+}
+
+func (s *Server) magicPage(r *http.Request, f views.Form) templ.Component {
+	return views.MagicLinkPage(s.page(r, "Log in with a link"), f)
 }
 
 // handleMagicPost handles "POST /login/magic": the same page, after the same
 // time, for every address. A known address gets a login link; an unknown one
 // gets a sign-up link only when MAGIC_LINK_SIGNUP is on.
-func (s *Server) handleMagicPost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleMagicPost(w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
-	email, ok := s.readMailRequest(w, r, func(f views.Form) templ.Component {
-		return views.MagicLinkPage(s.page(r, "Log in with a link"), f)
-	})
-	if !ok {
-		return
+	email, err := s.mailRequest(r)
+	if errs := fieldErrors(err); errs != nil {
+		s.render(w, r, http.StatusUnprocessableEntity, s.magicPage(r, mailRequestForm(email, errs)))
+		return nil
 	}
-	u, err := s.db.UserByEmail(r.Context(), email)
-	var user *db.User
-	switch {
-	case err == nil && u.Disabled:
-		// No way into a disabled account; the same answer as for any address.
-		time.Sleep(time.Until(start.Add(sameTime)))
-		s.render(w, r, http.StatusOK, views.MailSentPage(s.page(r, "Check your email"), magicLinkSent(email, s.cfg.MagicLinkSignup)))
-		return
-	case err == nil:
-		user = &u
-	case !errors.Is(err, db.ErrNotFound):
-		s.serverError(w, r, err)
-		return
+	if err != nil {
+		return err
 	}
-	if user != nil || s.cfg.MagicLinkSignup {
-		err := s.db.Tx(r.Context(), func(tx *sql.Tx) error {
-			q := db.Q(tx)
-			link, err := s.issueToken(r.Context(), q, db.PurposeMagicLink, user, email)
-			if err != nil {
-				return err
-			}
-			return queueMail(r.Context(), q, email, magicLinkMail(link, user == nil))
-		})
-		if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		s.outbox.notify()
+	if err := s.sendMagicLink(r.Context(), email); err != nil {
+		return err
 	}
-	time.Sleep(time.Until(start.Add(sameTime)))
-	s.render(w, r, http.StatusOK, views.MailSentPage(s.page(r, "Check your email"), magicLinkSent(email, s.cfg.MagicLinkSignup)))
-}
-
-// magicLinkSent is the one answer to a magic-link request, whatever the address.
-func magicLinkSent(email string, signup bool) views.MailSent {
 	text := "If an account exists for " + email + ", we sent it a login link. It is valid for 15 minutes."
-	if signup {
+	if s.cfg.MagicLinkSignup {
 		text = "We sent a login link to " + email + ". It is valid for 15 minutes."
 	}
-	return views.MailSent{Title: "Check your email", Text: text, Email: email, Action: "/login/magic"}
+	s.renderMailSent(w, r, start, views.MailSent{Text: text, Email: email, Action: "/login/magic"})
+	return nil
+}
+
+// sendMagicLink queues a login link to the account of email, or a sign-up
+// link when it has none and MAGIC_LINK_SIGNUP is on. A disabled account gets
+// nothing: there is no way into it.
+func (s *Server) sendMagicLink(ctx context.Context, email string) error {
+	u, err := activeUser(s.db.UserByEmail(ctx, email))
+	var user *db.User // nil: a sign-up link
+	switch {
+	case err == nil:
+		user = &u
+	case errors.Is(err, errAccountDisabled):
+		return nil
+	case !errors.Is(err, db.ErrNotFound):
+		return err
+	case !s.cfg.MagicLinkSignup:
+		return nil
+	}
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		q := db.Q(tx)
+		link, err := s.issueToken(ctx, q, db.PurposeMagicLink, user, email)
+		if err != nil {
+			return err
+		}
+		return queueMail(ctx, q, email, magicLinkMail(link, user == nil))
+	})
+	if err != nil {
+		return err
+	}
+	s.outbox.notify()
+	return nil
 }
 
 // handleMagicConfirmGet handles "GET /login/magic/confirm?token=...". Mail
 // scanners open links, so this page only shows a button; the POST logs in.
-func (s *Server) handleMagicConfirmGet(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleMagicConfirmGet(w http.ResponseWriter, r *http.Request) error {
 	noReferrer(w)
 	token := r.URL.Query().Get("token")
-	t, _, ok := s.peekUserToken(w, r, token, db.PurposeMagicLink)
-	if !ok {
-		return
+	t, _, err := s.peekLink(r.Context(), token, db.PurposeMagicLink)
+	if err != nil {
+		return s.linkFailed(w, r, db.PurposeMagicLink, err)
 	}
 	title := "Log in to " + views.ProductName
 	s.render(w, r, http.StatusOK, views.ConfirmPage(s.page(r, title), views.Confirm{
 		Title: title, Text: "Continue as " + t.Email + ".", Action: "/login/magic/confirm", Token: token, Button: "Log in",
 	}))
+	return nil
 }
 
 // handleMagicConfirmPost handles "POST /login/magic/confirm": use the token,
 // prove the address (a first proof wipes what was set up before it), create
 // the account for a sign-up link, and log in.
-func (s *Server) handleMagicConfirmPost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleMagicConfirmPost(w http.ResponseWriter, r *http.Request) error {
 	noReferrer(w)
-	if !s.parseForm(w, r) {
-		return
+	if err := readForm(r); err != nil {
+		return err
 	}
 	ctx := r.Context()
-	t, u, ok := s.peekUserToken(w, r, r.PostForm.Get("token"), db.PurposeMagicLink)
-	if !ok {
-		return
+	t, u, err := s.peekLink(ctx, r.PostForm.Get("token"), db.PurposeMagicLink)
+	if err != nil {
+		return s.linkFailed(w, r, db.PurposeMagicLink, err)
 	}
 	var p proven
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		q := db.Q(tx)
 		if _, err := q.ConsumeToken(ctx, t.Hash, db.PurposeMagicLink); err != nil {
 			return err
@@ -119,23 +128,22 @@ func (s *Server) handleMagicConfirmPost(w http.ResponseWriter, r *http.Request) 
 	})
 	if errors.Is(err, db.ErrEmailTaken) {
 		// Someone signed up with this address after the link was sent.
-		s.clientError(w, r, http.StatusConflict, "Account already exists",
-			"An account with this address was created meanwhile. Ask for a new login link.")
-		return
+		return &clientError{Status: http.StatusConflict, Code: "email_taken", Title: "Account already exists",
+			Message: "An account with this address was created meanwhile. Ask for a new login link."}
 	}
-	if !s.tokenTxOK(w, r, db.PurposeMagicLink, err) {
-		return
-	}
-	if err := s.startSession(r, u, false); err != nil {
-		s.sessionError(w, r, err)
-		return
+	if err != nil {
+		return s.linkFailed(w, r, db.PurposeMagicLink, err)
 	}
 	msg := "You are logged in."
 	if p.first {
 		msg = "You are logged in, and your email address is confirmed."
 	}
 	if p.passwordRemoved {
-		msg += " The password set before it was confirmed was removed: choose a new one with \"Forgot your password?\" if you want one."
+		msg += " " + passwordRemovedNote
 	}
-	s.redirect(w, r, "/dashboard", msg)
+	return s.logIn(w, r, u, false, "/dashboard", msg)
 }
+
+// passwordRemovedNote tells whoever proved an address first that the
+// password set before (by them or by someone else) is gone.
+const passwordRemovedNote = "The password set before it was confirmed was removed: choose a new one with \"Forgot your password?\" if you want one."

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -92,98 +93,120 @@ func (f *fakeProvider) code(acct fakeAccount) string {
 
 const googleIssuer = "https://accounts.google.com"
 
+// serve routes the provider's endpoints (GitHub's, Google's and an OpenID
+// issuer's paths, all on one server).
 func (f *fakeProvider) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	r.ParseForm()
+	if err := r.ParseForm(); err != nil {
+		f.t.Errorf("fake provider: %s %s: %v", r.Method, r.URL, err)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	bearer := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	switch r.URL.Path {
 	case "/.well-known/openid-configuration":
-		f.discoveries++
-		writeJSON(w, 200, map[string]any{
-			"issuer": f.issuer, "authorization_endpoint": f.authURL, "token_endpoint": f.URL + "/token",
-			"userinfo_endpoint": f.URL + "/userinfo", "jwks_uri": f.URL + "/jwks",
-			"id_token_signing_alg_values_supported": []string{"RS256"}, "response_types_supported": []string{"code"},
-			"subject_types_supported": []string{"public"}, "code_challenge_methods_supported": []string{"S256"},
-		})
+		f.serveDiscovery(w)
 	case "/jwks", "/oauth2/v3/certs":
-		pub := f.key.PublicKey
-		writeJSON(w, 200, map[string]any{"keys": []any{map[string]any{
-			"kty": "RSA", "kid": "k1", "use": "sig", "alg": "RS256",
-			"n": base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
-			"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
-		}}})
+		f.serveKeys(w)
 	case "/login/oauth/authorize", "/authorize", "/o/oauth2/v2/auth":
-		// The user consents at once: back to the app with a code and the
-		// state. A test names the account by the code it registered
-		// (X-Fake-Code); a browser signs in as f.consent.
-		q := r.URL.Query()
-		c := r.Header.Get("X-Fake-Code")
-		if c == "" {
-			c = "code-browser-" + f.consent.ID + "-" + rand.Text()
-			f.codes[c] = &fakeGrant{acct: f.consent}
-		}
-		if g := f.codes[c]; g != nil && !g.authorized {
-			g.authorized = true
-			g.clientID, g.redirectURI, g.nonce = q.Get("client_id"), q.Get("redirect_uri"), q.Get("nonce")
-			g.challenge, g.challengeMethod = q.Get("code_challenge"), q.Get("code_challenge_method")
-		}
-		back := q.Get("redirect_uri") + "?code=" + url.QueryEscape(c) + "&state=" + url.QueryEscape(q.Get("state"))
-		http.Redirect(w, r, back, http.StatusFound)
+		f.serveAuthorize(w, r)
 	case "/login/oauth/access_token", "/token":
-		if f.fail {
-			writeJSON(w, 500, map[string]any{"error": "server_error"})
-			return
-		}
-		clientID, _, ok := r.BasicAuth()
-		if !ok {
-			clientID = r.PostForm.Get("client_id")
-		}
-		g := f.codes[r.PostForm.Get("code")]
-		if why := f.refuseToken(g, clientID, r.PostForm); why != "" {
-			writeJSON(w, 400, map[string]any{"error": "invalid_grant", "error_description": why})
-			return
-		}
-		delete(f.codes, r.PostForm.Get("code"))
-		token := "at-" + g.acct.ID + "-" + rand.Text()
-		f.tokens[token] = g.acct
-		res := map[string]any{"access_token": token, "token_type": "Bearer", "expires_in": 3600, "scope": "openid email profile"}
-		if clientID != "gh-id" { // GitHub is not an OpenID provider
-			res["id_token"] = f.idToken(g, clientID)
-		}
-		writeJSON(w, 200, res)
+		f.serveToken(w, r)
 	case "/user":
-		acct, ok := f.tokens[bearer]
-		if !ok {
-			writeJSON(w, 401, map[string]any{"message": "Bad credentials"})
-			return
+		if acct, ok := f.bearerAccount(w, bearer, map[string]any{"message": "Bad credentials"}); ok {
+			writeJSON(w, 200, map[string]any{"id": json.Number(acct.ID), "login": "user" + acct.ID, "name": "User " + acct.ID, "email": nil})
 		}
-		writeJSON(w, 200, map[string]any{"id": json.Number(acct.ID), "login": "user" + acct.ID, "name": "User " + acct.ID, "email": nil})
 	case "/user/emails":
-		acct, ok := f.tokens[bearer]
-		if !ok {
-			writeJSON(w, 401, map[string]any{"message": "Bad credentials"})
-			return
+		if acct, ok := f.bearerAccount(w, bearer, map[string]any{"message": "Bad credentials"}); ok {
+			writeJSON(w, 200, []any{
+				map[string]any{"email": "old-" + acct.Email, "primary": false, "verified": true},
+				map[string]any{"email": acct.Email, "primary": true, "verified": acct.Verified},
+			})
 		}
-		writeJSON(w, 200, []any{
-			map[string]any{"email": "old-" + acct.Email, "primary": false, "verified": true},
-			map[string]any{"email": acct.Email, "primary": true, "verified": acct.Verified},
-		})
 	case "/userinfo", "/v1/userinfo": // the issuer's, Google's
-		acct, ok := f.tokens[bearer]
-		if !ok {
-			writeJSON(w, 401, map[string]any{"error": "invalid_token"})
-			return
+		if acct, ok := f.bearerAccount(w, bearer, map[string]any{"error": "invalid_token"}); ok {
+			sub := cmp.Or(f.userinfoSubject, acct.ID)
+			writeJSON(w, 200, map[string]any{"sub": sub, "email": acct.Email, "email_verified": acct.Verified})
 		}
-		sub := acct.ID
-		if f.userinfoSubject != "" {
-			sub = f.userinfoSubject
-		}
-		writeJSON(w, 200, map[string]any{"sub": sub, "email": acct.Email, "email_verified": acct.Verified})
 	default:
 		f.t.Errorf("fake provider: unexpected %s %s", r.Method, r.URL)
 		http.NotFound(w, r)
 	}
+}
+
+func (f *fakeProvider) serveDiscovery(w http.ResponseWriter) {
+	f.discoveries++
+	writeJSON(w, 200, map[string]any{
+		"issuer": f.issuer, "authorization_endpoint": f.authURL, "token_endpoint": f.URL + "/token",
+		"userinfo_endpoint": f.URL + "/userinfo", "jwks_uri": f.URL + "/jwks",
+		"id_token_signing_alg_values_supported": []string{"RS256"}, "response_types_supported": []string{"code"},
+		"subject_types_supported": []string{"public"}, "code_challenge_methods_supported": []string{"S256"},
+	})
+}
+
+func (f *fakeProvider) serveKeys(w http.ResponseWriter) {
+	pub := f.key.PublicKey
+	writeJSON(w, 200, map[string]any{"keys": []any{map[string]any{
+		"kty": "RSA", "kid": "k1", "use": "sig", "alg": "RS256",
+		"n": base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+		"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+	}}})
+}
+
+// serveAuthorize: the user consents at once, back to the app with a code and
+// the state. A test names the account by the code it registered
+// (X-Fake-Code); a browser signs in as f.consent.
+func (f *fakeProvider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	c := r.Header.Get("X-Fake-Code")
+	if c == "" {
+		c = "code-browser-" + f.consent.ID + "-" + rand.Text()
+		f.codes[c] = &fakeGrant{acct: f.consent}
+	}
+	if g := f.codes[c]; g != nil && !g.authorized {
+		g.authorized = true
+		g.clientID, g.redirectURI, g.nonce = q.Get("client_id"), q.Get("redirect_uri"), q.Get("nonce")
+		g.challenge, g.challengeMethod = q.Get("code_challenge"), q.Get("code_challenge_method")
+	}
+	back := q.Get("redirect_uri") + "?code=" + url.QueryEscape(c) + "&state=" + url.QueryEscape(q.Get("state"))
+	http.Redirect(w, r, back, http.StatusFound)
+}
+
+// serveToken exchanges an authorized code for an access token and, for an
+// OpenID client, an ID token.
+func (f *fakeProvider) serveToken(w http.ResponseWriter, r *http.Request) {
+	if f.fail {
+		writeJSON(w, 500, map[string]any{"error": "server_error"})
+		return
+	}
+	clientID, _, ok := r.BasicAuth()
+	if !ok {
+		clientID = r.PostForm.Get("client_id")
+	}
+	g := f.codes[r.PostForm.Get("code")]
+	if why := f.refuseToken(g, clientID, r.PostForm); why != "" {
+		writeJSON(w, 400, map[string]any{"error": "invalid_grant", "error_description": why})
+		return
+	}
+	delete(f.codes, r.PostForm.Get("code"))
+	token := "at-" + g.acct.ID + "-" + rand.Text()
+	f.tokens[token] = g.acct
+	res := map[string]any{"access_token": token, "token_type": "Bearer", "expires_in": 3600, "scope": "openid email profile"}
+	if clientID != "gh-id" { // GitHub is not an OpenID provider
+		res["id_token"] = f.idToken(g, clientID)
+	}
+	writeJSON(w, 200, res)
+}
+
+// bearerAccount returns the account an access token was issued for, or
+// answers 401 with body.
+func (f *fakeProvider) bearerAccount(w http.ResponseWriter, bearer string, body map[string]any) (fakeAccount, bool) {
+	acct, ok := f.tokens[bearer]
+	if !ok {
+		writeJSON(w, 401, body)
+	}
+	return acct, ok
 }
 
 // refuseToken says why a token request for grant g must fail, or "".

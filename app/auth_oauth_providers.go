@@ -46,52 +46,79 @@ type oauthUser struct {
 // the start-up with one line rather than failing every login later.
 func (s *Server) newOAuthProviders(ctx context.Context) ([]*oauthProvider, error) {
 	o := s.cfg.OAuth
-	config := func(id, clientID, secret string, endpoint oauth2.Endpoint, scopes ...string) *oauth2.Config {
-		return &oauth2.Config{ClientID: clientID, ClientSecret: secret, Endpoint: endpoint, Scopes: scopes,
-			RedirectURL: s.cfg.Origin() + "/auth/" + id + "/callback"}
-	}
 	var out []*oauthProvider
 	if o.GitHubClientID != "" {
-		endpoint := oauth2.Endpoint{AuthURL: o.GitHubURL + "/login/oauth/authorize",
-			TokenURL: o.GitHubURL + "/login/oauth/access_token", AuthStyle: oauth2.AuthStyleInParams}
-		out = append(out, &oauthProvider{
-			ID: "github", Name: "GitHub", authOrigin: originOf(endpoint.AuthURL),
-			config:   config("github", o.GitHubClientID, o.GitHubClientSecret, endpoint, "user:email"),
-			identify: s.githubUser,
-		})
+		out = append(out, s.githubProvider())
 	}
 	if o.GoogleClientID != "" {
-		// Google is an OpenID provider whose endpoints are well known (its
-		// discovery document, accounts.google.com/.well-known/openid-configuration):
-		// written here, so that starting needs no call to Google.
-		op := (&oidc.ProviderConfig{
-			IssuerURL:   "https://accounts.google.com",
-			AuthURL:     "https://accounts.google.com/o/oauth2/v2/auth",
-			TokenURL:    "https://oauth2.googleapis.com/token",
-			UserInfoURL: "https://openidconnect.googleapis.com/v1/userinfo",
-			JWKSURL:     "https://www.googleapis.com/oauth2/v3/certs",
-			Algorithms:  []string{oidc.RS256},
-		}).NewProvider(oidc.ClientContext(context.Background(), s.oauthHTTP))
-		endpoint := op.Endpoint()
-		endpoint.AuthStyle = oauth2.AuthStyleInParams
-		out = append(out, &oauthProvider{
-			ID: "google", Name: "Google", authOrigin: originOf(endpoint.AuthURL), openID: true,
-			config:   config("google", o.GoogleClientID, o.GoogleClientSecret, endpoint, oidc.ScopeOpenID, "email", "profile"),
-			identify: s.openIDUser(op, o.GoogleClientID),
-		})
+		out = append(out, s.googleProvider())
 	}
 	if o.OIDCClientID != "" {
-		op, err := discoverOpenID(ctx, s.oauthHTTP, o.OIDCIssuerURL)
+		op, err := s.openIDProvider(ctx)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, &oauthProvider{
-			ID: "oidc", Name: o.OIDCName, authOrigin: originOf(op.Endpoint().AuthURL), openID: true,
-			config:   config("oidc", o.OIDCClientID, o.OIDCClientSecret, op.Endpoint(), oidc.ScopeOpenID, "email", "profile"),
-			identify: s.openIDUser(op, o.OIDCClientID),
-		})
+		out = append(out, op)
 	}
 	return out, nil
+}
+
+// oauthConfig is the OAuth 2 client of provider id, which sends the browser
+// back to its callback route.
+func (s *Server) oauthConfig(id, clientID, secret string, endpoint oauth2.Endpoint, scopes ...string) *oauth2.Config {
+	return &oauth2.Config{ClientID: clientID, ClientSecret: secret, Endpoint: endpoint, Scopes: scopes,
+		RedirectURL: s.cfg.Origin() + "/auth/" + id + "/callback"}
+}
+
+// githubProvider is GitHub's OAuth app (plain OAuth 2: who signed in comes
+// from its API).
+func (s *Server) githubProvider() *oauthProvider {
+	o := s.cfg.OAuth
+	endpoint := oauth2.Endpoint{AuthURL: o.GitHubURL + "/login/oauth/authorize",
+		TokenURL: o.GitHubURL + "/login/oauth/access_token", AuthStyle: oauth2.AuthStyleInParams}
+	return &oauthProvider{
+		ID: "github", Name: "GitHub", authOrigin: originOf(endpoint.AuthURL),
+		config:   s.oauthConfig("github", o.GitHubClientID, o.GitHubClientSecret, endpoint, "user:email"),
+		identify: s.githubUser,
+	}
+}
+
+// googleProvider is Google, an OpenID provider whose endpoints are well
+// known (its discovery document,
+// accounts.google.com/.well-known/openid-configuration): written here, so
+// that starting needs no call to Google.
+func (s *Server) googleProvider() *oauthProvider {
+	o := s.cfg.OAuth
+	op := (&oidc.ProviderConfig{
+		IssuerURL:   "https://accounts.google.com",
+		AuthURL:     "https://accounts.google.com/o/oauth2/v2/auth",
+		TokenURL:    "https://oauth2.googleapis.com/token",
+		UserInfoURL: "https://openidconnect.googleapis.com/v1/userinfo",
+		JWKSURL:     "https://www.googleapis.com/oauth2/v3/certs",
+		Algorithms:  []string{oidc.RS256},
+	}).NewProvider(oidc.ClientContext(context.Background(), s.oauthHTTP))
+	endpoint := op.Endpoint()
+	endpoint.AuthStyle = oauth2.AuthStyleInParams
+	return &oauthProvider{
+		ID: "google", Name: "Google", authOrigin: originOf(endpoint.AuthURL), openID: true,
+		config:   s.oauthConfig("google", o.GoogleClientID, o.GoogleClientSecret, endpoint, oidc.ScopeOpenID, "email", "profile"),
+		identify: s.openIDUser(op, o.GoogleClientID),
+	}
+}
+
+// openIDProvider is the OpenID Connect issuer of OIDC_ISSUER_URL, from its
+// discovery document.
+func (s *Server) openIDProvider(ctx context.Context) (*oauthProvider, error) {
+	o := s.cfg.OAuth
+	op, err := discoverOpenID(ctx, s.oauthHTTP, o.OIDCIssuerURL)
+	if err != nil {
+		return nil, err
+	}
+	return &oauthProvider{
+		ID: "oidc", Name: o.OIDCName, authOrigin: originOf(op.Endpoint().AuthURL), openID: true,
+		config:   s.oauthConfig("oidc", o.OIDCClientID, o.OIDCClientSecret, op.Endpoint(), oidc.ScopeOpenID, "email", "profile"),
+		identify: s.openIDUser(op, o.OIDCClientID),
+	}, nil
 }
 
 // discoverOpenID reads the issuer's discovery document. The issuer is then
@@ -109,15 +136,11 @@ func discoverOpenID(ctx context.Context, client *http.Client, issuer string) (*o
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, wellKnown, nil)
 	if err != nil {
-		return nil, bad("is not a URL")
+		return nil, bad("is not a URL: %v", withoutURL(err))
 	}
 	res, err := client.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the URL is already in the message
-		}
-		return nil, bad("could not be fetched: %v", err)
+		return nil, bad("could not be fetched: %v", withoutURL(err))
 	}
 	defer res.Body.Close()
 	var doc oidc.ProviderConfig
@@ -139,17 +162,25 @@ func discoverOpenID(ctx context.Context, client *http.Client, issuer string) (*o
 	return doc.NewProvider(oidc.ClientContext(context.Background(), client)), nil
 }
 
+// withoutURL drops the URL from a *url.Error: the message names it already.
+func withoutURL(err error) error {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		return ue.Err
+	}
+	return err
+}
+
 // openIDUser identifies the user from the ID token: go-oidc checks its
 // signature against the issuer's keys, its issuer, audience and expiry; the
 // nonce must be the one this browser sent, so that an ID token (or a code)
 // taken from another login cannot be replayed here. Providers that keep the
 // address for the userinfo endpoint (zitadel, Keycloak by configuration) are
-// asked there, and their answer counts only for the same subject.
+// asked there (userInfoClaims).
 func (s *Server) openIDUser(op *oidc.Provider, clientID string) func(context.Context, *oauth2.Token, string) (oauthUser, error) {
 	verifier := op.Verifier(&oidc.Config{ClientID: clientID})
 	return func(ctx context.Context, tok *oauth2.Token, nonce string) (oauthUser, error) {
 		ctx = oidc.ClientContext(ctx, s.oauthHTTP)
-		raw, _ := tok.Extra("id_token").(string)
+		raw, _ := tok.Extra("id_token").(string) // absent or not a string: both are ""
 		if raw == "" {
 			return oauthUser{}, errors.New("the token response has no id_token")
 		}
@@ -169,20 +200,29 @@ func (s *Server) openIDUser(op *oidc.Provider, clientID string) func(context.Con
 			return oauthUser{}, fmt.Errorf("id token: %w", err)
 		}
 		if claims.Email == "" {
-			info, err := op.UserInfo(ctx, oauth2.StaticTokenSource(tok))
-			if err != nil {
-				return oauthUser{}, fmt.Errorf("userinfo: %w", err)
-			}
-			if info.Subject != idToken.Subject {
-				return oauthUser{}, fmt.Errorf("userinfo: it describes subject %q, the id token %q", info.Subject, idToken.Subject)
-			}
-			claims = emailClaims{}
-			if err := info.Claims(&claims); err != nil {
-				return oauthUser{}, fmt.Errorf("userinfo: %w", err)
+			if claims, err = userInfoClaims(ctx, op, tok, idToken.Subject); err != nil {
+				return oauthUser{}, err
 			}
 		}
 		return oauthUser{ID: idToken.Subject, Email: claims.Email, Verified: claimTrue(claims.EmailVerified)}, nil
 	}
+}
+
+// userInfoClaims asks op's userinfo endpoint about the address of subject,
+// the ID token's: an answer about anyone else does not count.
+func userInfoClaims(ctx context.Context, op *oidc.Provider, tok *oauth2.Token, subject string) (emailClaims, error) {
+	var claims emailClaims
+	info, err := op.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+	if err != nil {
+		return claims, fmt.Errorf("userinfo: %w", err)
+	}
+	if info.Subject != subject {
+		return claims, fmt.Errorf("userinfo: it describes subject %q, the id token %q", info.Subject, subject)
+	}
+	if err := info.Claims(&claims); err != nil {
+		return claims, fmt.Errorf("userinfo: %w", err)
+	}
+	return claims, nil
 }
 
 // emailClaims are the standard claims about the user's address.

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
 	_ "embed"
 	"encoding/base64"
@@ -45,11 +44,7 @@ func newPasswordHasher(p argonParams) *passwordHasher {
 	h := &passwordHasher{params: p, sem: make(chan struct{}, max(1, runtime.NumCPU()))}
 	// A well-formed hash with the current parameters that no password
 	// matches: verifying against it costs exactly what a real check costs.
-	salt, key := make([]byte, p.SaltLen), make([]byte, p.KeyLen)
-	rand.Read(salt)
-	rand.Read(key)
-	h.dummy = fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+	h.dummy = encodePHC(p, randomBytes(p.SaltLen), randomBytes(int(p.KeyLen)))
 	return h
 }
 
@@ -59,17 +54,18 @@ var errPasswordMismatch = errors.New("password does not match")
 // hash returns the PHC string of password, in its NFKC form, with a fresh
 // random salt.
 func (h *passwordHasher) hash(ctx context.Context, password string) (string, error) {
-	salt := make([]byte, h.params.SaltLen)
-	if _, err := rand.Read(salt); err != nil {
-		return "", err
-	}
+	salt := randomBytes(h.params.SaltLen)
 	key, err := h.derive(ctx, normalizePassword(password), salt, h.params)
 	if err != nil {
 		return "", err
 	}
-	p := h.params
+	return encodePHC(h.params, salt, key), nil
+}
+
+// encodePHC is the PHC string of an argon2id key: what decodePHC reads.
+func encodePHC(p argonParams, salt, key []byte) string {
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
 
 // verify compares password, in its NFKC form, with the PHC string encoded in
@@ -108,9 +104,15 @@ func (h *passwordHasher) verify(ctx context.Context, password, encoded string) (
 }
 
 // verifyDummy spends the time of one verification, so that a login for an
-// unknown email takes as long as one with a wrong password.
-func (h *passwordHasher) verifyDummy(ctx context.Context, password string) {
-	_, _ = h.verify(ctx, password, h.dummy)
+// unknown email takes as long as one with a wrong password. No password
+// matches the dummy hash; the error it returns is another one (the request
+// was canceled while waiting for its turn).
+func (h *passwordHasher) verifyDummy(ctx context.Context, password string) error {
+	_, err := h.verify(ctx, password, h.dummy)
+	if errors.Is(err, errPasswordMismatch) {
+		return nil
+	}
+	return err
 }
 
 func (h *passwordHasher) derive(ctx context.Context, password string, salt []byte, p argonParams) ([]byte, error) {

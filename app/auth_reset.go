@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"net/http"
@@ -17,82 +18,109 @@ import (
 const sameTime = 250 * time.Millisecond
 
 // handleForgotGet handles "GET /forgot-password".
-func (s *Server) handleForgotGet(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, views.ForgotPasswordPage(s.page(r, "Reset your password"), views.Form{}))
+func (s *Server) handleForgotGet(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, s.forgotPage(r, views.Form{}))
+	return nil
+}
+
+func (s *Server) forgotPage(r *http.Request, f views.Form) templ.Component {
+	return views.ForgotPasswordPage(s.page(r, "Reset your password"), f)
 }
 
 // handleForgotPost handles "POST /forgot-password". Known and unknown
 // addresses get the same page after the same time; only a known one gets mail.
-func (s *Server) handleForgotPost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleForgotPost(w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
-	email, ok := s.readMailRequest(w, r, func(f views.Form) templ.Component {
-		return views.ForgotPasswordPage(s.page(r, "Reset your password"), f)
+	email, err := s.mailRequest(r)
+	if errs := fieldErrors(err); errs != nil {
+		s.render(w, r, http.StatusUnprocessableEntity, s.forgotPage(r, mailRequestForm(email, errs)))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.sendResetLink(r.Context(), email); err != nil {
+		return err
+	}
+	s.renderMailSent(w, r, start, views.MailSent{Email: email, Action: "/forgot-password",
+		Text: "If an account exists for " + email + ", we sent it a link to choose a new password. The link is valid for one hour."})
+	return nil
+}
+
+// sendResetLink queues a reset link to the account of email, if there is one
+// that is not disabled (no way into a disabled account).
+func (s *Server) sendResetLink(ctx context.Context, email string) error {
+	u, err := activeUser(s.db.UserByEmail(ctx, email))
+	if errors.Is(err, db.ErrNotFound) || errors.Is(err, errAccountDisabled) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		q := db.Q(tx)
+		link, err := s.issueToken(ctx, q, db.PurposeResetPassword, &u, u.Email)
+		if err != nil {
+			return err
+		}
+		return queueMail(ctx, q, u.Email, resetPasswordMail(link))
 	})
-	if !ok {
-		return
+	if err != nil {
+		return err
 	}
-	u, err := s.db.UserByEmail(r.Context(), email)
-	if err == nil && u.Disabled {
-		err = db.ErrNotFound // no way into a disabled account; the same answer
-	}
-	if err == nil {
-		err = s.db.Tx(r.Context(), func(tx *sql.Tx) error {
-			q := db.Q(tx)
-			link, err := s.issueToken(r.Context(), q, db.PurposeResetPassword, &u, u.Email)
-			if err != nil {
-				return err
-			}
-			return queueMail(r.Context(), q, u.Email, resetPasswordMail(link))
-		})
-		s.outbox.notify()
-	}
-	if err != nil && !errors.Is(err, db.ErrNotFound) {
-		s.serverError(w, r, err)
-		return
-	}
+	s.outbox.notify()
+	return nil
+}
+
+// renderMailSent is the one answer to a request for a mailed link, whatever
+// the address, once sameTime has passed since start.
+func (s *Server) renderMailSent(w http.ResponseWriter, r *http.Request, start time.Time, m views.MailSent) {
 	time.Sleep(time.Until(start.Add(sameTime)))
-	s.render(w, r, http.StatusOK, views.MailSentPage(s.page(r, "Check your email"), views.MailSent{
-		Title: "Check your email", Email: email, Action: "/forgot-password",
-		Text: "If an account exists for " + email + ", we sent it a link to choose a new password. The link is valid for one hour.",
-	}))
+	m.Title = "Check your email"
+	s.render(w, r, http.StatusOK, views.MailSentPage(s.page(r, m.Title), m))
 }
 
 // handleResetGet handles "GET /reset-password?token=...": the form, if the
 // token is still good. Only the POST uses it.
-func (s *Server) handleResetGet(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleResetGet(w http.ResponseWriter, r *http.Request) error {
 	noReferrer(w)
 	token := r.URL.Query().Get("token")
-	t, _, ok := s.peekUserToken(w, r, token, db.PurposeResetPassword)
-	if !ok {
-		return
+	t, _, err := s.peekLink(r.Context(), token, db.PurposeResetPassword)
+	if err != nil {
+		return s.linkFailed(w, r, db.PurposeResetPassword, err)
 	}
-	f := views.Form{Values: map[string]string{"token": token, "email": t.Email}}
-	s.render(w, r, http.StatusOK, views.ResetPasswordPage(s.page(r, "Choose a new password"), f, ""))
+	s.renderNewPassword(w, r, http.StatusOK, token, t.Email, nil, "")
+	return nil
+}
+
+// renderNewPassword shows the form to choose a new password for email's
+// account with token, a reset token; note is said above it.
+func (s *Server) renderNewPassword(w http.ResponseWriter, r *http.Request, status int, token, email string, errs map[string]string, note string) {
+	f := views.Form{Values: map[string]string{"token": token, "email": email}, Errors: errs}
+	s.render(w, r, status, views.ResetPasswordPage(s.page(r, "Choose a new password"), f, note))
 }
 
 // handleResetPost handles "POST /reset-password": set the password and apply
 // the reset's rules (onPasswordReset: every session and API token ends, the
 // address is told), then send the user to log in.
-func (s *Server) handleResetPost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleResetPost(w http.ResponseWriter, r *http.Request) error {
 	noReferrer(w)
-	if !s.parseForm(w, r) {
-		return
+	if err := readForm(r); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	token, password := r.PostForm.Get("token"), r.PostForm.Get("password")
-	t, u, ok := s.peekUserToken(w, r, token, db.PurposeResetPassword)
-	if !ok {
-		return
+	t, u, err := s.peekLink(ctx, token, db.PurposeResetPassword)
+	if err != nil {
+		return s.linkFailed(w, r, db.PurposeResetPassword, err)
 	}
 	if msg := passwordProblem(password, t.Email); msg != "" {
-		f := views.Form{Values: map[string]string{"token": token, "email": t.Email}, Errors: map[string]string{"password": msg}}
-		s.render(w, r, http.StatusUnprocessableEntity, views.ResetPasswordPage(s.page(r, "Choose a new password"), f, ""))
-		return
+		s.renderNewPassword(w, r, http.StatusUnprocessableEntity, token, t.Email, map[string]string{"password": msg}, "")
+		return nil
 	}
 	pwHash, err := s.hasher.hash(ctx, password)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		q := db.Q(tx)
@@ -101,13 +129,13 @@ func (s *Server) handleResetPost(w http.ResponseWriter, r *http.Request) {
 		}
 		return s.onPasswordReset(ctx, q, u, pwHash)
 	})
-	if !s.tokenTxOK(w, r, db.PurposeResetPassword, err) {
-		return
+	if err != nil {
+		return s.linkFailed(w, r, db.PurposeResetPassword, err)
 	}
 	s.outbox.notify()
 	if err := s.sessions.Destroy(ctx); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.redirect(w, r, "/login", "Your password has been changed and every session was signed out. Log in with your new password.")
+	return nil
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
 	"errors"
@@ -113,7 +112,7 @@ func readOnly(r *http.Request) bool { return r.Method == http.MethodHead }
 
 // startSession is called once u proved the first factor (password, magic
 // link, provider). With two-factor on, it remembers the half-done login and
-// returns errSecondFactor (sessionError sends the user to /login/2fa);
+// returns errSecondFactor (logIn sends the user to /login/2fa);
 // otherwise it completes the login. It must run before anything is written.
 func (s *Server) startSession(r *http.Request, u db.User, remember bool) error {
 	ctx := r.Context()
@@ -149,9 +148,7 @@ func (s *Server) completeSession(r *http.Request, u db.User, remember bool) erro
 	if u.Disabled {
 		return errAccountDisabled
 	}
-	var raw [16]byte
-	rand.Read(raw[:])
-	sid := base64.RawURLEncoding.EncodeToString(raw[:])
+	sid := base64.RawURLEncoding.EncodeToString(randomBytes(16))
 	device, ip := deviceName(r.UserAgent()), s.clientIP(r)
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		q := db.Q(tx)
@@ -236,41 +233,52 @@ func (s *Server) userTx(r *http.Request, fn func(q db.Queries) error) error {
 	})
 }
 
-// userTxError answers the error of a userTx.
-func (s *Server) userTxError(w http.ResponseWriter, r *http.Request, err error) {
+// userTxFailed answers the error of a userTx whose session ended meanwhile:
+// the browser is logged out and sent to log in again. Any other error is
+// returned.
+func (s *Server) userTxFailed(w http.ResponseWriter, r *http.Request, err error) error {
 	if !errors.Is(err, errSessionEnded) {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	if err := s.sessions.Destroy(r.Context()); err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.redirect(w, r, "/login", "Your session ended meanwhile (a password reset, or a sign-out). Please log in again.")
+	return nil
 }
 
-// errAccountDisabled stops a login to an account the admin disabled.
-var errAccountDisabled = errors.New("account disabled")
+// userTxError answers the error of a userTx.
+//
+// Deprecated: handlers that return errors use userTxFailed.
+func (s *Server) userTxError(w http.ResponseWriter, r *http.Request, err error) {
+	if err := s.userTxFailed(w, r, err); err != nil {
+		s.serverError(w, r, err)
+	}
+}
+
+// errAccountDisabled stops every way into an account the admin disabled
+// (startSession, the mailed links, a provider's callback). It is the answer
+// too: returned to the page adapter, it is this 403 page.
+var errAccountDisabled = &clientError{Status: http.StatusForbidden, Code: "account_disabled", Title: "Account disabled",
+	Message: "This account has been disabled. Contact support if you think this is a mistake."}
 
 // errSecondFactor means the login waits for the TOTP code.
 var errSecondFactor = errors.New("second factor required")
 
-// sessionError answers a failed startSession.
-func (s *Server) sessionError(w http.ResponseWriter, r *http.Request, err error) {
+// logIn starts u's session once the first factor is proven (startSession)
+// and sends the browser on to next with flash, or first to the second
+// factor's page (the flash is then dropped: the login is not done).
+func (s *Server) logIn(w http.ResponseWriter, r *http.Request, u db.User, remember bool, next, flash string) error {
+	err := s.startSession(r, u, remember)
 	if errors.Is(err, errSecondFactor) {
 		http.Redirect(w, r, "/login/2fa", http.StatusSeeOther)
-		return
+		return nil
 	}
-	if errors.Is(err, errAccountDisabled) {
-		s.disabledPage(w, r)
-		return
+	if err != nil {
+		return err
 	}
-	s.serverError(w, r, err)
-}
-
-// disabledPage is the one answer of every way into a disabled account.
-func (s *Server) disabledPage(w http.ResponseWriter, r *http.Request) {
-	s.clientError(w, r, http.StatusForbidden, "Account disabled", "This account has been disabled. Contact support if you think this is a mistake.")
+	s.redirect(w, r, next, flash)
+	return nil
 }
 
 // loadUser puts the logged-in user, if any, into the request state. A session
@@ -312,7 +320,9 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 			// read-only request almost never writes.
 			if time.Since(su.LastSeen) > lastSeenEvery && !readOnly(r) {
 				if err := s.db.TouchUserSession(ctx, sid); err != nil {
-					s.log.Warn("touch session", "err", err)
+					// Logged, not answered: "last seen" is a courtesy, and
+					// the request does not depend on it.
+					s.log.Warn("touch session", "err", err, "request_id", st.id)
 				}
 			}
 		}

@@ -10,34 +10,37 @@ import (
 )
 
 // handleSignupGet handles "GET /signup".
-func (s *Server) handleSignupGet(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleSignupGet(w http.ResponseWriter, r *http.Request) error {
 	if s.currentUser(r) != nil {
 		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
-		return
+		return nil
 	}
-	s.render(w, r, http.StatusOK, views.SignupPage(s.page(r, "Create your account"), views.Form{}, s.providerButtons()))
+	s.renderSignup(w, r, http.StatusOK, views.Form{})
+	return nil
+}
+
+func (s *Server) renderSignup(w http.ResponseWriter, r *http.Request, status int, f views.Form) {
+	s.render(w, r, status, views.SignupPage(s.page(r, "Create your account"), f, s.providerButtons()))
 }
 
 // handleSignupPost handles "POST /signup": create the account and log in.
-func (s *Server) handleSignupPost(w http.ResponseWriter, r *http.Request) {
-	if !s.parseForm(w, r) {
-		return
+func (s *Server) handleSignupPost(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(r); err != nil {
+		return err
 	}
 	f := readSignupForm(r)
 	if errs := f.Valid(); len(errs) > 0 {
-		s.render(w, r, http.StatusUnprocessableEntity, views.SignupPage(s.page(r, "Create your account"), f.view(errs, ""), s.providerButtons()))
-		return
+		s.renderSignup(w, r, http.StatusUnprocessableEntity, f.view(errs, ""))
+		return nil
 	}
 	// Only well-formed attempts count: they are the ones that cost a hash and
 	// could create accounts or probe which addresses are taken.
 	if ok, wait := s.signupIPLimiter.allow(s.clientIP(r)); !ok {
-		s.tooManyRequests(w, r, wait)
-		return
+		return tooMany(wait)
 	}
 	hash, err := s.hasher.hash(r.Context(), f.Password)
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	// The account and its verification mail are one transaction.
 	var u db.User
@@ -50,20 +53,14 @@ func (s *Server) handleSignupPost(w http.ResponseWriter, r *http.Request) {
 		return s.queueVerification(r.Context(), q, u)
 	})
 	if errors.Is(err, db.ErrEmailTaken) {
-		errs := map[string]string{"email": views.EmailTaken}
-		s.render(w, r, http.StatusUnprocessableEntity, views.SignupPage(s.page(r, "Create your account"), f.view(errs, ""), s.providerButtons()))
-		return
+		s.renderSignup(w, r, http.StatusUnprocessableEntity, f.view(map[string]string{"email": views.EmailTaken}, ""))
+		return nil
 	}
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.outbox.notify()
-	if err := s.startSession(r, u, false); err != nil {
-		s.sessionError(w, r, err)
-		return
-	}
 	// No flash: the dashboard's banner asks for the confirmation, with the
 	// address and a button to send the link again. Said twice, it was noise.
-	s.redirect(w, r, "/dashboard", "")
+	return s.logIn(w, r, u, false, "/dashboard", "")
 }

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/a-h/templ"
-
 	"skiff/db"
 	"skiff/views"
 )
@@ -21,47 +19,54 @@ func (s *Server) queueVerification(ctx context.Context, q db.Queries, u db.User)
 	return queueMail(ctx, q, u.Email, verifyEmailMail(link))
 }
 
+// The headings of confirming an address, before and after.
+const (
+	confirmAddress   = "Confirm your email address"
+	addressConfirmed = "Your email address is confirmed"
+)
+
 // handleVerifyEmailGet handles "GET /verify-email?token=...": a page with a
 // button, so that a mail scanner opening the link changes nothing; the POST
 // uses it. In a browser not logged in to the account, the proof page asks
 // what the person confirming holds (see proofHolder).
-func (s *Server) handleVerifyEmailGet(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleVerifyEmailGet(w http.ResponseWriter, r *http.Request) error {
 	noReferrer(w)
 	token := r.URL.Query().Get("token")
-	t, u, ok := s.peekUserToken(w, r, token, db.PurposeVerifyEmail)
-	if !ok {
-		return
+	t, u, err := s.peekLink(r.Context(), token, db.PurposeVerifyEmail)
+	if err != nil {
+		return s.linkFailed(w, r, db.PurposeVerifyEmail, err)
 	}
 	if s.needsProof(r, u) {
 		s.renderProof(w, r, http.StatusOK, u, t.Email, token, views.Form{})
-		return
+		return nil
 	}
-	s.render(w, r, http.StatusOK, views.ConfirmPage(s.page(r, "Confirm your email address"), views.Confirm{
-		Title: "Confirm your email address", Text: "Confirm that " + t.Email + " is yours.",
+	s.render(w, r, http.StatusOK, views.ConfirmPage(s.page(r, confirmAddress), views.Confirm{
+		Title: confirmAddress, Text: "Confirm that " + t.Email + " is yours.",
 		Action: "/verify-email", Token: token, Button: "Confirm my address",
 	}))
+	return nil
 }
 
 // handleVerifyEmailPost handles "POST /verify-email" (`token`, and `password`
 // or `action=new-password` from the proof page): the address is proven.
-func (s *Server) handleVerifyEmailPost(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleVerifyEmailPost(w http.ResponseWriter, r *http.Request) error {
 	noReferrer(w)
-	if !s.parseForm(w, r) {
-		return
+	if err := readForm(r); err != nil {
+		return err
 	}
 	token := r.PostForm.Get("token")
-	t, u, ok := s.peekUserToken(w, r, token, db.PurposeVerifyEmail)
-	if !ok {
-		return
+	t, u, err := s.peekLink(r.Context(), token, db.PurposeVerifyEmail)
+	if err != nil {
+		return s.linkFailed(w, r, db.PurposeVerifyEmail, err)
 	}
 	h, ok := s.proofHolder(w, r, u, t.Email, token)
 	if !ok {
-		return
+		return nil
 	}
 	ctx := r.Context()
 	var p proven
 	var reset string
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		q := db.Q(tx)
 		if _, err := q.ConsumeToken(ctx, t.Hash, db.PurposeVerifyEmail); err != nil {
 			return err
@@ -76,40 +81,70 @@ func (s *Server) handleVerifyEmailPost(w http.ResponseWriter, r *http.Request) {
 		}
 		return err
 	})
-	if !s.tokenTxOK(w, r, db.PurposeVerifyEmail, err) {
-		return
+	if err != nil {
+		return s.linkFailed(w, r, db.PurposeVerifyEmail, err)
 	}
-	s.finishProof(w, r, u, h, p, reset)
+	return s.finishProof(w, r, u, h, p, reset)
 }
 
-// peekUserToken finds the account of a valid mailed token without using it.
-// ok is false when the answer was written: an invalid link, a disabled account.
-func (s *Server) peekUserToken(w http.ResponseWriter, r *http.Request, token, purpose string) (db.Token, db.User, bool) {
+// peekLink finds the token of a mailed link of purpose and its account,
+// without using it. A token that is malformed, unknown, used or expired, or
+// whose account is gone, is db.ErrTokenInvalid; a disabled account is
+// errAccountDisabled. Any other error is the database's, never "expired".
+// A magic-link sign-up's token has no account yet: u is then the zero User.
+func (s *Server) peekLink(ctx context.Context, token, purpose string) (t db.Token, u db.User, err error) {
 	hash, ok := tokenHash(token)
 	if !ok {
-		s.invalidToken(w, r, purpose)
-		return db.Token{}, db.User{}, false
+		return t, u, db.ErrTokenInvalid
 	}
-	t, err := s.db.PeekToken(r.Context(), hash, purpose)
-	var u db.User
-	if err == nil {
-		if !t.UserID.Valid {
-			return t, u, true // a magic-link sign-up: no account yet
-		}
-		u, err = s.db.UserByID(r.Context(), t.UserID.Int64)
+	t, err = s.db.PeekToken(ctx, hash, purpose)
+	if err != nil || !t.UserID.Valid {
+		return t, u, err
 	}
+	u, err = activeUser(s.db.UserByID(ctx, t.UserID.Int64))
+	if errors.Is(err, db.ErrNotFound) {
+		err = db.ErrTokenInvalid
+	}
+	return t, u, err
+}
+
+// linkFailed answers the error of peeking at or using a mailed link of
+// purpose. An invalid link gets the page that offers a new one (an answer:
+// nil is returned); an address another account took meanwhile a 409. Any
+// other error is returned: a disabled account's 403, else a logged 500.
+func (s *Server) linkFailed(w http.ResponseWriter, r *http.Request, purpose string, err error) error {
 	switch {
-	case errors.Is(err, db.ErrTokenInvalid), errors.Is(err, db.ErrNotFound):
+	case errors.Is(err, db.ErrTokenInvalid):
 		s.invalidToken(w, r, purpose)
-		return t, u, false
-	case err != nil:
-		s.serverError(w, r, err)
-		return t, u, false
-	case u.Disabled:
-		s.disabledPage(w, r)
-		return t, u, false
+		return nil
+	case errors.Is(err, db.ErrEmailTaken):
+		return &clientError{Status: http.StatusConflict, Code: "email_taken", Title: "Address already in use",
+			Message: "Another account started using this address meanwhile."}
 	}
-	return t, u, true
+	return err
+}
+
+// peekUserToken is peekLink for a handler not yet converted: ok is false
+// when the answer was written.
+//
+// Deprecated: handlers that return errors use peekLink and linkFailed.
+func (s *Server) peekUserToken(w http.ResponseWriter, r *http.Request, token, purpose string) (db.Token, db.User, bool) {
+	t, u, err := s.peekLink(r.Context(), token, purpose)
+	return t, u, s.tokenTxOK(w, r, purpose, err)
+}
+
+// tokenTxOK answers the error of a transaction that used a mailed token of
+// purpose; ok is true when there was none.
+//
+// Deprecated: handlers that return errors use linkFailed.
+func (s *Server) tokenTxOK(w http.ResponseWriter, r *http.Request, purpose string, err error) bool {
+	if err == nil {
+		return true
+	}
+	if err := s.linkFailed(w, r, purpose, err); err != nil {
+		s.pageError(&wroteWriter{ResponseWriter: w}, r, err)
+	}
+	return false
 }
 
 // needsProof reports whether confirming u's address here must show what the
@@ -163,8 +198,8 @@ func (s *Server) proofHolder(w http.ResponseWriter, r *http.Request, u db.User, 
 }
 
 func (s *Server) renderProof(w http.ResponseWriter, r *http.Request, status int, u db.User, email, token string, f views.Form) {
-	s.render(w, r, status, views.ProofPage(s.page(r, "Confirm your email address"), views.Proof{
-		Title: "Confirm your email address", Email: email, Action: "/verify-email", Token: token,
+	s.render(w, r, status, views.ProofPage(s.page(r, confirmAddress), views.Proof{
+		Title: confirmAddress, Email: email, Action: "/verify-email", Token: token,
 		HasPassword: u.PasswordHash != "", Form: f,
 	}))
 }
@@ -172,100 +207,92 @@ func (s *Server) renderProof(w http.ResponseWriter, r *http.Request, status int,
 // finishProof answers a proven address: the browser that was logged in stays
 // so (with the new epoch), one that showed the password is logged in, and one
 // that showed nothing chooses a password with reset, a fresh reset token.
-func (s *Server) finishProof(w http.ResponseWriter, r *http.Request, u db.User, h proofInput, p proven, reset string) {
-	const done, next = "Your email address is confirmed.", "/dashboard"
+func (s *Server) finishProof(w http.ResponseWriter, r *http.Request, u db.User, h proofInput, p proven, reset string) error {
+	const done, next = addressConfirmed + ".", "/dashboard"
 	ctx := r.Context()
 	switch {
 	case h.sid != "" && p.first:
 		if err := s.keepSession(ctx, p.epoch); err != nil {
-			s.serverError(w, r, err)
-			return
+			return err
 		}
 		s.redirect(w, r, next, done+" Any other session was signed out.")
 	case h.newPassword:
-		f := views.Form{Values: map[string]string{"token": reset, "email": u.Email}}
-		s.render(w, r, http.StatusOK, views.ResetPasswordPage(s.page(r, "Choose a new password"), f,
-			done+" Choose a password to finish: anything set up before you confirmed it was removed."))
+		s.renderNewPassword(w, r, http.StatusOK, reset, u.Email, nil,
+			done+" Choose a password to finish: anything set up before you confirmed it was removed.")
 	case h.password && p.first:
 		fresh, err := s.db.UserByID(ctx, u.ID)
-		if err == nil {
-			err = s.startSession(r, fresh, false)
-		}
 		if err != nil {
-			s.sessionError(w, r, err)
-			return
+			return err
 		}
-		s.redirect(w, r, "/dashboard", done)
+		return s.logIn(w, r, fresh, false, next, done)
 	case s.currentUser(r) != nil:
 		s.redirect(w, r, next, done)
 	default:
-		s.render(w, r, http.StatusOK, views.MessagePage(s.page(r, "Your email address is confirmed"), views.Message{
-			Title: "Your email address is confirmed", Text: "Thank you. Your account is all set.",
+		s.render(w, r, http.StatusOK, views.MessagePage(s.page(r, addressConfirmed), views.Message{
+			Title: addressConfirmed, Text: "Thank you. Your account is all set.",
 			LinkURL: "/login", LinkLabel: "Log in",
 		}))
 	}
-}
-
-// tokenTxOK answers the error of a transaction that used a mailed token of
-// purpose; ok is true when there was none.
-func (s *Server) tokenTxOK(w http.ResponseWriter, r *http.Request, purpose string, err error) bool {
-	switch {
-	case err == nil:
-		return true
-	case errors.Is(err, db.ErrTokenInvalid):
-		s.invalidToken(w, r, purpose)
-	case errors.Is(err, db.ErrEmailTaken):
-		s.clientError(w, r, http.StatusConflict, "Address already in use", "Another account started using this address meanwhile.")
-	default:
-		s.serverError(w, r, err)
-	}
-	return false
+	return nil
 }
 
 // handleVerifyResend handles "POST /verify-email/resend".
-func (s *Server) handleVerifyResend(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleVerifyResend(w http.ResponseWriter, r *http.Request) error {
 	u := s.currentUser(r)
 	if u.EmailVerifiedAt.Valid {
 		s.redirect(w, r, "/dashboard", "Your email address is already confirmed.")
-		return
+		return nil
 	}
-	if !s.allowMail(w, r, u.Email) {
-		return
+	if err := s.mailLimit(r, u.Email); err != nil {
+		return err
 	}
 	err := s.db.Tx(r.Context(), func(tx *sql.Tx) error { return s.queueVerification(r.Context(), db.Q(tx), *u) })
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return err
 	}
 	s.outbox.notify()
 	s.redirect(w, r, "/dashboard", "We sent a new confirmation link to "+u.Email+".")
+	return nil
 }
 
-// readMailRequest reads the `email` of a form that asks for a mail with a
-// link (reset, magic link): a malformed address re-renders page with 422,
-// and the mail rate limits apply. ok is false when the answer was written.
-func (s *Server) readMailRequest(w http.ResponseWriter, r *http.Request, page func(views.Form) templ.Component) (string, bool) {
-	if !s.parseForm(w, r) {
-		return "", false
+// mailRequest reads the `email` of a form that asks for a mail with a link
+// (reset, magic link): a malformed address is invalid (the handler shows its
+// form again with the message), and the mail limits apply.
+func (s *Server) mailRequest(r *http.Request) (string, error) {
+	if err := readForm(r); err != nil {
+		return "", err
 	}
 	email := normalizeEmail(r.PostForm.Get("email"))
 	if msg := emailProblem(email); msg != "" {
-		f := views.Form{Values: map[string]string{"email": email}, Errors: map[string]string{"email": msg}}
-		s.render(w, r, http.StatusUnprocessableEntity, page(f))
-		return "", false
+		return email, invalid(map[string]string{"email": msg})
 	}
-	return email, s.allowMail(w, r, email)
+	return email, s.mailLimit(r, email)
 }
 
-// allowMail applies the per-address and per-IP limits on mails with links.
+// mailRequestForm is the form of a mail request again, with its problems.
+func mailRequestForm(email string, errs map[string]string) views.Form {
+	return views.Form{Values: map[string]string{"email": email}, Errors: errs}
+}
+
+// mailLimit applies the per-IP and per-address limits on mails with links.
 // Unknown addresses count the same, so a 429 reveals nothing.
-func (s *Server) allowMail(w http.ResponseWriter, r *http.Request, email string) bool {
+func (s *Server) mailLimit(r *http.Request, email string) error {
 	if ok, wait := s.mailIPLimiter.allow(s.clientIP(r)); !ok {
-		s.tooManyRequests(w, r, wait)
-		return false
+		return tooMany(wait)
 	}
 	if ok, wait := s.mailAddrLimiter.allow(email); !ok {
-		s.tooManyRequests(w, r, wait)
+		return tooMany(wait)
+	}
+	return nil
+}
+
+// allowMail is mailLimit for a handler not yet converted: false when the 429
+// was written.
+//
+// Deprecated: handlers that return errors use mailLimit.
+func (s *Server) allowMail(w http.ResponseWriter, r *http.Request, email string) bool {
+	if err := s.mailLimit(r, email); err != nil {
+		s.pageError(&wroteWriter{ResponseWriter: w}, r, err)
 		return false
 	}
 	return true

@@ -55,6 +55,14 @@ func badRequest(code, msg string) error {
 	return &clientError{Status: http.StatusBadRequest, Code: code, Title: "Bad request", Message: msg}
 }
 
+// tooMany is a 429 for a rate limit that lets the next attempt in after
+// wait: pages show "Too many attempts" with the wait in words, and both
+// surfaces send it as Retry-After.
+func tooMany(wait time.Duration) error {
+	return &clientError{Status: http.StatusTooManyRequests, Code: "rate_limited", Title: "Too many attempts",
+		Message: "Too many attempts. Please wait and try again.", RetryAfter: max(wait, time.Second)}
+}
+
 // planLimit is what a plan refuses: a feature of a higher plan, or one more
 // of something the plan counts. Pages show the upgrade page; the API a 403
 // "plan_limit".

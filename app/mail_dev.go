@@ -6,13 +6,14 @@ import (
 	"net/netip"
 	"strings"
 
+	"skiff/db"
 	"skiff/views"
 )
 
 // devMailRoutes registers the dev mailbox (only answers in development).
 func (s *Server) devMailRoutes(public group) {
-	public.handle("GET /dev/mail", old(s.handleDevMail))
-	public.handle("GET /dev/mail/{id}", old(s.handleDevMailHTML))
+	public.handle("GET /dev/mail", s.handleDevMail)
+	public.handle("GET /dev/mail/{id}", s.handleDevMailHTML)
 }
 
 // devMailboxOpen reports whether this request may see the development
@@ -45,10 +46,9 @@ func (s *Server) devMailboxOpen(r *http.Request) bool {
 
 // handleDevMail handles "GET /dev/mail": the development mailbox, listing
 // the newest mails with their links.
-func (s *Server) handleDevMail(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleDevMail(w http.ResponseWriter, r *http.Request) error {
 	if !s.devMailboxOpen(r) {
-		s.notFound(w, r)
-		return
+		return db.ErrNotFound
 	}
 	var items []views.DevMail
 	for _, m := range s.devMail.recent() {
@@ -58,23 +58,26 @@ func (s *Server) handleDevMail(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	s.render(w, r, http.StatusOK, views.DevMailPage(s.page(r, "Development mailbox"), items))
+	return nil
 }
 
 // handleDevMailHTML handles "GET /dev/mail/{id}": one mail's HTML part, as a
 // mail client would show it (its inline styles allowed, nothing else).
-func (s *Server) handleDevMailHTML(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(r)
-	if !s.devMailboxOpen(r) || !ok {
-		s.notFound(w, r)
-		return
+func (s *Server) handleDevMailHTML(w http.ResponseWriter, r *http.Request) error {
+	if !s.devMailboxOpen(r) {
+		return db.ErrNotFound
+	}
+	id, err := idParam(r)
+	if err != nil {
+		return err
 	}
 	m, ok := s.devMail.byID(id)
 	if !ok {
-		s.notFound(w, r)
-		return
+		return db.ErrNotFound
 	}
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; form-action 'none'")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Write([]byte(m.HTML))
+	_, err = w.Write([]byte(m.HTML))
+	return err // the response has begun: the adapter can only log it
 }

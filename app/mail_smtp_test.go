@@ -80,12 +80,6 @@ func (s *smtpSink) start() {
 	s.serve(ln)
 }
 
-func (s *smtpSink) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.mails)
-}
-
 // waitFor returns the first mail to `to` whose subject contains subject.
 func (s *smtpSink) waitFor(to, subject string) sentMail {
 	s.t.Helper()

@@ -448,11 +448,11 @@ func TestAPIDocsPage(t *testing.T) {
 			t.Fatal("heading")
 		}
 		wantBody(t, res, "Authorization: Bearer skiff_", `href="/settings/tokens"`,
-			"GET /api/v1/me", "GET /api/v1/projects", "POST /api/v1/projects", "DELETE /api/v1/projects/{id}",
+			"GET /api/v1/me", "GET /api/v1/projects", "POST /api/v1/projects", "PATCH /api/v1/projects/{id}", "DELETE /api/v1/projects/{id}", `rel="next"`,
 			"600 requests a minute", "50 tokens", "64 KiB", "CORS_ORIGINS", "Retry-After",
 			"curl -s "+ts.URL+"/api/v1/me")
 		for _, code := range []string{"unauthorized", "invalid_token", "account_disabled", "plan_limit", "not_found",
-			"method_not_allowed", "bad_json", "too_large", "invalid", "rate_limited", "internal"} {
+			"method_not_allowed", "bad_json", "bad_cursor", "bad_limit", "too_large", "invalid", "rate_limited", "internal"} {
 			wantBody(t, res, "<code>"+code+"</code>")
 		}
 	}

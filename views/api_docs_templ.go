@@ -67,15 +67,15 @@ func APIDocsPage(p Page, d APIDocs) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</code></pre><h3><code>GET /api/v1/projects</code></h3><p>Your projects, newest first.</p><pre><code>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</code></pre><h3><code>GET /api/v1/projects</code></h3><p>A page of your projects, newest first: 50, or <code>?limit=</code> from 1 to 100. <code>next</code> is the address of the next page (also sent as <code>Link: &lt;…&gt;; rel=\"next\"</code>), <code>null</code> on the last one; follow it as it is, the cursor in it means nothing else.</p><pre><code>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var5 string
 			templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(`200 OK
-{"projects":[{"id":7,"name":"From curl","created_at":"2026-11-27T12:00:00Z"}]}`)
+{"projects":[{"id":7,"name":"From curl","created_at":"2026-11-27T12:00:00Z"}],"next":"/api/v1/projects?cursor=7"}`)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 45, Col: 79}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 49, Col: 114}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 			if templ_7745c5c3_Err != nil {
@@ -92,7 +92,7 @@ func APIDocsPage(p Page, d APIDocs) templ.Component {
 Location: /api/v1/projects/7
 {"id":7,"name":"From curl","created_at":"2026-11-27T12:00:00Z"}`)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 52, Col: 64}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 56, Col: 64}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
 			if templ_7745c5c3_Err != nil {
@@ -105,96 +105,122 @@ Location: /api/v1/projects/7
 			var templ_7745c5c3_Var7 string
 			templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs("{id}")
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 53, Col: 43}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 57, Col: 43}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var7))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</code></h3><p>One of your projects: <code>200 OK</code> with the project, as above.</p><h3><code>DELETE /api/v1/projects/")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</code></h3><p>One of your projects: <code>200 OK</code> with the project, as above.</p><h3><code>PATCH /api/v1/projects/")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var8 string
 			templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs("{id}")
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 55, Col: 46}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 59, Col: 45}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var8))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "</code></h3><p>Delete one of your projects: <code>204 No Content</code>, without a body.</p></section><section id=\"errors\"><h2>Errors</h2><p>Every error is JSON with a stable <code>code</code> to act on, and a message for people:</p><pre><code>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "</code></h3><p>Rename one of your projects, with the same rules as creating one: <code>200 OK</code> with the project.</p><pre><code>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var9 string
-			templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(`{"error":{"code":"invalid","message":"Some fields are invalid.","fields":{"name":"Give your project a name."}}}`)
+			templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(`{"name":"Renamed"}`)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 61, Col: 130}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 61, Col: 37}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var9))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "</code></pre><dl class=\"api-errors\"><dt><code>unauthorized</code> 401</dt><dd>No <code>Authorization: Bearer skiff_…</code> header. The answer has <code>WWW-Authenticate: Bearer</code>.</dd><dt><code>invalid_token</code> 401</dt><dd>The token is unknown, revoked or expired.</dd><dt><code>account_disabled</code> 403</dt><dd>The account was disabled; its tokens work again if it is enabled.</dd><dt><code>plan_limit</code> 403</dt><dd>Your plan's project limit is reached.</dd><dt><code>not_found</code> 404</dt><dd>No such endpoint, or no such project of yours (another user's project is not found either).</dd><dt><code>method_not_allowed</code> 405</dt><dd>The endpoint does not accept that method.</dd><dt><code>bad_json</code> 400</dt><dd>The body is not the JSON object expected.</dd><dt><code>too_large</code> 413</dt><dd>The body is over ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "</code></pre><h3><code>DELETE /api/v1/projects/")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var10 string
-			templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(d.MaxBodyKiB))
+			templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs("{id}")
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 78, Col: 46}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 62, Col: 46}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var10))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, " KiB.</dd><dt><code>invalid</code> 422</dt><dd>A field is invalid; <code>fields</code> says which, and why.</dd><dt><code>rate_limited</code> 429</dt><dd>Too many requests; wait the seconds in <code>Retry-After</code>.</dd><dt><code>internal</code> 500</dt><dd>Our fault. It was logged; try again later.</dd></dl></section><section id=\"limits\"><h2>Limits</h2><ul><li>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</code></h3><p>Delete one of your projects: <code>204 No Content</code>, without a body.</p></section><section id=\"errors\"><h2>Errors</h2><p>Every error is JSON with a stable <code>code</code> to act on, and a message for people:</p><pre><code>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var11 string
-			templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(int64(d.RequestsPerMin)))
+			templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(`{"error":{"code":"invalid","message":"Some fields are invalid.","fields":{"name":"Give your project a name."}}}`)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 90, Col: 40}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 68, Col: 130}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, " requests a minute per account, whichever of its tokens is used.</li><li>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</code></pre><dl class=\"api-errors\"><dt><code>unauthorized</code> 401</dt><dd>No <code>Authorization: Bearer skiff_…</code> header. The answer has <code>WWW-Authenticate: Bearer</code>.</dd><dt><code>invalid_token</code> 401</dt><dd>The token is unknown, revoked or expired.</dd><dt><code>account_disabled</code> 403</dt><dd>The account was disabled; its tokens work again if it is enabled.</dd><dt><code>plan_limit</code> 403</dt><dd>Your plan's project limit is reached.</dd><dt><code>not_found</code> 404</dt><dd>No such endpoint, or no such project of yours (another user's project is not found either).</dd><dt><code>method_not_allowed</code> 405</dt><dd>The endpoint does not accept that method.</dd><dt><code>bad_json</code> 400</dt><dd>The body is not the JSON object expected.</dd><dt><code>bad_cursor</code>, <code>bad_limit</code> 400</dt><dd>A list's <code>cursor</code> is not one it handed out, or its <code>limit</code> is not from 1 to 100.</dd><dt><code>too_large</code> 413</dt><dd>The body is over ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var12 string
-			templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(int64(d.MaxTokens)))
+			templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(d.MaxBodyKiB))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 91, Col: 35}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 87, Col: 46}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var12))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, " tokens per account.</li><li>Request bodies of ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, " KiB.</dd><dt><code>invalid</code> 422</dt><dd>A field is invalid; <code>fields</code> says which, and why.</dd><dt><code>rate_limited</code> 429</dt><dd>Too many requests; wait the seconds in <code>Retry-After</code>.</dd><dt><code>internal</code> 500</dt><dd>Our fault. It was logged; try again later.</dd></dl></section><section id=\"limits\"><h2>Limits</h2><ul><li>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var13 string
-			templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(d.MaxBodyKiB))
+			templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(int64(d.RequestsPerMin)))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 92, Col: 47}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 99, Col: 40}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var13))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, " KiB at most.</li><li>Browser code on another origin may call the API only from an origin the site lists in <code>CORS_ORIGINS</code>; credentials (cookies) are never allowed.</li></ul></section><section id=\"example\"><h2>An example with curl</h2><pre><code>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, " requests a minute per account, whichever of its tokens is used.</li><li>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var14 string
-			templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs("TOKEN=skiff_...   # from Settings → API tokens\n" +
+			templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(int64(d.MaxTokens)))
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 100, Col: 35}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var14))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, " tokens per account.</li><li>Request bodies of ")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var15 string
+			templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(d.MaxBodyKiB))
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 101, Col: 47}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var15))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, " KiB at most.</li><li>Browser code on another origin may call the API only from an origin the site lists in <code>CORS_ORIGINS</code>; credentials (cookies) are never allowed.</li></ul></section><section id=\"example\"><h2>An example with curl</h2><pre><code>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var16 string
+			templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs("TOKEN=skiff_...   # from Settings → API tokens\n" +
 				"curl -s " + d.Origin + "/api/v1/me -H \"Authorization: Bearer $TOKEN\"\n" +
 				"curl -s -X POST " + d.Origin + "/api/v1/projects -H \"Authorization: Bearer $TOKEN\" \\\n" +
 				"     -H 'Content-Type: application/json' -d '{\"name\":\"From curl\"}'\n" +
@@ -202,13 +228,13 @@ Location: /api/v1/projects/7
 				"curl -s " + d.Origin + "/api/v1/projects/7 -H \"Authorization: Bearer $TOKEN\"\n" +
 				"curl -s -X DELETE " + d.Origin + "/api/v1/projects/7 -H \"Authorization: Bearer $TOKEN\"   # 204")
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 107, Col: 99}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 116, Col: 99}
 			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var14))
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var16))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "</code></pre></section></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "</code></pre></section></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
