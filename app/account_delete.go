@@ -62,7 +62,7 @@ func (s *Server) handleAccountDelete(w http.ResponseWriter, r *http.Request) err
 	}
 	err = s.userTx(r, func(q db.Queries) error { return s.onDeleted(ctx, q, *u) })
 	if err != nil {
-		return s.unlessSessionEnded(w, r, err)
+		return s.userTxFailed(w, r, err)
 	}
 	s.outbox.notify()
 	if err := s.sessions.Destroy(ctx); err != nil {

@@ -32,8 +32,7 @@ func (s *Server) handleEmailChangeRequest(w http.ResponseWriter, r *http.Request
 		// "Another account uses this address" tells whether an address has
 		// an account: each answer costs a token, taken before looking.
 		if ok, wait := s.emailChangeLimiter.allow(strconv.FormatInt(u.ID, 10)); !ok {
-			return &clientError{Status: http.StatusTooManyRequests, Code: "rate_limited", Title: "Too many attempts",
-				Message: "Too many address changes for this account; wait and try again.", RetryAfter: wait}
+			return tooMany(wait)
 		}
 		_, err := s.db.UserByEmail(ctx, newEmail)
 		switch {
@@ -46,8 +45,8 @@ func (s *Server) handleEmailChangeRequest(w http.ResponseWriter, r *http.Request
 	if len(f.Errors) > 0 {
 		return s.renderSettings(w, r, http.StatusUnprocessableEntity, views.SectionProfile, views.Settings{EmailForm: f})
 	}
-	if !s.allowMail(w, r, newEmail) {
-		return nil // answered: 429
+	if err := s.mailLimit(r, newEmail); err != nil {
+		return err
 	}
 	err := s.userTx(r, func(q db.Queries) error {
 		if err := s.onEmailChangeRequested(ctx, q, *u, newEmail); err != nil {
@@ -60,7 +59,7 @@ func (s *Server) handleEmailChangeRequest(w http.ResponseWriter, r *http.Request
 		return queueMail(ctx, q, newEmail, changeEmailConfirmMail(link))
 	})
 	if err != nil {
-		return s.unlessSessionEnded(w, r, err)
+		return s.userTxFailed(w, r, err)
 	}
 	s.outbox.notify()
 	s.redirect(w, r, "/settings", "We sent a confirmation link to "+newEmail+". Your address changes when you use it.")
@@ -75,9 +74,9 @@ func (s *Server) handleEmailChangeRequest(w http.ResponseWriter, r *http.Request
 func (s *Server) handleEmailChangeConfirmPage(w http.ResponseWriter, r *http.Request) error {
 	noReferrer(w)
 	token := r.URL.Query().Get("token")
-	t, u, ok := s.peekUserToken(w, r, token, db.PurposeChangeEmail)
-	if !ok {
-		return nil // answered: the link is spent, or the account disabled
+	t, u, err := s.peekLink(r.Context(), token, db.PurposeChangeEmail)
+	if err != nil {
+		return s.linkFailed(w, r, db.PurposeChangeEmail, err)
 	}
 	if done, err := s.requireAccountOf(w, r, u); done || err != nil {
 		return err
@@ -99,15 +98,15 @@ func (s *Server) handleEmailChangeConfirm(w http.ResponseWriter, r *http.Request
 		return err
 	}
 	ctx := r.Context()
-	t, u, ok := s.peekUserToken(w, r, r.PostForm.Get("token"), db.PurposeChangeEmail)
-	if !ok {
-		return nil // answered: the link is spent, or the account disabled
+	t, u, err := s.peekLink(ctx, r.PostForm.Get("token"), db.PurposeChangeEmail)
+	if err != nil {
+		return s.linkFailed(w, r, db.PurposeChangeEmail, err)
 	}
 	if done, err := s.requireAccountOf(w, r, u); done || err != nil {
 		return err
 	}
 	var p proven
-	err := s.userTx(r, func(q db.Queries) error {
+	err = s.userTx(r, func(q db.Queries) error {
 		if _, err := q.ConsumeToken(ctx, t.Hash, db.PurposeChangeEmail); err != nil {
 			return err
 		}
@@ -118,10 +117,10 @@ func (s *Server) handleEmailChangeConfirm(w http.ResponseWriter, r *http.Request
 		return s.onEmailChanged(ctx, q, u, t.Email)
 	})
 	if errors.Is(err, errSessionEnded) {
-		return s.unlessSessionEnded(w, r, err)
+		return s.userTxFailed(w, r, err)
 	}
-	if !s.tokenTxOK(w, r, db.PurposeChangeEmail, err) {
-		return nil // answered: the link was used meanwhile, or the address taken
+	if err != nil {
+		return s.linkFailed(w, r, db.PurposeChangeEmail, err) // used meanwhile, or the address taken
 	}
 	done := "Your email address is now " + t.Email + "."
 	if p.first {

@@ -27,8 +27,7 @@ func (s *Server) passwordMatches(ctx context.Context, u db.User, password string
 		return false, nil
 	}
 	if ok, wait := s.loginFailLimiter.allow(u.Email); !ok {
-		return false, &clientError{Status: http.StatusTooManyRequests, Code: "rate_limited", Title: "Too many attempts",
-			Message: "Too many wrong passwords for this account; wait and try again.", RetryAfter: wait}
+		return false, tooMany(wait)
 	}
 	_, err := s.hasher.verify(ctx, password, u.PasswordHash)
 	switch {

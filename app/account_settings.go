@@ -159,18 +159,6 @@ func (s *Server) handleProfileUpdate(w http.ResponseWriter, r *http.Request) err
 	return nil
 }
 
-// unlessSessionEnded passes on the error of a userTx, but for
-// errSessionEnded: this request's session was ended meanwhile (a reset, a
-// sign-out), so the browser is logged out and sent to log in again, and
-// there is no error left to return.
-func (s *Server) unlessSessionEnded(w http.ResponseWriter, r *http.Request, err error) error {
-	if !errors.Is(err, errSessionEnded) {
-		return err
-	}
-	s.userTxError(w, r, err)
-	return nil
-}
-
 // handlePasswordChange handles "POST /settings/password": this session
 // stays logged in, every other one is signed out.
 func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) error {
@@ -211,7 +199,7 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) er
 		return err
 	})
 	if err != nil {
-		return s.unlessSessionEnded(w, r, err)
+		return s.userTxFailed(w, r, err)
 	}
 	s.outbox.notify()
 	if err := s.keepSession(ctx, epoch); err != nil {

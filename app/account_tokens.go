@@ -83,7 +83,7 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) error
 		return s.renderSettings(w, r, http.StatusUnprocessableEntity, views.SectionTokens, views.Settings{TokenForm: f})
 	}
 	if err != nil {
-		return s.unlessSessionEnded(w, r, err)
+		return s.userTxFailed(w, r, err)
 	}
 	s.outbox.notify()
 	return s.renderSettings(w, r, http.StatusOK, views.SectionTokens, views.Settings{NewToken: token})
