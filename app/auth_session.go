@@ -247,15 +247,6 @@ func (s *Server) userTxFailed(w http.ResponseWriter, r *http.Request, err error)
 	return nil
 }
 
-// userTxError answers the error of a userTx.
-//
-// Deprecated: handlers that return errors use userTxFailed.
-func (s *Server) userTxError(w http.ResponseWriter, r *http.Request, err error) {
-	if err := s.userTxFailed(w, r, err); err != nil {
-		s.serverError(w, r, err)
-	}
-}
-
 // errAccountDisabled stops every way into an account the admin disabled
 // (startSession, the mailed links, a provider's callback). It is the answer
 // too: returned to the page adapter, it is this 403 page.

@@ -124,29 +124,6 @@ func (s *Server) linkFailed(w http.ResponseWriter, r *http.Request, purpose stri
 	return err
 }
 
-// peekUserToken is peekLink for a handler not yet converted: ok is false
-// when the answer was written.
-//
-// Deprecated: handlers that return errors use peekLink and linkFailed.
-func (s *Server) peekUserToken(w http.ResponseWriter, r *http.Request, token, purpose string) (db.Token, db.User, bool) {
-	t, u, err := s.peekLink(r.Context(), token, purpose)
-	return t, u, s.tokenTxOK(w, r, purpose, err)
-}
-
-// tokenTxOK answers the error of a transaction that used a mailed token of
-// purpose; ok is true when there was none.
-//
-// Deprecated: handlers that return errors use linkFailed.
-func (s *Server) tokenTxOK(w http.ResponseWriter, r *http.Request, purpose string, err error) bool {
-	if err == nil {
-		return true
-	}
-	if err := s.linkFailed(w, r, purpose, err); err != nil {
-		s.pageError(&wroteWriter{ResponseWriter: w}, r, err)
-	}
-	return false
-}
-
 // needsProof reports whether confirming u's address here must show what the
 // person confirming holds: the address was never proven, and this browser is
 // not logged in to the account (the one that signed up, or a later login).
@@ -284,18 +261,6 @@ func (s *Server) mailLimit(r *http.Request, email string) error {
 		return tooMany(wait)
 	}
 	return nil
-}
-
-// allowMail is mailLimit for a handler not yet converted: false when the 429
-// was written.
-//
-// Deprecated: handlers that return errors use mailLimit.
-func (s *Server) allowMail(w http.ResponseWriter, r *http.Request, email string) bool {
-	if err := s.mailLimit(r, email); err != nil {
-		s.pageError(&wroteWriter{ResponseWriter: w}, r, err)
-		return false
-	}
-	return true
 }
 
 // invalidToken is the one answer for an unknown, used, expired or forged

@@ -175,11 +175,6 @@ func (g group) with(mw ...func(http.Handler) http.Handler) group {
 	return group{s: g.s, mx: g.mx, mw: append(append([]func(http.Handler) http.Handler{}, g.mw...), mw...)}
 }
 
-// old adapts a handler not yet converted to return errors.
-func old(h http.HandlerFunc) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error { h(w, r); return nil }
-}
-
 // readForm parses a submitted form. A body over the limit is a 413, a
 // malformed one a 400.
 func readForm(r *http.Request) error {

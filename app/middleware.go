@@ -133,7 +133,7 @@ func (s *Server) secureHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody caps request bodies; parseForm turns the overflow into a 413.
+// limitBody caps request bodies; readForm (and the page adapter) turn the overflow into a 413.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.Limits.MaxFormBytes)

@@ -256,11 +256,3 @@ func idParam(r *http.Request) (int64, error) {
 	}
 	return id, nil
 }
-
-// pathID reads a positive integer {id} from the path.
-//
-// Deprecated: handlers that return errors use idParam.
-func pathID(r *http.Request) (int64, bool) {
-	id, err := idParam(r)
-	return id, err == nil
-}

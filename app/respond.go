@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -135,20 +134,6 @@ func errorText(status int) (title, message string) {
 		return "Something went wrong", "We hit an unexpected error and have logged it. Please try again in a moment."
 	}
 	return http.StatusText(status), "The request could not be completed."
-}
-
-// parseForm parses a submitted form, answering 413 for a body over the limit
-// and 400 for a malformed one. It reports whether the handler may go on.
-func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
-	if err := r.ParseForm(); err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			s.errorPage(w, r, http.StatusRequestEntityTooLarge)
-		} else {
-			s.errorPage(w, r, http.StatusBadRequest)
-		}
-		return false
-	}
-	return true
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
