@@ -7,8 +7,10 @@
 // route, so each route's throughput is reported as a ratio of what this
 // machine could do at all at that moment. It also measures
 // start-up time, idle and peak memory, the binary's size, and whether a
-// read-only request writes to the database. Results go to stdout and to a
-// JSON file; the exit status is 1 when a target is missed.
+// read-only request writes to the database. Then (scale.go) it times the list
+// pages on an empty database and on one of 200,000 users and 1,000,000
+// projects. Results go to stdout and to a JSON file; the exit status is 1
+// when a target is missed.
 package main
 
 import (
@@ -54,12 +56,13 @@ func main() {
 	users := flag.Int("users", 64, "users to seed")
 	out := flag.String("out", "bench-results.json", "where to write the JSON results")
 	profile := flag.String("profile", "bench-dashboard.pprof", "where to write a CPU profile of the server under the dashboard load; empty for none")
+	scale := flag.Bool("scale", true, "also time the list pages on an empty database and on one of 200,000 users and 1,000,000 projects")
 	flag.Parse()
 	if *bare != "" {
 		serveBare(*bare)
 		return
 	}
-	res, err := run(*duration, *clients, *users, *profile)
+	res, err := run(*duration, *clients, *users, *profile, *scale)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
@@ -95,6 +98,7 @@ type Results struct {
 	LoginBurstErrs  int64         `json:"errors_in_200_concurrent_logins"`
 	ReadOnlyWrites  int64         `json:"db_commits_during_read_only_runs"`
 	Routes          []RouteResult `json:"routes"`
+	Scale           *ScaleResults `json:"scale,omitempty"`
 	Profile         string        `json:"dashboard_cpu_profile,omitempty"`
 	Targets         []Target      `json:"targets"`
 	AllMet          bool          `json:"all_targets_met"`
@@ -121,8 +125,8 @@ type Target struct {
 }
 
 // run is the whole load test: build, the routes against the bare handler, the
-// login burst and the profile.
-func run(duration time.Duration, clients, users int, profile string) (*Results, error) {
+// login burst, the profile, then (with scale) the list pages at scale.
+func run(duration time.Duration, clients, users int, profile string, scale bool) (*Results, error) {
 	tmp, err := os.MkdirTemp("", "skiff-bench-")
 	if err != nil {
 		return nil, err
@@ -137,6 +141,11 @@ func run(duration time.Duration, clients, users int, profile string) (*Results, 
 	}
 	if err := runRoutes(res, bin, tmp, duration, clients, users, profile); err != nil {
 		return nil, err
+	}
+	if scale {
+		if res.Scale, err = runScale(bin, tmp, duration); err != nil {
+			return nil, err
+		}
 	}
 	res.judge()
 	return res, nil
@@ -353,6 +362,9 @@ func (res *Results) judge() {
 			res.Targets = append(res.Targets, Target{"errors on " + r.Name, "0", strconv.FormatInt(r.Errors, 10) + " (" + r.FirstError + ")", false})
 		}
 	}
+	if res.Scale != nil {
+		res.Targets = append(res.Targets, res.Scale.targets()...)
+	}
 	res.AllMet = true
 	for _, t := range res.Targets {
 		res.AllMet = res.AllMet && t.Met
@@ -364,6 +376,9 @@ func (res *Results) print(w io.Writer) {
 	fmt.Fprintf(w, "%-34s %10s %8s %10s %9s %9s %8s\n", "route", "requests", "errors", "req/s", "p50 ms", "p99 ms", "vs bare")
 	for _, r := range res.Routes {
 		fmt.Fprintf(w, "%-34s %10d %8d %10.0f %9.2f %9.2f %7.0f%%\n", r.Name, r.Requests, r.Errors, r.RPS, r.P50Millis, r.P99Millis, r.VsBare*100)
+	}
+	if res.Scale != nil {
+		res.Scale.print(w)
 	}
 	fmt.Fprintln(w)
 	for _, t := range res.Targets {
@@ -531,9 +546,11 @@ type server struct {
 	logs   *os.File
 }
 
-func startServer(bin, dir, dbPath string) (*server, error) {
+// startServer starts the binary on the database at dbPath, logging beside
+// it (dbPath with .log), with the settings of every run plus env.
+func startServer(bin, dir, dbPath string, env ...string) (*server, error) {
 	addr, pprofAddr := freeAddr(), freeAddr()
-	logs, err := os.Create(filepath.Join(dir, "server.log"))
+	logs, err := os.Create(strings.TrimSuffix(dbPath, ".db") + ".log")
 	if err != nil {
 		return nil, err
 	}
@@ -543,6 +560,7 @@ func startServer(bin, dir, dbPath string) (*server, error) {
 		"TRUST_PROXY_HEADERS=true", "LOG_LEVEL=info", "PPROF_ADDR="+pprofAddr,
 		"STRIPE_SECRET_KEY=sk_test_bench", "STRIPE_WEBHOOK_SECRET="+webhookSecret,
 		"STRIPE_PRICE_PRO=price_pro", "STRIPE_PRICE_ENTERPRISE=price_enterprise", "STRIPE_API_BASE=http://127.0.0.1:9")
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		return nil, err
