@@ -17,7 +17,14 @@ func TestRenameACopy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("copies the tree and builds it")
 	}
-	dir := copyOfTree(t)
+	root, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		t.Skip("needs git to list the tree's files:", err)
+	}
+	if names, err := currentNames(string(bytes.TrimSpace(root))); err != nil || names != [2]string{oldModule, oldName} {
+		t.Skipf("this tree was renamed already (%q, %v): the test renames a fresh fork", names, err)
+	}
+	dir := copyOfTree(t, string(bytes.TrimSpace(root)))
 	changed, err := rename(dir, "github.com/acme/app", "Acme Cloud")
 	if err != nil {
 		t.Fatal(err)
@@ -176,9 +183,8 @@ func main() { fmt.Println("Skiff", "skiff serve", "skiff_token", "SKIFF_X", x.Y,
 
 // copyOfTree copies the repository's files (tracked, and new ones not
 // ignored, as they are in the working tree) into a temporary folder.
-func copyOfTree(t *testing.T) string {
+func copyOfTree(t *testing.T, root string) string {
 	t.Helper()
-	root := strings.TrimSpace(run(t, ".", "git", "rev-parse", "--show-toplevel"))
 	dir := t.TempDir()
 	files := run(t, root, "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
 	for _, rel := range strings.Split(strings.TrimSuffix(files, "\x00"), "\x00") {
