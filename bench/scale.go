@@ -361,7 +361,7 @@ func largeDataset(owner int64) []seedStatement {
 func (s *ScaleResults) targets() []Target {
 	var out []Target
 	for _, p := range s.Pages {
-		got := fmt.Sprintf("%.1fx (%.2f -> %.2f ms)", p.Ratio, p.EmptyP50Millis, p.LargeP50Millis)
+		got := fmt.Sprintf("%.2fx (%.2f -> %.2f ms)", p.Ratio, p.EmptyP50Millis, p.LargeP50Millis)
 		if p.Errors > 0 {
 			got += fmt.Sprintf(", %d errors (%s)", p.Errors, p.FirstError)
 		}
@@ -376,9 +376,9 @@ func (s *ScaleResults) print(w io.Writer) {
 	fmt.Fprintf(w, "\nList pages at scale: %s users, %s projects; the admin has %s projects, %s sessions, %s API tokens (seeded in %.1f s)\n",
 		thousands(s.Users), thousands(s.Projects), thousands(s.OwnerProjects), thousands(s.OwnerSessions), thousands(s.OwnerTokens), s.SeedSeconds)
 	fmt.Fprintf(w, "One request at a time, rounds alternating between the two databases; KB is the size of the answer.\n\n")
-	fmt.Fprintf(w, "%-26s %13s %13s %8s %9s %9s %13s %7s\n", "page", "empty p50 ms", "large p50 ms", "ratio", "empty KB", "large KB", "requests", "errors")
+	fmt.Fprintf(w, "%-26s %13s %13s %9s %9s %9s %13s %7s\n", "page", "empty p50 ms", "large p50 ms", "ratio", "empty KB", "large KB", "requests", "errors")
 	for _, p := range s.Pages {
-		fmt.Fprintf(w, "%-26s %13.2f %13.2f %7.1fx %9.1f %9.1f %6d/%-6d %7d\n", p.Name, p.EmptyP50Millis, p.LargeP50Millis, p.Ratio,
+		fmt.Fprintf(w, "%-26s %13.2f %13.2f %8.2fx %9.1f %9.1f %6d/%-6d %7d\n", p.Name, p.EmptyP50Millis, p.LargeP50Millis, p.Ratio,
 			float64(p.EmptyBytes)/1024, float64(p.LargeBytes)/1024, p.EmptyRequests, p.LargeRequests, p.Errors)
 	}
 }
