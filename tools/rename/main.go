@@ -8,8 +8,9 @@
 //     messages, the tests that read them) and .env.example (MAIL_FROM), and
 //     the README's title;
 //   - the name in lower case, letters and digits only (acme): the API token
-//     prefix skiff_ (so secret scanners tell your tokens from Skiff's) and the
-//     API's realm="skiff".
+//     prefix skiff_ (so secret scanners tell your tokens from Skiff's), the
+//     API's realm="skiff", and the downloads' file names (skiff-export.json,
+//     skiff-recovery-codes.txt).
 //
 // It leaves the command's name alone: the binary stays `skiff`, its database
 // data/skiff.db, and the deploy files (deploy/skiff.service, /etc/skiff,
@@ -265,11 +266,12 @@ func (r renamer) file(rel string, src []byte) ([]byte, error) {
 	return src, nil
 }
 
-// text renames the product, the token prefix, the realm and the module in
-// -X flags of the source of a .go or .templ file.
+// text renames the product, the token prefix, the realm, the names of
+// downloaded files and the module in -X flags of a .go or .templ file.
 func (r renamer) text(src []byte) []byte {
 	src = r.ldflags(r.words(src))
 	src = tokenPrefix.ReplaceAll(src, []byte("${1}"+r.slug+"_"))
+	src = bytes.ReplaceAll(src, []byte(`filename="`+oldSlug+`-`), []byte(`filename="`+r.slug+`-`))
 	return bytes.ReplaceAll(src, []byte(`realm="`+oldSlug+`"`), []byte(`realm="`+r.slug+`"`))
 }
 

@@ -33,14 +33,15 @@ func TestRenameACopy(t *testing.T) {
 		t.Errorf("only %d files changed: %v", len(changed), changed)
 	}
 	for path, want := range map[string][]string{
-		"go.mod":               {"module github.com/acme/app\n"},
-		"Makefile":             {"-X github.com/acme/app/app.Version"},
-		"README.md":            {"# Acme Cloud\n"},
-		".env.example":         {`MAIL_FROM="Acme Cloud <no-reply@localhost>"`},
-		"views/product.go":     {`ProductName = "Acme Cloud"`},
-		"app/api.go":           {`apiTokenPrefix = "acmecloud_"`, `realm="acmecloud"`, `"github.com/acme/app/db"`},
-		"views/layout.templ":   {`"github.com/acme/app/assets"`},
-		"app/mail_messages.go": {"Welcome to Acme Cloud!"},
+		"go.mod":                {"module github.com/acme/app\n"},
+		"Makefile":              {"-X github.com/acme/app/app.Version"},
+		"README.md":             {"# Acme Cloud\n"},
+		".env.example":          {`MAIL_FROM="Acme Cloud <no-reply@localhost>"`},
+		"views/product.go":      {`ProductName = "Acme Cloud"`},
+		"app/api.go":            {`apiTokenPrefix = "acmecloud_"`, `realm="acmecloud"`, `"github.com/acme/app/db"`},
+		"views/layout.templ":    {`"github.com/acme/app/assets"`},
+		"app/mail_messages.go":  {"Welcome to Acme Cloud!"},
+		"app/account_delete.go": {`filename="acmecloud-export.json"`},
 	} {
 		b, err := os.ReadFile(filepath.Join(dir, path))
 		if err != nil {
@@ -52,7 +53,7 @@ func TestRenameACopy(t *testing.T) {
 			}
 		}
 	}
-	leftover := regexp.MustCompile(`\bSkiff\b|"skiff/|\bskiff_|realm="skiff"`)
+	leftover := regexp.MustCompile(`\bSkiff\b|"skiff/|\bskiff_|realm="skiff"|filename="skiff-`)
 	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 		rel, _ := filepath.Rel(dir, path)
 		if d.IsDir() && rel != "." && skipDir(filepath.ToSlash(rel), d.Name()) {
