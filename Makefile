@@ -5,7 +5,7 @@ export GOTOOLCHAIN := auto
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X skiff/app.Version=$(VERSION)
 
-.PHONY: run test build generate fmt vet lint clean bench vulncheck
+.PHONY: run test build generate fmt vet lint clean bench vulncheck rename
 
 # The first build compiles every dependency, above all the pure-Go SQLite
 # (modernc.org/sqlite): minutes on a small machine (see the README). -v names
@@ -50,6 +50,12 @@ clean:
 bench:
 	go test -run '^$$' -bench . -benchmem ./app/
 	go run ./bench -duration 5s -out bench-results.json
+
+## rename: make a fresh fork yours: make rename MODULE=github.com/acme/app NAME=Acme
+rename:
+	go run ./tools/rename -module '$(MODULE)' -name '$(NAME)'
+	@echo "--- checking that the renamed tree builds"
+	go build ./...
 
 # govulncheck cannot reach its online database from the build machines, so
 # vulncheck builds one from the golang.org/x/vulndb module (a pinned

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 
 	"skiff/views"
@@ -93,5 +94,29 @@ func BenchmarkPasswordVerify(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		h.verify(context.Background(), "correct horse battery staple", hash)
+	}
+}
+
+// BenchmarkProjectsPage is the projects list of an owner with none, and of
+// one with 20,000: a page's cost must not grow with the table.
+func BenchmarkProjectsPage(b *testing.B) {
+	for _, n := range []int{0, 20_000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			ts, ck := benchServer(b)
+			id := ts.userID("bench@example.com")
+			if _, err := ts.db.Write.Exec(`
+				WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < ?)
+				INSERT INTO projects (user_id, name, created_at) SELECT ?, 'project ' || n, strftime('%Y-%m-%d %H:%M:%f', 'now') || '+00:00' FROM i`, n, id); n > 0 && err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				r := httptest.NewRequest("GET", "/projects", nil)
+				r.AddCookie(ck)
+				if code := serveOnce(ts.srv, r); code != 200 {
+					b.Fatalf("status %d", code)
+				}
+			}
+		})
 	}
 }

@@ -106,6 +106,23 @@ func stripeSetup(ctx context.Context, cfg Config, s *Server, out io.Writer) erro
 	if s.stripe == nil {
 		return errors.New("stripe-setup: set STRIPE_SECRET_KEY, STRIPE_PRICE_PRO and STRIPE_PRICE_ENTERPRISE first")
 	}
+	if err := checkStripePrices(ctx, s, out); err != nil {
+		return err
+	}
+	url := cfg.Origin() + "/webhooks/stripe"
+	if !cfg.Secure() {
+		fmt.Fprintf(out, "warning: %s is not https; Stripe only delivers to public https URLs (use `stripe listen` locally)\n", url)
+	}
+	found, err := updateWebhookEndpoint(ctx, s, url, out)
+	if err != nil || found {
+		return err
+	}
+	return createWebhookEndpoint(ctx, s, url, out)
+}
+
+// checkStripePrices checks that every plan's price exists, is active and
+// recurring, and prints what each costs.
+func checkStripePrices(ctx context.Context, s *Server, out io.Writer) error {
 	for _, p := range s.plans {
 		if p.PriceID == "" {
 			continue
@@ -121,11 +138,13 @@ func stripeSetup(ctx context.Context, cfg Config, s *Server, out io.Writer) erro
 		}
 		fmt.Fprintf(out, "ok  price %s (%s): %d %s every %s\n", price.ID, p.Name, price.UnitAmount, strings.ToUpper(string(price.Currency)), price.Recurring.Interval)
 	}
+	return nil
+}
 
-	url := cfg.Origin() + "/webhooks/stripe"
-	if !cfg.Secure() {
-		fmt.Fprintf(out, "warning: %s is not https; Stripe only delivers to public https URLs (use `stripe listen` locally)\n", url)
-	}
+// updateWebhookEndpoint looks for an endpoint at url. When there is one on
+// stripe-go's API version, it sets its events and reports found; one on
+// another version is an error, since every delivery to it would fail.
+func updateWebhookEndpoint(ctx context.Context, s *Server, url string, out io.Writer) (found bool, err error) {
 	listParams := &stripe.WebhookEndpointListParams{}
 	listParams.Context = ctx
 	it := s.stripe.WebhookEndpoints.List(listParams)
@@ -135,21 +154,27 @@ func stripeSetup(ctx context.Context, cfg Config, s *Server, out io.Writer) erro
 			continue
 		}
 		if ep.APIVersion != stripe.APIVersion {
-			return fmt.Errorf("stripe-setup: endpoint %s for %s uses API version %q, but this build reads %s: delete it in the Dashboard and run stripe-setup again",
+			return true, fmt.Errorf("stripe-setup: endpoint %s for %s uses API version %q, but this build reads %s: delete it in the Dashboard and run stripe-setup again",
 				ep.ID, url, ep.APIVersion, stripe.APIVersion)
 		}
 		upd := &stripe.WebhookEndpointParams{EnabledEvents: stripe.StringSlice(webhookEvents)}
 		upd.Context = ctx
 		if _, err := s.stripe.WebhookEndpoints.Update(ep.ID, upd); err != nil {
-			return fmt.Errorf("stripe-setup: update endpoint %s: %w", ep.ID, err)
+			return true, fmt.Errorf("stripe-setup: update endpoint %s: %w", ep.ID, err)
 		}
 		fmt.Fprintf(out, "ok  webhook endpoint %s for %s exists (events updated).\n", ep.ID, url)
 		fmt.Fprintln(out, "    Its signing secret is shown in the Dashboard (Developers > Webhooks); put it in STRIPE_WEBHOOK_SECRET.")
-		return nil
+		return true, nil
 	}
 	if err := it.Err(); err != nil {
-		return fmt.Errorf("stripe-setup: list webhook endpoints: %w", err)
+		return false, fmt.Errorf("stripe-setup: list webhook endpoints: %w", err)
 	}
+	return false, nil
+}
+
+// createWebhookEndpoint creates the endpoint at url, pinned to stripe-go's
+// API version, and prints its signing secret for STRIPE_WEBHOOK_SECRET.
+func createWebhookEndpoint(ctx context.Context, s *Server, url string, out io.Writer) error {
 	params := &stripe.WebhookEndpointParams{
 		URL:           stripe.String(url),
 		APIVersion:    stripe.String(stripe.APIVersion),

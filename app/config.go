@@ -115,109 +115,165 @@ func DefaultLimits() Limits {
 	}
 }
 
-// LoadConfig reads the configuration through getenv and validates it.
+// LoadConfig reads the configuration through getenv and validates it. Each
+// group of settings is read by a function of its own, in this order; the
+// first malformed value stops it with an error naming the key.
 func LoadConfig(getenv func(string) string) (Config, error) {
-	get := func(key, def string) string {
-		if v := strings.TrimSpace(getenv(key)); v != "" {
-			return v
+	e := env(getenv)
+	cfg := Config{Limits: DefaultLimits()}
+	for _, load := range []func(env) error{
+		cfg.loadServer, cfg.loadStripe, cfg.loadOAuth, cfg.loadAccess, cfg.loadBackups, cfg.loadMail, cfg.loadBaseURL,
+	} {
+		if err := load(e); err != nil {
+			return Config{}, err
 		}
-		return def
 	}
-	cfg := Config{
-		Addr:         get("ADDR", "localhost:8080"),
-		DatabasePath: get("DATABASE_PATH", "data/skiff.db"),
-		Env:          get("APP_ENV", "development"),
-		LogLevel:     get("LOG_LEVEL", "info"),
-		PprofAddr:    get("PPROF_ADDR", ""),
-		Limits:       DefaultLimits(),
+	return cfg, cfg.Validate()
+}
+
+// env reads the settings through a getenv function.
+type env func(key string) string
+
+// get returns the trimmed value of key, or def when it is unset or blank.
+func (e env) get(key, def string) string {
+	if v := strings.TrimSpace(e(key)); v != "" {
+		return v
 	}
+	return def
+}
+
+// loadServer reads where and how the server runs.
+func (c *Config) loadServer(e env) error {
+	c.Addr = e.get("ADDR", "localhost:8080")
+	c.DatabasePath = e.get("DATABASE_PATH", "data/skiff.db")
+	c.Env = e.get("APP_ENV", "development")
+	c.LogLevel = e.get("LOG_LEVEL", "info")
+	c.PprofAddr = e.get("PPROF_ADDR", "")
 	var err error
-	if cfg.TrustProxyHeaders, err = parseBool(get("TRUST_PROXY_HEADERS", "false")); err != nil {
-		return Config{}, fmt.Errorf("config: TRUST_PROXY_HEADERS must be true or false, got %q", getenv("TRUST_PROXY_HEADERS"))
+	if c.TrustProxyHeaders, err = parseBool(e.get("TRUST_PROXY_HEADERS", "false")); err != nil {
+		return fmt.Errorf("config: TRUST_PROXY_HEADERS must be true or false, got %q", e("TRUST_PROXY_HEADERS"))
 	}
-	cfg.Stripe = StripeConfig{
-		SecretKey:       get("STRIPE_SECRET_KEY", ""),
-		WebhookSecret:   get("STRIPE_WEBHOOK_SECRET", ""),
-		PricePro:        get("STRIPE_PRICE_PRO", ""),
-		PriceEnterprise: get("STRIPE_PRICE_ENTERPRISE", ""),
-		APIBase:         get("STRIPE_API_BASE", ""),
+	return nil
+}
+
+// loadStripe reads the billing settings.
+func (c *Config) loadStripe(e env) error {
+	c.Stripe = StripeConfig{
+		SecretKey:       e.get("STRIPE_SECRET_KEY", ""),
+		WebhookSecret:   e.get("STRIPE_WEBHOOK_SECRET", ""),
+		PricePro:        e.get("STRIPE_PRICE_PRO", ""),
+		PriceEnterprise: e.get("STRIPE_PRICE_ENTERPRISE", ""),
+		APIBase:         e.get("STRIPE_API_BASE", ""),
 	}
-	for _, o := range strings.Split(get("STRIPE_REDIRECT_ORIGINS", defaultStripeRedirectOrigins), ",") {
+	for _, o := range strings.Split(e.get("STRIPE_REDIRECT_ORIGINS", defaultStripeRedirectOrigins), ",") {
 		if o = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(o), "/")); o != "" {
-			cfg.Stripe.RedirectOrigins = append(cfg.Stripe.RedirectOrigins, o)
+			c.Stripe.RedirectOrigins = append(c.Stripe.RedirectOrigins, o)
 		}
 	}
-	if days := get("STRIPE_TRIAL_DAYS", "0"); days != "" {
+	if days := e.get("STRIPE_TRIAL_DAYS", "0"); days != "" {
 		n, err := strconv.ParseInt(days, 10, 64)
 		if err != nil || n < 0 || n > 730 {
-			return Config{}, fmt.Errorf("config: STRIPE_TRIAL_DAYS must be a number of days from 0 to 730, got %q", days)
+			return fmt.Errorf("config: STRIPE_TRIAL_DAYS must be a number of days from 0 to 730, got %q", days)
 		}
-		cfg.Stripe.TrialDays = n
+		c.Stripe.TrialDays = n
 	}
-	cfg.OAuth = OAuthConfig{
-		GitHubClientID: get("GITHUB_CLIENT_ID", ""), GitHubClientSecret: get("GITHUB_CLIENT_SECRET", ""),
-		GitHubURL:      strings.TrimSuffix(get("GITHUB_URL", "https://github.com"), "/"),
-		GitHubAPIURL:   strings.TrimSuffix(get("GITHUB_API_URL", "https://api.github.com"), "/"),
-		GoogleClientID: get("GOOGLE_CLIENT_ID", ""), GoogleClientSecret: get("GOOGLE_CLIENT_SECRET", ""),
+	return nil
+}
+
+// loadOAuth reads the social login providers.
+func (c *Config) loadOAuth(e env) error {
+	c.OAuth = OAuthConfig{
+		GitHubClientID: e.get("GITHUB_CLIENT_ID", ""), GitHubClientSecret: e.get("GITHUB_CLIENT_SECRET", ""),
+		GitHubURL:      strings.TrimSuffix(e.get("GITHUB_URL", "https://github.com"), "/"),
+		GitHubAPIURL:   strings.TrimSuffix(e.get("GITHUB_API_URL", "https://api.github.com"), "/"),
+		GoogleClientID: e.get("GOOGLE_CLIENT_ID", ""), GoogleClientSecret: e.get("GOOGLE_CLIENT_SECRET", ""),
 		// Not trimmed: the issuer is compared byte for byte with each ID token's
 		// "iss", and Auth0-style issuers end with "/" (see discoverOpenID).
-		OIDCIssuerURL: get("OIDC_ISSUER_URL", ""),
-		OIDCClientID:  get("OIDC_CLIENT_ID", ""), OIDCClientSecret: get("OIDC_CLIENT_SECRET", ""),
-		OIDCName: get("OIDC_NAME", "Single sign-on"),
+		OIDCIssuerURL: e.get("OIDC_ISSUER_URL", ""),
+		OIDCClientID:  e.get("OIDC_CLIENT_ID", ""), OIDCClientSecret: e.get("OIDC_CLIENT_SECRET", ""),
+		OIDCName: e.get("OIDC_NAME", "Single sign-on"),
 	}
-	cfg.AdminEmails = map[string]bool{}
-	for _, e := range strings.Split(get("ADMIN_EMAILS", ""), ",") {
-		if e = normalizeAdminEmail(e); e != "" {
-			cfg.AdminEmails[e] = true
+	return nil
+}
+
+// loadAccess reads who may open /admin and which origins may call the API.
+func (c *Config) loadAccess(e env) error {
+	c.AdminEmails = map[string]bool{}
+	for _, a := range strings.Split(e.get("ADMIN_EMAILS", ""), ",") {
+		if a = normalizeAdminEmail(a); a != "" {
+			c.AdminEmails[a] = true
 		}
 	}
-	cfg.CORSOrigins = map[string]bool{}
-	for _, o := range strings.Split(get("CORS_ORIGINS", ""), ",") {
+	c.CORSOrigins = map[string]bool{}
+	for _, o := range strings.Split(e.get("CORS_ORIGINS", ""), ",") {
 		if o = strings.TrimSuffix(strings.TrimSpace(o), "/"); o == "" {
 			continue
 		}
 		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" {
-			return Config{}, fmt.Errorf("config: CORS_ORIGINS must list origins such as https://app.example.com, got %q", o)
+			return fmt.Errorf("config: CORS_ORIGINS must list origins such as https://app.example.com, got %q", o)
 		}
-		cfg.CORSOrigins[o] = true
+		c.CORSOrigins[o] = true
 	}
-	cfg.BackupDir = get("BACKUP_DIR", "")
-	if cfg.BackupInterval, err = time.ParseDuration(get("BACKUP_INTERVAL", "24h")); err != nil || cfg.BackupInterval < time.Minute {
-		return Config{}, fmt.Errorf("config: BACKUP_INTERVAL must be a duration of at least 1m such as 6h, got %q", getenv("BACKUP_INTERVAL"))
+	return nil
+}
+
+// loadBackups reads the schedule of snapshots.
+func (c *Config) loadBackups(e env) error {
+	c.BackupDir = e.get("BACKUP_DIR", "")
+	var err error
+	if c.BackupInterval, err = time.ParseDuration(e.get("BACKUP_INTERVAL", "24h")); err != nil || c.BackupInterval < time.Minute {
+		return fmt.Errorf("config: BACKUP_INTERVAL must be a duration of at least 1m such as 6h, got %q", e("BACKUP_INTERVAL"))
 	}
-	if cfg.BackupKeep, err = strconv.Atoi(get("BACKUP_KEEP", "7")); err != nil || cfg.BackupKeep < 1 {
-		return Config{}, fmt.Errorf("config: BACKUP_KEEP must be a number of at least 1, got %q", getenv("BACKUP_KEEP"))
+	if c.BackupKeep, err = strconv.Atoi(e.get("BACKUP_KEEP", "7")); err != nil || c.BackupKeep < 1 {
+		return fmt.Errorf("config: BACKUP_KEEP must be a number of at least 1, got %q", e("BACKUP_KEEP"))
 	}
-	cfg.MailFrom = get("MAIL_FROM", "Skiff <no-reply@localhost>")
-	if cfg.MagicLinkSignup, err = parseBool(get("MAGIC_LINK_SIGNUP", "false")); err != nil {
-		return Config{}, fmt.Errorf("config: MAGIC_LINK_SIGNUP must be true or false, got %q", getenv("MAGIC_LINK_SIGNUP"))
+	return nil
+}
+
+// loadMail reads the sender, the SMTP server and magic-link sign-up.
+func (c *Config) loadMail(e env) error {
+	c.MailFrom = e.get("MAIL_FROM", "Skiff <no-reply@localhost>")
+	var err error
+	if c.MagicLinkSignup, err = parseBool(e.get("MAGIC_LINK_SIGNUP", "false")); err != nil {
+		return fmt.Errorf("config: MAGIC_LINK_SIGNUP must be true or false, got %q", e("MAGIC_LINK_SIGNUP"))
 	}
-	if raw := get("SMTP_URL", ""); raw != "" {
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
-			return Config{}, errors.New("config: SMTP_URL must look like smtp://user:pass@host:587?tls=required or smtps://user:pass@host:465")
-		}
-		tls := u.Query().Get("tls")
-		if tls != "" && tls != "required" {
-			return Config{}, fmt.Errorf("config: SMTP_URL's tls option can only be tls=required, got %q", tls)
-		}
-		// go-mail sends a password only over TLS; without it, it picks a
-		// challenge mechanism (CRAM-MD5, SCRAM) or, against the usual
-		// PLAIN/LOGIN server, fails every send, even to localhost. And TLS
-		// only "when offered" is TLS an attacker on the path can take away.
-		// So a password comes with TLS required, and this says so now
-		// rather than in a log line at every retry.
-		if u.Scheme == "smtp" && u.User != nil && tls != "required" {
-			return Config{}, errors.New("config: SMTP_URL has a user name, so it must require TLS: " +
-				"add ?tls=required (STARTTLS, usually port 587) or use smtps:// (port 465)")
-		}
-		cfg.SMTPURL = u
+	if raw := e.get("SMTP_URL", ""); raw != "" {
+		c.SMTPURL, err = parseSMTPURL(raw)
 	}
-	raw := get("BASE_URL", "http://localhost:8080")
-	if cfg.BaseURL, err = url.Parse(raw); err != nil {
-		return Config{}, fmt.Errorf("config: BASE_URL is not a URL: %q", raw)
+	return err
+}
+
+// parseSMTPURL checks SMTP_URL's scheme, host and TLS option.
+func parseSMTPURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+		return nil, errors.New("config: SMTP_URL must look like smtp://user:pass@host:587?tls=required or smtps://user:pass@host:465")
 	}
-	return cfg, cfg.Validate()
+	tls := u.Query().Get("tls")
+	if tls != "" && tls != "required" {
+		return nil, fmt.Errorf("config: SMTP_URL's tls option can only be tls=required, got %q", tls)
+	}
+	// go-mail sends a password only over TLS; without it, it picks a
+	// challenge mechanism (CRAM-MD5, SCRAM) or, against the usual
+	// PLAIN/LOGIN server, fails every send, even to localhost. And TLS
+	// only "when offered" is TLS an attacker on the path can take away.
+	// So a password comes with TLS required, and this says so now
+	// rather than in a log line at every retry.
+	if u.Scheme == "smtp" && u.User != nil && tls != "required" {
+		return nil, errors.New("config: SMTP_URL has a user name, so it must require TLS: " +
+			"add ?tls=required (STARTTLS, usually port 587) or use smtps:// (port 465)")
+	}
+	return u, nil
+}
+
+// loadBaseURL reads the public origin, last; Validate checks its shape.
+func (c *Config) loadBaseURL(e env) error {
+	raw := e.get("BASE_URL", "http://localhost:8080")
+	var err error
+	if c.BaseURL, err = url.Parse(raw); err != nil {
+		return fmt.Errorf("config: BASE_URL is not a URL: %q", raw)
+	}
+	return nil
 }
 
 // isLoopback reports whether addr (host:port) can only be reached from this machine.
@@ -231,7 +287,19 @@ func isLoopback(addr string) bool {
 }
 
 // Validate reports the first bad setting as one line that names its key.
+// Each group of settings is checked by a function of its own, in this order.
 func (c Config) Validate() error {
+	for _, check := range []func() error{c.validateServer, c.validateStripe, c.validateOAuth, c.validateMail, c.validateLogLevel} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateServer checks the environment, the public origin, the addresses
+// and the database path.
+func (c Config) validateServer() error {
 	switch {
 	case c.Env != "development" && c.Env != "production":
 		return fmt.Errorf("config: APP_ENV must be development or production, got %q", c.Env)
@@ -248,6 +316,12 @@ func (c Config) Validate() error {
 	case c.PprofAddr != "" && !isLoopback(c.PprofAddr):
 		return fmt.Errorf("config: PPROF_ADDR must be a loopback address such as 127.0.0.1:6060 (the profiler must never be public), got %q", c.PprofAddr)
 	}
+	return nil
+}
+
+// validateStripe checks the redirect origins, and the keys and prices when
+// billing is on.
+func (c Config) validateStripe() error {
 	// Each origin goes into the Content-Security-Policy header as it is.
 	for _, o := range c.Stripe.RedirectOrigins {
 		if u, err := url.Parse(o); err != nil || u.Scheme != "https" || u.Host == "" || o != "https://"+u.Host ||
@@ -255,19 +329,27 @@ func (c Config) Validate() error {
 			return fmt.Errorf("config: STRIPE_REDIRECT_ORIGINS must list https origins such as https://checkout.stripe.com, got %q", o)
 		}
 	}
-	if st := c.Stripe; st.Enabled() {
-		switch {
-		case !strings.HasPrefix(st.SecretKey, "sk_") && !strings.HasPrefix(st.SecretKey, "rk_"):
-			return errors.New("config: STRIPE_SECRET_KEY must be a secret key (sk_test_... or sk_live_...)")
-		case st.PricePro == "" || st.PriceEnterprise == "":
-			return errors.New("config: STRIPE_PRICE_PRO and STRIPE_PRICE_ENTERPRISE must be set when STRIPE_SECRET_KEY is (price_... ids)")
-		}
-		if st.APIBase != "" {
-			if u, err := url.Parse(st.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return fmt.Errorf("config: STRIPE_API_BASE must be an http(s) URL, got %q", st.APIBase)
-			}
+	st := c.Stripe
+	if !st.Enabled() {
+		return nil
+	}
+	switch {
+	case !strings.HasPrefix(st.SecretKey, "sk_") && !strings.HasPrefix(st.SecretKey, "rk_"):
+		return errors.New("config: STRIPE_SECRET_KEY must be a secret key (sk_test_... or sk_live_...)")
+	case st.PricePro == "" || st.PriceEnterprise == "":
+		return errors.New("config: STRIPE_PRICE_PRO and STRIPE_PRICE_ENTERPRISE must be set when STRIPE_SECRET_KEY is (price_... ids)")
+	}
+	if st.APIBase != "" {
+		if u, err := url.Parse(st.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("config: STRIPE_API_BASE must be an http(s) URL, got %q", st.APIBase)
 		}
 	}
+	return nil
+}
+
+// validateOAuth checks that each provider's id and secret come together, and
+// the providers' URLs.
+func (c Config) validateOAuth() error {
 	o := c.OAuth
 	for _, p := range []struct{ key, id, secret string }{
 		{"GITHUB", o.GitHubClientID, o.GitHubClientSecret},
@@ -289,18 +371,27 @@ func (c Config) Validate() error {
 	if (o.OIDCClientID != "") != (o.OIDCIssuerURL != "") {
 		return errors.New("config: OIDC_ISSUER_URL and OIDC_CLIENT_ID must be set together")
 	}
+	return nil
+}
+
+// validateMail checks the sender, and that production has a mail server.
+func (c Config) validateMail() error {
 	if a, err := mail.ParseAddress(c.MailFrom); err != nil || !strings.Contains(a.Address, "@") {
 		return fmt.Errorf("config: MAIL_FROM must be an address such as \"Skiff <no-reply@example.com>\", got %q", c.MailFrom)
 	}
 	if c.Env == "production" && c.SMTPURL == nil {
 		return errors.New("config: SMTP_URL must be set when APP_ENV=production (without it mail only reaches the development mailbox)")
 	}
+	return nil
+}
+
+// validateLogLevel checks LOG_LEVEL.
+func (c Config) validateLogLevel() error {
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
-	default:
-		return fmt.Errorf("config: LOG_LEVEL must be debug, info, warn or error, got %q", c.LogLevel)
+		return nil
 	}
-	return nil
+	return fmt.Errorf("config: LOG_LEVEL must be debug, info, warn or error, got %q", c.LogLevel)
 }
 
 // hostChars are the characters of a host name with its port.

@@ -79,7 +79,21 @@ func TestEmailVerification(t *testing.T) {
 	}
 }
 
+// mailSettled waits until the outbox has nothing left to send, so that what
+// the SMTP server received is all there will be.
+func (ts *testServer) mailSettled() {
+	ts.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ts.count(`SELECT count(*) FROM emails WHERE status = 'pending'`) > 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			ts.t.Fatal("mail still pending after 10 s")
+		}
+	}
+}
+
+// countMail returns how many mails to `to` the SMTP server received, once the
+// outbox has settled.
 func countMail(ts *testServer, to string) int {
+	ts.mailSettled()
 	ts.smtp.mu.Lock()
 	defer ts.smtp.mu.Unlock()
 	n := 0
@@ -349,7 +363,6 @@ func TestOutboxRetriesUntilSMTPIsBack(t *testing.T) {
 	}
 	ts.smtp.start()
 	ts.smtp.waitFor("ada@example.com", "Confirm your email address")
-	time.Sleep(300 * time.Millisecond)
 	if n := countMail(ts, "ada@example.com"); n != 1 {
 		t.Fatalf("mail delivered %d times, want once", n)
 	}

@@ -89,8 +89,8 @@ func TestProjectsPageIsPaged(t *testing.T) {
 	if order[0] != "p"+strconv.Itoa(2*defaultPageSize+6) || order[len(order)-1] != "p0" {
 		t.Fatalf("not newest first: %s … %s", order[0], order[len(order)-1])
 	}
-	// The dashboard counts them all without listing them.
-	wantBody(t, ada.get("/dashboard"), `<p class="stat">107</p>`)
+	// The dashboard counts them no further than it needs to.
+	wantBody(t, ada.get("/dashboard"), `<p class="stat">100+</p>`)
 
 	// A page size may be asked for, within the cap; a cursor we did not
 	// give out is a friendly 400.

@@ -36,7 +36,8 @@ working directory (the environment wins). See .env.example.
 `
 
 // Run is the whole program: main only adds the process's environment and
-// signals, so tests can run it too.
+// signals, so tests can run it too. It reads the command and the settings,
+// then hands over to the command's own function.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 {
@@ -71,26 +72,85 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("usage: skiff %s PATH", cmd)
 		}
 		return backupOrRestore(ctx, cmd, args[1], cfg, stdout)
-	case "serve":
-		// One server per database; restore checks the same lock.
-		unlock, err := db.LockFile(cfg.DatabasePath)
-		if errors.Is(err, db.ErrLocked) {
-			return fmt.Errorf("another skiff is already serving %s", cfg.DatabasePath)
-		}
-		if err != nil {
-			return err
-		}
-		defer unlock()
+	case "migrate":
+		return runMigrate(ctx, cfg, logger, stdout)
+	case "stripe-setup", "stripe-sync":
+		return runStripeCommand(ctx, cmd, cfg, logger, stdout)
 	}
+	return runServe(ctx, cfg, logger)
+}
 
-	database, err := db.Open(ctx, cfg.DatabasePath)
+// runMigrate is `skiff migrate`: apply pending migrations and exit.
+func runMigrate(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer) error {
+	database, applied, err := openDatabase(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer database.Close()
-	applied, err := database.Migrate(ctx)
+	fmt.Fprintf(stdout, "%d migration(s) applied; database %s is up to date\n", len(applied), cfg.DatabasePath)
+	return nil
+}
+
+// runStripeCommand is `skiff stripe-setup` and `skiff stripe-sync`, which
+// need the whole server's Stripe client and plans, but no HTTP listener.
+func runStripeCommand(ctx context.Context, cmd string, cfg Config, logger *slog.Logger, stdout io.Writer) error {
+	database, _, err := openDatabase(ctx, cfg, logger)
 	if err != nil {
 		return err
+	}
+	defer database.Close()
+	mailer, err := newMailer(cfg, logger)
+	if err != nil {
+		return err
+	}
+	srv, err := NewServer(ctx, cfg, database, logger, mailer)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	if cmd == "stripe-setup" {
+		return stripeSetup(ctx, cfg, srv, stdout)
+	}
+	n, err := srv.syncStripe(ctx)
+	fmt.Fprintf(stdout, "%d subscription(s) reconciled\n", n)
+	return err
+}
+
+// runServe is `skiff serve`: it holds the database's lock, opens it and
+// serves until ctx ends.
+func runServe(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	// One server per database; restore checks the same lock.
+	unlock, err := db.LockFile(cfg.DatabasePath)
+	if errors.Is(err, db.ErrLocked) {
+		return fmt.Errorf("another skiff is already serving %s", cfg.DatabasePath)
+	}
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	database, _, err := openDatabase(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer database.Close()
+	mailer, err := newMailer(cfg, logger)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, database, logger, mailer)
+}
+
+// openDatabase opens the database, applies pending migrations (returning
+// their names) and rewrites stored addresses into their normal form.
+func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger) (*db.DB, []string, error) {
+	database, err := db.Open(ctx, cfg.DatabasePath)
+	if err != nil {
+		return nil, nil, err
+	}
+	applied, err := database.Migrate(ctx)
+	if err != nil {
+		database.Close()
+		return nil, nil, err
 	}
 	for _, name := range applied {
 		logger.Info("migration applied", "name", name)
@@ -99,7 +159,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// is now kept as xn--): rewritten once, so their owners can still log in.
 	changed, conflicts, err := database.RewriteEmails(ctx, normalizeEmail)
 	if err != nil {
-		return err
+		database.Close()
+		return nil, nil, err
 	}
 	if changed > 0 {
 		logger.Info("addresses rewritten in their normal form", "count", changed)
@@ -107,29 +168,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	for _, email := range conflicts {
 		logger.Warn("an address has the same normal form as another account's: left as it is, merge or rename one", "email", email)
 	}
-	if cmd == "migrate" {
-		fmt.Fprintf(stdout, "%d migration(s) applied; database %s is up to date\n", len(applied), cfg.DatabasePath)
-		return nil
-	}
-	mailer, err := newMailer(cfg, logger)
-	if err != nil {
-		return err
-	}
-	switch cmd {
-	case "stripe-setup", "stripe-sync":
-		srv, err := NewServer(ctx, cfg, database, logger, mailer)
-		if err != nil {
-			return err
-		}
-		defer srv.Close()
-		if cmd == "stripe-setup" {
-			return stripeSetup(ctx, cfg, srv, stdout)
-		}
-		n, err := srv.syncStripe(ctx)
-		fmt.Fprintf(stdout, "%d subscription(s) reconciled\n", n)
-		return err
-	}
-	return serve(ctx, cfg, database, logger, mailer)
+	return database, applied, nil
 }
 
 // serve runs the HTTP server until ctx is cancelled (SIGINT or SIGTERM), then

@@ -7,8 +7,10 @@
 // route, so each route's throughput is reported as a ratio of what this
 // machine could do at all at that moment. It also measures
 // start-up time, idle and peak memory, the binary's size, and whether a
-// read-only request writes to the database. Results go to stdout and to a
-// JSON file; the exit status is 1 when a target is missed.
+// read-only request writes to the database. Then (scale.go) it times the list
+// pages on an empty database and on one of 200,000 users and 1,000,000
+// projects. Results go to stdout and to a JSON file; the exit status is 1
+// when a target is missed.
 package main
 
 import (
@@ -54,12 +56,13 @@ func main() {
 	users := flag.Int("users", 64, "users to seed")
 	out := flag.String("out", "bench-results.json", "where to write the JSON results")
 	profile := flag.String("profile", "bench-dashboard.pprof", "where to write a CPU profile of the server under the dashboard load; empty for none")
+	scale := flag.Bool("scale", true, "also time the list pages on an empty database and on one of 200,000 users and 1,000,000 projects")
 	flag.Parse()
 	if *bare != "" {
 		serveBare(*bare)
 		return
 	}
-	res, err := run(*duration, *clients, *users, *profile)
+	res, err := run(*duration, *clients, *users, *profile, *scale)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
@@ -95,6 +98,7 @@ type Results struct {
 	LoginBurstErrs  int64         `json:"errors_in_200_concurrent_logins"`
 	ReadOnlyWrites  int64         `json:"db_commits_during_read_only_runs"`
 	Routes          []RouteResult `json:"routes"`
+	Scale           *ScaleResults `json:"scale,omitempty"`
 	Profile         string        `json:"dashboard_cpu_profile,omitempty"`
 	Targets         []Target      `json:"targets"`
 	AllMet          bool          `json:"all_targets_met"`
@@ -120,7 +124,9 @@ type Target struct {
 	Met  bool   `json:"met"`
 }
 
-func run(duration time.Duration, clients, users int, profile string) (*Results, error) {
+// run is the whole load test: build, the routes against the bare handler, the
+// login burst, the profile, then (with scale) the list pages at scale.
+func run(duration time.Duration, clients, users int, profile string, scale bool) (*Results, error) {
 	tmp, err := os.MkdirTemp("", "skiff-bench-")
 	if err != nil {
 		return nil, err
@@ -130,74 +136,105 @@ func run(duration time.Duration, clients, users int, profile string) (*Results, 
 
 	fmt.Println("building the binary...")
 	bin := filepath.Join(tmp, "skiff")
+	if res.BinaryBytes, err = buildBinary(bin); err != nil {
+		return nil, err
+	}
+	if err := runRoutes(res, bin, tmp, duration, clients, users, profile); err != nil {
+		return nil, err
+	}
+	if scale {
+		if res.Scale, err = runScale(bin, tmp, duration); err != nil {
+			return nil, err
+		}
+	}
+	res.judge()
+	return res, nil
+}
+
+// buildBinary builds the static binary as `make build` does and returns its size.
+func buildBinary(bin string) (int64, error) {
 	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build: %v\n%s", err, out)
+		return 0, fmt.Errorf("go build: %v\n%s", err, out)
 	}
-	st, _ := os.Stat(bin)
-	res.BinaryBytes = st.Size()
-
-	dbPath := filepath.Join(tmp, "skiff.db")
-	srv, err := startServer(bin, tmp, dbPath)
+	st, err := os.Stat(bin)
 	if err != nil {
-		return nil, err
+		return 0, err
+	}
+	return st.Size(), nil
+}
+
+// runRoutes seeds users, restarts the server on their database, drives each
+// route, then the login burst and, unless profile is empty, the profile.
+func runRoutes(res *Results, bin, dir string, duration time.Duration, clients, users int, profile string) error {
+	srv, cookies, err := startSeeded(res, bin, dir, users)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	client := newClient(clients)
+	if err := driveRoutes(res, client, srv, cookies, duration, clients, users); err != nil {
+		return err
+	}
+	fmt.Println("200 concurrent logins...")
+	res.LoginBurstErrs, res.LoginPeakRSS = loginBurst(srv, users)
+
+	// Last, and not counted: the dashboard again, under Go's CPU profiler
+	// (served by the binary on PPROF_ADDR), for `go tool pprof`.
+	if profile == "" {
+		return nil
+	}
+	fmt.Printf("profiling the server under GET /dashboard for %v...\n", duration)
+	if err := profileRun(srv, profile, duration, func() {
+		drive(client, clients, duration, dashboardRequests(srv, cookies))
+	}); err != nil {
+		return err
+	}
+	res.Profile = profile
+	return nil
+}
+
+// startSeeded seeds users on a fresh database, then starts the server again
+// on it, recording the time to ready and the idle memory of that second start.
+func startSeeded(res *Results, bin, dir string, users int) (*server, []*http.Cookie, error) {
+	dbPath := filepath.Join(dir, "skiff.db")
+	srv, err := startServer(bin, dir, dbPath)
+	if err != nil {
+		return nil, nil, err
 	}
 	fmt.Printf("seeding %d users...\n", users)
 	cookies, err := seed(srv, dbPath, users)
-	if err != nil {
-		srv.stop()
-		return nil, err
-	}
 	srv.stop()
-
-	// A second start on the existing database: time to ready, idle memory.
-	start := time.Now()
-	srv, err = startServer(bin, tmp, dbPath)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer srv.stop()
+	start := time.Now()
+	if srv, err = startServer(bin, dir, dbPath); err != nil {
+		return nil, nil, err
+	}
 	res.StartupMillis = float64(time.Since(start).Microseconds()) / 1000
 	time.Sleep(time.Second)
 	res.IdleRSSBytes, _ = procStatus(srv.cmd.Process.Pid, "VmRSS")
+	return srv, cookies, nil
+}
 
-	bareAddr := freeAddr()
-	self, _ := os.Executable()
-	bareCmd := exec.Command(self, "-bare-server", bareAddr)
-	if err := bareCmd.Start(); err != nil {
-		return nil, err
-	}
-	defer bareCmd.Process.Kill()
-	waitUp("http://" + bareAddr + "/")
+// routeRun is one route of the load test.
+type routeRun struct {
+	name     string
+	readOnly bool                                  // checked: must commit nothing
+	req      func(worker int) (*http.Request, int) // the next request and the status it must get
+}
 
-	client := newClient(clients)
-	dataVersion, closeDB, err := dataVersionReader(dbPath)
-	if err != nil {
-		return nil, err
-	}
-	defer closeDB()
-
-	dashboard := func(w int) (*http.Request, int) {
-		r, _ := http.NewRequest("GET", srv.base+"/dashboard", nil)
-		r.AddCookie(cookies[w%len(cookies)])
-		return r, 200
-	}
-	bare := func(int) (*http.Request, int) {
-		r, _ := http.NewRequest("GET", "http://"+bareAddr+"/", nil)
-		return r, 200
-	}
+// routeRuns are the routes driven, in order.
+func routeRuns(srv *server, cookies []*http.Cookie, users int) []routeRun {
 	var seq atomic.Int64
-	runs := []struct {
-		name     string
-		readOnly bool
-		req      func(worker int) (*http.Request, int)
-	}{
+	return []routeRun{
 		{"GET /login (anonymous)", true, func(int) (*http.Request, int) {
 			r, _ := http.NewRequest("GET", srv.base+"/login", nil)
 			return r, 200
 		}},
-		{"GET /dashboard (logged in)", true, dashboard},
+		{"GET /dashboard (logged in)", true, dashboardRequests(srv, cookies)},
 		{"POST /login", false, func(int) (*http.Request, int) {
 			n := seq.Add(1)
 			r := form(srv.base+"/login", url.Values{"email": {userEmail(int(n) % users)}, "password": {password}})
@@ -213,12 +250,43 @@ func run(duration time.Duration, clients, users int, profile string) (*Results, 
 			return signedWebhook(srv.base, seq.Add(1), users), 200
 		}},
 	}
-	// Each route is driven in rounds that alternate with the bare handler,
-	// and compared with the bare rounds next to it: a shared machine's load
-	// drifts during a run, and this way it weighs on both sides alike.
+}
+
+// dashboardRequests are GET /dashboard, each worker as a user of its own.
+func dashboardRequests(srv *server, cookies []*http.Cookie) func(int) (*http.Request, int) {
+	return func(w int) (*http.Request, int) {
+		r, _ := http.NewRequest("GET", srv.base+"/dashboard", nil)
+		r.AddCookie(cookies[w%len(cookies)])
+		return r, 200
+	}
+}
+
+// driveRoutes drives each route in rounds that alternate with the bare
+// handler, and compares it with the bare rounds next to it: a shared
+// machine's load drifts during a run, and this way it weighs on both sides
+// alike. It also counts the commits made during read-only routes.
+func driveRoutes(res *Results, client *http.Client, srv *server, cookies []*http.Cookie, duration time.Duration, clients, users int) error {
+	bareAddr := freeAddr()
+	self, _ := os.Executable()
+	bareCmd := exec.Command(self, "-bare-server", bareAddr)
+	if err := bareCmd.Start(); err != nil {
+		return err
+	}
+	defer bareCmd.Process.Kill()
+	waitUp("http://" + bareAddr + "/")
+	bare := func(int) (*http.Request, int) {
+		r, _ := http.NewRequest("GET", "http://"+bareAddr+"/", nil)
+		return r, 200
+	}
+	dataVersion, closeDB, err := dataVersionReader(srv.dbPath)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+
 	slice := duration / rounds
 	var allBare sample
-	for _, rn := range runs {
+	for _, rn := range routeRuns(srv, cookies, users) {
 		fmt.Printf("driving %-32s for %v with %d clients, alternating with the bare handler...\n", rn.name, duration, clients)
 		var route, near sample
 		for range rounds {
@@ -237,10 +305,13 @@ func run(duration time.Duration, clients, users int, profile string) (*Results, 
 	br := allBare.result("bare net/http handler")
 	br.VsBare = 1
 	res.Routes = slices.Insert(res.Routes, 0, br)
+	return nil
+}
 
-	// 200 concurrent logins at once: argon2id's memory must stay bounded.
+// loginBurst sends 200 logins at once: argon2id's memory must stay bounded.
+// It returns the failed logins and the server's peak memory meanwhile.
+func loginBurst(srv *server, users int) (errs, peakRSS int64) {
 	// Writing 5 to clear_refs resets the peak (VmHWM) so it measures this burst.
-	fmt.Println("200 concurrent logins...")
 	os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", srv.cmd.Process.Pid), []byte("5"), 0)
 	burst := newClient(200)
 	var wg sync.WaitGroup
@@ -260,23 +331,8 @@ func run(duration time.Duration, clients, users int, profile string) (*Results, 
 		})
 	}
 	wg.Wait()
-	res.LoginBurstErrs = burstErrs.Load()
-	res.LoginPeakRSS, _ = procStatus(srv.cmd.Process.Pid, "VmHWM")
-
-	// Last, and not counted: the dashboard again, under Go's CPU profiler
-	// (served by the binary on PPROF_ADDR), for `go tool pprof`.
-	if profile != "" {
-		fmt.Printf("profiling the server under GET /dashboard for %v...\n", duration)
-		if err := profileRun(srv, profile, duration, func() {
-			drive(client, clients, duration, dashboard)
-		}); err != nil {
-			return nil, err
-		}
-		res.Profile = profile
-	}
-
-	res.judge()
-	return res, nil
+	peakRSS, _ = procStatus(srv.cmd.Process.Pid, "VmHWM")
+	return burstErrs.Load(), peakRSS
 }
 
 func (res *Results) judge() {
@@ -306,6 +362,9 @@ func (res *Results) judge() {
 			res.Targets = append(res.Targets, Target{"errors on " + r.Name, "0", strconv.FormatInt(r.Errors, 10) + " (" + r.FirstError + ")", false})
 		}
 	}
+	if res.Scale != nil {
+		res.Targets = append(res.Targets, res.Scale.targets()...)
+	}
 	res.AllMet = true
 	for _, t := range res.Targets {
 		res.AllMet = res.AllMet && t.Met
@@ -317,6 +376,9 @@ func (res *Results) print(w io.Writer) {
 	fmt.Fprintf(w, "%-34s %10s %8s %10s %9s %9s %8s\n", "route", "requests", "errors", "req/s", "p50 ms", "p99 ms", "vs bare")
 	for _, r := range res.Routes {
 		fmt.Fprintf(w, "%-34s %10d %8d %10.0f %9.2f %9.2f %7.0f%%\n", r.Name, r.Requests, r.Errors, r.RPS, r.P50Millis, r.P99Millis, r.VsBare*100)
+	}
+	if res.Scale != nil {
+		res.Scale.print(w)
 	}
 	fmt.Fprintln(w)
 	for _, t := range res.Targets {
@@ -477,15 +539,18 @@ func profileRun(s *server, path string, d time.Duration, load func()) error {
 
 // server is a running skiff process.
 type server struct {
-	cmd   *exec.Cmd
-	base  string
-	pprof string // the profiler's base URL
-	logs  *os.File
+	cmd    *exec.Cmd
+	base   string
+	pprof  string // the profiler's base URL
+	dbPath string
+	logs   *os.File
 }
 
-func startServer(bin, dir, dbPath string) (*server, error) {
+// startServer starts the binary on the database at dbPath, logging beside
+// it (dbPath with .log), with the settings of every run plus env.
+func startServer(bin, dir, dbPath string, env ...string) (*server, error) {
 	addr, pprofAddr := freeAddr(), freeAddr()
-	logs, err := os.Create(filepath.Join(dir, "server.log"))
+	logs, err := os.Create(strings.TrimSuffix(dbPath, ".db") + ".log")
 	if err != nil {
 		return nil, err
 	}
@@ -495,11 +560,12 @@ func startServer(bin, dir, dbPath string) (*server, error) {
 		"TRUST_PROXY_HEADERS=true", "LOG_LEVEL=info", "PPROF_ADDR="+pprofAddr,
 		"STRIPE_SECRET_KEY=sk_test_bench", "STRIPE_WEBHOOK_SECRET="+webhookSecret,
 		"STRIPE_PRICE_PRO=price_pro", "STRIPE_PRICE_ENTERPRISE=price_enterprise", "STRIPE_API_BASE=http://127.0.0.1:9")
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &server{cmd: cmd, base: "http://" + addr, pprof: "http://" + pprofAddr, logs: logs}
+	s := &server{cmd: cmd, base: "http://" + addr, pprof: "http://" + pprofAddr, dbPath: dbPath, logs: logs}
 	if err := waitUp(s.base + "/healthz"); err != nil {
 		s.stop()
 		b, _ := os.ReadFile(logs.Name())
@@ -540,6 +606,15 @@ func freeAddr() string {
 // has no limit) and links Stripe customers for the webhook run. It returns
 // one session cookie per user.
 func seed(s *server, dbPath string, users int) ([]*http.Cookie, error) {
+	cookies, err := signUpAll(s, users)
+	if err != nil {
+		return nil, err
+	}
+	return cookies, makePro(dbPath, users)
+}
+
+// signUpAll signs users up, 8 at a time, and returns their session cookies.
+func signUpAll(s *server, users int) ([]*http.Cookie, error) {
 	c := newClient(8)
 	cookies := make([]*http.Cookie, users)
 	var wg sync.WaitGroup
@@ -549,58 +624,75 @@ func seed(s *server, dbPath string, users int) ([]*http.Cookie, error) {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			r := form(s.base+"/signup", url.Values{"email": {userEmail(i)}, "password": {password}})
-			r.Header.Set("X-Forwarded-For", fakeIP(int64(2_000_000+i)))
-			resp, err := c.Do(r)
+			ck, err := signUp(c, s, userEmail(i), fakeIP(int64(2_000_000+i)))
 			if err != nil {
 				firstErr.CompareAndSwap(nil, err)
 				return
 			}
-			resp.Body.Close()
-			for _, ck := range resp.Cookies() {
-				if ck.Name == "session" {
-					cookies[i] = ck
-				}
-			}
-			if resp.StatusCode != 303 || cookies[i] == nil {
-				firstErr.CompareAndSwap(nil, fmt.Errorf("signup %d: status %d", i, resp.StatusCode))
-				return
-			}
-			// Show the welcome message once, so the dashboard runs read only.
-			r, _ = http.NewRequest("GET", s.base+"/dashboard", nil)
-			r.AddCookie(cookies[i])
-			if resp, err = c.Do(r); err == nil {
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-			}
+			cookies[i] = ck
 		})
 	}
 	wg.Wait()
 	if err, _ := firstErr.Load().(error); err != nil {
 		return nil, err
 	}
+	return cookies, nil
+}
+
+// signUp creates an account through the signup form and returns its session
+// cookie, after one visit of the dashboard so that later ones are read only.
+func signUp(c *http.Client, s *server, email, ip string) (*http.Cookie, error) {
+	r := form(s.base+"/signup", url.Values{"email": {email}, "password": {password}})
+	r.Header.Set("X-Forwarded-For", ip)
+	resp, err := c.Do(r)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body.Close()
+	var cookie *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "session" {
+			cookie = ck
+		}
+	}
+	if resp.StatusCode != 303 || cookie == nil {
+		return nil, fmt.Errorf("signup %s: status %d", email, resp.StatusCode)
+	}
+	// Show the welcome message once, so the dashboard runs read only.
+	r, _ = http.NewRequest("GET", s.base+"/dashboard", nil)
+	r.AddCookie(cookie)
+	if resp, err = c.Do(r); err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	return cookie, nil
+}
+
+// makePro gives each seeded user a Stripe customer and an active Pro
+// subscription, written directly to the database.
+func makePro(dbPath string, users int) error {
 	ctx := context.Background()
 	d, err := db.Open(ctx, dbPath)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer d.Close()
 	for i := range users {
 		u, err := d.UserByEmail(ctx, userEmail(i))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		cus := fmt.Sprintf("cus_bench_%d", i)
 		if _, err := d.SaveCustomer(ctx, u.ID, cus); err != nil {
-			return nil, err
+			return err
 		}
 		_, err = d.ApplySubscription(ctx, db.Subscription{ID: fmt.Sprintf("sub_bench_%d", i), UserID: u.ID, CustomerID: cus,
 			PriceID: "price_pro", Plan: "pro", Status: "active", CurrentPeriodEnd: db.UnixTime(time.Now().Add(720 * time.Hour).Unix()), Version: 1})
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return cookies, nil
+	return nil
 }
 
 // dataVersionReader returns a function reading SQLite's data_version from a

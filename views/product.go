@@ -1,9 +1,9 @@
 package views
 
-// The product as visitors see it. Rename it here when you fork: the titles,
-// the header and footer, the landing page, link previews, the web manifest
-// and the mails' signature read these. (The sentences of the mails and a few
-// messages in app/ still say "Skiff": `grep -rn Skiff app/*.go`.)
+// The product as visitors see it: the titles, the header and footer, the
+// landing page, link previews, the web manifest and the mails' signature read
+// these. `make rename MODULE=... NAME=...` sets ProductName here and in the
+// sentences of the mails and messages in app/ that spell the name out.
 const (
 	// ProductName is the name in every title, the header, the footer, the
 	// web manifest and the mails' signature.

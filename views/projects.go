@@ -29,16 +29,17 @@ type ProjectQuota struct {
 }
 
 // ProjectCountCap is as far as projects are counted: past it the pages say
-// "1,000+", and counting costs no more for an owner of a million.
-const ProjectCountCap = 1000
+// "100+", and counting costs no more for an owner of a million (every page
+// that shows the count walks at most this many index entries).
+const ProjectCountCap = 100
 
 // Full reports whether the plan allows no more projects.
 func (q ProjectQuota) Full() bool { return q.Limit > 0 && q.Used >= q.Limit }
 
-// UsedText is the count as shown: "1,000+" once past ProjectCountCap.
+// UsedText is the count as shown: "100+" once at ProjectCountCap.
 func (q ProjectQuota) UsedText() string {
 	if q.Used >= ProjectCountCap {
-		return "1,000+"
+		return itoa(ProjectCountCap) + "+"
 	}
 	return itoa(int64(q.Used))
 }
