@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"skiff/db"
+	"skiff/views"
 )
 
 // The lists of the settings and the admin are paged by a cursor: more rows
@@ -213,4 +214,13 @@ func mustInt(t *testing.T, s string) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+func TestOtherSessionsStopsCountingAtTheCap(t *testing.T) {
+	for n, want := range map[int]string{1: "1 other session", 2: "2 other sessions", 99: "99 other sessions",
+		views.SessionCountCap: "100+ other sessions", 5000: "100+ other sessions"} {
+		if got := views.OtherSessions(n); got != want {
+			t.Errorf("OtherSessions(%d) = %q, want %q", n, got, want)
+		}
+	}
 }

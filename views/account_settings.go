@@ -119,18 +119,18 @@ type RecoveryCodes struct {
 }
 
 // SessionCountCap is as far as the sessions page counts the other sessions:
-// past it, it says "1,000+", and counting costs no more for an account that
-// a script logs in to every day.
-const SessionCountCap = 1000
+// past it, it says "100+", and counting walks no more index entries for an
+// account that a script logs in to every day (as ProjectCountCap).
+const SessionCountCap = 100
 
 // OtherSessions counts the sessions besides this one: "1 other session",
-// "3 other sessions", "1,000+ other sessions" from SessionCountCap on.
+// "3 other sessions", "100+ other sessions" from SessionCountCap on.
 func OtherSessions(n int) string {
 	switch {
 	case n == 1:
 		return "1 other session"
 	case n >= SessionCountCap:
-		return "1,000+ other sessions"
+		return itoa(SessionCountCap) + "+ other sessions"
 	}
 	return itoa(int64(n)) + " other sessions"
 }
