@@ -40,19 +40,6 @@ func (s *Server) passwordMatches(ctx context.Context, u db.User, password string
 	return true, nil
 }
 
-// checkPassword is passwordMatches for a handler that writes its own errors:
-// ok is false when the answer was written (429, 500).
-//
-// Deprecated: handlers that return errors call passwordMatches.
-func (s *Server) checkPassword(w http.ResponseWriter, r *http.Request, u db.User, password string) (match, ok bool) {
-	match, err := s.passwordMatches(r.Context(), u, password)
-	if err != nil {
-		s.pageError(&wroteWriter{ResponseWriter: w}, r, err)
-		return false, false
-	}
-	return match, true
-}
-
 // reauthenticate guards sensitive actions (changing the email or the
 // password, adding or removing a way in, deleting the account): the current
 // password, or for an account without one, a login within the last ten
@@ -88,18 +75,6 @@ func (s *Server) reauthenticateInto(r *http.Request, u *db.User, f *views.Form) 
 		f.Error = msg
 	}
 	return nil
-}
-
-// reauthenticateForm is reauthenticateInto for a handler that writes its own
-// errors: ok is false when the answer was written (429, 500).
-//
-// Deprecated: handlers that return errors call reauthenticateInto.
-func (s *Server) reauthenticateForm(w http.ResponseWriter, r *http.Request, u *db.User, f *views.Form) (ok bool) {
-	if err := s.reauthenticateInto(r, u, f); err != nil {
-		s.pageError(&wroteWriter{ResponseWriter: w}, r, err)
-		return false
-	}
-	return true
 }
 
 // reauthAgain is what an account without a password is told when its login

@@ -133,15 +133,6 @@ func (s *Server) securitySettings(ctx context.Context, u *db.User, d *views.Sett
 	return nil
 }
 
-// renderSecurity shows "Password and security" with the forms in d.
-//
-// Deprecated: handlers that return errors call renderSettings.
-func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, status int, d views.Settings) {
-	if err := s.renderSettings(w, r, status, views.SectionSecurity, d); err != nil {
-		s.pageError(&wroteWriter{ResponseWriter: w}, r, err)
-	}
-}
-
 // handleProfileUpdate handles "POST /settings/profile" (`display_name`).
 func (s *Server) handleProfileUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err := readForm(r); err != nil {

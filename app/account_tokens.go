@@ -101,18 +101,6 @@ func requireVerifiedAddress(u *db.User, what string) error {
 		Message: "You can " + what + " once your address is confirmed: until then we cannot be sure this account is yours. Use the link we sent to " + u.Email + ", or ask for a new one from your dashboard."}
 }
 
-// requireVerified is requireVerifiedAddress for a handler that writes its
-// own errors: false when the refusal was written.
-//
-// Deprecated: handlers that return errors call requireVerifiedAddress.
-func (s *Server) requireVerified(w http.ResponseWriter, r *http.Request, u *db.User, what string) bool {
-	if err := requireVerifiedAddress(u, what); err != nil {
-		s.pageError(&wroteWriter{ResponseWriter: w}, r, err)
-		return false
-	}
-	return true
-}
-
 // handleTokenRevoke handles "POST /settings/tokens/{id}/revoke".
 func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) error {
 	id, err := idParam(r)

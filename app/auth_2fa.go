@@ -233,8 +233,8 @@ func (s *Server) handleTwoFactorEnable(w http.ResponseWriter, r *http.Request) e
 	}
 	ctx := r.Context()
 	u := s.currentUser(r)
-	if !s.requireVerified(w, r, u, "turn on two-factor authentication") {
-		return nil
+	if err := requireVerifiedAddress(u, "turn on two-factor authentication"); err != nil {
+		return err
 	}
 	raw := s.sessions.GetString(ctx, sessionTOTPPending)
 	key, err := otp.NewKeyFromURL(raw)
@@ -243,8 +243,8 @@ func (s *Server) handleTwoFactorEnable(w http.ResponseWriter, r *http.Request) e
 		return nil
 	}
 	f := views.Form{Errors: map[string]string{}}
-	if !s.reauthenticateForm(w, r, u, &f) {
-		return nil
+	if err := s.reauthenticateInto(r, u, &f); err != nil {
+		return err
 	}
 	step := s.matchTOTP(key.Secret(), strings.TrimSpace(r.PostForm.Get("code")))
 	if step == 0 {
@@ -286,8 +286,8 @@ func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) 
 	ctx := r.Context()
 	u := s.currentUser(r)
 	var f views.Form
-	if !s.reauthenticateForm(w, r, u, &f) {
-		return nil
+	if err := s.reauthenticateInto(r, u, &f); err != nil {
+		return err
 	}
 	if len(f.Errors) == 0 {
 		match, err := s.checkSecondFactor(ctx, u.ID, r.PostForm.Get("code"))

@@ -125,8 +125,8 @@ func (s *Server) handleRecoveryCodesRegenerate(w http.ResponseWriter, r *http.Re
 	ctx := r.Context()
 	u := s.currentUser(r)
 	var f views.Form
-	if !s.reauthenticateForm(w, r, u, &f) {
-		return nil
+	if err := s.reauthenticateInto(r, u, &f); err != nil {
+		return err
 	}
 	if len(f.Errors) > 0 {
 		return s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, views.TwoFactor{RegenerateForm: f})

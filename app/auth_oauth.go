@@ -91,16 +91,15 @@ func (s *Server) handleIdentityConnect(w http.ResponseWriter, r *http.Request) e
 	if op == nil {
 		return db.ErrNotFound
 	}
-	if !s.requireVerified(w, r, u, "connect "+op.Name) {
-		return nil
+	if err := requireVerifiedAddress(u, "connect "+op.Name); err != nil {
+		return err
 	}
 	var f views.Form
-	if !s.reauthenticateForm(w, r, u, &f) {
-		return nil
+	if err := s.reauthenticateInto(r, u, &f); err != nil {
+		return err
 	}
 	if len(f.Errors) > 0 {
-		s.renderSecurity(w, r, http.StatusUnprocessableEntity, views.SettingsSecurity{ConnectForm: f})
-		return nil
+		return s.renderSettings(w, r, http.StatusUnprocessableEntity, views.SectionSecurity, views.Settings{ConnectForm: f})
 	}
 	return s.beginOAuth(w, r, op, u.ID, "")
 }

@@ -59,9 +59,9 @@ func (s *Server) handleVerifyEmailPost(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return s.linkFailed(w, r, db.PurposeVerifyEmail, err)
 	}
-	h, ok := s.proofHolder(w, r, u, t.Email, token)
-	if !ok {
-		return nil
+	h, ok, err := s.proofHolder(w, r, u, t.Email, token)
+	if !ok || err != nil {
+		return err
 	}
 	ctx := r.Context()
 	var p proven
@@ -150,28 +150,28 @@ type proofInput struct {
 // proofHolder reads what the person confirming u's address holds: this
 // browser's session of u (which keeps the password it was made with and the
 // provider account it came from), else the password typed on the proof page,
-// else nothing (they choose a new password). ok is false when the answer was
-// written (a wrong password re-renders the page; too many get a 429).
-func (s *Server) proofHolder(w http.ResponseWriter, r *http.Request, u db.User, email, token string) (proofInput, bool) {
+// else nothing (they choose a new password). ok is false when it answered
+// instead: a wrong password shows the page again (too many are the 429 err).
+func (s *Server) proofHolder(w http.ResponseWriter, r *http.Request, u db.User, email, token string) (in proofInput, ok bool, err error) {
 	if !s.needsProof(r, u) {
 		if cur := s.currentUser(r); cur != nil && cur.ID == u.ID {
-			return proofInput{holder: ownSession(r, u)}, true
+			return proofInput{holder: ownSession(r, u)}, true, nil
 		}
-		return proofInput{holder: holder{password: true, identities: true}}, true // proven before: nothing is wiped
+		return proofInput{holder: holder{password: true, identities: true}}, true, nil // proven before: nothing is wiped
 	}
 	if r.PostForm.Get("action") == "new-password" || u.PasswordHash == "" {
-		return proofInput{newPassword: true}, true
+		return proofInput{newPassword: true}, true, nil
 	}
-	match, ok := s.checkPassword(w, r, u, r.PostForm.Get("password"))
-	if !ok {
-		return proofInput{}, false
+	match, err := s.passwordMatches(r.Context(), u, r.PostForm.Get("password"))
+	if err != nil {
+		return proofInput{}, false, err
 	}
 	if !match {
 		f := views.Form{Errors: map[string]string{"password": "This is not the account's password. If you did not choose it, confirm and choose a new one below."}}
 		s.renderProof(w, r, http.StatusUnprocessableEntity, u, email, token, f)
-		return proofInput{}, false
+		return proofInput{}, false, nil
 	}
-	return proofInput{holder: holder{password: true}}, true
+	return proofInput{holder: holder{password: true}}, true, nil
 }
 
 func (s *Server) renderProof(w http.ResponseWriter, r *http.Request, status int, u db.User, email, token string, f views.Form) {

@@ -62,11 +62,6 @@ type Settings struct {
 	DeleteForm Form
 }
 
-// SettingsSecurity was the data of the "Password and security" page.
-//
-// Deprecated: every settings page takes Settings.
-type SettingsSecurity = Settings
-
 // ConnectedAccount is a linked provider account.
 type ConnectedAccount struct {
 	ID                  int64
