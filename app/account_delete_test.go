@@ -98,7 +98,7 @@ func TestAccountDeletion(t *testing.T) {
 }
 
 func TestAccountDeletionWithoutPasswordNeedsAFreshLogin(t *testing.T) {
-	ts := newTestServer(t, func(c *Config) { c.MagicLinkSignup = true })
+	ts := newTestServer(t, func(c *testSetup) { c.MagicLinkSignup = true })
 	c := ts.newClient()
 	c.post("/login/magic", url.Values{"email": {"nopw@example.com"}})
 	link := ts.smtp.waitFor("nopw@example.com", "Finish creating your account").link(t, ts.URL)

@@ -356,7 +356,7 @@ func TestStolenSessionCannotAddAWayIn(t *testing.T) {
 // account, none of its ways in works: pages, API tokens, social login, magic
 // links and resets, old or new.
 func TestDisabledAccountIsLockedOutEverywhere(t *testing.T) {
-	ts, f := oauthServer(t, func(c *Config) { c.AdminEmails = map[string]bool{"boss@example.com": true} })
+	ts, f := oauthServer(t, func(c *testSetup) { c.AdminEmails = map[string]bool{"boss@example.com": true} })
 	boss := ts.newClient()
 	boss.signupVerified("boss@example.com")
 	ada := ts.newClient()
@@ -442,7 +442,7 @@ func TestConcurrentGuessesGetOnlyTheLimit(t *testing.T) {
 		return got
 	}
 	const limit = 5
-	limits := func(c *Config) {
+	limits := func(c *testSetup) {
 		c.TrustProxyHeaders = true
 		c.Limits.LoginPerIP = Rate{N: 1000, Per: time.Minute}
 		c.Limits.LoginFailsPerUser = Rate{N: limit, Per: time.Hour}
@@ -465,7 +465,7 @@ func TestConcurrentGuessesGetOnlyTheLimit(t *testing.T) {
 	})
 
 	// Where the password is right, only the code's limit should answer.
-	rightPassword := func(c *Config) {
+	rightPassword := func(c *testSetup) {
 		c.Limits.LoginFailsPerUser = Rate{N: 1000, Per: time.Hour}
 		c.Limits.SignupPerIP = Rate{N: 1000, Per: time.Hour}
 	}
@@ -519,7 +519,7 @@ func TestConcurrentGuessesGetOnlyTheLimit(t *testing.T) {
 	})
 
 	t.Run("API tokens per user", func(t *testing.T) {
-		ts := newTestServer(t, func(c *Config) {
+		ts := newTestServer(t, func(c *testSetup) {
 			c.Limits.MaxAPITokens = 3
 			c.Limits.APIPerUser = Rate{N: 4, Per: time.Minute}
 		})

@@ -23,7 +23,7 @@ import (
 // or the xn-- form of a domain) is the same account; an address with an
 // invisible character or with letters of two look-alike alphabets is refused.
 func TestLookAlikeAddressCannotRegisterBesideTheOriginal(t *testing.T) {
-	ts := newTestServer(t, func(c *Config) { c.Limits.SignupPerIP = Rate{N: 100, Per: time.Hour} })
+	ts := newTestServer(t, func(c *testSetup) { c.Limits.SignupPerIP = Rate{N: 100, Per: time.Hour} })
 	ts.newClient().signup("ada@example.com")
 	ts.newClient().signup("josé@example.com")
 	ts.newClient().signup("bob@bücher.de")

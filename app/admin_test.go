@@ -13,7 +13,7 @@ import (
 
 func TestAdmin(t *testing.T) {
 	fake := newFakeStripe(t)
-	ts := newTestServer(t, withStripe(fake), func(c *Config) { c.AdminEmails = map[string]bool{"boss@example.com": true} })
+	ts := newTestServer(t, withStripe(fake), func(c *testSetup) { c.AdminEmails = map[string]bool{"boss@example.com": true} })
 	ctx := context.Background()
 
 	// An unverified account with the admin's address is not the admin.
@@ -33,7 +33,7 @@ func TestAdmin(t *testing.T) {
 	for _, c := range []*client{alice, anon} {
 		wantStatus(t, c.get("/admin"), map[bool]int{true: http.StatusNotFound, false: http.StatusSeeOther}[c == alice])
 	}
-	wantStatus(t, alice.post("/admin/users/1/disable", nil), http.StatusNotFound)
+	wantStatus(t, alice.post("/admin/users/"+itoa64(ts.userID("boss@example.com"))+"/disable", nil), http.StatusNotFound)
 
 	// A paying customer shows in the counts and the revenue.
 	a, _ := ts.db.UserByEmail(ctx, "alice@example.com")
@@ -55,13 +55,13 @@ func TestAdmin(t *testing.T) {
 	wantRedirect(t, boss.post("/admin/users/"+itoa64(a.ID)+"/enable", nil), "/admin")
 	wantRedirect(t, ts.newClient().login("alice@example.com", testPassword, false), "/dashboard")
 	wantStatus(t, boss.post("/admin/users/999/disable", nil), http.StatusNotFound)
-	wantStatus(t, boss.post("/admin/users/1/disable", url.Values{}), http.StatusConflict) // not yourself
+	wantStatus(t, boss.post("/admin/users/"+itoa64(ts.userID("boss@example.com"))+"/disable", url.Values{}), http.StatusConflict) // not yourself
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 func TestAdminShowsLastSeen(t *testing.T) {
-	ts := newTestServer(t, func(c *Config) { c.AdminEmails = map[string]bool{"boss@example.com": true} })
+	ts := newTestServer(t, func(c *testSetup) { c.AdminEmails = map[string]bool{"boss@example.com": true} })
 	boss := ts.newClient()
 	boss.signupVerified("boss@example.com")
 	ts.newClient().signup("seen@example.com")

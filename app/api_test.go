@@ -158,7 +158,7 @@ func TestAPIAuthentication(t *testing.T) {
 }
 
 func TestAPIRateLimitAndCORS(t *testing.T) {
-	ts := newTestServer(t, func(c *Config) {
+	ts := newTestServer(t, func(c *testSetup) {
 		c.Limits.APIPerUser = Rate{N: 3, Per: time.Minute}
 		c.CORSOrigins = map[string]bool{"https://app.example.com": true}
 	})

@@ -263,7 +263,7 @@ func (f *fakeProvider) set(change func(f *fakeProvider)) {
 // withProviders turns on GitHub, Google and OIDC against the fake. Google's
 // fixed endpoints are redirected to it by the HTTP client.
 func withProviders(f *fakeProvider) testOption {
-	return func(c *Config) {
+	return func(c *testSetup) {
 		c.OAuth = OAuthConfig{
 			GitHubClientID: "gh-id", GitHubClientSecret: "gh-secret", GitHubURL: f.URL, GitHubAPIURL: f.URL,
 			GoogleClientID: "g-id", GoogleClientSecret: "g-secret",

@@ -16,7 +16,7 @@ import (
 // withOIDCEnv configures the OpenID provider as an operator does, through
 // LoadConfig and the environment.
 func withOIDCEnv(t *testing.T, issuer, clientID, secret, name string) testOption {
-	return func(c *Config) {
+	return func(c *testSetup) {
 		loaded, err := LoadConfig(envOf(map[string]string{"OIDC_ISSUER_URL": issuer, "OIDC_CLIENT_ID": clientID,
 			"OIDC_CLIENT_SECRET": secret, "OIDC_NAME": name}))
 		if err != nil {

@@ -204,7 +204,7 @@ func TestOAuthConnectAndDisconnect(t *testing.T) {
 	res = c.get("/settings/security")
 	wantBody(t, res, "GitHub is now connected", "ada@work.example", "Disconnect")
 	ts.smtp.waitFor("ada@example.com", "GitHub was connected to your account")
-	ids, _ := ts.db.Identities(ctx, 1)
+	ids, _ := ts.db.Identities(ctx, ts.userID("ada@example.com"))
 	if len(ids) != 1 {
 		t.Fatalf("%d identities", len(ids))
 	}

@@ -216,7 +216,7 @@ func subscriptionObject(id, customer, price, status string, created int64) map[s
 
 // withStripe turns billing on against the fake.
 func withStripe(f *fakeStripe) testOption {
-	return func(c *Config) {
+	return func(c *testSetup) {
 		c.Stripe = StripeConfig{SecretKey: "sk_test_fake", WebhookSecret: testWebhookSecret,
 			PricePro: "price_pro", PriceEnterprise: "price_enterprise", APIBase: f.URL,
 			RedirectOrigins: c.Stripe.RedirectOrigins} // the default: Stripe's own

@@ -19,7 +19,7 @@ import (
 // test skips without it unless SKIFF_STRIPE_MOCK=required.
 func TestAgainstStripeMock(t *testing.T) {
 	addr := startStripeMock(t)
-	ts := newTestServer(t, func(c *Config) {
+	ts := newTestServer(t, func(c *testSetup) {
 		c.Stripe = StripeConfig{SecretKey: "sk_test_123", WebhookSecret: testWebhookSecret,
 			PricePro: "price_123", PriceEnterprise: "price_456", TrialDays: 14, APIBase: "http://" + addr,
 			RedirectOrigins: c.Stripe.RedirectOrigins} // the default: Stripe's own

@@ -118,7 +118,7 @@ func TestBillingEndToEnd(t *testing.T) {
 	}
 	sessionID := strings.TrimPrefix(loc, "https://checkout.stripe.com/c/pay/")
 	params := fake.sessionParams[sessionID]
-	customerID, err := ts.db.CustomerID(context.Background(), 1)
+	customerID, err := ts.db.CustomerID(context.Background(), ts.userID("ada@example.com"))
 	if err != nil {
 		t.Fatal(err)
 	}

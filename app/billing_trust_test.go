@@ -63,7 +63,7 @@ func TestStripeSyncStoresOnlyTheAskedCustomersSubscriptions(t *testing.T) {
 // it logged and listed on /admin, and the documented fix works.
 func TestUnknownPriceIsFlaggedNeverFree(t *testing.T) {
 	fake := newFakeStripe(t)
-	admins := func(c *Config) { c.AdminEmails = map[string]bool{"boss@example.com": true} }
+	admins := func(c *testSetup) { c.AdminEmails = map[string]bool{"boss@example.com": true} }
 	ts := newTestServer(t, withStripe(fake), admins)
 	ctx := context.Background()
 	boss := ts.newClient()
@@ -121,7 +121,7 @@ func TestUnknownPriceIsFlaggedNeverFree(t *testing.T) {
 
 	// The fix the page gives: the setting names the price, restart, sync.
 	ts.stop()
-	ts = newTestServer(t, withStripe(fake), admins, withDB(ts.dbPath), func(c *Config) { c.Stripe.PricePro = "price_legacy" })
+	ts = newTestServer(t, withStripe(fake), admins, withDB(ts.dbPath), func(c *testSetup) { c.Stripe.PricePro = "price_legacy" })
 	if _, err := ts.srv.syncStripe(ctx); err != nil {
 		t.Fatal("sync after the fix:", err)
 	}
@@ -197,7 +197,7 @@ func TestStripeSetupWithoutASigningSecretSaysWhatToDo(t *testing.T) {
 // not sell) and creates webhook endpoints without a secret.
 func TestStripeMockAnswersAreCheckedNotTrusted(t *testing.T) {
 	addr := startStripeMock(t)
-	ts := newTestServer(t, func(c *Config) {
+	ts := newTestServer(t, func(c *testSetup) {
 		c.Stripe = StripeConfig{SecretKey: "sk_test_123", WebhookSecret: testWebhookSecret,
 			PricePro: "price_123", PriceEnterprise: "price_456", APIBase: "http://" + addr,
 			RedirectOrigins: c.Stripe.RedirectOrigins} // the default: Stripe's own
@@ -282,7 +282,7 @@ func TestStripePagesOnACustomDomain(t *testing.T) {
 	t.Run("listed: form-action allows it and the form redirects", func(t *testing.T) {
 		fake := newFakeStripe(t)
 		fake.pagesOrigin = "https://pay.example.com"
-		ts := newTestServer(t, withStripe(fake), func(c *Config) {
+		ts := newTestServer(t, withStripe(fake), func(c *testSetup) {
 			c.Stripe.RedirectOrigins = []string{"https://pay.example.com"}
 		})
 		c := ts.newClient()
@@ -324,7 +324,7 @@ func TestBrowserStripeAnswersThatNeedTheUser(t *testing.T) {
 	ctx := newBrowser(t)
 	fake := newFakeStripe(t)
 	fake.pagesOrigin = "https://pay.example.com"
-	ts := newTestServer(t, withStripe(fake), func(c *Config) { c.AdminEmails = map[string]bool{"ada@example.com": true} })
+	ts := newTestServer(t, withStripe(fake), func(c *testSetup) { c.AdminEmails = map[string]bool{"ada@example.com": true} })
 	step := stepper(t, ctx)
 	both := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Steps(shot(name), chromedp.EmulateViewport(390, 844), shot(name+"-mobile"), chromedp.EmulateViewport(1280, 900))

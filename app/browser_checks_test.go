@@ -118,7 +118,7 @@ const focusJS = `(() => {
 func TestBrowserEveryPageFitsIsAccessibleAndShowsFocus(t *testing.T) {
 	ctx := newBrowserFor(t, 5*time.Minute)
 	fake := newFakeStripe(t)
-	ts, _ := oauthServer(t, withStripe(fake), func(c *Config) { c.AdminEmails = map[string]bool{"boss@example.com": true} })
+	ts, _ := oauthServer(t, withStripe(fake), func(c *testSetup) { c.AdminEmails = map[string]bool{"boss@example.com": true} })
 	src := axeSource(t)
 
 	// The data the pages show: a user with a project, the admin, an address

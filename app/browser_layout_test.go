@@ -135,7 +135,7 @@ func signupByBrowser(step func(string, ...chromedp.Action[chromedp.Void]), base,
 func TestBrowserMobileMenu(t *testing.T) {
 	ctx := newBrowser(t)
 	fake := newFakeStripe(t)
-	ts := newTestServer(t, withStripe(fake), func(c *Config) { c.AdminEmails = map[string]bool{"ada@example.com": true} })
+	ts := newTestServer(t, withStripe(fake), func(c *testSetup) { c.AdminEmails = map[string]bool{"ada@example.com": true} })
 	step := stepper(t, ctx)
 	signupByBrowser(step, ts.URL, "ada@example.com")
 	link := ts.smtp.latest("ada@example.com", "Confirm your email address").link(t, ts.URL)

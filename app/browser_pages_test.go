@@ -103,7 +103,7 @@ func TestBrowserProjectQuota(t *testing.T) {
 // first, and the flash and the search survive the action.
 func TestBrowserAdminActions(t *testing.T) {
 	ctx := newBrowser(t)
-	ts := newTestServer(t, func(c *Config) { c.AdminEmails = map[string]bool{"boss@example.com": true} })
+	ts := newTestServer(t, func(c *testSetup) { c.AdminEmails = map[string]bool{"boss@example.com": true} })
 	boss := ts.newClient()
 	boss.signupVerified("boss@example.com")
 	ts.newClient().signup("alice@example.com")
@@ -181,7 +181,7 @@ func TestBrowserPricingWithoutBilling(t *testing.T) {
 func TestBrowserBillingPages(t *testing.T) {
 	ctx := newBrowser(t)
 	fake := newFakeStripe(t)
-	ts := newTestServer(t, withStripe(fake), func(c *Config) { c.AdminEmails = map[string]bool{"ada@example.com": true} })
+	ts := newTestServer(t, withStripe(fake), func(c *testSetup) { c.AdminEmails = map[string]bool{"ada@example.com": true} })
 	step := stepper(t, ctx)
 	step("free", browserSignup(ts.URL, "ada@example.com"), chromedp.Navigate(ts.URL+"/billing"), heading("Billing"),
 		chromedp.WaitVisible(chromedp.Search(`//a[contains(., "See plans and upgrade")]`)), bothWidths("c1-billing-free"))

@@ -230,7 +230,7 @@ func TestBrowserBilling(t *testing.T) {
 // follows a magic link from the mailbox by clicking.
 func TestBrowserMailPages(t *testing.T) {
 	ctx := newBrowser(t)
-	ts := newTestServer(t, withDevMailbox(), func(c *Config) { c.AdminEmails = map[string]bool{"ada@example.com": true} })
+	ts := newTestServer(t, withDevMailbox(), func(c *testSetup) { c.AdminEmails = map[string]bool{"ada@example.com": true} })
 	step := stepper(t, ctx)
 	step("signup",
 		chromedp.Navigate(ts.URL+"/signup"),

@@ -18,7 +18,7 @@ func TestConcurrentSignups(t *testing.T) {
 	if testing.Short() {
 		t.Skip("200 argon2id hashes")
 	}
-	ts := newTestServer(t, func(c *Config) { c.Limits.SignupPerIP = Rate{N: 1000, Per: 1} })
+	ts := newTestServer(t, func(c *testSetup) { c.Limits.SignupPerIP = Rate{N: 1000, Per: 1} })
 	const n = 200
 	var wg sync.WaitGroup
 	statuses := make([]int, n)

@@ -16,7 +16,7 @@ import (
 // nor a 5xx.
 
 func fuzzServer(f *testing.F, opts ...testOption) (*testServer, *http.Cookie) {
-	ts := newTestServer(f, append([]testOption{func(c *Config) {
+	ts := newTestServer(f, append([]testOption{func(c *testSetup) {
 		c.Limits.LoginPerIP = Rate{N: 1 << 30, Per: time.Second}
 		c.Limits.SignupPerIP = Rate{N: 1 << 30, Per: time.Second}
 		c.Limits.MailPerAddress = Rate{N: 1 << 30, Per: time.Second}

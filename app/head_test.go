@@ -51,7 +51,7 @@ func (ts *testServer) dbSnapshot() string {
 // session (no flash consumed, no sign-in started), no cookie set.
 func TestHeadChangesNothing(t *testing.T) {
 	fake := newFakeStripe(t)
-	ts, _ := oauthServer(t, withStripe(fake), func(c *Config) { c.AdminEmails = map[string]bool{"ada@example.com": true} })
+	ts, _ := oauthServer(t, withStripe(fake), func(c *testSetup) { c.AdminEmails = map[string]bool{"ada@example.com": true} })
 	ada := ts.newClient()
 	ada.signupVerified("ada@example.com")
 	wantRedirect(t, ada.post("/projects", url.Values{"name": {"Moonshot"}}), "/projects/1")

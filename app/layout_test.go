@@ -28,7 +28,7 @@ func readableText(fragment string) string {
 // name, so a tab, a bookmark and a search result say what the page says.
 func TestTitlesAreHeadings(t *testing.T) {
 	fake := newFakeStripe(t)
-	ts := newTestServer(t, withStripe(fake), func(c *Config) { c.AdminEmails = map[string]bool{"ada@example.com": true} })
+	ts := newTestServer(t, withStripe(fake), func(c *testSetup) { c.AdminEmails = map[string]bool{"ada@example.com": true} })
 	ada := ts.newClient()
 	ada.signup("ada@example.com")
 	verifyLink := ts.smtp.latest("ada@example.com", "Confirm your email address").link(t, ts.URL)

@@ -162,11 +162,11 @@ func TestMailpitPrivateCAChild(t *testing.T) {
 
 // withSMTPURL sends mail to the SMTP server at raw.
 func withSMTPURL(raw string) testOption {
-	return func(c *Config) { c.SMTPURL, _ = url.Parse(raw) }
+	return func(c *testSetup) { c.SMTPURL, _ = url.Parse(raw) }
 }
 
 // withMailFrom sets MAIL_FROM.
-func withMailFrom(from string) testOption { return func(c *Config) { c.MailFrom = from } }
+func withMailFrom(from string) testOption { return func(c *testSetup) { c.MailFrom = from } }
 
 // wantSkiffMail checks what every mail Skiff sends must be: a Message-ID on
 // MAIL_FROM's domain (not this machine's hostname), no header naming the

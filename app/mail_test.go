@@ -214,7 +214,7 @@ func TestMagicLink(t *testing.T) {
 }
 
 func TestMagicLinkSignup(t *testing.T) {
-	ts := newTestServer(t, func(c *Config) { c.MagicLinkSignup = true })
+	ts := newTestServer(t, func(c *testSetup) { c.MagicLinkSignup = true })
 	c := ts.newClient()
 	wantStatus(t, c.post("/login/magic", url.Values{"email": {"new@example.com"}}), http.StatusOK)
 	m := ts.smtp.waitFor("new@example.com", "Finish creating your account")
@@ -242,7 +242,7 @@ func TestEmailChange(t *testing.T) {
 	wantRedirect(t, c.post("/settings/email", url.Values{"email": {"Ada@New.example"}, "current_password": {testPassword}}), "/settings")
 	confirm := ts.smtp.waitFor("ada@new.example", "Confirm your new email address")
 	ts.smtp.waitFor("ada@example.com", "A change of email address was requested")
-	if u, _ := ts.db.UserByID(context.Background(), 1); u.Email != "ada@example.com" {
+	if u, _ := ts.db.UserByID(context.Background(), ts.userID("ada@example.com")); u.Email != "ada@example.com" {
 		t.Fatal("address changed before confirmation")
 	}
 	link := confirm.link(t, ts.URL+"/settings/email/confirm?token=")
@@ -301,12 +301,12 @@ func TestTokensAreStrict(t *testing.T) {
 	// Issued before a security change (auth_epoch bump): void.
 	c.post("/login/magic", url.Values{"email": {"ada@example.com"}})
 	magic := ts.smtp.waitFor("ada@example.com", "Your login link").link(t, ts.URL)
-	ts.db.SignOutEverywhere(context.Background(), 1)
+	ts.db.SignOutEverywhere(context.Background(), ts.userID("ada@example.com"))
 	wantStatus(t, ts.newClient().post("/login/magic/confirm", url.Values{"token": {tokenOf(t, magic)}}), http.StatusBadRequest)
 }
 
 func TestTokenRedeemedOnceUnderConcurrency(t *testing.T) {
-	ts := newTestServer(t, func(c *Config) { c.Limits.LoginPerIP = Rate{N: 1000, Per: time.Minute} })
+	ts := newTestServer(t, func(c *testSetup) { c.Limits.LoginPerIP = Rate{N: 1000, Per: time.Minute} })
 	ts.newClient().signup("ada@example.com")
 	ts.newClient().post("/login/magic", url.Values{"email": {"ada@example.com"}})
 	token := tokenOf(t, ts.smtp.waitFor("ada@example.com", "Your login link").link(t, ts.URL))
@@ -328,7 +328,7 @@ func TestTokenRedeemedOnceUnderConcurrency(t *testing.T) {
 }
 
 func TestMailRateLimits(t *testing.T) {
-	ts := newTestServer(t, func(c *Config) { c.Limits.MailPerAddress = Rate{N: 2, Per: time.Hour} })
+	ts := newTestServer(t, func(c *testSetup) { c.Limits.MailPerAddress = Rate{N: 2, Per: time.Hour} })
 	c := ts.newClient()
 	for range 2 {
 		wantStatus(t, c.post("/forgot-password", url.Values{"email": {"x@example.com"}}), http.StatusOK)
@@ -403,7 +403,7 @@ func TestOutboxGivesUp(t *testing.T) {
 // TestMailHeaders: the Message-ID is on MAIL_FROM's domain, not the
 // machine's hostname, and no header names the mail library and its version.
 func TestMailHeaders(t *testing.T) {
-	ts := newTestServer(t, func(c *Config) { c.MailFrom = "Acme <no-reply@acme.example>" })
+	ts := newTestServer(t, func(c *testSetup) { c.MailFrom = "Acme <no-reply@acme.example>" })
 	ts.newClient().signup("ada@example.com")
 	h := ts.smtp.waitFor("ada@example.com", "Confirm your email address").Header
 	if id := h.Get("Message-ID"); !regexp.MustCompile(`^<[A-Za-z0-9]{20,}@acme\.example>$`).MatchString(id) {
@@ -601,7 +601,7 @@ func TestDevMailbox(t *testing.T) {
 	}
 	wantBody(t, c.get(ts.path(link)), "Confirm my address")
 
-	prod := newTestServer(t, withTLS(), func(c *Config) { c.Env = "production" })
+	prod := newTestServer(t, withTLS(), func(c *testSetup) { c.Env = "production" })
 	wantStatus(t, prod.newClient().get("/dev/mail"), http.StatusNotFound)
 	wantStatus(t, prod.newClient().get("/dev/mail/1"), http.StatusNotFound)
 }

@@ -67,7 +67,7 @@ func (s *Server) runScheduledBackups(ctx context.Context) {
 }
 
 func (s *Server) scheduledBackup(ctx context.Context) {
-	path := filepath.Join(s.cfg.BackupDir, db.BackupName(time.Now().UTC().Format("20060102T150405Z")))
+	path := filepath.Join(s.cfg.BackupDir, db.BackupName(s.now().UTC().Format("20060102T150405Z")))
 	if err := s.db.Backup(ctx, path); err != nil {
 		s.log.Error("scheduled backup", "err", err)
 		return

@@ -144,7 +144,7 @@ func TestTokensArePaged(t *testing.T) {
 }
 
 func TestAdminUsersArePaged(t *testing.T) {
-	ts := newTestServer(t, func(c *Config) { c.AdminEmails = map[string]bool{"boss@example.com": true} })
+	ts := newTestServer(t, func(c *testSetup) { c.AdminEmails = map[string]bool{"boss@example.com": true} })
 	boss := ts.newClient()
 	boss.signupVerified("boss@example.com")
 	ctx := context.Background()

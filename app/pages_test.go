@@ -163,7 +163,7 @@ func TestProjectQuotaShowsBeforeTheLimit(t *testing.T) {
 	if p.form("/projects") == nil || attr(p.input("name"), "value") != "The fourth, kept" {
 		t.Fatalf("the refused name is not kept in the form:\n%s", res.body)
 	}
-	if n, _ := ts.db.CountProjects(context.Background(), 1, 1000); n != 3 {
+	if n, _ := ts.db.CountProjects(context.Background(), ts.userID("ada@example.com"), 1000); n != 3 {
 		t.Fatalf("%d projects, want 3", n)
 	}
 
@@ -183,7 +183,7 @@ func TestProjectQuotaShowsBeforeTheLimit(t *testing.T) {
 }
 
 func TestAdminRows(t *testing.T) {
-	ts := newTestServer(t, func(c *Config) { c.AdminEmails = map[string]bool{"boss@example.com": true} })
+	ts := newTestServer(t, func(c *testSetup) { c.AdminEmails = map[string]bool{"boss@example.com": true} })
 	boss := ts.newClient()
 	boss.signupVerified("boss@example.com")
 	ts.newClient().signup("alice@example.com")

@@ -60,7 +60,7 @@ func TestProjectFormKeepsInput(t *testing.T) {
 	res := c.post("/projects", url.Values{"name": {long}})
 	wantStatus(t, res, http.StatusUnprocessableEntity)
 	wantBody(t, res, "Use at most 100 characters.", `value="`+long+`"`, `aria-describedby="name-error"`)
-	if n, _ := ts.db.CountProjects(context.Background(), 1, 1000); n != 0 {
+	if n, _ := ts.db.CountProjects(context.Background(), ts.userID("ada@example.com"), 1000); n != 0 {
 		t.Fatalf("%d projects after a rejected form", n)
 	}
 }

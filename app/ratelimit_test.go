@@ -11,7 +11,7 @@ import (
 )
 
 func TestLoginRateLimitPerIP(t *testing.T) {
-	ts := newTestServer(t, func(c *Config) { c.Limits.LoginPerIP = Rate{N: 3, Per: time.Minute} })
+	ts := newTestServer(t, func(c *testSetup) { c.Limits.LoginPerIP = Rate{N: 3, Per: time.Minute} })
 	c := ts.newClient()
 	for i := range 3 {
 		wantStatus(t, c.login(fmt.Sprintf("u%d@example.com", i), "wrong password", false), http.StatusUnauthorized)
@@ -29,7 +29,7 @@ func TestLoginRateLimitPerIP(t *testing.T) {
 }
 
 func TestLoginRateLimitPerAccount(t *testing.T) {
-	ts := newTestServer(t, func(c *Config) {
+	ts := newTestServer(t, func(c *testSetup) {
 		c.TrustProxyHeaders = true
 		c.Limits.LoginFailsPerUser = Rate{N: 3, Per: time.Hour}
 	})
@@ -60,7 +60,7 @@ func TestLoginRateLimitPerAccount(t *testing.T) {
 }
 
 func TestSignupRateLimitPerIP(t *testing.T) {
-	ts := newTestServer(t, func(c *Config) { c.Limits.SignupPerIP = Rate{N: 2, Per: time.Hour} })
+	ts := newTestServer(t, func(c *testSetup) { c.Limits.SignupPerIP = Rate{N: 2, Per: time.Hour} })
 	ts.newClient().signup("a@example.com")
 	ts.newClient().signup("b@example.com")
 	res := ts.newClient().post("/signup", url.Values{"email": {"c@example.com"}, "password": {testPassword}})

@@ -43,7 +43,7 @@ type Server struct {
 	freshCodes freshCodes
 	handler    http.Handler
 	started    bool
-	now        func() time.Time // the clock of TOTP checks and of fresh recovery codes (tests move it)
+	now        func() time.Time // the clock of TOTP checks, fresh recovery codes and backup names (tests move it)
 }
 
 // NewServer wires the application together. Start its background work with

@@ -289,7 +289,7 @@ func TestOtherLocalUsersCannotReadTheDatabase(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data") // missing: Skiff creates it
 	dbPath := filepath.Join(dataDir, "skiff.db")
 	backupDir := filepath.Join(t.TempDir(), "backups")
-	ts := newTestServer(t, withDB(dbPath), func(c *Config) { c.BackupDir = backupDir })
+	ts := newTestServer(t, withDB(dbPath), func(c *testSetup) { c.BackupDir = backupDir })
 
 	// Real writes through HTTP, so the -wal and -shm exist and hold data.
 	ada := ts.newClient()
@@ -457,7 +457,7 @@ func TestDevMailboxIsNotPublic(t *testing.T) {
 	})
 
 	t.Run("production", func(t *testing.T) {
-		prod := withMail(t, withTLS(), func(c *Config) { c.Env = "production" })
+		prod := withMail(t, withTLS(), func(c *testSetup) { c.Env = "production" })
 		c := prod.newClient()
 		for _, path := range []string{"/dev/mail", "/dev/mail/1"} {
 			res := c.get(path)

@@ -32,25 +32,29 @@ type testServer struct {
 	stopWork context.CancelFunc
 }
 
-// testOption changes the configuration before the server starts.
-type testOption func(*Config)
+// testOption changes the set-up before the server starts.
+type testOption func(*testSetup)
+
+// testSetup is what a test server starts from: its configuration, and how
+// it sends mail (to an SMTP sink of its own unless an option chose).
+type testSetup struct {
+	Config
+	devMailbox bool // the development mailbox instead of SMTP
+}
 
 // withTLS serves over HTTPS with an https BASE_URL, as in production.
-func withTLS() testOption { return func(c *Config) { c.BaseURL.Scheme = "https" } }
+func withTLS() testOption { return func(c *testSetup) { c.BaseURL.Scheme = "https" } }
 
 // withSMTP sends mail to an existing sink (to share one across a restart).
 func withSMTP(sink *smtpSink) testOption {
-	return func(c *Config) { c.SMTPURL, _ = url.Parse("smtp://" + sink.addr) }
+	return func(c *testSetup) { c.SMTPURL, _ = url.Parse("smtp://" + sink.addr) }
 }
 
-// devMailboxURL marks a test server that uses the development mailbox.
-var devMailboxURL = &url.URL{Scheme: "dev-mailbox"}
-
 // withDevMailbox uses the development mailbox instead of SMTP.
-func withDevMailbox() testOption { return func(c *Config) { c.SMTPURL = devMailboxURL } }
+func withDevMailbox() testOption { return func(c *testSetup) { c.devMailbox = true } }
 
 // withDB uses an existing database file (to test a restart).
-func withDB(path string) testOption { return func(c *Config) { c.DatabasePath = path } }
+func withDB(path string) testOption { return func(c *testSetup) { c.DatabasePath = path } }
 
 func newTestServer(t testing.TB, opts ...testOption) *testServer {
 	t.Helper()
@@ -61,22 +65,24 @@ func newTestServer(t testing.TB, opts ...testOption) *testServer {
 // for a provider that must know the callback address before the app starts.
 func newTestServerOn(t testing.TB, ln net.Listener, opts ...testOption) *testServer {
 	t.Helper()
-	cfg, err := LoadConfig(func(string) string { return "" })
+	defaults, err := LoadConfig(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.DatabasePath = filepath.Join(t.TempDir(), "skiff.db")
-	cfg.LogLevel = "debug"
-	var sink *smtpSink
+	setup := testSetup{Config: defaults}
+	setup.DatabasePath = filepath.Join(t.TempDir(), "skiff.db")
+	setup.LogLevel = "debug"
 	for _, o := range opts {
-		o(&cfg)
+		o(&setup)
 	}
-	switch cfg.SMTPURL {
-	case nil:
+	cfg := setup.Config
+	var sink *smtpSink
+	switch {
+	case setup.devMailbox:
+		cfg.SMTPURL = nil
+	case cfg.SMTPURL == nil:
 		sink = newSMTPSink(t)
 		cfg.SMTPURL, _ = url.Parse("smtp://" + sink.addr)
-	case devMailboxURL:
-		cfg.SMTPURL = nil
 	}
 	hs := httptest.NewUnstartedServer(nil)
 	if ln != nil {
