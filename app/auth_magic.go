@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/a-h/templ"
 
@@ -27,24 +26,17 @@ func (s *Server) magicPage(r *http.Request, f views.Form) templ.Component {
 // time, for every address. A known address gets a login link; an unknown one
 // gets a sign-up link only when MAGIC_LINK_SIGNUP is on.
 func (s *Server) handleMagicPost(w http.ResponseWriter, r *http.Request) error {
-	start := time.Now()
-	email, err := s.mailRequest(r)
-	if errs := fieldErrors(err); errs != nil {
-		s.render(w, r, http.StatusUnprocessableEntity, s.magicPage(r, mailRequestForm(email, errs)))
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := s.sendMagicLink(r.Context(), email); err != nil {
-		return err
-	}
-	text := "If an account exists for " + email + ", we sent it a login link. It is valid for 15 minutes."
-	if s.cfg.MagicLinkSignup {
-		text = "We sent a login link to " + email + ". It is valid for 15 minutes."
-	}
-	s.renderMailSent(w, r, start, views.MailSent{Text: text, Email: email, Action: "/login/magic"})
-	return nil
+	return s.answerMailRequest(w, r, mailRequestFlow{
+		form: s.magicPage,
+		send: s.sendMagicLink,
+		sent: func(email string) views.MailSent {
+			text := "If an account exists for " + email + ", we sent it a login link. It is valid for 15 minutes."
+			if s.cfg.MagicLinkSignup {
+				text = "We sent a login link to " + email + ". It is valid for 15 minutes."
+			}
+			return views.MailSent{Text: text, Email: email, Action: "/login/magic"}
+		},
+	})
 }
 
 // sendMagicLink queues a login link to the account of email, or a sign-up

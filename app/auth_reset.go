@@ -30,21 +30,14 @@ func (s *Server) forgotPage(r *http.Request, f views.Form) templ.Component {
 // handleForgotPost handles "POST /forgot-password". Known and unknown
 // addresses get the same page after the same time; only a known one gets mail.
 func (s *Server) handleForgotPost(w http.ResponseWriter, r *http.Request) error {
-	start := time.Now()
-	email, err := s.mailRequest(r)
-	if errs := fieldErrors(err); errs != nil {
-		s.render(w, r, http.StatusUnprocessableEntity, s.forgotPage(r, mailRequestForm(email, errs)))
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := s.sendResetLink(r.Context(), email); err != nil {
-		return err
-	}
-	s.renderMailSent(w, r, start, views.MailSent{Email: email, Action: "/forgot-password",
-		Text: "If an account exists for " + email + ", we sent it a link to choose a new password. The link is valid for one hour."})
-	return nil
+	return s.answerMailRequest(w, r, mailRequestFlow{
+		form: s.forgotPage,
+		send: s.sendResetLink,
+		sent: func(email string) views.MailSent {
+			return views.MailSent{Email: email, Action: "/forgot-password",
+				Text: "If an account exists for " + email + ", we sent it a link to choose a new password. The link is valid for one hour."}
+		},
+	})
 }
 
 // sendResetLink queues a reset link to the account of email, if there is one

@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"net/http"
+	"time"
+
+	"github.com/a-h/templ"
 
 	"skiff/db"
 	"skiff/views"
@@ -246,9 +249,33 @@ func (s *Server) mailRequest(r *http.Request) (string, error) {
 	return email, s.mailLimit(r, email)
 }
 
-// mailRequestForm is the form of a mail request again, with its problems.
-func mailRequestForm(email string, errs map[string]string) views.Form {
-	return views.Form{Values: map[string]string{"email": email}, Errors: errs}
+// mailRequestFlow is a page that asks for a link by mail (password reset,
+// magic link): its form, what sends the link, and the answer after it.
+type mailRequestFlow struct {
+	form func(r *http.Request, f views.Form) templ.Component
+	send func(ctx context.Context, email string) error
+	sent func(email string) views.MailSent
+}
+
+// answerMailRequest runs a mail request: a malformed address shows the form
+// again (422); otherwise the link is sent if the flow's rules allow, and
+// every address gets the same "check your email" page after the same time.
+func (s *Server) answerMailRequest(w http.ResponseWriter, r *http.Request, m mailRequestFlow) error {
+	start := time.Now()
+	email, err := s.mailRequest(r)
+	if errs := fieldErrors(err); errs != nil {
+		f := views.Form{Values: map[string]string{"email": email}, Errors: errs}
+		s.render(w, r, http.StatusUnprocessableEntity, m.form(r, f))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := m.send(r.Context(), email); err != nil {
+		return err
+	}
+	s.renderMailSent(w, r, start, m.sent(email))
+	return nil
 }
 
 // mailLimit applies the per-IP and per-address limits on mails with links.
