@@ -105,7 +105,7 @@ func TestMigrationsAreRecordedOnce(t *testing.T) {
 		t.Fatalf("journal_mode=%s foreign_keys=%d busy_timeout=%d", journal, fk, busy)
 	}
 	// Deleting a user deletes their projects (foreign keys are on for every connection).
-	u, err := d.CreateUser(ctx, "ada@example.com", "x")
+	u, err := d.CreateUser(ctx, "ada@example.com", "x", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,10 +118,10 @@ func TestMigrationsAreRecordedOnce(t *testing.T) {
 	if n, _ := d.CountProjects(ctx, u.ID); n != 0 {
 		t.Fatal("projects survived their owner")
 	}
-	if _, err := d.CreateUser(ctx, "ADA@example.com", "x"); err != nil {
+	if _, err := d.CreateUser(ctx, "ADA@example.com", "x", false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.CreateUser(ctx, "ada@EXAMPLE.com", "x"); err != db.ErrEmailTaken {
+	if _, err := d.CreateUser(ctx, "ada@EXAMPLE.com", "x", false); err != db.ErrEmailTaken {
 		t.Fatalf("case-insensitive duplicate: err %v, want ErrEmailTaken", err)
 	}
 }

@@ -19,10 +19,10 @@ type AdminUser struct {
 	SubStatus string
 }
 
-// AdminUsers lists users, newest first, whose email contains q.
-func (d *DB) AdminUsers(ctx context.Context, q string, limit int) ([]AdminUser, error) {
-	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(q)) + "%"
-	rows, err := d.Read.QueryContext(ctx, `
+// AdminUsers lists users, newest first, whose email contains search.
+func (q Queries) AdminUsers(ctx context.Context, search string, limit int) ([]AdminUser, error) {
+	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(search)) + "%"
+	rows, err := q.reader.QueryContext(ctx, `
 		SELECT u.id, u.email, u.created_at, u.email_verified_at IS NOT NULL,
 		       coalesce((SELECT max(last_seen_at) FROM user_sessions WHERE user_id = u.id), u.last_login_at),
 		       u.disabled_at IS NOT NULL,
@@ -61,8 +61,8 @@ type DayCount struct {
 }
 
 // SignupsPerDay counts signups over the last days days.
-func (d *DB) SignupsPerDay(ctx context.Context, days int) ([]DayCount, error) {
-	rows, err := d.Read.QueryContext(ctx, `
+func (q Queries) SignupsPerDay(ctx context.Context, days int) ([]DayCount, error) {
+	rows, err := q.reader.QueryContext(ctx, `
 		SELECT substr(created_at, 1, 10) AS day, count(*) FROM users
 		WHERE created_at >= ? GROUP BY day ORDER BY day DESC`, now().AddDate(0, 0, -days))
 	if err != nil {
@@ -81,8 +81,8 @@ func (d *DB) SignupsPerDay(ctx context.Context, days int) ([]DayCount, error) {
 }
 
 // ActiveSubscriptionsByPlan counts active and trialing subscriptions per plan.
-func (d *DB) ActiveSubscriptionsByPlan(ctx context.Context) (map[string]int, error) {
-	rows, err := d.Read.QueryContext(ctx, `
+func (q Queries) ActiveSubscriptionsByPlan(ctx context.Context) (map[string]int, error) {
+	rows, err := q.reader.QueryContext(ctx, `
 		SELECT plan, count(*) FROM subscriptions WHERE status IN ('active', 'trialing', 'past_due') GROUP BY plan`)
 	if err != nil {
 		return nil, err
@@ -107,7 +107,7 @@ func (q Queries) SetDisabled(ctx context.Context, id int64, disabled bool) error
 	if disabled {
 		at = now()
 	}
-	res, err := q.q.ExecContext(ctx, `UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?`, at, now(), id)
+	res, err := q.writer.ExecContext(ctx, `UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?`, at, now(), id)
 	if err != nil {
 		return err
 	}
@@ -119,6 +119,6 @@ func (q Queries) SetDisabled(ctx context.Context, id int64, disabled bool) error
 
 // RecordLogin notes when the user last logged in.
 func (q Queries) RecordLogin(ctx context.Context, id int64) error {
-	_, err := q.q.ExecContext(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, now(), id)
+	_, err := q.writer.ExecContext(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, now(), id)
 	return err
 }

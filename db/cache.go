@@ -3,6 +3,8 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +24,50 @@ import (
 //
 // A read-only request then costs no SQL at all: no query, and no read
 // transaction with its shared-memory locks.
+//
+// The methods below take the place, on a DB, of the Queries methods they
+// wrap: they are the only ones that read the cache.
+
+// SessionData is Queries.SessionData, served from the read cache until the
+// next commit: it runs on every request that carries a cookie.
+func (d *DB) SessionData(ctx context.Context, token string) ([]byte, bool, error) {
+	s, err := cached(&d.hot, &d.hot.sessions, token, func() (cachedSession, error) {
+		b, expiry, ok, err := d.Queries.sessionData(ctx, token)
+		if err == nil && !ok {
+			err = errNoSession // not cached: a random cookie must not take a place
+		}
+		return cachedSession{data: b, expiry: expiry}, err
+	})
+	if errors.Is(err, errNoSession) || (err == nil && !time.Now().Before(s.expiry)) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return s.data, true, nil
+}
+
+var errNoSession = errors.New("db: no such session")
+
+// UserForSession is Queries.UserForSession, served from the read cache until
+// the next commit: it runs on every authenticated request.
+func (d *DB) UserForSession(ctx context.Context, id int64, sid string) (SessionUser, error) {
+	return cached(&d.hot, &d.hot.users, userKey{id, sid}, func() (SessionUser, error) {
+		return d.Queries.UserForSession(ctx, id, sid)
+	})
+}
+
+// RecentProjects returns userID's newest limit projects and how many they own
+// in all, cached until the next commit: the slice is shared, do not modify it.
+func (d *DB) RecentProjects(ctx context.Context, userID int64, limit int) ([]Project, int, error) {
+	r, err := cached(&d.hot, &d.hot.projects, projectsKey{userID, limit}, func() (recentProjects, error) {
+		list, total, err := d.Queries.recentProjects(ctx, userID, limit)
+		return recentProjects{list, total}, err
+	})
+	return r.list, r.total, err
+}
+
+// readCache holds the cached reads and decides when they may be served.
 type readCache struct {
 	// version changes on every commit seen; entries are stored under the
 	// version current when their read began, and only served under it.
@@ -69,14 +115,20 @@ type recentProjects struct {
 // maxCached bounds each map; past it the map starts again empty.
 const maxCached = 10_000
 
-func (c *readCache) open(dsn string) error {
+// open opens the cache's connection for data_version and returns the
+// writer's connector, whose commits empty the cache.
+func (c *readCache) open(dsn string) (driver.Connector, error) {
+	writer, err := newWatchedConnector(dsn, c.changed)
+	if err != nil {
+		return nil, err
+	}
 	conn, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	conn.SetMaxOpenConns(1)
 	c.conn = conn
-	return nil
+	return writer, nil
 }
 
 func (c *readCache) close() {

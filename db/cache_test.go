@@ -30,7 +30,7 @@ func openTestDB(t *testing.T) (*DB, string) {
 func TestCacheSeesEveryWriteOfThisProcess(t *testing.T) {
 	ctx := context.Background()
 	d, _ := openTestDB(t)
-	u, err := d.CreateUser(ctx, "ada@example.com", "")
+	u, err := d.CreateUser(ctx, "ada@example.com", "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestCacheSeesEveryWriteOfThisProcess(t *testing.T) {
 func TestCacheSeesOtherProcesses(t *testing.T) {
 	ctx := context.Background()
 	d, path := openTestDB(t)
-	u, err := d.CreateUser(ctx, "ada@example.com", "")
+	u, err := d.CreateUser(ctx, "ada@example.com", "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestCacheSeesOtherProcesses(t *testing.T) {
 func TestCacheUnderConcurrentWrites(t *testing.T) {
 	ctx := context.Background()
 	d, _ := openTestDB(t)
-	u, err := d.CreateUser(ctx, "ada@example.com", "")
+	u, err := d.CreateUser(ctx, "ada@example.com", "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestCacheUnderConcurrentWrites(t *testing.T) {
 func TestCacheVersionCheckEdges(t *testing.T) {
 	ctx := context.Background()
 	d, path := openTestDB(t)
-	u, err := d.CreateUser(ctx, "ada@example.com", "")
+	u, err := d.CreateUser(ctx, "ada@example.com", "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,4 +252,37 @@ func TestCacheVersionCheckEdges(t *testing.T) {
 			t.Fatalf("after a rollback: %q", got)
 		}
 	})
+}
+
+// TestQueriesRunAtomically: a method of several statements commits them
+// together outside a transaction too, and inside one it joins it (its
+// statements roll back with the transaction).
+func TestQueriesRunAtomically(t *testing.T) {
+	ctx := context.Background()
+	d, _ := openTestDB(t)
+	u, err := d.CreateUser(ctx, "ada@example.com", "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// EnableTOTP updates the user and writes the codes: a duplicate code
+	// fails the second statement, and the first must not stay.
+	dup := [][]byte{[]byte("same"), []byte("same")}
+	if err := d.EnableTOTP(ctx, u.ID, "SECRET", dup); err == nil {
+		t.Fatal("duplicate recovery codes were accepted")
+	}
+	if s, err := d.TOTPSecret(ctx, u.ID); err != nil || s != "" {
+		t.Fatalf("after a failed EnableTOTP the secret is %q (%v)", s, err)
+	}
+	err = d.Tx(ctx, func(tx *sql.Tx) error {
+		if err := Q(tx).EnableTOTP(ctx, u.ID, "SECRET", [][]byte{[]byte("a")}); err != nil {
+			return err
+		}
+		return fmt.Errorf("abort")
+	})
+	if err == nil || err.Error() != "abort" {
+		t.Fatal(err)
+	}
+	if s, err := d.TOTPSecret(ctx, u.ID); err != nil || s != "" {
+		t.Fatalf("after a rolled-back transaction the secret is %q (%v)", s, err)
+	}
 }

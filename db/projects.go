@@ -17,26 +17,26 @@ type Project struct {
 }
 
 // CreateProject adds a project owned by userID.
-func (d *DB) CreateProject(ctx context.Context, userID int64, name string) (Project, error) {
+func (q Queries) CreateProject(ctx context.Context, userID int64, name string) (Project, error) {
 	p := Project{UserID: userID, Name: name, CreatedAt: now()}
-	err := d.Write.QueryRowContext(ctx, `
+	err := q.writer.QueryRowContext(ctx, `
 		INSERT INTO projects (user_id, name, created_at) VALUES (?, ?, ?) RETURNING id`,
 		p.UserID, p.Name, p.CreatedAt).Scan(&p.ID)
 	return p, err
 }
 
 // Project returns the project with that id if userID owns it, else ErrNotFound.
-func (d *DB) Project(ctx context.Context, userID, id int64) (Project, error) {
+func (q Queries) Project(ctx context.Context, userID, id int64) (Project, error) {
 	var p Project
-	err := d.queryRow(ctx, `
+	err := q.reader.QueryRowContext(ctx, `
 		SELECT id, user_id, name, created_at FROM projects WHERE id = ? AND user_id = ?`,
 		id, userID).Scan(&p.ID, &p.UserID, &p.Name, &p.CreatedAt)
 	return p, notFound(err)
 }
 
 // Projects lists userID's projects, newest first.
-func (d *DB) Projects(ctx context.Context, userID int64) ([]Project, error) {
-	rows, err := d.query(ctx, `
+func (q Queries) Projects(ctx context.Context, userID int64) ([]Project, error) {
+	rows, err := q.reader.QueryContext(ctx, `
 		SELECT id, user_id, name, created_at FROM projects WHERE user_id = ? ORDER BY id DESC`, userID)
 	if err != nil {
 		return nil, err
@@ -54,15 +54,15 @@ func (d *DB) Projects(ctx context.Context, userID int64) ([]Project, error) {
 }
 
 // CountProjects returns how many projects userID owns.
-func (d *DB) CountProjects(ctx context.Context, userID int64) (int, error) {
+func (q Queries) CountProjects(ctx context.Context, userID int64) (int, error) {
 	var n int
-	err := d.queryRow(ctx, `SELECT count(*) FROM projects WHERE user_id = ?`, userID).Scan(&n)
+	err := q.reader.QueryRowContext(ctx, `SELECT count(*) FROM projects WHERE user_id = ?`, userID).Scan(&n)
 	return n, err
 }
 
 // DeleteProject deletes the project if userID owns it, else returns ErrNotFound.
-func (d *DB) DeleteProject(ctx context.Context, userID, id int64) error {
-	res, err := d.Write.ExecContext(ctx, `DELETE FROM projects WHERE id = ? AND user_id = ?`, id, userID)
+func (q Queries) DeleteProject(ctx context.Context, userID, id int64) error {
+	res, err := q.writer.ExecContext(ctx, `DELETE FROM projects WHERE id = ? AND user_id = ?`, id, userID)
 	if err != nil {
 		return err
 	}
@@ -78,12 +78,12 @@ var ErrLimitReached = errors.New("db: plan limit reached")
 // CreateProjectWithin adds a project unless userID already owns limit or
 // more (limit 0 means no limit). Counting and inserting is one statement on
 // the single writer, so concurrent requests cannot overshoot the limit.
-func (d *DB) CreateProjectWithin(ctx context.Context, userID int64, name string, limit int) (Project, error) {
+func (q Queries) CreateProjectWithin(ctx context.Context, userID int64, name string, limit int) (Project, error) {
 	if limit <= 0 {
-		return d.CreateProject(ctx, userID, name)
+		return q.CreateProject(ctx, userID, name)
 	}
 	p := Project{UserID: userID, Name: name, CreatedAt: now()}
-	err := d.Write.QueryRowContext(ctx, `
+	err := q.writer.QueryRowContext(ctx, `
 		INSERT INTO projects (user_id, name, created_at)
 		SELECT ?, ?, ? WHERE (SELECT count(*) FROM projects WHERE user_id = ?) < ?
 		RETURNING id`, p.UserID, p.Name, p.CreatedAt, userID, limit).Scan(&p.ID)
@@ -94,18 +94,10 @@ func (d *DB) CreateProjectWithin(ctx context.Context, userID int64, name string,
 }
 
 // RecentProjects returns userID's newest limit projects and how many they own
-// in all, in one query (the dashboard's summary, whatever the total). It is
-// cached until the next commit: the slice is shared, do not modify it.
-func (d *DB) RecentProjects(ctx context.Context, userID int64, limit int) ([]Project, int, error) {
-	r, err := cached(&d.hot, &d.hot.projects, projectsKey{userID, limit}, func() (recentProjects, error) {
-		list, total, err := d.recentProjects(ctx, userID, limit)
-		return recentProjects{list, total}, err
-	})
-	return r.list, r.total, err
-}
-
-func (d *DB) recentProjects(ctx context.Context, userID int64, limit int) ([]Project, int, error) {
-	rows, err := d.query(ctx, `
+// in all, in one query (the dashboard's summary, whatever the total).
+// DB.RecentProjects serves it from the read cache.
+func (q Queries) recentProjects(ctx context.Context, userID int64, limit int) ([]Project, int, error) {
+	rows, err := q.reader.QueryContext(ctx, `
 		SELECT id, user_id, name, created_at, (SELECT count(*) FROM projects WHERE user_id = ?)
 		FROM projects WHERE user_id = ? ORDER BY id DESC LIMIT ?`, userID, userID, limit)
 	if err != nil {
