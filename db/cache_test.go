@@ -254,6 +254,15 @@ func TestCacheVersionCheckEdges(t *testing.T) {
 	})
 }
 
+// TestReadPoolRefusesWrites: a write through the read pool would not empty
+// the read cache, so the pool is query_only and SQLite refuses it.
+func TestReadPoolRefusesWrites(t *testing.T) {
+	d, _ := openTestDB(t)
+	if _, err := d.Read.Exec(`INSERT INTO users (email, created_at, updated_at) VALUES ('x@example.com', 0, 0)`); err == nil {
+		t.Fatal("the read pool took a write")
+	}
+}
+
 // TestQueriesRunAtomically: a method of several statements commits them
 // together outside a transaction too, and inside one it joins it (its
 // statements roll back with the transaction).

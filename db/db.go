@@ -47,7 +47,7 @@ const busyTimeout = 10 * time.Second
 type DB struct {
 	Queries
 	Write *sql.DB // the single writer; its commits empty the read cache (watch.go)
-	Read  *sql.DB // the read pool
+	Read  *sql.DB // the read pool, query_only: a write through it fails
 	path  string
 	reads preparedReads
 	hot   readCache
@@ -138,7 +138,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
 
-	read, err := sql.Open("sqlite", dsn)
+	// query_only: a write that went through the read pool would not empty
+	// the read cache, so SQLite refuses it.
+	read, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
 	if err != nil {
 		write.Close()
 		d.hot.close()
@@ -160,6 +162,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := d.checkPragmas(ctx, read); err != nil {
 		d.Close()
 		return nil, err
+	}
+	var queryOnly int
+	if err := read.QueryRowContext(ctx, "PRAGMA query_only").Scan(&queryOnly); err != nil || queryOnly != 1 {
+		d.Close()
+		return nil, fmt.Errorf("db: the read pool is not query_only (%d, %v)", queryOnly, err)
 	}
 	return d, nil
 }
