@@ -25,6 +25,7 @@ type Config struct {
 	TrustProxyHeaders bool     // TRUST_PROXY_HEADERS: read the client IP from X-Forwarded-For
 	LogLevel          string   // LOG_LEVEL: debug, info, warn or error
 	PprofAddr         string   // PPROF_ADDR: a loopback address for Go's profiler; empty for none
+	ReadCache         bool     // READ_CACHE: "off" sends every session and user read to SQLite (db/cache.go)
 
 	Stripe StripeConfig
 
@@ -134,6 +135,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	var err error
 	if cfg.TrustProxyHeaders, err = parseBool(get("TRUST_PROXY_HEADERS", "false")); err != nil {
 		return Config{}, fmt.Errorf("config: TRUST_PROXY_HEADERS must be true or false, got %q", getenv("TRUST_PROXY_HEADERS"))
+	}
+	if cfg.ReadCache, err = parseBool(get("READ_CACHE", "on")); err != nil {
+		return Config{}, fmt.Errorf("config: READ_CACHE must be on or off, got %q", getenv("READ_CACHE"))
 	}
 	cfg.Stripe = StripeConfig{
 		SecretKey:       get("STRIPE_SECRET_KEY", ""),

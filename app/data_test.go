@@ -153,6 +153,35 @@ func TestCachedReadsSeeOtherWriters(t *testing.T) {
 	wantRedirect(t, c.get("/dashboard"), "/login?next=%2Fdashboard")
 }
 
+// TestCacheOffReadsSQLite: with READ_CACHE=off the pages still work, and each
+// request reads its session and user from SQLite: a change committed by
+// another connection is seen by the very next request, every time (with the
+// cache on it would wait for the next data_version check).
+func TestCacheOffReadsSQLite(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.ReadCache = false })
+	c := ts.newClient()
+	c.signup("ada@example.com")
+	other, err := sql.Open("sqlite", db.DSN(ts.dbPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for i := range 3 {
+		wantStatus(t, c.get("/dashboard"), http.StatusOK)
+		email := fmt.Sprintf("ada%d@elsewhere.example", i)
+		if _, err := other.Exec(`UPDATE users SET email = ?`, email); err != nil {
+			t.Fatal(err)
+		}
+		if r := c.get("/dashboard"); !strings.Contains(r.body, email) {
+			t.Fatalf("round %d: the next request did not read the new address %s", i, email)
+		}
+	}
+	if _, err := other.Exec(`DELETE FROM sessions`); err != nil {
+		t.Fatal(err)
+	}
+	wantRedirect(t, c.get("/dashboard"), "/login?next=%2Fdashboard")
+}
+
 // eventually polls ok until it holds, failing the test after 5 seconds.
 func eventually(t *testing.T, ok func() bool) {
 	t.Helper()

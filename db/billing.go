@@ -214,8 +214,8 @@ func UnixTime(sec int64) sql.NullTime {
 
 // SessionUser is what an authenticated request needs: the user, the
 // subscription that decides their plan (nil if none), and when the session's
-// device was last seen (zero when the session was revoked). It comes from the
-// read cache, shared by every request that reads it: never modify *Sub.
+// device was last seen (zero when the session was revoked). Each caller gets
+// its own: the read cache hands out a copy of *Sub too.
 type SessionUser struct {
 	User     User
 	Sub      *Subscription

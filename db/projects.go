@@ -95,8 +95,7 @@ func (q Queries) CreateProjectWithin(ctx context.Context, userID int64, name str
 
 // RecentProjects returns userID's newest limit projects and how many they own
 // in all, in one query (the dashboard's summary, whatever the total).
-// DB.RecentProjects serves it from the read cache.
-func (q Queries) recentProjects(ctx context.Context, userID int64, limit int) ([]Project, int, error) {
+func (q Queries) RecentProjects(ctx context.Context, userID int64, limit int) ([]Project, int, error) {
 	rows, err := q.reader.QueryContext(ctx, `
 		SELECT id, user_id, name, created_at, (SELECT count(*) FROM projects WHERE user_id = ?)
 		FROM projects WHERE user_id = ? ORDER BY id DESC LIMIT ?`, userID, userID, limit)
