@@ -34,8 +34,24 @@ func (p *preparedReads) stmt(ctx context.Context, query string) (*sql.Stmt, erro
 	return s, nil
 }
 
+// readContext is ctx without its cancellation, unless it has a deadline.
+// Every request's context can be cancelled (net/http cancels it when the
+// client goes away), and for such a context database/sql and the driver each
+// start a goroutine per query to watch it, and the driver installs a progress
+// handler: that doubled the CPU time of the dashboard's projects read (about
+// 12 µs against 6 µs). The reads here are short (indexed, paginated), so one
+// whose client went away just finishes; a deadline the caller set (the
+// readiness probe's) still bounds it.
+func readContext(ctx context.Context) context.Context {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
+}
+
 // QueryRowContext runs a one-row read through a prepared statement.
 func (p *preparedReads) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = readContext(ctx)
 	s, err := p.stmt(ctx, query)
 	if err != nil {
 		// A *sql.Row cannot be made with an error in it: the pool's own
@@ -47,6 +63,7 @@ func (p *preparedReads) QueryRowContext(ctx context.Context, query string, args 
 
 // QueryContext runs a read through a prepared statement.
 func (p *preparedReads) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = readContext(ctx)
 	s, err := p.stmt(ctx, query)
 	if err != nil {
 		return nil, err
