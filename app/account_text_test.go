@@ -215,7 +215,7 @@ func TestPasswordHashedBeforeNormalisationStillLogsIn(t *testing.T) {
 	ctx := context.Background()
 	const typed = "cafe\u0301 au lait 42" // as the user typed it: é decomposed, not NFKC
 	old := legacyHash(t, typed)
-	u, err := ts.db.CreateUser(ctx, "ada@example.com", old)
+	u, err := ts.db.CreateUser(ctx, "ada@example.com", old, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestAddressStoredBeforeTheNormalFormStillLogsIn(t *testing.T) {
 	hash := legacyHash(t, testPassword)
 	for _, email := range []string{"ada@bücher.de", "bob@example.com", "ｂob@example.com"} {
 		// As the previous version stored them: trimmed and lower-cased only.
-		if _, err := d.CreateUser(context.Background(), email, hash); err != nil {
+		if _, err := d.CreateUser(context.Background(), email, hash, false); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -293,7 +293,7 @@ func TestPasswordRehashedOnLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := ts.db.CreateUser(ctx, "ada@example.com", hash)
+	u, err := ts.db.CreateUser(ctx, "ada@example.com", hash, false)
 	if err != nil {
 		t.Fatal(err)
 	}

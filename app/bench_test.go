@@ -15,9 +15,9 @@ import (
 // They measure, they never assert a duration.
 
 // benchServer is a test server with one logged-in user and its session cookie.
-func benchServer(b *testing.B) (*testServer, *http.Cookie) {
+func benchServer(b *testing.B, opts ...testOption) (*testServer, *http.Cookie) {
 	b.Helper()
-	ts := newTestServer(b)
+	ts := newTestServer(b, opts...)
 	c := ts.newClient()
 	c.signup("bench@example.com")
 	return ts, c.cookie()
@@ -30,11 +30,24 @@ func serveOnce(h http.Handler, r *http.Request) int {
 	return w.Code
 }
 
-func BenchmarkDashboard(b *testing.B) {
-	ts, ck := benchServer(b)
+func BenchmarkDashboard(b *testing.B) { benchDashboard(b) }
+
+// BenchmarkDashboardReadCacheOff is BenchmarkDashboard with READ_CACHE=off:
+// the difference is what the read cache saves each authenticated page.
+func BenchmarkDashboardReadCacheOff(b *testing.B) { benchDashboard(b, readCacheOff) }
+
+func readCacheOff(c *testSetup) { c.ReadCache = false }
+
+func benchDashboard(b *testing.B, opts ...testOption) {
+	ts, ck := benchServer(b, opts...)
+	// As net/http gives each request a context it cancels when the client
+	// goes away (httptest.NewRequest's cannot be cancelled): the database
+	// driver and database/sql each watch such a context while a query runs.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	b.ReportAllocs()
 	for b.Loop() {
-		r := httptest.NewRequest("GET", "/dashboard", nil)
+		r := httptest.NewRequestWithContext(ctx, "GET", "/dashboard", nil)
 		r.AddCookie(ck)
 		if code := serveOnce(ts.srv, r); code != 200 {
 			b.Fatalf("status %d", code)
@@ -54,8 +67,14 @@ func BenchmarkLoginPageAnonymous(b *testing.B) {
 
 // BenchmarkSessionAndUser is the work every authenticated request does before
 // its handler: load the session, the user and the plan.
-func BenchmarkSessionAndUser(b *testing.B) {
-	ts, ck := benchServer(b)
+func BenchmarkSessionAndUser(b *testing.B) { benchSessionAndUser(b) }
+
+// BenchmarkSessionAndUserReadCacheOff is BenchmarkSessionAndUser with
+// READ_CACHE=off: both reads go to SQLite.
+func BenchmarkSessionAndUserReadCacheOff(b *testing.B) { benchSessionAndUser(b, readCacheOff) }
+
+func benchSessionAndUser(b *testing.B, opts ...testOption) {
+	ts, ck := benchServer(b, opts...)
 	h := ts.srv.sessions.LoadAndSave(ts.srv.loadUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ts.srv.currentUser(r) == nil {
 			b.Fatal("not logged in")

@@ -25,6 +25,7 @@ type Config struct {
 	TrustProxyHeaders bool     // TRUST_PROXY_HEADERS: read the client IP from X-Forwarded-For
 	LogLevel          string   // LOG_LEVEL: debug, info, warn or error
 	PprofAddr         string   // PPROF_ADDR: a loopback address for Go's profiler; empty for none
+	ReadCache         bool     // READ_CACHE: "off" sends every session and user read to SQLite (db/cache.go)
 
 	Stripe StripeConfig
 
@@ -152,6 +153,9 @@ func (c *Config) loadServer(e env) error {
 	var err error
 	if c.TrustProxyHeaders, err = parseBool(e.get("TRUST_PROXY_HEADERS", "false")); err != nil {
 		return fmt.Errorf("config: TRUST_PROXY_HEADERS must be true or false, got %q", e("TRUST_PROXY_HEADERS"))
+	}
+	if c.ReadCache, err = parseBool(e.get("READ_CACHE", "on")); err != nil {
+		return fmt.Errorf("config: READ_CACHE must be on or off, got %q", e("READ_CACHE"))
 	}
 	return nil
 }

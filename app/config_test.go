@@ -17,7 +17,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Addr != "localhost:8080" || cfg.Origin() != "http://localhost:8080" || cfg.DatabasePath != "data/skiff.db" ||
-		cfg.Env != "development" || cfg.TrustProxyHeaders || cfg.Secure() {
+		cfg.Env != "development" || cfg.TrustProxyHeaders || cfg.Secure() || !cfg.ReadCache {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 }
@@ -32,6 +32,7 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 		{map[string]string{"BASE_URL": "example.com"}, "BASE_URL"},
 		{map[string]string{"BASE_URL": "https://example.com/app"}, "BASE_URL must be an origin"},
 		{map[string]string{"TRUST_PROXY_HEADERS": "maybe"}, "TRUST_PROXY_HEADERS"},
+		{map[string]string{"READ_CACHE": "sometimes"}, "READ_CACHE must be on or off"},
 		{map[string]string{"DATABASE_PATH": "x.db?mode=ro"}, "DATABASE_PATH"},
 		{map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
 		{map[string]string{"PPROF_ADDR": ":6060"}, "PPROF_ADDR must be a loopback address"},
@@ -48,6 +49,9 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 	cfg, err := LoadConfig(envOf(map[string]string{"APP_ENV": "production", "BASE_URL": "https://app.example.com", "TRUST_PROXY_HEADERS": "true", "SMTP_URL": "smtp://u:p@mail.example.com:587?tls=required"}))
 	if err != nil || !cfg.Secure() || !cfg.TrustProxyHeaders {
 		t.Fatalf("valid production config: %+v, %v", cfg, err)
+	}
+	if cfg, err := LoadConfig(envOf(map[string]string{"READ_CACHE": "off"})); err != nil || cfg.ReadCache {
+		t.Errorf("READ_CACHE=off: %+v, %v", cfg.ReadCache, err)
 	}
 	for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060"} {
 		if cfg, err := LoadConfig(envOf(map[string]string{"PPROF_ADDR": addr})); err != nil || cfg.PprofAddr != addr {

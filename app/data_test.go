@@ -105,7 +105,7 @@ func TestMigrationsAreRecordedOnce(t *testing.T) {
 		t.Fatalf("journal_mode=%s foreign_keys=%d busy_timeout=%d", journal, fk, busy)
 	}
 	// Deleting a user deletes their projects (foreign keys are on for every connection).
-	u, err := d.CreateUser(ctx, "ada@example.com", "x")
+	u, err := d.CreateUser(ctx, "ada@example.com", "x", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,10 +118,10 @@ func TestMigrationsAreRecordedOnce(t *testing.T) {
 	if n, _ := d.CountProjects(ctx, u.ID, 1000); n != 0 {
 		t.Fatal("projects survived their owner")
 	}
-	if _, err := d.CreateUser(ctx, "ADA@example.com", "x"); err != nil {
+	if _, err := d.CreateUser(ctx, "ADA@example.com", "x", false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.CreateUser(ctx, "ada@EXAMPLE.com", "x"); err != db.ErrEmailTaken {
+	if _, err := d.CreateUser(ctx, "ada@EXAMPLE.com", "x", false); err != db.ErrEmailTaken {
 		t.Fatalf("case-insensitive duplicate: err %v, want ErrEmailTaken", err)
 	}
 }
@@ -150,6 +150,35 @@ func TestCachedReadsSeeOtherWriters(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, func() bool { return c.get("/dashboard").StatusCode == http.StatusSeeOther })
+	wantRedirect(t, c.get("/dashboard"), "/login?next=%2Fdashboard")
+}
+
+// TestCacheOffReadsSQLite: with READ_CACHE=off the pages still work, and each
+// request reads its session and user from SQLite: a change committed by
+// another connection is seen by the very next request, every time (with the
+// cache on it would wait for the next data_version check).
+func TestCacheOffReadsSQLite(t *testing.T) {
+	ts := newTestServer(t, func(c *testSetup) { c.ReadCache = false })
+	c := ts.newClient()
+	c.signup("ada@example.com")
+	other, err := sql.Open("sqlite", db.DSN(ts.dbPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for i := range 3 {
+		wantStatus(t, c.get("/dashboard"), http.StatusOK)
+		email := fmt.Sprintf("ada%d@elsewhere.example", i)
+		if _, err := other.Exec(`UPDATE users SET email = ?`, email); err != nil {
+			t.Fatal(err)
+		}
+		if r := c.get("/dashboard"); !strings.Contains(r.body, email) {
+			t.Fatalf("round %d: the next request did not read the new address %s", i, email)
+		}
+	}
+	if _, err := other.Exec(`DELETE FROM sessions`); err != nil {
+		t.Fatal(err)
+	}
 	wantRedirect(t, c.get("/dashboard"), "/login?next=%2Fdashboard")
 }
 

@@ -50,6 +50,7 @@ type Server struct {
 // Start, and call Close when done with it. It fails when an OpenID Connect
 // issuer is configured and its discovery document cannot be read.
 func NewServer(ctx context.Context, cfg Config, database *db.DB, logger *slog.Logger, mailer Mailer) (*Server, error) {
+	database.SetReadCache(cfg.ReadCache) // READ_CACHE=off: every read goes to SQLite
 	s := &Server{
 		cfg:    cfg,
 		db:     database,

@@ -46,16 +46,16 @@ type ExportSubscription struct {
 const exportTime = "2006-01-02T15:04:05Z07:00"
 
 // ExportUser gathers the user's data; every query is scoped to userID.
-func (d *DB) ExportUser(ctx context.Context, userID int64) (Export, error) {
+func (q Queries) ExportUser(ctx context.Context, userID int64) (Export, error) {
 	var e Export
-	u, err := d.UserByID(ctx, userID)
+	u, err := q.UserByID(ctx, userID)
 	if err != nil {
 		return e, err
 	}
 	e.Account.ID, e.Account.Email, e.Account.Verified, e.Account.DisplayName = u.ID, u.Email, u.EmailVerifiedAt.Valid, u.DisplayName
 	e.Account.CreatedAt = u.CreatedAt.UTC().Format(exportTime)
 	e.Identities, e.Projects, e.Subscriptions = []ExportIdentity{}, []ExportProject{}, []ExportSubscription{}
-	ids, err := d.Identities(ctx, userID)
+	ids, err := q.Identities(ctx, userID)
 	if err != nil {
 		return e, err
 	}
@@ -64,7 +64,7 @@ func (d *DB) ExportUser(ctx context.Context, userID int64) (Export, error) {
 	}
 	// Every project, a page at a time.
 	for before := int64(0); ; {
-		projects, err := d.Projects(ctx, userID, before, 1000)
+		projects, err := q.Projects(ctx, userID, before, 1000)
 		if err != nil {
 			return e, err
 		}
@@ -76,7 +76,7 @@ func (d *DB) ExportUser(ctx context.Context, userID int64) (Export, error) {
 		}
 		before = projects[len(projects)-1].ID
 	}
-	rows, err := d.Read.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE user_id = ? ORDER BY version`, userID)
+	rows, err := q.reader.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE user_id = ? ORDER BY version`, userID)
 	if err != nil {
 		return e, err
 	}
@@ -95,7 +95,7 @@ func (d *DB) ExportUser(ctx context.Context, userID int64) (Export, error) {
 	if err := rows.Err(); err != nil {
 		return e, err
 	}
-	customer, err := d.CustomerID(ctx, userID)
+	customer, err := q.CustomerID(ctx, userID)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return e, err
 	}
@@ -122,21 +122,24 @@ var exportCoverage = map[string]string{
 // DeleteUser removes the user and, through foreign keys, their projects,
 // tokens, identities, Stripe customer link and subscriptions; their sessions
 // (found by the user id inside the session data) and the mail already sent to
-// them, half-done two-factor logins included. Stripe's event log is kept. Runs inside q's transaction.
+// them, half-done two-factor logins included. Stripe's event log is kept.
+// All of it commits together.
 func (q Queries) DeleteUser(ctx context.Context, id int64, email string) error {
-	if _, err := q.q.ExecContext(ctx, `
-		DELETE FROM sessions WHERE json_extract(data, '$.v.user_id.v') = ? OR json_extract(data, '$.v.mfa_user_id.v') = ?`, id, id); err != nil {
-		return err
-	}
-	if _, err := q.q.ExecContext(ctx, `DELETE FROM emails WHERE to_addr = ? AND status <> 'pending'`, email); err != nil {
-		return err
-	}
-	res, err := q.q.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return q.atomic(ctx, func(q Queries) error {
+		if _, err := q.writer.ExecContext(ctx, `
+			DELETE FROM sessions WHERE json_extract(data, '$.v.user_id.v') = ? OR json_extract(data, '$.v.mfa_user_id.v') = ?`, id, id); err != nil {
+			return err
+		}
+		if _, err := q.writer.ExecContext(ctx, `DELETE FROM emails WHERE to_addr = ? AND status <> 'pending'`, email); err != nil {
+			return err
+		}
+		res, err := q.writer.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
 }

@@ -3,7 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
-	"strings"
+	"math"
 	"time"
 )
 
@@ -19,20 +19,90 @@ type AdminUser struct {
 	SubStatus string
 }
 
-// AdminUsers lists users, newest first, whose email contains q.
-func (d *DB) AdminUsers(ctx context.Context, q string, limit int) ([]AdminUser, error) {
-	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(q)) + "%"
-	rows, err := d.Read.QueryContext(ctx, `
-		SELECT u.id, u.email, u.created_at, u.email_verified_at IS NOT NULL,
-		       coalesce((SELECT max(last_seen_at) FROM user_sessions WHERE user_id = u.id), u.last_login_at),
-		       u.disabled_at IS NOT NULL,
-		       coalesce(s.plan, 'free'), coalesce(s.status, '')
-		FROM users u
-		LEFT JOIN subscriptions s ON s.id = (
-			SELECT id FROM subscriptions WHERE user_id = u.id
-			ORDER BY status IN ('active', 'trialing', 'past_due') DESC, version DESC LIMIT 1)
-		WHERE u.email LIKE ? ESCAPE '\'
-		ORDER BY u.id DESC LIMIT ?`, like, limit)
+// DayCount is a number of events on a day (YYYY-MM-DD, UTC).
+type DayCount struct {
+	Day   string
+	Count int
+}
+
+// SetDisabled disables or re-enables a user (ErrNotFound if there is none).
+// It revokes nothing by itself: the caller applies the event's rules.
+func (q Queries) SetDisabled(ctx context.Context, id int64, disabled bool) error {
+	var at any
+	if disabled {
+		at = now()
+	}
+	res, err := q.writer.ExecContext(ctx, `UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?`, at, now(), id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// RecordLogin notes when the user last logged in.
+func (q Queries) RecordLogin(ctx context.Context, id int64) error {
+	_, err := q.writer.ExecContext(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, now(), id)
+	return err
+}
+
+// The admin's list of users, a page at a time, and its figures: each costs
+// what it costs on an empty database, however many users there are. A page
+// is read through an index (the id, or the email's unique index) and stops
+// at its limit; the figures read the small tables that migration 0012's
+// triggers keep.
+
+// adminUserColumns are the columns scanned by scanAdminUsers, for users u.
+// "Last seen" is the latest activity of any session, else the last login.
+const adminUserColumns = `u.id, u.email, u.created_at, u.email_verified_at IS NOT NULL,
+	coalesce((SELECT max(last_seen_at) FROM user_sessions WHERE user_id = u.id), u.last_login_at),
+	u.disabled_at IS NOT NULL, coalesce(s.plan, 'free'), coalesce(s.status, '')
+	FROM users u
+	LEFT JOIN subscriptions s ON s.id = (
+		SELECT id FROM subscriptions WHERE user_id = u.id
+		ORDER BY status IN ('active', 'trialing', 'past_due') DESC, version DESC LIMIT 1)`
+
+// AdminUsersNewest returns a page of users, the newest first: at most limit
+// of those with an id below before (0: from the newest).
+func (q Queries) AdminUsersNewest(ctx context.Context, before int64, limit int) ([]AdminUser, error) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	return scanAdminUsers(q.reader.QueryContext(ctx, `
+		SELECT `+adminUserColumns+`
+		WHERE u.id < ? ORDER BY u.id DESC LIMIT ?`, before, limit))
+}
+
+// AdminUsersByEmail returns a page of the users whose address starts with
+// prefix, in the order of their addresses: at most limit of those after the
+// address after ("" from the first). The email's unique index finds them, so
+// a page costs the same whether ten users match or a hundred thousand.
+// Addresses compare without regard to ASCII case, like the column.
+func (q Queries) AdminUsersByEmail(ctx context.Context, prefix, after string, limit int) ([]AdminUser, error) {
+	// Every address that starts with prefix sorts at or after it and before
+	// prefix followed by the last character Unicode has.
+	end := prefix + "\U0010FFFF"
+	return scanAdminUsers(q.reader.QueryContext(ctx, `
+		SELECT `+adminUserColumns+`
+		WHERE u.email >= ? AND u.email < ? AND u.email > ? ORDER BY u.email LIMIT ?`, prefix, end, after, limit))
+}
+
+// AdminUserByID returns the user with that id as the admin's list shows
+// them, or ErrNotFound.
+func (q Queries) AdminUserByID(ctx context.Context, id int64) (AdminUser, error) {
+	list, err := scanAdminUsers(q.reader.QueryContext(ctx, `SELECT `+adminUserColumns+` WHERE u.id = ?`, id))
+	if err != nil {
+		return AdminUser{}, err
+	}
+	if len(list) == 0 {
+		return AdminUser{}, ErrNotFound
+	}
+	return list[0], nil
+}
+
+func scanAdminUsers(rows *sql.Rows, err error) ([]AdminUser, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -45,26 +115,35 @@ func (d *DB) AdminUsers(ctx context.Context, q string, limit int) ([]AdminUser, 
 			return nil, err
 		}
 		if lastSeen.Valid {
-			if t, err := time.Parse("2006-01-02 15:04:05.999999999-07:00", lastSeen.String); err == nil {
-				a.LastSeen = sql.NullTime{Time: t, Valid: true}
+			t, err := time.Parse(storedTime, lastSeen.String)
+			if err != nil {
+				return nil, err
 			}
+			a.LastSeen = sql.NullTime{Time: t, Valid: true}
 		}
 		out = append(out, a)
 	}
 	return out, rows.Err()
 }
 
-// DayCount is a number of events on a day (YYYY-MM-DD, UTC).
-type DayCount struct {
-	Day   string
-	Count int
+// storedTime is how the driver writes a time.Time (_time_format=sqlite).
+const storedTime = "2006-01-02 15:04:05.999999999-07:00"
+
+// TotalUsers returns how many accounts exist, from signups_by_day: a row a
+// day since the first signup, not a row a user.
+func (q Queries) TotalUsers(ctx context.Context) (int, error) {
+	var n int
+	err := q.reader.QueryRowContext(ctx, `SELECT coalesce(sum(users), 0) FROM signups_by_day`).Scan(&n)
+	return n, err
 }
 
-// SignupsPerDay counts signups over the last days days.
-func (d *DB) SignupsPerDay(ctx context.Context, days int) ([]DayCount, error) {
-	rows, err := d.Read.QueryContext(ctx, `
-		SELECT substr(created_at, 1, 10) AS day, count(*) FROM users
-		WHERE created_at >= ? GROUP BY day ORDER BY day DESC`, now().AddDate(0, 0, -days))
+// SignupsSince counts, for each day (UTC) from the day of since on, the
+// accounts that signed up that day and still exist; the latest day first,
+// days without any left out.
+func (q Queries) SignupsSince(ctx context.Context, since time.Time) ([]DayCount, error) {
+	rows, err := q.reader.QueryContext(ctx, `
+		SELECT day, users FROM signups_by_day WHERE day >= ? AND users > 0 ORDER BY day DESC`,
+		since.UTC().Format(time.DateOnly))
 	if err != nil {
 		return nil, err
 	}
@@ -80,10 +159,10 @@ func (d *DB) SignupsPerDay(ctx context.Context, days int) ([]DayCount, error) {
 	return out, rows.Err()
 }
 
-// ActiveSubscriptionsByPlan counts active and trialing subscriptions per plan.
-func (d *DB) ActiveSubscriptionsByPlan(ctx context.Context) (map[string]int, error) {
-	rows, err := d.Read.QueryContext(ctx, `
-		SELECT plan, count(*) FROM subscriptions WHERE status IN ('active', 'trialing', 'past_due') GROUP BY plan`)
+// EntitledSubscriptionsByPlan counts the subscriptions that grant their plan
+// (active, trialing or past_due), per plan, from entitled_subscriptions.
+func (q Queries) EntitledSubscriptionsByPlan(ctx context.Context) (map[string]int, error) {
+	rows, err := q.reader.QueryContext(ctx, `SELECT plan, subscriptions FROM entitled_subscriptions WHERE subscriptions > 0`)
 	if err != nil {
 		return nil, err
 	}
@@ -98,27 +177,4 @@ func (d *DB) ActiveSubscriptionsByPlan(ctx context.Context) (map[string]int, err
 		out[plan] = n
 	}
 	return out, rows.Err()
-}
-
-// SetDisabled disables or re-enables a user (ErrNotFound if there is none).
-// It revokes nothing by itself: the caller applies the event's rules.
-func (q Queries) SetDisabled(ctx context.Context, id int64, disabled bool) error {
-	var at any
-	if disabled {
-		at = now()
-	}
-	res, err := q.q.ExecContext(ctx, `UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?`, at, now(), id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
-}
-
-// RecordLogin notes when the user last logged in.
-func (q Queries) RecordLogin(ctx context.Context, id int64) error {
-	_, err := q.q.ExecContext(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, now(), id)
-	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
 	"time"
 )
 
@@ -23,7 +24,7 @@ type APIToken struct {
 // statement, so concurrent requests cannot pass the cap together.
 func (q Queries) CreateAPIToken(ctx context.Context, userID int64, name string, hash []byte, prefix string, expires sql.NullTime, max int) (APIToken, error) {
 	t := APIToken{UserID: userID, Name: name, Prefix: prefix, ExpiresAt: expires, CreatedAt: now()}
-	err := q.q.QueryRowContext(ctx, `
+	err := q.writer.QueryRowContext(ctx, `
 		INSERT INTO api_tokens (user_id, name, hash, prefix, expires_at, created_at)
 		SELECT ?, ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM api_tokens WHERE user_id = ?) < ?
 		RETURNING id`,
@@ -36,33 +37,13 @@ func (q Queries) CreateAPIToken(ctx context.Context, userID int64, name string, 
 
 // DeleteAPITokens revokes every API token of the user.
 func (q Queries) DeleteAPITokens(ctx context.Context, userID int64) error {
-	_, err := q.q.ExecContext(ctx, `DELETE FROM api_tokens WHERE user_id = ?`, userID)
+	_, err := q.writer.ExecContext(ctx, `DELETE FROM api_tokens WHERE user_id = ?`, userID)
 	return err
 }
 
-// APITokens lists userID's tokens, newest first.
-func (d *DB) APITokens(ctx context.Context, userID int64) ([]APIToken, error) {
-	rows, err := d.query(ctx, `
-		SELECT id, user_id, name, prefix, expires_at, last_used_at, created_at FROM api_tokens
-		WHERE user_id = ? ORDER BY id DESC`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []APIToken
-	for rows.Next() {
-		var t APIToken
-		if err := rows.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &t.ExpiresAt, &t.LastUsedAt, &t.CreatedAt); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
-}
-
 // RevokeAPIToken deletes one of userID's tokens (ErrNotFound if not theirs).
-func (d *DB) RevokeAPIToken(ctx context.Context, userID, id int64) error {
-	res, err := d.Write.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = ? AND user_id = ?`, id, userID)
+func (q Queries) RevokeAPIToken(ctx context.Context, userID, id int64) error {
+	res, err := q.writer.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = ? AND user_id = ?`, id, userID)
 	if err != nil {
 		return err
 	}
@@ -74,9 +55,9 @@ func (d *DB) RevokeAPIToken(ctx context.Context, userID, id int64) error {
 
 // APITokenByHash returns the unexpired token with that hash, or ErrNotFound.
 // It is read on every API request, so a deleted token fails at once.
-func (d *DB) APITokenByHash(ctx context.Context, hash []byte) (APIToken, error) {
+func (q Queries) APITokenByHash(ctx context.Context, hash []byte) (APIToken, error) {
 	var t APIToken
-	err := d.queryRow(ctx, `
+	err := q.reader.QueryRowContext(ctx, `
 		SELECT id, user_id, name, prefix, expires_at, last_used_at, created_at FROM api_tokens
 		WHERE hash = ? AND (expires_at IS NULL OR expires_at > ?)`, hash, now()).
 		Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &t.ExpiresAt, &t.LastUsedAt, &t.CreatedAt)
@@ -84,7 +65,31 @@ func (d *DB) APITokenByHash(ctx context.Context, hash []byte) (APIToken, error) 
 }
 
 // TouchAPIToken records that a token was used.
-func (d *DB) TouchAPIToken(ctx context.Context, id int64) error {
-	_, err := d.Write.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now(), id)
+func (q Queries) TouchAPIToken(ctx context.Context, id int64) error {
+	_, err := q.writer.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now(), id)
 	return err
+}
+
+// APITokensPage returns a page of userID's tokens, the newest first: at
+// most limit of those with an id below before (0: from the newest).
+func (q Queries) APITokensPage(ctx context.Context, userID, before int64, limit int) ([]APIToken, error) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	rows, err := q.reader.QueryContext(ctx, `
+		SELECT id, user_id, name, prefix, expires_at, last_used_at, created_at FROM api_tokens
+		WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, userID, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []APIToken{}
+	for rows.Next() {
+		var t APIToken
+		if err := rows.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &t.ExpiresAt, &t.LastUsedAt, &t.CreatedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }

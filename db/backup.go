@@ -30,7 +30,7 @@ func (d *DB) Backup(ctx context.Context, path string) error {
 		}
 		return fmt.Errorf("backup: %w", err)
 	}
-	if _, err := d.Read.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+	if err := vacuumInto(ctx, d.path, path); err != nil {
 		os.Remove(path)
 		return fmt.Errorf("backup: %w", err)
 	}
@@ -39,6 +39,19 @@ func (d *DB) Backup(ctx context.Context, path string) error {
 		return err
 	}
 	return nil
+}
+
+// vacuumInto runs VACUUM INTO on a connection of its own: SQLite counts it as
+// a write, which the read pool (query_only) refuses, and on the writer it
+// would hold up every write for as long as the copy takes.
+func vacuumInto(ctx context.Context, db, path string) error {
+	conn, err := sql.Open("sqlite", DSN(db))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_, err = conn.ExecContext(ctx, `VACUUM INTO ?`, path)
+	return err
 }
 
 // IntegrityCheck opens the SQLite file at path read-only and runs PRAGMA

@@ -25,41 +25,37 @@ type Subscription struct {
 var ErrDuplicateEvent = errors.New("db: stripe event already processed")
 
 // CustomerID returns the Stripe customer of userID, or ErrNotFound.
-func (d *DB) CustomerID(ctx context.Context, userID int64) (string, error) {
+func (q Queries) CustomerID(ctx context.Context, userID int64) (string, error) {
 	var id string
-	err := d.queryRow(ctx, `SELECT customer_id FROM billing_customers WHERE user_id = ?`, userID).Scan(&id)
+	err := q.reader.QueryRowContext(ctx, `SELECT customer_id FROM billing_customers WHERE user_id = ?`, userID).Scan(&id)
 	return id, notFound(err)
 }
 
 // SaveCustomer links userID to a Stripe customer, unless it already has one,
 // and returns the customer that is linked (the first one wins).
-func (d *DB) SaveCustomer(ctx context.Context, userID int64, customerID string) (string, error) {
+func (q Queries) SaveCustomer(ctx context.Context, userID int64, customerID string) (string, error) {
 	var linked string
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `
+	err := q.atomic(ctx, func(q Queries) error {
+		if _, err := q.writer.ExecContext(ctx, `
 			INSERT INTO billing_customers (user_id, customer_id, created_at) VALUES (?, ?, ?)
 			ON CONFLICT DO NOTHING`, userID, customerID, now()); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, `SELECT customer_id FROM billing_customers WHERE user_id = ?`, userID).Scan(&linked)
+		return q.reader.QueryRowContext(ctx, `SELECT customer_id FROM billing_customers WHERE user_id = ?`, userID).Scan(&linked)
 	})
 	return linked, err
 }
 
-func userIDByCustomer(ctx context.Context, q querier, customerID string) (int64, error) {
+// UserIDByCustomer returns the user a Stripe customer belongs to, or ErrNotFound.
+func (q Queries) UserIDByCustomer(ctx context.Context, customerID string) (int64, error) {
 	var id int64
-	err := q.QueryRowContext(ctx, `SELECT user_id FROM billing_customers WHERE customer_id = ?`, customerID).Scan(&id)
+	err := q.reader.QueryRowContext(ctx, `SELECT user_id FROM billing_customers WHERE customer_id = ?`, customerID).Scan(&id)
 	return id, notFound(err)
 }
 
-// UserIDByCustomer returns the user a Stripe customer belongs to, or ErrNotFound.
-func (d *DB) UserIDByCustomer(ctx context.Context, customerID string) (int64, error) {
-	return userIDByCustomer(ctx, d.Read, customerID)
-}
-
 // Customers returns every linked Stripe customer id (for reconciliation).
-func (d *DB) Customers(ctx context.Context) ([]string, error) {
-	rows, err := d.query(ctx, `SELECT customer_id FROM billing_customers ORDER BY user_id`)
+func (q Queries) Customers(ctx context.Context) ([]string, error) {
+	rows, err := q.reader.QueryContext(ctx, `SELECT customer_id FROM billing_customers ORDER BY user_id`)
 	if err != nil {
 		return nil, err
 	}
@@ -75,28 +71,20 @@ func (d *DB) Customers(ctx context.Context) ([]string, error) {
 	return out, rows.Err()
 }
 
-// querier is what both *sql.DB and *sql.Tx offer.
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-// BillingTx is a write transaction for billing changes: a webhook event and
-// all its effects commit together, or not at all.
-type BillingTx struct {
-	tx *sql.Tx
-}
+// BillingTx is Queries bound to a write transaction for billing changes: a
+// webhook event and all its effects commit together, or not at all. It is
+// only another name, kept for the webhook handler's code.
+type BillingTx = Queries
 
 // BillingTx runs fn in one write transaction.
 func (d *DB) BillingTx(ctx context.Context, fn func(btx BillingTx) error) error {
-	return d.Tx(ctx, func(tx *sql.Tx) error { return fn(BillingTx{tx}) })
+	return d.Tx(ctx, func(tx *sql.Tx) error { return fn(Q(tx)) })
 }
 
 // RecordEvent stores a webhook event. It returns ErrDuplicateEvent when the
 // id was seen before, in which case the caller must change nothing.
-func (b BillingTx) RecordEvent(ctx context.Context, id, typ string, created int64, payload []byte) error {
-	res, err := b.tx.ExecContext(ctx, `
+func (q Queries) RecordEvent(ctx context.Context, id, typ string, created int64, payload []byte) error {
+	res, err := q.writer.ExecContext(ctx, `
 		INSERT INTO stripe_events (id, type, created, received_at, payload) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`, id, typ, created, now(), payload)
 	if err != nil {
@@ -108,14 +96,9 @@ func (b BillingTx) RecordEvent(ctx context.Context, id, typ string, created int6
 	return nil
 }
 
-// UserIDByCustomer looks a customer up inside the transaction.
-func (b BillingTx) UserIDByCustomer(ctx context.Context, customerID string) (int64, error) {
-	return userIDByCustomer(ctx, b.tx, customerID)
-}
-
 // LinkCustomer links userID to customerID if the user has no customer yet.
-func (b BillingTx) LinkCustomer(ctx context.Context, userID int64, customerID string) error {
-	_, err := b.tx.ExecContext(ctx, `
+func (q Queries) LinkCustomer(ctx context.Context, userID int64, customerID string) error {
+	_, err := q.writer.ExecContext(ctx, `
 		INSERT INTO billing_customers (user_id, customer_id, created_at)
 		SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?)
 		ON CONFLICT DO NOTHING`, userID, customerID, now(), userID)
@@ -125,23 +108,9 @@ func (b BillingTx) LinkCustomer(ctx context.Context, userID int64, customerID st
 // ApplySubscription stores s unless the stored row is newer: a row changed by
 // a later event (higher version) is kept, and a canceled subscription stays
 // canceled (Stripe never revives one). It reports whether s was applied.
-func (b BillingTx) ApplySubscription(ctx context.Context, s Subscription) (bool, error) {
-	return applySubscription(ctx, b.tx, s)
-}
-
-// ApplySubscription is BillingTx.ApplySubscription in a transaction of its own.
-func (d *DB) ApplySubscription(ctx context.Context, s Subscription) (bool, error) {
-	var applied bool
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		applied, err = applySubscription(ctx, tx, s)
-		return err
-	})
-	return applied, err
-}
-
-func applySubscription(ctx context.Context, q querier, s Subscription) (bool, error) {
-	res, err := q.ExecContext(ctx, `
+// It is one statement: atomic inside a transaction or not.
+func (q Queries) ApplySubscription(ctx context.Context, s Subscription) (bool, error) {
+	res, err := q.writer.ExecContext(ctx, `
 		INSERT INTO subscriptions (id, user_id, customer_id, price_id, plan, status, current_period_end,
 		                           cancel_at_period_end, version, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -163,8 +132,8 @@ func applySubscription(ctx context.Context, q querier, s Subscription) (bool, er
 
 // SetInvoiceStatus records the outcome of a subscription's latest invoice
 // ("paid" or "payment_failed"), unless a newer invoice event was applied.
-func (b BillingTx) SetInvoiceStatus(ctx context.Context, subscriptionID, status string, version int64) error {
-	_, err := b.tx.ExecContext(ctx, `
+func (q Queries) SetInvoiceStatus(ctx context.Context, subscriptionID, status string, version int64) error {
+	_, err := q.writer.ExecContext(ctx, `
 		UPDATE subscriptions SET last_invoice_status = ?, invoice_version = ?, updated_at = ?
 		WHERE id = ? AND invoice_version <= ?`, status, version, now(), subscriptionID, version)
 	return err
@@ -183,16 +152,16 @@ func scanSubscription(row interface{ Scan(...any) error }) (Subscription, error)
 // CurrentSubscription returns the subscription that decides userID's plan:
 // the live one (active, trialing or past_due) of the highest version, else
 // the most recent one of any status, else ErrNotFound.
-func (d *DB) CurrentSubscription(ctx context.Context, userID int64) (Subscription, error) {
-	return scanSubscription(d.queryRow(ctx, `
+func (q Queries) CurrentSubscription(ctx context.Context, userID int64) (Subscription, error) {
+	return scanSubscription(q.reader.QueryRowContext(ctx, `
 		SELECT `+subscriptionColumns+` FROM subscriptions WHERE user_id = ?
 		ORDER BY status IN ('active', 'trialing', 'past_due') DESC, version DESC, updated_at DESC
 		LIMIT 1`, userID))
 }
 
 // SubscriptionByID returns one subscription, or ErrNotFound.
-func (d *DB) SubscriptionByID(ctx context.Context, id string) (Subscription, error) {
-	return scanSubscription(d.queryRow(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = ?`, id))
+func (q Queries) SubscriptionByID(ctx context.Context, id string) (Subscription, error) {
+	return scanSubscription(q.reader.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = ?`, id))
 }
 
 // AdminSubscription is one row of a subscription list on the admin page.
@@ -207,8 +176,8 @@ type AdminSubscription struct {
 // LiveSubscriptionsOfPlan lists up to limit subscriptions stored with plan
 // that Stripe still bills (any status but the two final ones), most recently
 // changed first.
-func (d *DB) LiveSubscriptionsOfPlan(ctx context.Context, plan string, limit int) ([]AdminSubscription, error) {
-	rows, err := d.Read.QueryContext(ctx, `
+func (q Queries) LiveSubscriptionsOfPlan(ctx context.Context, plan string, limit int) ([]AdminSubscription, error) {
+	rows, err := q.reader.QueryContext(ctx, `
 		SELECT s.id, u.email, s.price_id, s.status, s.updated_at
 		FROM subscriptions s JOIN users u ON u.id = s.user_id
 		WHERE s.plan = ? AND s.status NOT IN ('canceled', 'incomplete_expired')
@@ -229,9 +198,9 @@ func (d *DB) LiveSubscriptionsOfPlan(ctx context.Context, plan string, limit int
 }
 
 // CountEvents returns how many webhook events were recorded (for tests and the admin).
-func (d *DB) CountEvents(ctx context.Context) (int, error) {
+func (q Queries) CountEvents(ctx context.Context) (int, error) {
 	var n int
-	err := d.queryRow(ctx, `SELECT count(*) FROM stripe_events`).Scan(&n)
+	err := q.reader.QueryRowContext(ctx, `SELECT count(*) FROM stripe_events`).Scan(&n)
 	return n, err
 }
 
@@ -245,35 +214,24 @@ func UnixTime(sec int64) sql.NullTime {
 
 // SessionUser is what an authenticated request needs: the user, the
 // subscription that decides their plan (nil if none), and when the session's
-// device was last seen (zero when the session was revoked). It comes from the
-// read cache, shared by every request that reads it: never modify *Sub.
+// device was last seen (zero when the session was revoked). Each caller gets
+// its own: the read cache hands out a copy of *Sub too.
 type SessionUser struct {
 	User     User
 	Sub      *Subscription
 	LastSeen time.Time
 }
 
-// UserForSession loads a SessionUser in one query (cached until the next
-// commit): it runs on every authenticated request.
-func (d *DB) UserForSession(ctx context.Context, id int64, sid string) (SessionUser, error) {
-	return cached(&d.hot, &d.hot.users, userKey{id, sid}, func() (SessionUser, error) {
-		return d.userForSession(ctx, id, sid)
-	})
-}
-
-func (d *DB) userForSession(ctx context.Context, id int64, sid string) (SessionUser, error) {
-	var lastSeen sql.NullTime
-	u, s, err := d.userWithSubscription(ctx, id, sid, &lastSeen)
-	return SessionUser{User: u, Sub: s, LastSeen: lastSeen.Time}, err
-}
-
-func (d *DB) userWithSubscription(ctx context.Context, id int64, sid string, lastSeen *sql.NullTime) (User, *Subscription, error) {
+// UserForSession loads a SessionUser in one query. DB.UserForSession serves
+// it from the read cache: it runs on every authenticated request.
+func (q Queries) UserForSession(ctx context.Context, id int64, sid string) (SessionUser, error) {
 	var u User
 	var s Subscription
 	var subID, customer, price, plan, status, invoice sql.NullString
 	var atEnd sql.NullBool
 	var version sql.NullInt64
-	err := d.queryRow(ctx, `
+	var lastSeen sql.NullTime
+	err := q.reader.QueryRowContext(ctx, `
 		SELECT u.id, u.email, coalesce(u.password_hash, ''), u.email_verified_at, u.auth_epoch, u.created_at, u.updated_at, u.display_name,
 		       u.disabled_at IS NOT NULL, s.id, s.customer_id, s.price_id, s.plan, s.status, s.current_period_end, s.cancel_at_period_end,
 		       s.last_invoice_status, s.version, us.last_seen_at
@@ -283,14 +241,15 @@ func (d *DB) userWithSubscription(ctx context.Context, id int64, sid string, las
 			SELECT id FROM subscriptions WHERE user_id = u.id
 			ORDER BY status IN ('active', 'trialing', 'past_due') DESC, version DESC, updated_at DESC LIMIT 1)
 		WHERE u.id = ?`, sid, id).Scan(&u.ID, &u.Email, &u.PasswordHash, &u.EmailVerifiedAt, &u.AuthEpoch, &u.CreatedAt, &u.UpdatedAt, &u.DisplayName,
-		&u.Disabled, &subID, &customer, &price, &plan, &status, &s.CurrentPeriodEnd, &atEnd, &invoice, &version, lastSeen)
+		&u.Disabled, &subID, &customer, &price, &plan, &status, &s.CurrentPeriodEnd, &atEnd, &invoice, &version, &lastSeen)
 	if err != nil {
-		return User{}, nil, notFound(err)
+		return SessionUser{}, notFound(err)
 	}
-	if !subID.Valid {
-		return u, nil, nil
+	su := SessionUser{User: u, LastSeen: lastSeen.Time}
+	if subID.Valid {
+		s.ID, s.UserID, s.CustomerID, s.PriceID, s.Plan, s.Status = subID.String, u.ID, customer.String, price.String, plan.String, status.String
+		s.CancelAtPeriodEnd, s.LastInvoiceStatus, s.Version = atEnd.Bool, invoice.String, version.Int64
+		su.Sub = &s
 	}
-	s.ID, s.UserID, s.CustomerID, s.PriceID, s.Plan, s.Status = subID.String, u.ID, customer.String, price.String, plan.String, status.String
-	s.CancelAtPeriodEnd, s.LastInvoiceStatus, s.Version = atEnd.Bool, invoice.String, version.Int64
-	return u, &s, nil
+	return su, nil
 }

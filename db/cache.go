@@ -3,26 +3,89 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// readCache keeps the reads every authenticated page makes (its session, its
-// user with their plan, the dashboard's projects) in memory, and forgets all
-// of them whenever anything is committed:
+// The read cache keeps the two reads every authenticated request makes in
+// memory: its session (SessionData) and its user with their plan
+// (UserForSession). Nothing else: anything cached must be worth it in
+// `make bench` (BenchmarkSessionAndUser against
+// BenchmarkSessionAndUserReadCacheOff), and every entry is one more thing
+// that can be stale.
+//
+// It is one seam. The two methods below take the place, on a DB, of the
+// Queries methods of the same names, and are the only ones that read the
+// cache. What they hand out is the caller's own: a new []byte, a new
+// *Subscription. READ_CACHE=off (SetReadCache) sends every read to SQLite.
+//
+// To remove it from a fork: delete cache.go, cache_test.go and watch.go. In
+// db.go drop the `hot readCache` field and the two `d.hot.close()` calls,
+// open the writer with `writer, err := sqlite.NewConnector(dsn)` (and import
+// "modernc.org/sqlite" without the _). In app/server.go drop the
+// SetReadCache line (READ_CACHE in app/config.go then does nothing: drop it
+// too). d.SessionData and d.UserForSession are then the Queries methods.
+//
+// The cache forgets everything whenever anything is committed:
 //
 //   - by this process: the writer's connections report every commit
-//     (watch.go), so a revoked session, a bumped auth_epoch or a new project
-//     is seen by the very next request;
+//     (watch.go), so a revoked session or a bumped auth_epoch is seen by the
+//     very next request;
 //   - by another process (the sqlite3 shell, `skiff stripe-sync`): SQLite's
 //     `PRAGMA data_version`, read on a connection of its own, changes when
 //     another connection commits. It is read at most every
 //     externalCheckInterval, so such a change is seen within that time.
 //
-// A read-only request then costs no SQL at all: no query, and no read
-// transaction with its shared-memory locks.
+// Loading the session and the user then costs no SQL at all: no query, and
+// no read transaction with its shared-memory locks.
+
+// SessionData is Queries.SessionData, served from the read cache until the
+// next commit: it runs on every request that carries a cookie. The bytes are
+// the caller's own.
+func (d *DB) SessionData(ctx context.Context, token string) ([]byte, bool, error) {
+	s, err := cached(&d.hot, &d.hot.sessions, token, func() (cachedSession, error) {
+		b, expiry, ok, err := d.Queries.sessionData(ctx, token)
+		if err == nil && !ok {
+			err = errNoSession // not cached: a random cookie must not take a place
+		}
+		return cachedSession{data: string(b), expiry: expiry}, err
+	})
+	if errors.Is(err, errNoSession) || (err == nil && !time.Now().Before(s.expiry)) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return []byte(s.data), true, nil
+}
+
+var errNoSession = errors.New("db: no such session")
+
+// UserForSession is Queries.UserForSession, served from the read cache until
+// the next commit: it runs on every authenticated request. Its Sub is the
+// caller's own copy.
+func (d *DB) UserForSession(ctx context.Context, id int64, sid string) (SessionUser, error) {
+	su, err := cached(&d.hot, &d.hot.users, userKey{id, sid}, func() (SessionUser, error) {
+		return d.Queries.UserForSession(ctx, id, sid)
+	})
+	if su.Sub != nil {
+		sub := *su.Sub // the cached one stays unshared
+		su.Sub = &sub
+	}
+	return su, err
+}
+
+// SetReadCache turns the read cache on (the default) or off (READ_CACHE=off):
+// off, every read goes to SQLite.
+func (d *DB) SetReadCache(on bool) { d.hot.off.Store(!on) }
+
+// readCache holds the cached reads and decides when they may be served.
 type readCache struct {
+	off atomic.Bool // READ_CACHE=off
+
 	// version changes on every commit seen; entries are stored under the
 	// version current when their read began, and only served under it.
 	version atomic.Uint64
@@ -37,8 +100,7 @@ type readCache struct {
 	checking    atomic.Bool
 
 	sessions memo[string, cachedSession]
-	users    memo[userKey, SessionUser]
-	projects memo[projectsKey, recentProjects]
+	users    memo[userKey, SessionUser] // never handed out as is: Sub is a pointer
 }
 
 // externalCheckInterval is how often data_version is read. A commit by
@@ -51,32 +113,30 @@ type userKey struct {
 	sid string
 }
 
+// cachedSession holds the data as a string: it cannot be changed, and each
+// caller's []byte is a copy.
 type cachedSession struct {
-	data   []byte
+	data   string
 	expiry time.Time
-}
-
-type projectsKey struct {
-	userID int64
-	limit  int
-}
-
-type recentProjects struct {
-	list  []Project
-	total int
 }
 
 // maxCached bounds each map; past it the map starts again empty.
 const maxCached = 10_000
 
-func (c *readCache) open(dsn string) error {
+// open opens the cache's connection for data_version and returns the
+// writer's connector, whose commits empty the cache.
+func (c *readCache) open(dsn string) (driver.Connector, error) {
+	writer, err := newWatchedConnector(dsn, c.changed)
+	if err != nil {
+		return nil, err
+	}
 	conn, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	conn.SetMaxOpenConns(1)
 	c.conn = conn
-	return nil
+	return writer, nil
 }
 
 func (c *readCache) close() {
@@ -92,9 +152,12 @@ func (c *readCache) close() {
 func (c *readCache) changed() { c.version.Add(1) }
 
 // current returns the version under which a read starting now may be cached
-// or served. ok is false when the cache must not be used: the check for
-// other processes' commits is overdue or failed.
+// or served. ok is false when the cache must not be used: it is off, or the
+// check for other processes' commits is overdue or failed.
 func (c *readCache) current() (v uint64, ok bool) {
+	if c.off.Load() {
+		return 0, false
+	}
 	now := time.Now().UnixNano()
 	since := now - c.lastCheck.Load()
 	if since < int64(externalCheckInterval) {

@@ -4,25 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 )
-
-func openTestDB(t *testing.T) (*DB, string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "skiff.db")
-	d, err := Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	if _, err := d.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return d, path
-}
 
 // TestCacheSeesEveryWriteOfThisProcess: each way of writing through the
 // writer pool (a statement, a statement with RETURNING, a prepared statement,
@@ -30,7 +15,7 @@ func openTestDB(t *testing.T) (*DB, string) {
 func TestCacheSeesEveryWriteOfThisProcess(t *testing.T) {
 	ctx := context.Background()
 	d, _ := openTestDB(t)
-	u, err := d.CreateUser(ctx, "ada@example.com", "")
+	u, err := d.CreateUser(ctx, "ada@example.com", "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +83,7 @@ func TestCacheSeesEveryWriteOfThisProcess(t *testing.T) {
 func TestCacheSeesOtherProcesses(t *testing.T) {
 	ctx := context.Background()
 	d, path := openTestDB(t)
-	u, err := d.CreateUser(ctx, "ada@example.com", "")
+	u, err := d.CreateUser(ctx, "ada@example.com", "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +121,7 @@ func TestCacheSeesOtherProcesses(t *testing.T) {
 func TestCacheUnderConcurrentWrites(t *testing.T) {
 	ctx := context.Background()
 	d, _ := openTestDB(t)
-	u, err := d.CreateUser(ctx, "ada@example.com", "")
+	u, err := d.CreateUser(ctx, "ada@example.com", "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +164,7 @@ func TestCacheUnderConcurrentWrites(t *testing.T) {
 func TestCacheVersionCheckEdges(t *testing.T) {
 	ctx := context.Background()
 	d, path := openTestDB(t)
-	u, err := d.CreateUser(ctx, "ada@example.com", "")
+	u, err := d.CreateUser(ctx, "ada@example.com", "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,4 +237,152 @@ func TestCacheVersionCheckEdges(t *testing.T) {
 			t.Fatalf("after a rollback: %q", got)
 		}
 	})
+}
+
+// cacheFixture makes a user with an active subscription and a session row
+// through the writer, in SQL that does not depend on this package's methods.
+func cacheFixture(t *testing.T, d *DB) (userID int64, token string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := d.Write.QueryRowContext(ctx, `
+		INSERT INTO users (email, created_at, updated_at) VALUES ('ada@example.com', ?, ?) RETURNING id`,
+		now(), now()).Scan(&userID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ApplySubscription(ctx, Subscription{ID: "sub_ada", UserID: userID, CustomerID: "cus_ada",
+		PriceID: "price_pro", Plan: "pro", Status: "active", Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	token = "hashed-token"
+	if _, err := d.Write.ExecContext(ctx, `INSERT INTO sessions (token, data, expiry) VALUES (?, ?, julianday('now') + 1)`,
+		token, []byte(`{"user_id":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	return userID, token
+}
+
+// TestCacheHandsOutCopies: what one request gets from the cache is its own.
+// Changing it (scs decoding a session in place, a handler adjusting the
+// subscription it was given) must not reach the next request.
+func TestCacheHandsOutCopies(t *testing.T) {
+	ctx := context.Background()
+	d, _ := openTestDB(t)
+	id, token := cacheFixture(t, d)
+	// The first read fills the cache, the next ones are served from it.
+	t.Run("session data", func(t *testing.T) {
+		for range 3 {
+			b, ok, err := d.SessionData(ctx, token)
+			if err != nil || !ok {
+				t.Fatalf("session: %v, %v", ok, err)
+			}
+			if string(b) != `{"user_id":1}` {
+				t.Fatalf("session data %q: an earlier reader's change reached this one", b)
+			}
+			for i := range b {
+				b[i] = 'X'
+			}
+		}
+	})
+	t.Run("subscription", func(t *testing.T) {
+		for range 3 {
+			su, err := d.UserForSession(ctx, id, "")
+			if err != nil || su.Sub == nil {
+				t.Fatalf("user: %+v, %v", su, err)
+			}
+			if su.Sub.Status != "active" || su.Sub.Plan != "pro" {
+				t.Fatalf("subscription %+v: an earlier reader's change reached this one", *su.Sub)
+			}
+			su.Sub.Status, su.Sub.Plan = "canceled", "free"
+		}
+	})
+}
+
+// TestReadCacheOff: with READ_CACHE=off (SetReadCache(false)) the hot reads
+// still work, and each goes to SQLite: a commit the cache has not heard of
+// (another connection's, before the next data_version check) is seen at once.
+// The same steps with the cache on serve the cached values, which shows the
+// test would notice the switch being ignored.
+func TestReadCacheOff(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		t.Run(fmt.Sprint("cache on ", on), func(t *testing.T) {
+			ctx := context.Background()
+			d, path := openTestDB(t)
+			d.SetReadCache(on)
+			id, token := cacheFixture(t, d)
+			read := func() (string, string) {
+				t.Helper()
+				b, ok, err := d.SessionData(ctx, token)
+				if err != nil || !ok {
+					t.Fatalf("session: %v, %v", ok, err)
+				}
+				su, err := d.UserForSession(ctx, id, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return string(b), su.User.Email
+			}
+			read()
+			other, err := sql.Open("sqlite", DSN(path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer other.Close()
+			if _, err := other.Exec(`UPDATE users SET email = 'ada@elsewhere.example'`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := other.Exec(`UPDATE sessions SET data = '{"user_id":2}'`); err != nil {
+				t.Fatal(err)
+			}
+			// As if data_version had just been read: a cache that is on
+			// trusts itself until the next check.
+			d.hot.lastCheck.Store(time.Now().Add(time.Hour).UnixNano())
+			data, email := read()
+			fresh := data == `{"user_id":2}` && email == "ada@elsewhere.example"
+			if fresh == on {
+				t.Fatalf("cache on %v: read %q and %q after another connection's commit", on, data, email)
+			}
+		})
+	}
+}
+
+// TestReadPoolRefusesWrites: a write through the read pool would not empty
+// the read cache, so the pool is query_only and SQLite refuses it.
+func TestReadPoolRefusesWrites(t *testing.T) {
+	d, _ := openTestDB(t)
+	if _, err := d.Read.Exec(`INSERT INTO users (email, created_at, updated_at) VALUES ('x@example.com', 0, 0)`); err == nil {
+		t.Fatal("the read pool took a write")
+	}
+}
+
+// TestQueriesRunAtomically: a method of several statements commits them
+// together outside a transaction too, and inside one it joins it (its
+// statements roll back with the transaction).
+func TestQueriesRunAtomically(t *testing.T) {
+	ctx := context.Background()
+	d, _ := openTestDB(t)
+	u, err := d.CreateUser(ctx, "ada@example.com", "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// EnableTOTP updates the user and writes the codes: a duplicate code
+	// fails the second statement, and the first must not stay.
+	dup := [][]byte{[]byte("same"), []byte("same")}
+	if err := d.EnableTOTP(ctx, u.ID, "SECRET", dup); err == nil {
+		t.Fatal("duplicate recovery codes were accepted")
+	}
+	if s, err := d.TOTPSecret(ctx, u.ID); err != nil || s != "" {
+		t.Fatalf("after a failed EnableTOTP the secret is %q (%v)", s, err)
+	}
+	err = d.Tx(ctx, func(tx *sql.Tx) error {
+		if err := Q(tx).EnableTOTP(ctx, u.ID, "SECRET", [][]byte{[]byte("a")}); err != nil {
+			return err
+		}
+		return fmt.Errorf("abort")
+	})
+	if err == nil || err.Error() != "abort" {
+		t.Fatal(err)
+	}
+	if s, err := d.TOTPSecret(ctx, u.ID); err != nil || s != "" {
+		t.Fatalf("after a rolled-back transaction the secret is %q (%v)", s, err)
+	}
 }

@@ -1,5 +1,16 @@
 // Package db holds Skiff's storage: opening SQLite with the right pragmas, the
 // embedded migrations, and one file per table with its SQL beside each method.
+//
+// The rule: each query once, on Queries; DB for what needs the pools.
+//
+// Every query is a method of Queries, written once, and runs inside a
+// transaction (Q(tx)) or outside one: a DB embeds its Queries, so
+// d.Projects(ctx, id) and Q(tx).Projects(ctx, id) are the same method. Its
+// reads go through q.reader, its writes through q.writer; a method of several
+// statements that must commit together runs them in q.atomic, which joins the
+// caller's transaction or begins one. DB adds only what needs the pools
+// themselves: opening and closing them, Tx, migrations, backups, and the
+// cached reads (cache.go), which stand in for the Queries methods they wrap.
 package db
 
 import (
@@ -32,12 +43,48 @@ const busyTimeout = 10 * time.Second
 // DB is the application's database: one connection that writes and a pool that
 // reads. SQLite allows one writer at a time; funnelling every write through one
 // connection makes writers queue in Go instead of failing with SQLITE_BUSY.
+// Every query is a method of the embedded Queries, bound to these two.
 type DB struct {
-	Write *sql.DB
-	Read  *sql.DB
+	Queries
+	Write *sql.DB // the single writer; its commits empty the read cache (watch.go)
+	Read  *sql.DB // the read pool, query_only: a write through it fails
 	path  string
-	cache stmtCache
+	reads preparedReads
 	hot   readCache
+}
+
+// Queries runs every query of the application, on the pools of a DB or inside
+// one transaction.
+type Queries struct {
+	reader reader  // the read pool through prepared statements, or the transaction
+	writer querier // the single writer connection, or the transaction
+	// writePool begins the transactions of atomic; nil inside a transaction.
+	writePool *sql.DB
+}
+
+// Q returns the queries bound to tx (from DB.Tx): a mail, a token and the
+// change that causes them commit together.
+func Q(tx *sql.Tx) Queries { return Queries{reader: tx, writer: tx} }
+
+// reader is what a read needs: *sql.Tx, or the read pool's preparedReads.
+type reader interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	reader
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// atomic runs fn so that its statements commit together: in q's transaction
+// when q is bound to one, else in a new write transaction.
+func (q Queries) atomic(ctx context.Context, fn func(q Queries) error) error {
+	if q.writePool == nil {
+		return fn(q)
+	}
+	return inTx(ctx, q.writePool, func(tx *sql.Tx) error { return fn(Q(tx)) })
 }
 
 // DSN returns the modernc.org/sqlite data source name for path. Pragmas use
@@ -79,8 +126,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	dsn := DSN(path)
 
 	d := &DB{path: path}
-	// Every commit through the writer empties the read cache (watch.go).
-	writer, err := newWatchedConnector(dsn, d.hot.changed)
+	// The read cache opens a connection of its own, and wraps the writer's
+	// connections so that every commit empties it (cache.go, watch.go).
+	writer, err := d.hot.open(dsn)
 	if err != nil {
 		return nil, err
 	}
@@ -90,9 +138,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
 
-	read, err := sql.Open("sqlite", dsn)
+	// query_only: a write that went through the read pool would not empty
+	// the read cache, so SQLite refuses it.
+	read, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
 	if err != nil {
 		write.Close()
+		d.hot.close()
 		return nil, err
 	}
 	n := max(4, runtime.NumCPU())
@@ -101,10 +152,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	read.SetConnMaxIdleTime(5 * time.Minute)
 
 	d.Write, d.Read = write, read
-	if err := d.hot.open(dsn); err != nil {
-		d.Close()
-		return nil, err
-	}
+	d.reads.pool = read
+	d.Queries = Queries{reader: &d.reads, writer: write, writePool: write}
 	// The writer connects first: it switches a new file to WAL.
 	if err := d.checkPragmas(ctx, write); err != nil {
 		d.Close()
@@ -113,6 +162,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := d.checkPragmas(ctx, read); err != nil {
 		d.Close()
 		return nil, err
+	}
+	var queryOnly int
+	if err := read.QueryRowContext(ctx, "PRAGMA query_only").Scan(&queryOnly); err != nil || queryOnly != 1 {
+		d.Close()
+		return nil, fmt.Errorf("db: the read pool is not query_only (%d, %v)", queryOnly, err)
 	}
 	return d, nil
 }
@@ -155,7 +209,7 @@ func (d *DB) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (d *DB) Close() error {
-	d.closeStmts()
+	d.reads.close()
 	d.hot.close()
 	return errors.Join(d.Read.Close(), d.Write.Close())
 }
@@ -163,7 +217,11 @@ func (d *DB) Close() error {
 // Tx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it when fn
 // returns nil. Nothing is acknowledged to a caller before the commit returns.
 func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := d.Write.BeginTx(ctx, nil)
+	return inTx(ctx, d.Write, fn)
+}
+
+func inTx(ctx context.Context, write *sql.DB, fn func(tx *sql.Tx) error) error {
+	tx, err := write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

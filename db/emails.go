@@ -21,19 +21,11 @@ type Email struct {
 	SentAt    sql.NullTime
 }
 
-// Queries are the statements that may run inside a larger transaction:
-// pass a *sql.Tx (from DB.Tx) so a mail, a token and the change that causes
-// them commit together.
-type Queries struct{ q querier }
-
-// Q returns the queries bound to tx.
-func Q(tx *sql.Tx) Queries { return Queries{tx} }
-
 // EnqueueEmail puts a mail in the outbox, due now.
 func (q Queries) EnqueueEmail(ctx context.Context, e Email) (int64, error) {
 	t := now()
 	var id int64
-	err := q.q.QueryRowContext(ctx, `
+	err := q.writer.QueryRowContext(ctx, `
 		INSERT INTO emails (to_addr, subject, text_body, html_body, next_attempt_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, e.To, e.Subject, e.Text, e.HTML, t, t).Scan(&id)
 	return id, err
@@ -41,18 +33,18 @@ func (q Queries) EnqueueEmail(ctx context.Context, e Email) (int64, error) {
 
 // DueEmails returns up to limit pending mails whose next attempt is due at
 // time at (the outbox's clock, so tests can move it).
-func (d *DB) DueEmails(ctx context.Context, at time.Time, limit int) ([]Email, error) {
-	return d.emails(ctx, `WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?`, at.UTC(), limit)
+func (q Queries) DueEmails(ctx context.Context, at time.Time, limit int) ([]Email, error) {
+	return q.emails(ctx, `WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?`, at.UTC(), limit)
 }
 
 // RecentEmails returns the newest mails in the outbox. Only pending mail
 // still has its body: it is emptied once the mail is sent or given up.
-func (d *DB) RecentEmails(ctx context.Context, limit int) ([]Email, error) {
-	return d.emails(ctx, `ORDER BY id DESC LIMIT ?`, limit)
+func (q Queries) RecentEmails(ctx context.Context, limit int) ([]Email, error) {
+	return q.emails(ctx, `ORDER BY id DESC LIMIT ?`, limit)
 }
 
-func (d *DB) emails(ctx context.Context, where string, args ...any) ([]Email, error) {
-	rows, err := d.query(ctx, `
+func (q Queries) emails(ctx context.Context, where string, args ...any) ([]Email, error) {
+	rows, err := q.reader.QueryContext(ctx, `
 		SELECT id, to_addr, subject, text_body, html_body, status, attempts, last_error, created_at, sent_at
 		FROM emails `+where, args...)
 	if err != nil {
@@ -75,8 +67,8 @@ func (d *DB) emails(ctx context.Context, where string, args ...any) ([]Email, er
 // mailed link is the token itself), and once the mail is out nothing needs
 // them, least of all the database file and every backup taken from then on.
 // The address, subject and dates stay, to show what was sent.
-func (d *DB) MarkEmailSent(ctx context.Context, id int64) error {
-	_, err := d.Write.ExecContext(ctx, `
+func (q Queries) MarkEmailSent(ctx context.Context, id int64) error {
+	_, err := q.writer.ExecContext(ctx, `
 		UPDATE emails SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = '',
 			text_body = '', html_body = ''
 		WHERE id = ?`, now(), id)
@@ -86,15 +78,15 @@ func (d *DB) MarkEmailSent(ctx context.Context, id int64) error {
 // MarkEmailRetry records a failed attempt and when to try again. With giveUp
 // the mail is marked failed for good and its body (its live links) emptied,
 // as for a sent mail; the error stays for the operator.
-func (d *DB) MarkEmailRetry(ctx context.Context, id int64, errText string, next time.Time, giveUp bool) error {
+func (q Queries) MarkEmailRetry(ctx context.Context, id int64, errText string, next time.Time, giveUp bool) error {
 	if giveUp {
-		_, err := d.Write.ExecContext(ctx, `
+		_, err := q.writer.ExecContext(ctx, `
 			UPDATE emails SET status = 'failed', attempts = attempts + 1, last_error = ?, next_attempt_at = ?,
 				text_body = '', html_body = ''
 			WHERE id = ?`, errText, next.UTC(), id)
 		return err
 	}
-	_, err := d.Write.ExecContext(ctx, `
+	_, err := q.writer.ExecContext(ctx, `
 		UPDATE emails SET status = 'pending', attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`,
 		errText, next.UTC(), id)
 	return err
@@ -104,9 +96,9 @@ func (d *DB) MarkEmailRetry(ctx context.Context, id int64, errText string, next 
 // Not min(next_attempt_at): an aggregate loses the column's DATETIME type, the
 // driver hands back text, and scanning text into a time fails. Reading the
 // column itself keeps its type (and walks the (status, next_attempt_at) index).
-func (d *DB) NextEmailDue(ctx context.Context) (time.Time, bool, error) {
+func (q Queries) NextEmailDue(ctx context.Context) (time.Time, bool, error) {
 	var t time.Time
-	err := d.queryRow(ctx, `
+	err := q.reader.QueryRowContext(ctx, `
 		SELECT next_attempt_at FROM emails WHERE status = 'pending' ORDER BY next_attempt_at LIMIT 1`).Scan(&t)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, false, nil

@@ -19,7 +19,7 @@ type Identity struct {
 // IdentityByProvider finds the identity a provider knows by its own user id.
 func (q Queries) IdentityByProvider(ctx context.Context, provider, providerUserID string) (Identity, error) {
 	var i Identity
-	err := q.q.QueryRowContext(ctx, `
+	err := q.reader.QueryRowContext(ctx, `
 		SELECT id, user_id, provider, provider_user_id, email, created_at FROM identities
 		WHERE provider = ? AND provider_user_id = ?`, provider, providerUserID).
 		Scan(&i.ID, &i.UserID, &i.Provider, &i.ProviderUserID, &i.Email, &i.CreatedAt)
@@ -28,7 +28,7 @@ func (q Queries) IdentityByProvider(ctx context.Context, provider, providerUserI
 
 // LinkIdentity links a provider account to userID.
 func (q Queries) LinkIdentity(ctx context.Context, userID int64, provider, providerUserID, email string) error {
-	_, err := q.q.ExecContext(ctx, `
+	_, err := q.writer.ExecContext(ctx, `
 		INSERT INTO identities (user_id, provider, provider_user_id, email, created_at) VALUES (?, ?, ?, ?, ?)`,
 		userID, provider, providerUserID, email, now())
 	return err
@@ -36,29 +36,19 @@ func (q Queries) LinkIdentity(ctx context.Context, userID int64, provider, provi
 
 // UpdateIdentityEmail keeps the address the provider last reported.
 func (q Queries) UpdateIdentityEmail(ctx context.Context, id int64, email string) error {
-	_, err := q.q.ExecContext(ctx, `UPDATE identities SET email = ? WHERE id = ?`, email, id)
+	_, err := q.writer.ExecContext(ctx, `UPDATE identities SET email = ? WHERE id = ?`, email, id)
 	return err
-}
-
-// UserByEmail returns the user with that address, inside a transaction.
-func (q Queries) UserByEmail(ctx context.Context, email string) (User, error) {
-	return scanUser(q.q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
 }
 
 // DeleteIdentities unlinks every provider account of the user.
 func (q Queries) DeleteIdentities(ctx context.Context, userID int64) error {
-	_, err := q.q.ExecContext(ctx, `DELETE FROM identities WHERE user_id = ?`, userID)
+	_, err := q.writer.ExecContext(ctx, `DELETE FROM identities WHERE user_id = ?`, userID)
 	return err
 }
 
 // Identities lists the user's linked accounts.
-func (d *DB) Identities(ctx context.Context, userID int64) ([]Identity, error) {
-	return Queries{d.Read}.Identities(ctx, userID)
-}
-
-// Identities lists the user's linked accounts, inside a transaction.
 func (q Queries) Identities(ctx context.Context, userID int64) ([]Identity, error) {
-	rows, err := q.q.QueryContext(ctx, `
+	rows, err := q.reader.QueryContext(ctx, `
 		SELECT id, user_id, provider, provider_user_id, email, created_at FROM identities
 		WHERE user_id = ? ORDER BY id`, userID)
 	if err != nil {
@@ -82,11 +72,11 @@ var ErrLastLoginMethod = errors.New("db: this is the last way to log in")
 // DeleteIdentity unlinks one of userID's identities, unless the user has no
 // password and no other identity left. The check and the delete are one
 // statement on the single writer.
-func (d *DB) DeleteIdentity(ctx context.Context, userID, id int64) error {
-	if _, err := (Queries{d.Read}).identity(ctx, userID, id); err != nil {
+func (q Queries) DeleteIdentity(ctx context.Context, userID, id int64) error {
+	if _, err := q.identity(ctx, userID, id); err != nil {
 		return err
 	}
-	res, err := d.Write.ExecContext(ctx, `
+	res, err := q.writer.ExecContext(ctx, `
 		DELETE FROM identities WHERE id = ? AND user_id = ?
 		AND ((SELECT password_hash FROM users WHERE id = ?) IS NOT NULL
 		     OR (SELECT count(*) FROM identities WHERE user_id = ?) > 1)`, id, userID, userID, userID)
@@ -101,7 +91,7 @@ func (d *DB) DeleteIdentity(ctx context.Context, userID, id int64) error {
 
 func (q Queries) identity(ctx context.Context, userID, id int64) (Identity, error) {
 	var i Identity
-	err := q.q.QueryRowContext(ctx, `
+	err := q.reader.QueryRowContext(ctx, `
 		SELECT id, user_id, provider, provider_user_id, email, created_at FROM identities WHERE id = ? AND user_id = ?`,
 		id, userID).Scan(&i.ID, &i.UserID, &i.Provider, &i.ProviderUserID, &i.Email, &i.CreatedAt)
 	return i, notFound(err)

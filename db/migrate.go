@@ -226,7 +226,7 @@ func (d *DB) PendingMigrations(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	done := map[string]bool{}
-	rows, err := d.query(ctx, `SELECT name FROM schema_migrations`)
+	rows, err := d.reader.QueryContext(ctx, `SELECT name FROM schema_migrations`)
 	if err != nil {
 		return nil, err
 	}

@@ -208,7 +208,7 @@ func TestMigration0010KeepsEveryRowAndNeverReusesIds(t *testing.T) {
 	if _, err := d.Write.Exec(`INSERT INTO projects (user_id, name, created_at) VALUES (999, 'orphan', '2026-01-01')`); err == nil {
 		t.Fatal("a project for a missing user was accepted")
 	}
-	if _, err := d.CreateUser(ctx, "ADA@Example.COM", ""); err != ErrEmailTaken {
+	if _, err := d.CreateUser(ctx, "ADA@Example.COM", "", false); err != ErrEmailTaken {
 		t.Fatalf("the same address in other case: %v, want ErrEmailTaken", err)
 	}
 
@@ -230,7 +230,7 @@ func TestMigration0010KeepsEveryRowAndNeverReusesIds(t *testing.T) {
 
 	// The largest ids are deleted; new rows still get new ids.
 	mustExec(t, d, `DELETE FROM users WHERE id = 4`)
-	u, err := d.CreateUser(ctx, "eve@example.com", "")
+	u, err := d.CreateUser(ctx, "eve@example.com", "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestMigration0010KeepsEveryRowAndNeverReusesIds(t *testing.T) {
 func TestForeignKeysOffMigrationMustLeaveNoOrphans(t *testing.T) {
 	ctx := context.Background()
 	d, _ := openTestDB(t)
-	u, err := d.CreateUser(ctx, "ada@example.com", "")
+	u, err := d.CreateUser(ctx, "ada@example.com", "", false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ type Token struct {
 
 // InsertToken stores a token.
 func (q Queries) InsertToken(ctx context.Context, t Token) error {
-	_, err := q.q.ExecContext(ctx, `
+	_, err := q.writer.ExecContext(ctx, `
 		INSERT INTO tokens (hash, purpose, user_id, email, auth_epoch, expires_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, t.Hash, t.Purpose, t.UserID, t.Email, t.AuthEpoch, t.ExpiresAt.UTC(), now())
 	return err
@@ -49,7 +49,7 @@ const tokenStillMeant = `(user_id IS NULL OR EXISTS (SELECT 1 FROM users u WHERE
 // mark are one UPDATE, so of many concurrent redemptions exactly one wins.
 func (q Queries) ConsumeToken(ctx context.Context, hash []byte, purpose string) (Token, error) {
 	t := Token{Hash: hash}
-	err := q.q.QueryRowContext(ctx, `
+	err := q.writer.QueryRowContext(ctx, `
 		UPDATE tokens SET used_at = ?
 		WHERE hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ? AND `+tokenStillMeant+`
 		RETURNING purpose, user_id, email, auth_epoch, expires_at`,
@@ -62,9 +62,9 @@ func (q Queries) ConsumeToken(ctx context.Context, hash []byte, purpose string) 
 
 // PeekToken returns a token that ConsumeToken would accept, without using it
 // (to show a form before the POST that uses it).
-func (d *DB) PeekToken(ctx context.Context, hash []byte, purpose string) (Token, error) {
+func (q Queries) PeekToken(ctx context.Context, hash []byte, purpose string) (Token, error) {
 	t := Token{Hash: hash}
-	err := d.queryRow(ctx, `
+	err := q.reader.QueryRowContext(ctx, `
 		SELECT purpose, user_id, email, auth_epoch, expires_at FROM tokens
 		WHERE hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ? AND `+tokenStillMeant,
 		hash, purpose, now()).Scan(&t.Purpose, &t.UserID, &t.Email, &t.AuthEpoch, &t.ExpiresAt)
@@ -77,13 +77,13 @@ func (d *DB) PeekToken(ctx context.Context, hash []byte, purpose string) (Token,
 // VoidMailedTokens makes every unused mailed link of the user useless
 // (purpose "" for all purposes, or only that one).
 func (q Queries) VoidMailedTokens(ctx context.Context, userID int64, purpose string) error {
-	_, err := q.q.ExecContext(ctx, `
+	_, err := q.writer.ExecContext(ctx, `
 		DELETE FROM tokens WHERE user_id = ? AND used_at IS NULL AND (? = '' OR purpose = ?)`, userID, purpose, purpose)
 	return err
 }
 
 // DeleteExpiredTokens removes tokens that can no longer be used.
-func (d *DB) DeleteExpiredTokens(ctx context.Context) error {
-	_, err := d.Write.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < ?`, now().Add(-24*time.Hour))
+func (q Queries) DeleteExpiredTokens(ctx context.Context) error {
+	_, err := q.writer.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < ?`, now().Add(-24*time.Hour))
 	return err
 }

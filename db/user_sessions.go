@@ -2,7 +2,7 @@ package db
 
 import (
 	"context"
-	"database/sql"
+	"math"
 	"time"
 )
 
@@ -19,28 +19,32 @@ type UserSession struct {
 // StartUserSession records a new session of userID. newDevice is true when
 // the user has signed in before, but never from this device.
 func (q Queries) StartUserSession(ctx context.Context, sid string, userID int64, device, ip string) (newDevice bool, err error) {
-	t := now()
-	if _, err := q.q.ExecContext(ctx, `
-		INSERT INTO user_sessions (id, user_id, device, ip, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		sid, userID, device, ip, t, t); err != nil {
-		return false, err
-	}
-	var known int
-	if err := q.q.QueryRowContext(ctx, `SELECT count(*) FROM known_devices WHERE user_id = ?`, userID).Scan(&known); err != nil {
-		return false, err
-	}
-	res, err := q.q.ExecContext(ctx, `
-		INSERT INTO known_devices (user_id, device, first_seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, userID, device, t)
-	if err != nil {
-		return false, err
-	}
-	added, _ := res.RowsAffected()
-	return known > 0 && added == 1, nil
+	err = q.atomic(ctx, func(q Queries) error {
+		t := now()
+		if _, err := q.writer.ExecContext(ctx, `
+			INSERT INTO user_sessions (id, user_id, device, ip, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			sid, userID, device, ip, t, t); err != nil {
+			return err
+		}
+		var known int
+		if err := q.reader.QueryRowContext(ctx, `SELECT count(*) FROM known_devices WHERE user_id = ?`, userID).Scan(&known); err != nil {
+			return err
+		}
+		res, err := q.writer.ExecContext(ctx, `
+			INSERT INTO known_devices (user_id, device, first_seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, userID, device, t)
+		if err != nil {
+			return err
+		}
+		added, _ := res.RowsAffected()
+		newDevice = known > 0 && added == 1
+		return nil
+	})
+	return newDevice, err
 }
 
 // UserSessions lists userID's sessions, most recently seen first.
-func (d *DB) UserSessions(ctx context.Context, userID int64) ([]UserSession, error) {
-	rows, err := d.query(ctx, `
+func (q Queries) UserSessions(ctx context.Context, userID int64) ([]UserSession, error) {
+	rows, err := q.reader.QueryContext(ctx, `
 		SELECT id, user_id, device, ip, created_at, last_seen_at FROM user_sessions
 		WHERE user_id = ? ORDER BY last_seen_at DESC`, userID)
 	if err != nil {
@@ -59,35 +63,39 @@ func (d *DB) UserSessions(ctx context.Context, userID int64) ([]UserSession, err
 }
 
 // TouchUserSession refreshes a session's last-seen time.
-func (d *DB) TouchUserSession(ctx context.Context, sid string) error {
-	_, err := d.Write.ExecContext(ctx, `UPDATE user_sessions SET last_seen_at = ? WHERE id = ?`, now(), sid)
+func (q Queries) TouchUserSession(ctx context.Context, sid string) error {
+	_, err := q.writer.ExecContext(ctx, `UPDATE user_sessions SET last_seen_at = ? WHERE id = ?`, now(), sid)
 	return err
 }
 
 // RevokeUserSession ends one of userID's sessions (ErrNotFound if it is not theirs).
-func (d *DB) RevokeUserSession(ctx context.Context, userID int64, sid string) error {
-	return d.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM user_sessions WHERE id = ? AND user_id = ?`, sid, userID)
+func (q Queries) RevokeUserSession(ctx context.Context, userID int64, sid string) error {
+	return q.atomic(ctx, func(q Queries) error {
+		res, err := q.writer.ExecContext(ctx, `DELETE FROM user_sessions WHERE id = ? AND user_id = ?`, sid, userID)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE json_extract(data, '$.v.sid.v') = ?`, sid)
+		_, err = q.writer.ExecContext(ctx, `DELETE FROM sessions WHERE json_extract(data, '$.v.sid.v') = ?`, sid)
 		return err
 	})
 }
 
 // RevokeOtherUserSessions ends every session of userID but keep ("" for all).
 func (q Queries) RevokeOtherUserSessions(ctx context.Context, userID int64, keep string) (int, error) {
-	res, err := q.q.ExecContext(ctx, `DELETE FROM user_sessions WHERE user_id = ? AND id <> ?`, userID, keep)
-	if err != nil {
-		return 0, err
-	}
-	n, _ := res.RowsAffected()
-	_, err = q.q.ExecContext(ctx, `
-		DELETE FROM sessions WHERE json_extract(data, '$.v.user_id.v') = ? AND coalesce(json_extract(data, '$.v.sid.v'), '') <> ?`, userID, keep)
+	var n int64
+	err := q.atomic(ctx, func(q Queries) error {
+		res, err := q.writer.ExecContext(ctx, `DELETE FROM user_sessions WHERE user_id = ? AND id <> ?`, userID, keep)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		_, err = q.writer.ExecContext(ctx, `
+			DELETE FROM sessions WHERE json_extract(data, '$.v.user_id.v') = ? AND coalesce(json_extract(data, '$.v.sid.v'), '') <> ?`, userID, keep)
+		return err
+	})
 	return int(n), err
 }
 
@@ -98,7 +106,7 @@ func (q Queries) RevokeOtherUserSessions(ctx context.Context, userID int64, keep
 // and a write made by that session one after the other, never interleaved.
 func (q Queries) SessionValid(ctx context.Context, userID, epoch int64, sid string) (bool, error) {
 	var ok bool
-	err := q.q.QueryRowContext(ctx, `
+	err := q.reader.QueryRowContext(ctx, `
 		SELECT count(*) = 1 FROM users u JOIN user_sessions us ON us.id = ? AND us.user_id = u.id
 		WHERE u.id = ? AND u.auth_epoch = ? AND u.disabled_at IS NULL`, sid, userID, epoch).Scan(&ok)
 	return ok, err
@@ -111,24 +119,78 @@ func (q Queries) SessionValid(ctx context.Context, userID, epoch int64, sid stri
 // kept session must carry from now on.
 func (q Queries) EndSessions(ctx context.Context, userID int64, keep string) (int64, error) {
 	var epoch int64
-	err := q.q.QueryRowContext(ctx, `
-		UPDATE users SET auth_epoch = auth_epoch + 1, updated_at = ? WHERE id = ?
-		RETURNING auth_epoch`, now(), userID).Scan(&epoch)
-	if err != nil {
-		return 0, notFound(err)
-	}
-	if _, err := q.RevokeOtherUserSessions(ctx, userID, keep); err != nil {
-		return 0, err
-	}
-	_, err = q.q.ExecContext(ctx, `DELETE FROM sessions WHERE json_extract(data, '$.v.mfa_user_id.v') = ?`, userID)
-	return epoch, err
-}
-
-// SignOutEverywhere ends every session of the user (EndSessions in a
-// transaction of its own), for an operator or a test.
-func (d *DB) SignOutEverywhere(ctx context.Context, userID int64) error {
-	return d.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := Q(tx).EndSessions(ctx, userID, "")
+	err := q.atomic(ctx, func(q Queries) error {
+		err := q.writer.QueryRowContext(ctx, `
+			UPDATE users SET auth_epoch = auth_epoch + 1, updated_at = ? WHERE id = ?
+			RETURNING auth_epoch`, now(), userID).Scan(&epoch)
+		if err != nil {
+			return notFound(err)
+		}
+		if _, err := q.RevokeOtherUserSessions(ctx, userID, keep); err != nil {
+			return err
+		}
+		_, err = q.writer.ExecContext(ctx, `DELETE FROM sessions WHERE json_extract(data, '$.v.mfa_user_id.v') = ?`, userID)
 		return err
 	})
+	if err != nil {
+		return 0, err
+	}
+	return epoch, nil
+}
+
+// SignOutEverywhere ends every session of the user (EndSessions), for an
+// operator or a test.
+func (q Queries) SignOutEverywhere(ctx context.Context, userID int64) error {
+	_, err := q.EndSessions(ctx, userID, "")
+	return err
+}
+
+// ListedSession is a session in a page of UserSessionsPage, with Seq, its
+// place in the list (the cursor of the page after it).
+type ListedSession struct {
+	UserSession
+	Seq int64
+}
+
+// UserSessionsPage returns a page of userID's sessions other than skip (the
+// one showing the page), the latest sign-in first: at most limit of those
+// with a Seq below before (0: from the latest). Paging by the row's place,
+// not by "last seen", keeps a page still while its sessions are used.
+func (q Queries) UserSessionsPage(ctx context.Context, userID int64, skip string, before int64, limit int) ([]ListedSession, error) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	rows, err := q.reader.QueryContext(ctx, `
+		SELECT rowid, id, user_id, device, ip, created_at, last_seen_at FROM user_sessions
+		WHERE user_id = ? AND rowid < ? AND id <> ? ORDER BY rowid DESC LIMIT ?`, userID, before, skip, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []ListedSession{}
+	for rows.Next() {
+		var s ListedSession
+		if err := rows.Scan(&s.Seq, &s.ID, &s.UserID, &s.Device, &s.IP, &s.CreatedAt, &s.LastSeenAt); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// UserSession returns the session sid of userID, or ErrNotFound (someone
+// else's too).
+func (q Queries) UserSession(ctx context.Context, userID int64, sid string) (UserSession, error) {
+	var s UserSession
+	err := q.reader.QueryRowContext(ctx, `
+		SELECT id, user_id, device, ip, created_at, last_seen_at FROM user_sessions WHERE id = ? AND user_id = ?`,
+		sid, userID).Scan(&s.ID, &s.UserID, &s.Device, &s.IP, &s.CreatedAt, &s.LastSeenAt)
+	return s, notFound(err)
+}
+
+// CountUserSessions counts userID's sessions, no further than upTo.
+func (q Queries) CountUserSessions(ctx context.Context, userID int64, upTo int) (int, error) {
+	var n int
+	err := q.reader.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM user_sessions WHERE user_id = ? LIMIT ?)`, userID, upTo).Scan(&n)
+	return n, err
 }

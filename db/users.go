@@ -32,8 +32,8 @@ func (u User) Name() string {
 }
 
 // SetDisplayName changes the user's display name.
-func (d *DB) SetDisplayName(ctx context.Context, id int64, name string) error {
-	_, err := d.Write.ExecContext(ctx, `UPDATE users SET display_name = ?, updated_at = ? WHERE id = ?`, name, now(), id)
+func (q Queries) SetDisplayName(ctx context.Context, id int64, name string) error {
+	_, err := q.writer.ExecContext(ctx, `UPDATE users SET display_name = ?, updated_at = ? WHERE id = ?`, name, now(), id)
 	return err
 }
 
@@ -49,14 +49,9 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	return u, err
 }
 
-// CreateUser inserts a user with an already normalised email and a password
-// hash. It returns ErrEmailTaken when the address is in use.
-func (d *DB) CreateUser(ctx context.Context, email, passwordHash string) (User, error) {
-	return Queries{d.Write}.CreateUser(ctx, email, passwordHash, false)
-}
-
-// CreateUser inserts a user; an empty passwordHash makes an account without
-// a password, and verified marks the address as proven.
+// CreateUser inserts a user with an already normalised email; an empty
+// passwordHash makes an account without a password, and verified marks the
+// address as proven. It returns ErrEmailTaken when the address is in use.
 func (q Queries) CreateUser(ctx context.Context, email, passwordHash string, verified bool) (User, error) {
 	t := now()
 	var hash any = passwordHash
@@ -67,7 +62,7 @@ func (q Queries) CreateUser(ctx context.Context, email, passwordHash string, ver
 	if verified {
 		verifiedAt = t
 	}
-	row := q.q.QueryRowContext(ctx, `
+	row := q.writer.QueryRowContext(ctx, `
 		INSERT INTO users (email, password_hash, email_verified_at, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?)
 		RETURNING `+userColumns, email, hash, verifiedAt, t, t)
@@ -78,16 +73,11 @@ func (q Queries) CreateUser(ctx context.Context, email, passwordHash string, ver
 	return u, err
 }
 
-// UserByID returns the user with that id, inside a transaction.
-func (q Queries) UserByID(ctx context.Context, id int64) (User, error) {
-	return scanUser(q.q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
-}
-
 // MarkEmailVerifiedFirst records that the user proved they receive mail at
 // their address. It reports whether this is the first proof: the event that
 // wipes what was attached to the account before (see the app's lifecycle).
 func (q Queries) MarkEmailVerifiedFirst(ctx context.Context, id int64) (bool, error) {
-	res, err := q.q.ExecContext(ctx, `
+	res, err := q.writer.ExecContext(ctx, `
 		UPDATE users SET email_verified_at = ?, updated_at = ? WHERE id = ? AND email_verified_at IS NULL`, now(), now(), id)
 	if err != nil {
 		return false, err
@@ -99,7 +89,7 @@ func (q Queries) MarkEmailVerifiedFirst(ctx context.Context, id int64) (bool, er
 // SetEmail changes the user's address, proven now by the link it was sent
 // to; ErrEmailTaken if another account uses it.
 func (q Queries) SetEmail(ctx context.Context, id int64, email string) error {
-	_, err := q.q.ExecContext(ctx, `
+	_, err := q.writer.ExecContext(ctx, `
 		UPDATE users SET email = ?, email_verified_at = ?, updated_at = ? WHERE id = ?`,
 		email, now(), now(), id)
 	if isUniqueViolation(err) {
@@ -111,32 +101,32 @@ func (q Queries) SetEmail(ctx context.Context, id int64, email string) error {
 // SetPasswordHash replaces the user's password hash. It revokes nothing by
 // itself: the caller applies the event's rules (a reset, a change).
 func (q Queries) SetPasswordHash(ctx context.Context, id int64, hash string) error {
-	_, err := q.q.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, now(), id)
+	_, err := q.writer.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, now(), id)
 	return err
 }
 
 // ClearPassword removes the user's password: they log in by mail or a
 // provider until they choose a new one.
 func (q Queries) ClearPassword(ctx context.Context, id int64) error {
-	_, err := q.q.ExecContext(ctx, `UPDATE users SET password_hash = NULL, updated_at = ? WHERE id = ?`, now(), id)
+	_, err := q.writer.ExecContext(ctx, `UPDATE users SET password_hash = NULL, updated_at = ? WHERE id = ?`, now(), id)
 	return err
 }
 
 // UserByID returns the user with that id.
-func (d *DB) UserByID(ctx context.Context, id int64) (User, error) {
-	return scanUser(d.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+func (q Queries) UserByID(ctx context.Context, id int64) (User, error) {
+	return scanUser(q.reader.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 }
 
 // UserByEmail returns the user with that address, compared case-insensitively.
-func (d *DB) UserByEmail(ctx context.Context, email string) (User, error) {
-	return scanUser(d.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
+func (q Queries) UserByEmail(ctx context.Context, email string) (User, error) {
+	return scanUser(q.reader.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
 }
 
 // RehashPassword replaces the user's password hash with newHash, a hash of
 // the same password with new parameters, only if the stored hash is still
 // oldHash: a reset committed meanwhile must not get the old password back.
-func (d *DB) RehashPassword(ctx context.Context, id int64, oldHash, newHash string) error {
-	_, err := d.Write.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?`,
+func (q Queries) RehashPassword(ctx context.Context, id int64, oldHash, newHash string) error {
+	_, err := q.writer.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?`,
 		newHash, now(), id, oldHash)
 	return err
 }
@@ -146,9 +136,9 @@ func (d *DB) RehashPassword(ctx context.Context, id int64, oldHash, newHash stri
 // normal form). An address whose new form another account already has is left
 // as it was and returned in conflicts, for the operator. It is one
 // transaction, and reads only the few non-ASCII rows.
-func (d *DB) RewriteEmails(ctx context.Context, normalize func(string) string) (changed int, conflicts []string, err error) {
-	err = d.Tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, email FROM users WHERE email GLOB '*[^ -~]*'`)
+func (q Queries) RewriteEmails(ctx context.Context, normalize func(string) string) (changed int, conflicts []string, err error) {
+	err = q.atomic(ctx, func(q Queries) error {
+		rows, err := q.reader.QueryContext(ctx, `SELECT id, email FROM users WHERE email GLOB '*[^ -~]*'`)
 		if err != nil {
 			return err
 		}
@@ -173,7 +163,7 @@ func (d *DB) RewriteEmails(ctx context.Context, normalize func(string) string) (
 			if email == r.email {
 				continue
 			}
-			_, err := tx.ExecContext(ctx, `UPDATE users SET email = ?, updated_at = ? WHERE id = ?`, email, now(), r.id)
+			_, err := q.writer.ExecContext(ctx, `UPDATE users SET email = ?, updated_at = ? WHERE id = ?`, email, now(), r.id)
 			switch {
 			case isUniqueViolation(err):
 				conflicts = append(conflicts, r.email)
@@ -189,9 +179,9 @@ func (d *DB) RewriteEmails(ctx context.Context, normalize func(string) string) (
 }
 
 // CountUsers returns how many accounts exist.
-func (d *DB) CountUsers(ctx context.Context) (int, error) {
+func (q Queries) CountUsers(ctx context.Context) (int, error) {
 	var n int
-	err := d.queryRow(ctx, `SELECT count(*) FROM users`).Scan(&n)
+	err := q.reader.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n)
 	return n, err
 }
 
