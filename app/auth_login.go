@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
+	"strings"
+	"unicode"
 
 	"skiff/db"
 	"skiff/views"
@@ -136,4 +139,57 @@ func (s *Server) handleLogoutPost(w http.ResponseWriter, r *http.Request) error 
 	}
 	s.redirect(w, r, "/", "You have been logged out.")
 	return nil
+}
+
+// loginForm is POST /login.
+type loginForm struct {
+	Email    string
+	Password string
+	Remember bool
+	Next     string // a local path to return to, already made safe
+}
+
+func readLoginForm(r *http.Request) loginForm {
+	return loginForm{
+		Email:    normalizeEmail(r.PostForm.Get("email")),
+		Password: r.PostForm.Get("password"),
+		Remember: r.PostForm.Get("remember") != "",
+		Next:     safeNext(r.PostForm.Get("next")),
+	}
+}
+
+// Valid checks only the shape: whether the account exists is never told.
+func (f loginForm) Valid() map[string]string {
+	errs := map[string]string{}
+	if msg := emailProblem(f.Email); msg != "" {
+		errs["email"] = msg
+	}
+	if f.Password == "" {
+		errs["password"] = "Enter your password."
+	} else if len(f.Password) > maxPasswordBytes {
+		errs["password"] = "Passwords are at most 1024 characters."
+	}
+	return errs
+}
+
+func (f loginForm) view(errs map[string]string, formErr string) views.Form {
+	v := map[string]string{"email": f.Email, "next": f.Next}
+	if f.Remember {
+		v["remember"] = "1"
+	}
+	return views.Form{Values: v, Errors: errs, Error: formErr}
+}
+
+// safeNext returns next when it is a path on this site, else "". It refuses
+// "//evil.example" and "/\evil.example", which browsers treat as other hosts.
+func safeNext(next string) string {
+	if next == "" || len(next) > 2048 || next[0] != '/' || strings.HasPrefix(next, "//") ||
+		strings.HasPrefix(next, `/\`) || strings.ContainsFunc(next, unicode.IsControl) || strings.Contains(next, `\`) {
+		return ""
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return ""
+	}
+	return next
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/text/unicode/norm"
@@ -186,4 +187,29 @@ var commonPasswords = sync.OnceValue(func() []string {
 func isCommonPassword(password string) bool {
 	_, found := slices.BinarySearch(commonPasswords(), strings.ToLower(password))
 	return found
+}
+
+// passwordProblem returns what is wrong with a new password, or "". Its
+// length is counted as people see it (NIST SP 800-63B 5.1.1.2): in Unicode
+// code points of its NFKC form, the form it is hashed in. "パスワード日" is 6
+// characters, not 18 bytes, and a decomposed "é" (e + U+0301) counts once.
+func passwordProblem(password, email string) string {
+	if password == "" {
+		return "Choose a password."
+	}
+	// Bytes as received, checked before any work on them: NFKC and argon2id
+	// then only ever see a bounded input.
+	if len(password) > maxPasswordBytes {
+		return "Use at most 1024 characters. Letters outside the Latin alphabet count as two to four."
+	}
+	p := normalizePassword(password)
+	switch {
+	case utf8.RuneCountInString(p) < minPasswordChars:
+		return "Use at least 8 characters."
+	case isCommonPassword(p):
+		return "This password is too common and easy to guess. Try a longer phrase."
+	case normalizeEmail(p) == email:
+		return "Your password must not be your email address."
+	}
+	return ""
 }

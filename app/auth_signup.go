@@ -64,3 +64,30 @@ func (s *Server) handleSignupPost(w http.ResponseWriter, r *http.Request) error 
 	// address and a button to send the link again. Said twice, it was noise.
 	return s.logIn(w, r, u, false, "/dashboard", "")
 }
+
+// signupForm is POST /signup.
+type signupForm struct {
+	Email    string
+	Password string
+}
+
+func readSignupForm(r *http.Request) signupForm {
+	return signupForm{Email: normalizeEmail(r.PostForm.Get("email")), Password: r.PostForm.Get("password")}
+}
+
+// Valid checks the address and the password rules (NIST SP 800-63B: length
+// and a blocklist, no composition rules).
+func (f signupForm) Valid() map[string]string {
+	errs := map[string]string{}
+	if msg := emailProblem(f.Email); msg != "" {
+		errs["email"] = msg
+	}
+	if msg := passwordProblem(f.Password, f.Email); msg != "" {
+		errs["password"] = msg
+	}
+	return errs
+}
+
+func (f signupForm) view(errs map[string]string, formErr string) views.Form {
+	return views.Form{Values: map[string]string{"email": f.Email}, Errors: errs, Error: formErr}
+}

@@ -1,112 +1,17 @@
 package app
 
 import (
-	"net/http"
 	"net/mail"
-	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 	"golang.org/x/text/unicode/norm"
-
-	"skiff/views"
 )
 
-// Forms are plain structs read from a request, with Valid returning the
-// message for each bad field (empty when all is well).
-
-// signupForm is POST /signup.
-type signupForm struct {
-	Email    string
-	Password string
-}
-
-func readSignupForm(r *http.Request) signupForm {
-	return signupForm{Email: normalizeEmail(r.PostForm.Get("email")), Password: r.PostForm.Get("password")}
-}
-
-// Valid checks the address and the password rules (NIST SP 800-63B: length
-// and a blocklist, no composition rules).
-func (f signupForm) Valid() map[string]string {
-	errs := map[string]string{}
-	if msg := emailProblem(f.Email); msg != "" {
-		errs["email"] = msg
-	}
-	if msg := passwordProblem(f.Password, f.Email); msg != "" {
-		errs["password"] = msg
-	}
-	return errs
-}
-
-// passwordProblem returns what is wrong with a new password, or "". Its
-// length is counted as people see it (NIST SP 800-63B 5.1.1.2): in Unicode
-// code points of its NFKC form, the form it is hashed in. "パスワード日" is 6
-// characters, not 18 bytes, and a decomposed "é" (e + U+0301) counts once.
-func passwordProblem(password, email string) string {
-	if password == "" {
-		return "Choose a password."
-	}
-	// Bytes as received, checked before any work on them: NFKC and argon2id
-	// then only ever see a bounded input.
-	if len(password) > maxPasswordBytes {
-		return "Use at most 1024 characters. Letters outside the Latin alphabet count as two to four."
-	}
-	p := normalizePassword(password)
-	switch {
-	case utf8.RuneCountInString(p) < minPasswordChars:
-		return "Use at least 8 characters."
-	case isCommonPassword(p):
-		return "This password is too common and easy to guess. Try a longer phrase."
-	case normalizeEmail(p) == email:
-		return "Your password must not be your email address."
-	}
-	return ""
-}
-
-func (f signupForm) view(errs map[string]string, formErr string) views.Form {
-	return views.Form{Values: map[string]string{"email": f.Email}, Errors: errs, Error: formErr}
-}
-
-// loginForm is POST /login.
-type loginForm struct {
-	Email    string
-	Password string
-	Remember bool
-	Next     string // a local path to return to, already made safe
-}
-
-func readLoginForm(r *http.Request) loginForm {
-	return loginForm{
-		Email:    normalizeEmail(r.PostForm.Get("email")),
-		Password: r.PostForm.Get("password"),
-		Remember: r.PostForm.Get("remember") != "",
-		Next:     safeNext(r.PostForm.Get("next")),
-	}
-}
-
-// Valid checks only the shape: whether the account exists is never told.
-func (f loginForm) Valid() map[string]string {
-	errs := map[string]string{}
-	if msg := emailProblem(f.Email); msg != "" {
-		errs["email"] = msg
-	}
-	if f.Password == "" {
-		errs["password"] = "Enter your password."
-	} else if len(f.Password) > maxPasswordBytes {
-		errs["password"] = "Passwords are at most 1024 characters."
-	}
-	return errs
-}
-
-func (f loginForm) view(errs map[string]string, formErr string) views.Form {
-	v := map[string]string{"email": f.Email, "next": f.Next}
-	if f.Remember {
-		v["remember"] = "1"
-	}
-	return views.Form{Values: v, Errors: errs, Error: formErr}
-}
+// The text people type that names an account, email addresses and display
+// names, normalised and checked in one place.
 
 // normalizeEmail returns the one form in which an address is stored and
 // compared, so that one mailbox is one account however it was typed:
@@ -275,18 +180,4 @@ func hiddenInName(name string) bool {
 		}
 	}
 	return false
-}
-
-// safeNext returns next when it is a path on this site, else "". It refuses
-// "//evil.example" and "/\evil.example", which browsers treat as other hosts.
-func safeNext(next string) string {
-	if next == "" || len(next) > 2048 || next[0] != '/' || strings.HasPrefix(next, "//") ||
-		strings.HasPrefix(next, `/\`) || strings.ContainsFunc(next, unicode.IsControl) || strings.Contains(next, `\`) {
-		return ""
-	}
-	u, err := url.Parse(next)
-	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
-		return ""
-	}
-	return next
 }
