@@ -31,11 +31,6 @@ func toAPIProject(p db.Project) apiProject {
 	return apiProject{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt.UTC().Format(time.RFC3339)}
 }
 
-// apiOwner is the caller as the owner of projects.
-func (s *Server) apiOwner(c apiCaller) projectOwner {
-	return projectOwner{UserID: c.user.ID, Plan: s.plan(c.plan)}
-}
-
 const projectExample = `{"name": "My project"}`
 
 // handleAPIProjects handles "GET /api/v1/projects": a page of projects,

@@ -55,18 +55,6 @@ func (in projectInput) clean() projectInput {
 	return projectInput{Name: strings.TrimSpace(in.Name)}
 }
 
-// projectOwner is who a project request acts for: the user, and the plan
-// that decides their limits. Pages and the API each build one.
-type projectOwner struct {
-	UserID int64
-	Plan   Plan
-}
-
-// pageOwner is the logged-in user of a page request.
-func (s *Server) pageOwner(r *http.Request) projectOwner {
-	return projectOwner{UserID: s.currentUser(r).ID, Plan: s.plan(state(r).plan)}
-}
-
 // projectLimit is the refusal of a project over the plan's limit.
 func (s *Server) projectLimit(plan Plan) error {
 	return &planLimit{Need: s.plan(PlanPro), Title: "Project limit reached",
@@ -75,7 +63,7 @@ func (s *Server) projectLimit(plan Plan) error {
 
 // listProjects returns a page of the owner's projects, newest first, and the
 // cursor of the next page ("" on the last).
-func (s *Server) listProjects(ctx context.Context, o projectOwner, p pageRequest) ([]db.Project, string, error) {
+func (s *Server) listProjects(ctx context.Context, o owner, p pageRequest) ([]db.Project, string, error) {
 	rows, err := s.db.Projects(ctx, o.UserID, p.Before, p.fetch())
 	if err != nil {
 		return nil, "", err
@@ -86,12 +74,12 @@ func (s *Server) listProjects(ctx context.Context, o projectOwner, p pageRequest
 
 // project returns one of the owner's projects; someone else's is
 // db.ErrNotFound, exactly like one that does not exist.
-func (s *Server) project(ctx context.Context, o projectOwner, id int64) (db.Project, error) {
+func (s *Server) project(ctx context.Context, o owner, id int64) (db.Project, error) {
 	return s.db.Project(ctx, o.UserID, id)
 }
 
 // createProject adds a project within the owner's plan.
-func (s *Server) createProject(ctx context.Context, o projectOwner, in projectInput) (db.Project, error) {
+func (s *Server) createProject(ctx context.Context, o owner, in projectInput) (db.Project, error) {
 	in = in.clean()
 	if errs := in.Valid(); len(errs) > 0 {
 		return db.Project{}, invalid(errs)
@@ -104,7 +92,7 @@ func (s *Server) createProject(ctx context.Context, o projectOwner, in projectIn
 }
 
 // renameProject changes the name of one of the owner's projects.
-func (s *Server) renameProject(ctx context.Context, o projectOwner, id int64, in projectInput) (db.Project, error) {
+func (s *Server) renameProject(ctx context.Context, o owner, id int64, in projectInput) (db.Project, error) {
 	in = in.clean()
 	if errs := in.Valid(); len(errs) > 0 {
 		return db.Project{}, invalid(errs)
@@ -113,18 +101,18 @@ func (s *Server) renameProject(ctx context.Context, o projectOwner, id int64, in
 }
 
 // deleteProject deletes one of the owner's projects.
-func (s *Server) deleteProject(ctx context.Context, o projectOwner, id int64) error {
+func (s *Server) deleteProject(ctx context.Context, o owner, id int64) error {
 	return s.db.DeleteProject(ctx, o.UserID, id)
 }
 
 // projectQuota is the owner's project count (up to views.ProjectCountCap)
 // against their plan's limit.
-func (s *Server) projectQuota(ctx context.Context, o projectOwner) (views.ProjectQuota, error) {
+func (s *Server) projectQuota(ctx context.Context, o owner) (views.ProjectQuota, error) {
 	used, err := s.db.CountProjects(ctx, o.UserID, views.ProjectCountCap)
 	return s.quotaView(o, used), err
 }
 
-func (s *Server) quotaView(o projectOwner, used int) views.ProjectQuota {
+func (s *Server) quotaView(o owner, used int) views.ProjectQuota {
 	return views.ProjectQuota{Used: used, Limit: o.Plan.MaxProjects, PlanName: o.Plan.Name, CanUpgrade: s.stripe != nil}
 }
 
@@ -245,14 +233,4 @@ func (s *Server) handleProjectDelete(w http.ResponseWriter, r *http.Request) err
 	}
 	s.redirect(w, r, "/projects", "Project deleted.")
 	return nil
-}
-
-// idParam reads the {id} of the path, a positive integer. Anything else is
-// db.ErrNotFound: no such row, as for someone else's.
-func idParam(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, db.ErrNotFound
-	}
-	return id, nil
 }

@@ -33,6 +33,8 @@ var (
 	ErrNotFound = errors.New("db: not found")
 	// ErrEmailTaken means another account already uses that email address.
 	ErrEmailTaken = errors.New("db: email already taken")
+	// ErrLimitReached means the owner's plan allows no more of that resource.
+	ErrLimitReached = errors.New("db: plan limit reached")
 )
 
 // busyTimeout is how long a connection waits for SQLite's write lock before

@@ -92,9 +92,6 @@ func (q Queries) DeleteProject(ctx context.Context, userID, id int64) error {
 	return nil
 }
 
-// ErrLimitReached means the owner's plan allows no more of that resource.
-var ErrLimitReached = errors.New("db: plan limit reached")
-
 // CreateProjectWithin adds a project unless userID already owns limit or
 // more (limit 0 means no limit). Counting and inserting is one statement on
 // the single writer, so concurrent requests cannot overshoot the limit; the

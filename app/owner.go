@@ -1,0 +1,39 @@
+package app
+
+import (
+	"net/http"
+	"strconv"
+
+	"skiff/db"
+)
+
+// What every resource a user owns shares, whichever surface asks: who the
+// request acts for, and the id in its path. A feature's rules take an owner,
+// so the page and the API handler call the same function.
+
+// owner is who a request acts for: the user, and the plan that decides
+// their limits.
+type owner struct {
+	UserID int64
+	Plan   Plan
+}
+
+// pageOwner is the logged-in user of a page request (behind requireUser).
+func (s *Server) pageOwner(r *http.Request) owner {
+	return owner{UserID: s.currentUser(r).ID, Plan: s.plan(state(r).plan)}
+}
+
+// apiOwner is the caller of an API request.
+func (s *Server) apiOwner(c apiCaller) owner {
+	return owner{UserID: c.user.ID, Plan: s.plan(c.plan)}
+}
+
+// idParam reads the {id} of the path, a positive integer. Anything else is
+// db.ErrNotFound: no such row, as for someone else's.
+func idParam(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, db.ErrNotFound
+	}
+	return id, nil
+}
