@@ -204,7 +204,18 @@ func TestPlaceholderPages(t *testing.T) {
 func TestLandingPage(t *testing.T) {
 	ts := newTestServer(t)
 	res := ts.newClient().get("/")
-	wantBody(t, res, `<h1>`+views.ProductTagline+`</h1>`, `id="features"`, `id="pricing"`, `id="faq"`, `<details>`, `href="/pricing"`)
+	p := parsePage(t, res)
+	if h := all(p.root, "h1"); len(h) != 1 || text(h[0]) != views.ProductTagline {
+		t.Fatal("the landing page's heading is not the tagline")
+	}
+	for _, id := range []string{"features", "pricing", "faq"} {
+		if p.byID(id) == nil {
+			t.Fatalf("no section %q", id)
+		}
+	}
+	if len(all(p.byID("faq").Parent, "details")) == 0 || len(p.links("/pricing")) == 0 {
+		t.Fatal("no questions to open, or no link to the pricing")
+	}
 	for _, p := range ts.srv.plans {
 		wantBody(t, res, "<h3>"+p.Name+"</h3>", html.EscapeString(p.PriceLabel))
 	}

@@ -139,7 +139,12 @@ func TestSettingsFormsFailOnTheirPage(t *testing.T) {
 	}
 	// The confirmation of a deletion that failed is shown open, with its error.
 	res := c.post("/settings/delete", url.Values{"delete_password": {"nope"}})
-	wantBody(t, res, `<details class="confirm" open>`, `id="delete_password-error"`)
+	p := parsePage(t, res)
+	in := p.input("delete_password")
+	details := confirmOf(in)
+	if details == nil || !hasAttr(details, "open") || p.byID("delete_password-error") == nil {
+		t.Fatal("the refused deletion is not shown open, with its error, inside its confirmation")
+	}
 }
 
 // TestSettingsDestructiveActionsAskFirst: revoking a token, signing out a
@@ -437,7 +442,7 @@ func TestAPIDocsPage(t *testing.T) {
 	ts := newTestServer(t)
 	ada := ts.newClient()
 	ada.signupVerified("ada@example.com")
-	wantBody(t, ada.get("/settings/tokens"), `<a href="/api">JSON API</a>`)
+	wantLink(t, ada.get("/settings/tokens"), "/api", "JSON API", "")
 	for _, c := range []*client{ada, ts.newClient()} {
 		res := c.get("/api")
 		wantStatus(t, res, http.StatusOK)
