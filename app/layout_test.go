@@ -139,6 +139,27 @@ func TestHeadTags(t *testing.T) {
 	}
 }
 
+// TestLoggedInPagesSkipLinkPreviews: a crawler or a chat app fetching a
+// logged-in page gets the login page, so those pages leave out the preview
+// tags, and the dashboard's whole answer fits one 4 KB write.
+func TestLoggedInPagesSkipLinkPreviews(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.newClient()
+	c.signupVerified("ada@example.com")
+	res := c.get("/dashboard")
+	for _, key := range []string{"og:url", "og:title", "description", "twitter:card"} {
+		if metaContent(res.body, key) != "" {
+			t.Errorf("the dashboard has %s", key)
+		}
+	}
+	if linkHref(res.body, "canonical") != "" {
+		t.Error("the dashboard has a canonical link")
+	}
+	if len(res.body) > 3400 {
+		t.Errorf("the dashboard is %d bytes: with its headers, more than one 4 KB write", len(res.body))
+	}
+}
+
 // TestWellKnownFiles: what browsers and crawlers ask for by name is there,
 // with the right type, and without a session.
 func TestWellKnownFiles(t *testing.T) {

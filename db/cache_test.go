@@ -295,6 +295,21 @@ func TestCacheHandsOutCopies(t *testing.T) {
 			su.Sub.Status, su.Sub.Plan = "canceled", "free"
 		}
 	})
+	t.Run("recent projects", func(t *testing.T) {
+		if _, err := d.CreateProject(ctx, id, "Moon"); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			list, total, err := d.RecentProjects(ctx, id, 5, 100)
+			if err != nil || total != 1 || len(list) != 1 {
+				t.Fatalf("recent projects: %v, %d, %v", list, total, err)
+			}
+			if list[0].Name != "Moon" {
+				t.Fatalf("project %q: an earlier reader's change reached this one", list[0].Name)
+			}
+			list[0].Name = "changed by a reader"
+		}
+	})
 }
 
 // TestReadCacheOff: with READ_CACHE=off (SetReadCache(false)) the hot reads
