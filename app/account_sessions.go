@@ -45,7 +45,7 @@ func deviceName(ua string) string {
 // others there are (to sign them all out).
 func (s *Server) sessionSettings(r *http.Request, u *db.User, d *views.Settings) error {
 	ctx := r.Context()
-	page, err := readPage(r)
+	page, err := readPage(r, widePageSize)
 	if err != nil {
 		return err
 	}

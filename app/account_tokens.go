@@ -16,7 +16,7 @@ import (
 // tokenSettings fills in what "API tokens" lists: a page of the tokens, the
 // newest first.
 func (s *Server) tokenSettings(r *http.Request, u *db.User, d *views.Settings) error {
-	page, err := readPage(r)
+	page, err := readPage(r, defaultPageSize)
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ const (
 // and monthly recurring revenue.
 func (s *Server) handleAdminPage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	page, err := readPage(r)
+	page, err := readPage(r, widePageSize)
 	if err != nil {
 		return err
 	}

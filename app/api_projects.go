@@ -37,7 +37,7 @@ const projectExample = `{"name": "My project"}`
 // newest first, with "next" the address of the next page (null on the last),
 // also sent as a Link header.
 func (s *Server) handleAPIProjects(w http.ResponseWriter, r *http.Request, c apiCaller) error {
-	page, err := readPage(r)
+	page, err := readPage(r, defaultPageSize)
 	if err != nil {
 		return err
 	}

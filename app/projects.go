@@ -137,7 +137,7 @@ func (s *Server) handleProjectsList(w http.ResponseWriter, r *http.Request) erro
 
 // renderProjects shows the request's page of projects with the create form f.
 func (s *Server) renderProjects(w http.ResponseWriter, r *http.Request, status int, f views.Form) error {
-	page, err := readPage(r)
+	page, err := readPage(r, defaultPageSize)
 	if err != nil {
 		return err
 	}
