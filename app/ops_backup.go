@@ -15,6 +15,9 @@ import (
 // backupOrRestore runs `skiff backup PATH` and `skiff restore PATH`.
 func backupOrRestore(ctx context.Context, cmd, path string, cfg Config, stdout io.Writer) error {
 	if cmd == "backup" {
+		if err := databaseExists(cfg); err != nil {
+			return err
+		}
 		d, err := db.Open(ctx, cfg.DatabasePath)
 		if err != nil {
 			return err
@@ -44,6 +47,24 @@ func backupOrRestore(ctx context.Context, cmd, path string, cfg Config, stdout i
 	}
 	if res.WALKept != nil {
 		fmt.Fprintf(stdout, "warning: its last commits may be only in %s-wal (%v): keep the two files together\n", res.Kept, res.WALKept)
+	}
+	return nil
+}
+
+// databaseExists refuses a command that reads the database when there is
+// none at DATABASE_PATH: opening it would create an empty one, and a backup
+// of that would say "integrity check ok". Run as another user or without the
+// service's environment, the path is usually the wrong one.
+func databaseExists(cfg Config) error {
+	info, err := os.Stat(cfg.DatabasePath)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no database at %s: set DATABASE_PATH to the server's (the systemd unit sets /var/lib/skiff/skiff.db; see the README, Backups)", cfg.DatabasePath)
+	}
+	if err != nil {
+		return err
+	}
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a database file", cfg.DatabasePath)
 	}
 	return nil
 }

@@ -94,6 +94,13 @@ func runMigrate(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.
 // runStripeCommand is `skiff stripe-setup` and `skiff stripe-sync`, which
 // need the whole server's Stripe client and plans, but no HTTP listener.
 func runStripeCommand(ctx context.Context, cmd string, cfg Config, logger *slog.Logger, stdout io.Writer) error {
+	if cmd == "stripe-sync" {
+		// It reconciles the subscriptions of existing customers: an empty,
+		// new database (the wrong DATABASE_PATH) has none.
+		if err := databaseExists(cfg); err != nil {
+			return err
+		}
+	}
 	database, _, err := openDatabase(ctx, cfg, logger)
 	if err != nil {
 		return err

@@ -98,12 +98,22 @@ func Restore(ctx context.Context, src, dst string) (Restored, error) {
 	if err := IntegrityCheck(ctx, src); err != nil {
 		return Restored{}, err
 	}
+	if info, err := os.Stat(dst); err == nil {
+		if err := mayReplace(dst, info); err != nil {
+			return Restored{}, err
+		}
+	}
 	tmp := dst + ".restoring"
 	if err := copyFile(src, tmp); err != nil {
 		return Restored{}, err
 	}
 	var res Restored
-	if _, err := os.Stat(dst); err == nil {
+	if info, err := os.Stat(dst); err == nil {
+		// The restored file is the server's again: as the one it replaces,
+		// whoever runs the restore (root, usually).
+		if err := sameOwnerAndMode(tmp, info); err != nil {
+			return res, err
+		}
 		res.Kept = dst + ".before-restore"
 		res.WALKept = checkpoint(ctx, dst)
 		// A -wal left beside an earlier kept copy would be replayed into

@@ -38,3 +38,26 @@ func LockFile(path string) (func(), error) {
 	}
 	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
 }
+
+// sameOwnerAndMode gives path the owner, group and permissions of the file
+// described by like (within owner-only: never more than 0600). Changing the
+// owner needs root, which is who restores a service's database; run as the
+// owner itself, the owner is already right.
+func sameOwnerAndMode(path string, like os.FileInfo) error {
+	if st, ok := like.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
+		if err := os.Chown(path, int(st.Uid), int(st.Gid)); err != nil {
+			return fmt.Errorf("db: give %s the owner of the database it replaces: %w", path, err)
+		}
+	}
+	return os.Chmod(path, like.Mode().Perm()&ownerOnlyFile)
+}
+
+// mayReplace refuses to replace path, described by info, as a user other
+// than its owner or root: the server (its owner) could not open the result.
+func mayReplace(path string, info os.FileInfo) error {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok || os.Geteuid() == 0 || int(st.Uid) == os.Geteuid() {
+		return nil
+	}
+	return fmt.Errorf("db: %s belongs to user %d: restore as that user or as root, so the server can still open it", path, st.Uid)
+}
