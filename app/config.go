@@ -23,9 +23,12 @@ type Config struct {
 	DatabasePath      string   // DATABASE_PATH: the SQLite file
 	Env               string   // APP_ENV: "development" or "production"
 	TrustProxyHeaders bool     // TRUST_PROXY_HEADERS: read the client IP from X-Forwarded-For
-	LogLevel          string   // LOG_LEVEL: debug, info, warn or error
-	PprofAddr         string   // PPROF_ADDR: a loopback address for Go's profiler; empty for none
-	ReadCache         bool     // READ_CACHE: "off" sends every session and user read to SQLite (db/cache.go)
+	// TRUSTED_PROXIES: the addresses whose X-Forwarded-For is believed
+	// (comma-separated CIDRs; default loopback, Caddy on the same host).
+	TrustedProxies []netip.Prefix
+	LogLevel       string // LOG_LEVEL: debug, info, warn or error
+	PprofAddr      string // PPROF_ADDR: a loopback address for Go's profiler; empty for none
+	ReadCache      bool   // READ_CACHE: "off" sends every session and user read to SQLite (db/cache.go)
 
 	Stripe StripeConfig
 
@@ -153,6 +156,9 @@ func (c *Config) loadServer(e env) error {
 	var err error
 	if c.TrustProxyHeaders, err = parseBool(e.get("TRUST_PROXY_HEADERS", "false")); err != nil {
 		return fmt.Errorf("config: TRUST_PROXY_HEADERS must be true or false, got %q", e("TRUST_PROXY_HEADERS"))
+	}
+	if c.TrustedProxies, err = parsePrefixes(e.get("TRUSTED_PROXIES", "127.0.0.1/32,::1/128")); err != nil {
+		return fmt.Errorf("config: TRUSTED_PROXIES must be addresses or CIDR ranges separated by commas (127.0.0.1/32,::1/128): %w", err)
 	}
 	if c.ReadCache, err = parseBool(e.get("READ_CACHE", "on")); err != nil {
 		return fmt.Errorf("config: READ_CACHE must be on or off, got %q", e("READ_CACHE"))
@@ -410,6 +416,32 @@ func (c Config) Dev() bool { return c.Env == "development" }
 
 // Origin returns BASE_URL without a trailing slash, for building links.
 func (c Config) Origin() string { return c.BaseURL.Scheme + "://" + c.BaseURL.Host }
+
+// parsePrefixes reads comma-separated CIDR ranges; a bare address is its
+// own range (/32 or /128).
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "/") {
+			a, err := netip.ParseAddr(part)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
 
 func parseBool(s string) (bool, error) {
 	switch strings.ToLower(s) {

@@ -32,6 +32,8 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 		{map[string]string{"BASE_URL": "example.com"}, "BASE_URL"},
 		{map[string]string{"BASE_URL": "https://example.com/app"}, "BASE_URL must be an origin"},
 		{map[string]string{"TRUST_PROXY_HEADERS": "maybe"}, "TRUST_PROXY_HEADERS"},
+		{map[string]string{"TRUSTED_PROXIES": "127.0.0.1/33"}, "TRUSTED_PROXIES"},
+		{map[string]string{"TRUSTED_PROXIES": "caddy"}, "TRUSTED_PROXIES"},
 		{map[string]string{"READ_CACHE": "sometimes"}, "READ_CACHE must be on or off"},
 		{map[string]string{"DATABASE_PATH": "x.db?mode=ro"}, "DATABASE_PATH"},
 		{map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},

@@ -92,25 +92,20 @@ func retryAfterSeconds(d time.Duration) int {
 }
 
 // clientIP returns the address requests are limited by. Behind a reverse proxy
-// (TRUST_PROXY_HEADERS=true) it is the right-most X-Forwarded-For entry, the
-// one the proxy itself appended; entries to its left are client-supplied and
-// cannot be trusted. IPv6 clients are grouped by /64, the block one customer
-// usually gets.
+// (TRUST_PROXY_HEADERS=true), and only when the request comes from one of
+// TRUSTED_PROXIES, it is read from X-Forwarded-For, right to left, skipping
+// the trusted proxies' own entries: the first other one is what the nearest
+// proxy saw. Entries further left are client-supplied and never used, and a
+// request straight from anywhere else (a local process reaching the port
+// directly) keeps its own address whatever it sends. IPv6 clients are grouped
+// by /64, the block one customer usually gets.
 func (s *Server) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	if s.cfg.TrustProxyHeaders {
-		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-			last := xff[len(xff)-1]
-			if i := strings.LastIndexByte(last, ','); i >= 0 {
-				last = last[i+1:]
-			}
-			if last = strings.TrimSpace(last); last != "" {
-				host = last
-			}
-		}
+	if s.cfg.TrustProxyHeaders && s.trustedProxy(host) {
+		host = s.forwardedFor(r, host)
 	}
 	addr, err := netip.ParseAddr(host)
 	if err != nil {
@@ -122,4 +117,39 @@ func (s *Server) clientIP(r *http.Request) string {
 		return p.String()
 	}
 	return addr.String()
+}
+
+// trustedProxy reports whether addr is one of TRUSTED_PROXIES.
+func (s *Server) trustedProxy(addr string) bool {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// forwardedFor walks X-Forwarded-For from the right, past the trusted
+// proxies, and returns the first other entry; peer when there is none.
+func (s *Server) forwardedFor(r *http.Request, peer string) string {
+	var entries []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		entries = append(entries, strings.Split(v, ",")...)
+	}
+	for i := len(entries) - 1; i >= 0; i-- {
+		e := strings.TrimSpace(entries[i])
+		if e == "" {
+			continue
+		}
+		if !s.trustedProxy(e) {
+			return e
+		}
+		peer = e
+	}
+	return peer
 }

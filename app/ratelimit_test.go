@@ -115,6 +115,7 @@ func TestRateLimiterRefills(t *testing.T) {
 
 func TestClientIP(t *testing.T) {
 	s := &Server{}
+	s.cfg.TrustedProxies, _ = parsePrefixes("127.0.0.1/32,::1/128,10.0.0.0/8")
 	req := func(remote string, xff ...string) *http.Request {
 		r, _ := http.NewRequest("GET", "/", nil)
 		r.RemoteAddr = remote
@@ -133,6 +134,16 @@ func TestClientIP(t *testing.T) {
 		{true, req("127.0.0.1:1234", "6.6.6.6, 203.0.113.7"), "203.0.113.7"},
 		{true, req("127.0.0.1:1234", "6.6.6.6", "203.0.113.8"), "203.0.113.8"},
 		{true, req("127.0.0.1:1234"), "127.0.0.1"},
+		// Only a trusted proxy's header counts: a process reaching the port
+		// straight from elsewhere keeps its own address.
+		{true, req("192.0.2.50:1234", "203.0.113.7"), "192.0.2.50"},
+		{true, req("[2001:db8::1]:1234", "203.0.113.7"), "2001:db8::/64"},
+		{true, req("[::1]:1234", "203.0.113.7"), "203.0.113.7"},
+		// Behind two proxies (a load balancer in 10/8, then Caddy on
+		// loopback), their own entries are skipped; a forged entry to the
+		// left of the client's is not reached.
+		{true, req("127.0.0.1:1234", "6.6.6.6, 203.0.113.9, 10.1.2.3"), "203.0.113.9"},
+		{true, req("127.0.0.1:1234", "10.1.2.3"), "10.1.2.3"},
 		{false, req("[2001:db8:1:2:3:4:5:6]:443"), "2001:db8:1:2::/64"},
 		{false, req("[::ffff:192.0.2.1]:443"), "192.0.2.1"},
 	}
