@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -76,7 +77,9 @@ func (s *Server) receiveStripeEvent(w http.ResponseWriter, r *http.Request) erro
 		return &clientError{Status: http.StatusBadRequest, Message: "invalid webhook: " + webhookErrorReason(err)}
 	}
 	ctx := r.Context()
-	err = s.db.BillingTx(ctx, func(btx db.BillingTx) error {
+	// The event and all its effects commit together, or not at all.
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		btx := db.Q(tx)
 		if err := btx.RecordEvent(ctx, event.ID, string(event.Type), event.Created, body); err != nil {
 			return err
 		}
@@ -108,7 +111,7 @@ func webhookErrorReason(err error) string {
 
 // applyStripeEvent makes an event's effects inside the event's transaction.
 // Events for customers Skiff does not know are recorded and ignored.
-func (s *Server) applyStripeEvent(ctx context.Context, btx db.BillingTx, event stripe.Event) error {
+func (s *Server) applyStripeEvent(ctx context.Context, btx db.Queries, event stripe.Event) error {
 	switch event.Type {
 	case "checkout.session.completed":
 		var cs stripe.CheckoutSession

@@ -71,16 +71,6 @@ func (q Queries) Customers(ctx context.Context) ([]string, error) {
 	return out, rows.Err()
 }
 
-// BillingTx is Queries bound to a write transaction for billing changes: a
-// webhook event and all its effects commit together, or not at all. It is
-// only another name, kept for the webhook handler's code.
-type BillingTx = Queries
-
-// BillingTx runs fn in one write transaction.
-func (d *DB) BillingTx(ctx context.Context, fn func(btx BillingTx) error) error {
-	return d.Tx(ctx, func(tx *sql.Tx) error { return fn(Q(tx)) })
-}
-
 // RecordEvent stores a webhook event. It returns ErrDuplicateEvent when the
 // id was seen before, in which case the caller must change nothing.
 func (q Queries) RecordEvent(ctx context.Context, id, typ string, created int64, payload []byte) error {
