@@ -121,11 +121,13 @@ func TestBrowserEveryPageFitsIsAccessibleAndShowsFocus(t *testing.T) {
 	ts, _ := oauthServer(t, withStripe(fake), func(c *testSetup) { c.AdminEmails = map[string]bool{"boss@example.com": true} })
 	src := axeSource(t)
 
-	// The data the pages show: a user with a project, the admin, an address
-	// not confirmed yet (its link opens the proof page), a reset link.
+	// The data the pages show: a user with a project and more than a page of
+	// others (so the list shows its links between pages), the admin, an
+	// address not confirmed yet (its link opens the proof page), a reset link.
 	ada := ts.newClient()
 	ada.signupVerified("ada@example.com")
 	ada.post("/projects", url.Values{"name": {"Moonshot"}})
+	seedProjects(t, ts, ts.userID("ada@example.com"), defaultPageSize+5)
 	ts.newClient().signupVerified("boss@example.com")
 	ts.newClient().signup("bob@example.com")
 	proof := ts.path(ts.smtp.latest("bob@example.com", "Confirm your email address").link(t, ts.URL))
