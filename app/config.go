@@ -29,6 +29,10 @@ type Config struct {
 	LogLevel       string // LOG_LEVEL: debug, info, warn or error
 	PprofAddr      string // PPROF_ADDR: a loopback address for Go's profiler; empty for none
 	ReadCache      bool   // READ_CACHE: "off" sends every session and user read to SQLite (db/cache.go)
+	// LISTEN_FDS, when LISTEN_PID is this process: sockets systemd opened
+	// for it (deploy/skiff.socket). Skiff then serves the one it was given
+	// instead of listening on ADDR. Not a setting: systemd sets both.
+	ListenFDs int
 
 	Stripe StripeConfig
 
@@ -153,6 +157,9 @@ func (c *Config) loadServer(e env) error {
 	c.Env = e.get("APP_ENV", "development")
 	c.LogLevel = e.get("LOG_LEVEL", "info")
 	c.PprofAddr = e.get("PPROF_ADDR", "")
+	if pid, _ := strconv.Atoi(e("LISTEN_PID")); pid == os.Getpid() {
+		c.ListenFDs, _ = strconv.Atoi(e("LISTEN_FDS"))
+	}
 	var err error
 	if c.TrustProxyHeaders, err = parseBool(e.get("TRUST_PROXY_HEADERS", "false")); err != nil {
 		return fmt.Errorf("config: TRUST_PROXY_HEADERS must be true or false, got %q", e("TRUST_PROXY_HEADERS"))

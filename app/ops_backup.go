@@ -31,7 +31,7 @@ func backupOrRestore(ctx context.Context, cmd, path string, cfg Config, stdout i
 	}
 	unlock, err := db.LockFile(cfg.DatabasePath)
 	if errors.Is(err, db.ErrLocked) {
-		return errors.New("restore: a skiff server is using " + cfg.DatabasePath + "; stop it first (systemctl stop skiff)")
+		return errors.New("restore: a skiff server is using " + cfg.DatabasePath + "; stop it first (systemctl stop skiff.socket skiff)")
 	}
 	if err != nil {
 		return err

@@ -198,9 +198,9 @@ func serve(ctx context.Context, cfg Config, database *db.DB, logger *slog.Logger
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, how, err := listen(cfg)
 	if err != nil {
-		return fmt.Errorf("listen on ADDR %s: %w", cfg.Addr, err)
+		return err
 	}
 	if cfg.PprofAddr != "" {
 		pln, err := net.Listen("tcp", cfg.PprofAddr)
@@ -210,7 +210,7 @@ func serve(ctx context.Context, cfg Config, database *db.DB, logger *slog.Logger
 		}
 		defer startProfiler(pln, logger).Close()
 	}
-	logger.Info("skiff is ready", "version", versionString(), "addr", ln.Addr().String(), "url", cfg.Origin(), "env", cfg.Env)
+	logger.Info("skiff is ready", "version", versionString(), "addr", ln.Addr().String(), "listener", how, "url", cfg.Origin(), "env", cfg.Env)
 	if cfg.Dev() && srv.devMail != nil && !isLoopback(cfg.Addr) {
 		// Other machines can reach this instance, but never its mail.
 		logger.Warn("ADDR is not a loopback address: the development mailbox (/dev/mail) only answers clients on this machine", "addr", cfg.Addr)
@@ -219,6 +219,7 @@ func serve(ctx context.Context, cfg Config, database *db.DB, logger *slog.Logger
 	if srv.stripe != nil && cfg.Stripe.WebhookSecret == "" {
 		logger.Warn("STRIPE_WEBHOOK_SECRET is not set: webhooks are refused until it is (run `skiff stripe-setup`)")
 	}
+	d := newDrainer(httpServer)
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()
 	select {
@@ -227,12 +228,10 @@ func serve(ctx context.Context, cfg Config, database *db.DB, logger *slog.Logger
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down: finishing requests in flight")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
-	defer cancel()
-	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+	if err := d.shutdown(ln, 25*time.Second); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 		return err
 	}
 	logger.Info("stopped")
