@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"debug/elf"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -93,9 +94,17 @@ func TestBinaryRunsAlone(t *testing.T) {
 		}
 	})
 	t.Run("migrate", func(t *testing.T) {
-		out, _, err := run([]string{"migrate"})
-		if err != nil || !strings.Contains(out, "up to date") {
-			t.Fatalf("migrate: %q, %v", out, err)
+		out, stderr, err := run([]string{"migrate"})
+		if err != nil || out != "" || !strings.Contains(stderr, "database is up to date") {
+			t.Fatalf("migrate: stdout %q, stderr %q, %v", out, stderr, err)
+		}
+		// In production every line is a JSON log record, as the server's are:
+		// under systemd both go to one journal.
+		_, stderr, err = run([]string{"migrate"}, "APP_ENV=production", "BASE_URL=https://example.com", "SMTP_URL=smtp://127.0.0.1:9")
+		for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+			if err != nil || !json.Valid([]byte(line)) {
+				t.Fatalf("migrate in production: %v, a line that is not JSON: %q", err, line)
+			}
 		}
 		if _, err := os.Stat(filepath.Join(dir, "data", "skiff.db")); err != nil {
 			t.Fatal("data/skiff.db not created:", err)

@@ -86,6 +86,51 @@ func newSMTPMailer(u *url.URL, from string) (*smtpMailer, error) {
 	return m, nil
 }
 
+// check connects and logs in as a delivery would (TLS as SMTP_URL asks, the
+// login), and sends nothing.
+func (m *smtpMailer) check(ctx context.Context) error {
+	c, err := gomail.NewClient(m.host, m.options...)
+	if err != nil {
+		return err
+	}
+	if err := c.DialWithContext(ctx); err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+// checkMailServer tells the operator at start-up, rather than at the first
+// signup, that the mail server refuses SMTP_URL's settings: a local relay
+// offers no STARTTLS for ?tls=required, or takes no login. Start-up goes on
+// (the server may only be down for a moment; the outbox keeps every mail).
+func checkMailServer(ctx context.Context, mailer Mailer, u *url.URL, logger *slog.Logger) {
+	m, ok := mailer.(*smtpMailer)
+	if !ok {
+		return
+	}
+	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := m.check(checkCtx)
+	if err == nil {
+		logger.Info("mail server accepts the connection and login", "smtp", u.Redacted())
+		return
+	}
+	if ctx.Err() != nil {
+		return // shutting down
+	}
+	hint := "mail waits in the outbox and is retried; fix SMTP_URL or the mail server"
+	switch msg := err.Error(); {
+	case strings.Contains(msg, "STARTTLS"):
+		hint = "the server offers no STARTTLS, which ?tls=required insists on: for a relay that takes mail without TLS " +
+			"(Postfix or Mailpit on this machine), use smtp://HOST:PORT with no user and no ?tls=required"
+	case strings.Contains(msg, "AUTH"):
+		hint = "the server takes no login: for a relay that trusts this machine drop USER:PASSWORD@ from SMTP_URL; " +
+			"for a provider use the port it gives for logins (usually 587)"
+	}
+	logger.Error("the mail server refuses SMTP_URL's settings: no mail goes out until this is fixed",
+		"smtp", u.Redacted(), "err", err, "hint", hint)
+}
+
 // Send delivers one message with a plain-text body and an HTML alternative.
 func (m *smtpMailer) Send(ctx context.Context, msg Message) error {
 	// No User-Agent or X-Mailer: go-mail would name itself and its version,

@@ -2,12 +2,14 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net"
 	"net/mail"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -210,3 +212,36 @@ func base64Reader(b []byte) io.Reader {
 }
 
 var base64Std = base64.StdEncoding
+
+// TestMailServerCheckedAtStartUp: `skiff serve` connects to the mail server
+// once at start-up and says at once, with what to change, when it refuses
+// SMTP_URL's settings (here ?tls=required against a relay without STARTTLS),
+// instead of leaving it to the first signup's mail.
+func TestMailServerCheckedAtStartUp(t *testing.T) {
+	sink := newSMTPSink(t) // offers no STARTTLS, like a local Mailpit or Postfix
+	for _, tt := range []struct{ smtpURL, want string }{
+		{"smtp://" + sink.addr + "?tls=required", `msg="the mail server refuses SMTP_URL's settings`},
+		{"smtp://" + sink.addr, `msg="mail server accepts the connection and login"`},
+	} {
+		env := map[string]string{"ADDR": "127.0.0.1:0", "APP_ENV": "development", "DATABASE_PATH": filepath.Join(t.TempDir(), "skiff.db"),
+			"SMTP_URL": tt.smtpURL}
+		ctx, cancel := context.WithCancel(context.Background())
+		logs := &syncBuffer{}
+		done := make(chan error, 1)
+		go func() { done <- Run(ctx, []string{"serve"}, envOf(env), &bytes.Buffer{}, logs) }()
+		deadline := time.Now().Add(15 * time.Second)
+		for !strings.Contains(logs.String(), tt.want) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(logs.String(), tt.want) {
+			t.Fatalf("SMTP_URL %s: no %s in the logs:\n%s", tt.smtpURL, tt.want, logs)
+		}
+		if strings.Contains(tt.want, "refuses") && !strings.Contains(logs.String(), "no user and no ?tls=required") {
+			t.Errorf("the refusal does not say what to change:\n%s", logs)
+		}
+	}
+}

@@ -28,6 +28,7 @@ Commands:
   restore PATH  replace the database with the snapshot at PATH (server stopped)
   stripe-setup  check the Stripe prices and create the webhook endpoint
   stripe-sync   reconcile every customer's subscriptions from Stripe
+  healthcheck   exit 0 when the server on ADDR is ready (GET /readyz), else 1
   version       print the version and exit
   help          show this help
 
@@ -50,7 +51,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	case "serve", "migrate", "stripe-setup", "stripe-sync", "backup", "restore":
+	case "serve", "migrate", "stripe-setup", "stripe-sync", "backup", "restore", "healthcheck":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -73,7 +74,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return backupOrRestore(ctx, cmd, args[1], cfg, stdout)
 	case "migrate":
-		return runMigrate(ctx, cfg, logger, stdout)
+		return runMigrate(ctx, cfg, logger)
+	case "healthcheck":
+		return runHealthcheck(ctx, cfg, stdout)
 	case "stripe-setup", "stripe-sync":
 		return runStripeCommand(ctx, cmd, cfg, logger, stdout)
 	}
@@ -81,13 +84,15 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // runMigrate is `skiff migrate`: apply pending migrations and exit.
-func runMigrate(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer) error {
+func runMigrate(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	database, applied, err := openDatabase(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer database.Close()
-	fmt.Fprintf(stdout, "%d migration(s) applied; database %s is up to date\n", len(applied), cfg.DatabasePath)
+	// A log line like the server's (JSON in production), not a plain one:
+	// the unit runs this before each start, into the same journal.
+	logger.Info("database is up to date", "path", cfg.DatabasePath, "migrations_applied", len(applied))
 	return nil
 }
 
@@ -220,6 +225,7 @@ func serve(ctx context.Context, cfg Config, database *db.DB, logger *slog.Logger
 		logger.Warn("STRIPE_WEBHOOK_SECRET is not set: webhooks are refused until it is (run `skiff stripe-setup`)")
 	}
 	d := newDrainer(httpServer)
+	go checkMailServer(workCtx, mailer, cfg.SMTPURL, logger)
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()
 	select {

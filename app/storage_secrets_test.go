@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -647,5 +648,50 @@ func TestDeployedInstanceIsNeverADevelopmentOne(t *testing.T) {
 	noSMTP := merge(image, envFile, map[string]string{"SMTP_URL": ""})
 	if _, err := LoadConfig(noSMTP); err == nil || !strings.Contains(err.Error(), "SMTP_URL") {
 		t.Errorf("the image without SMTP_URL starts (err %v); want a refusal naming SMTP_URL", err)
+	}
+}
+
+// TestEnvExampleWorksEverywhere: .env.example, copied to .env, means the same
+// to Skiff's loader, a shell (set -a; . ./.env), systemd's EnvironmentFile=
+// and `docker run --env-file` (which keeps quotes and " #" in the value): no
+// active line has a quote, a space, a comment or a shell character in its
+// value. And it does not override what the Docker image sets (ADDR, APP_ENV,
+// DATABASE_PATH), so the image stays a production one.
+func TestEnvExampleWorksEverywhere(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", ".env.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	portable := regexp.MustCompile(`^[A-Z][A-Z0-9_]*=[A-Za-z0-9_./:@,%+-]*$`)
+	for n, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if !portable.MatchString(line) {
+			t.Errorf(".env.example:%d: %q: keep quotes, spaces and comments out of active lines (comment the example out)", n+1, line)
+		}
+	}
+	docker := envLines(t, string(b))
+	for _, key := range []string{"ADDR", "APP_ENV", "DATABASE_PATH", "BASE_URL"} {
+		if v, ok := docker[key]; ok {
+			t.Errorf(".env.example sets %s=%s: it would override the Docker image's own value", key, v)
+		}
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, ".env"), b, 0o600)
+	t.Chdir(dir)
+	loaded, err := WithDotEnv(".env", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range docker {
+		if loaded(k) != v {
+			t.Errorf("%s: Skiff reads %q, Docker %q", k, loaded(k), v)
+		}
+	}
+	// As a development .env it is `make run`'s defaults.
+	cfg, err := LoadConfig(loaded)
+	if err != nil || !cfg.Dev() || cfg.Addr != "localhost:8080" {
+		t.Fatalf("as .env: %v, dev %v, ADDR %s", err, cfg.Dev(), cfg.Addr)
 	}
 }
