@@ -94,6 +94,17 @@ func TestShippedCaddyfile(t *testing.T) {
 		t.Errorf("upstream gone: %d %q, want 502 Bad Gateway", res.StatusCode, body)
 	}
 	noServer("Caddy's error page", res)
+
+	// The commented-out block for several instances is valid for this Caddy.
+	block := regexp.MustCompile(`(?ms)^#\treverse_proxy .*?^#\t}$`).FindString(text)
+	if block == "" {
+		t.Fatal("no commented-out reverse_proxy block for several instances in deploy/Caddyfile")
+	}
+	multi := filepath.Join(t.TempDir(), "Caddyfile")
+	os.WriteFile(multi, []byte("http://127.0.0.1:9 {\n"+strings.ReplaceAll(block, "\n#", "\n")[1:]+"\n}\n"), 0o600)
+	if out, err := exec.Command(caddy, "adapt", "--adapter", "caddyfile", "--config", multi).CombinedOutput(); err != nil {
+		t.Errorf("the block for several instances does not adapt: %v\n%s", err, out)
+	}
 }
 
 // caddyBinary finds Caddy (Debian's caddy package), or skips the test:

@@ -5,8 +5,8 @@
 //     .templ files, and the "-X skiff/app.Version" of the Makefile and tests;
 //   - the product's name: every whole word "Skiff" in the .go and .templ files
 //     (views/product.go's ProductName, the pages, the mails' sentences, the
-//     messages, the tests that read them) and .env.example (MAIL_FROM), and
-//     the README's title;
+//     messages, the tests that read them) and .env.example (MAIL_FROM's
+//     default), and the README's title;
 //   - the name in lower case, letters and digits only (acme): the API token
 //     prefix skiff_ (so secret scanners tell your tokens from Skiff's), the
 //     API's realm="skiff", and the downloads' file names (skiff-export.json,

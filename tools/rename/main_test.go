@@ -36,7 +36,7 @@ func TestRenameACopy(t *testing.T) {
 		"go.mod":                {"module github.com/acme/app\n"},
 		"Makefile":              {"-X github.com/acme/app/app.Version"},
 		"README.md":             {"# Acme Cloud\n"},
-		".env.example":          {`MAIL_FROM="Acme Cloud <no-reply@localhost>"`},
+		".env.example":          {`# MAIL_FROM=Acme Cloud <no-reply@localhost>`},
 		"views/product.go":      {`ProductName = "Acme Cloud"`},
 		"app/api.go":            {`apiTokenPrefix = "acmecloud_"`, `realm="acmecloud"`, `"github.com/acme/app/db"`},
 		"views/layout.templ":    {`"github.com/acme/app/assets"`},
