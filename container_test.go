@@ -127,7 +127,7 @@ func TestContainerImage(t *testing.T) {
 	if err != nil {
 		t.Fatal("no .dockerignore: .git, .env and data/ would enter the build context")
 	}
-	for _, entry := range []string{".git", ".env", "data/", "*.db"} {
+	for _, entry := range []string{".git", ".env", "*.env", "data/", "*.db"} {
 		if !strings.Contains("\n"+string(ignore)+"\n", "\n"+entry+"\n") {
 			t.Errorf(".dockerignore lacks %s", entry)
 		}
