@@ -52,6 +52,7 @@ func TestAccountDeletion(t *testing.T) {
 	wantRedirect(t, other.login("ada@example.com", testPassword, true), "/dashboard")
 	ada.post("/projects", url.Values{"name": {"p"}})
 	u, _ := ts.db.UserByEmail(ctx, "ada@example.com")
+	adaTeam := ts.team(u.ID).TeamID()
 	ts.db.SaveCustomer(ctx, u.ID, "cus_ada")
 	ts.db.ApplySubscription(ctx, db.Subscription{ID: "sub_ada", UserID: u.ID, CustomerID: "cus_ada", PriceID: "price_pro",
 		Plan: PlanPro, Status: "active", Version: time.Now().Unix()})
@@ -76,7 +77,7 @@ func TestAccountDeletion(t *testing.T) {
 
 	// Nothing of Ada's remains but the Stripe event log; Bob is untouched.
 	for table, where := range map[string]string{
-		"users": "id = ?", "projects": "user_id = ?", "tokens": "user_id = ?", "identities": "user_id = ?",
+		"users": "id = ?", "teams": "owner_id = ?", "memberships": "user_id = ?", "tokens": "user_id = ?", "identities": "user_id = ?",
 		"billing_customers": "user_id = ?", "subscriptions": "user_id = ?",
 		"user_sessions": "user_id = ?", "known_devices": "user_id = ?", "api_tokens": "user_id = ?",
 		"recovery_codes": "user_id = ?",
@@ -89,6 +90,9 @@ func TestAccountDeletion(t *testing.T) {
 		if n != 0 {
 			t.Errorf("%d rows of the deleted user left in %s", n, table)
 		}
+	}
+	if n := ts.count(`SELECT count(*) FROM projects WHERE team_id = ?`, adaTeam); n != 0 {
+		t.Errorf("%d projects of the deleted user's team left", n)
 	}
 	if n, _ := ts.db.CountEvents(ctx); n != 1 {
 		t.Fatalf("stripe event log has %d events, want it kept (1)", n)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/pquerna/otp/totp"
+
+	"skiff/db"
 )
 
 // The account lifecycle's rules (account_lifecycle.go), each proven by the
@@ -37,6 +39,16 @@ func (ts *testServer) userID(email string) int64 {
 		ts.t.Fatalf("user %s: %v", email, err)
 	}
 	return id
+}
+
+// team is the user's personal team, where their pages and tokens act.
+func (ts *testServer) team(userID int64) db.Scope {
+	ts.t.Helper()
+	sc, err := ts.db.PersonalScope(context.Background(), userID)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	return sc
 }
 
 // count runs a count(*) query.

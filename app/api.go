@@ -38,6 +38,7 @@ type apiCaller struct {
 	token db.APIToken
 	user  db.User
 	plan  string
+	team  db.Scope // the token's user in the team the API acts in (their personal team)
 }
 
 // apiError writes {"error": {"code": ..., "message": ...}} with status.
@@ -162,7 +163,7 @@ func (s *Server) apiCaller(r *http.Request) (apiCaller, error) {
 		return apiCaller{}, &clientError{Status: http.StatusForbidden, Code: "account_disabled",
 			Message: "This account has been disabled."}
 	}
-	c := apiCaller{token: t, user: su.User, plan: PlanFree}
+	c := apiCaller{token: t, user: su.User, plan: PlanFree, team: su.Team}
 	if su.Sub != nil {
 		c.plan = entitledPlan(su.Sub.Status, su.Sub.Plan)
 	}

@@ -125,7 +125,7 @@ func BenchmarkProjectsPage(b *testing.B) {
 			id := ts.userID("bench@example.com")
 			if _, err := ts.db.Write.Exec(`
 				WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < ?)
-				INSERT INTO projects (user_id, name, created_at) SELECT ?, 'project ' || n, strftime('%Y-%m-%d %H:%M:%f', 'now') || '+00:00' FROM i`, n, id); n > 0 && err != nil {
+				INSERT INTO projects (team_id, name, created_at) SELECT ?, 'project ' || n, strftime('%Y-%m-%d %H:%M:%f', 'now') || '+00:00' FROM i`, n, ts.team(id).TeamID()); n > 0 && err != nil {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()

@@ -109,13 +109,17 @@ func TestMigrationsAreRecordedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.CreateProject(ctx, u.ID, "p"); err != nil {
+	team, err := d.PersonalScope(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.CreateProject(ctx, team, "p"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.Write.Exec(`DELETE FROM users WHERE id = ?`, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := d.CountProjects(ctx, u.ID, 1000); n != 0 {
+	if n, _ := d.CountProjects(ctx, team, 1000); n != 0 {
 		t.Fatal("projects survived their owner")
 	}
 	if _, err := d.CreateUser(ctx, "ADA@example.com", "x", false); err != nil {

@@ -24,6 +24,7 @@ type requestState struct {
 	plan          string           // the plan the user is entitled to (free when anonymous)
 	sub           *db.Subscription // the subscription deciding the plan, if any
 	sid           string           // the session's id in user_sessions
+	team          db.Scope         // the user in the team their pages act in (their personal team)
 }
 
 type stateKey struct{}

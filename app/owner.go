@@ -11,21 +11,23 @@ import (
 // request acts for, and the id in its path. A feature's rules take an owner,
 // so the page and the API handler call the same function.
 
-// owner is who a request acts for: the user, and the plan that decides
-// their limits.
+// owner is who a request acts for: a member in a team (db.Scope, which
+// every team-scoped query takes and only a membership gives), and the plan
+// that decides the team's limits. For now every request acts in the user's
+// personal team, the one made at signup.
 type owner struct {
-	UserID int64
-	Plan   Plan
+	Team db.Scope
+	Plan Plan
 }
 
 // pageOwner is the logged-in user of a page request (behind requireUser).
 func (s *Server) pageOwner(r *http.Request) owner {
-	return owner{UserID: s.currentUser(r).ID, Plan: s.plan(state(r).plan)}
+	return owner{Team: state(r).team, Plan: s.plan(state(r).plan)}
 }
 
 // apiOwner is the caller of an API request.
 func (s *Server) apiOwner(c apiCaller) owner {
-	return owner{UserID: c.user.ID, Plan: s.plan(c.plan)}
+	return owner{Team: c.team, Plan: s.plan(c.plan)}
 }
 
 // idParam reads the {id} of the path, a positive integer. Anything else is

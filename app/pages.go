@@ -84,7 +84,7 @@ func (s *Server) handleManifest(w http.ResponseWriter, r *http.Request) {
 // handleDashboard handles "GET /dashboard".
 func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) error {
 	u, o := s.currentUser(r), s.pageOwner(r)
-	recent, used, err := s.db.RecentProjects(r.Context(), u.ID, 5, views.ProjectCountCap)
+	recent, used, err := s.db.RecentProjects(r.Context(), o.Team, 5, views.ProjectCountCap)
 	if err != nil {
 		return err
 	}

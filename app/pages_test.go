@@ -226,7 +226,7 @@ func TestProjectQuotaShowsBeforeTheLimit(t *testing.T) {
 	if p.form("/projects") == nil || attr(p.input("name"), "value") != "The fourth, kept" {
 		t.Fatalf("the refused name is not kept in the form:\n%s", res.body)
 	}
-	if n, _ := ts.db.CountProjects(context.Background(), ts.userID("ada@example.com"), 1000); n != 3 {
+	if n, _ := ts.db.CountProjects(context.Background(), ts.team(ts.userID("ada@example.com")), 1000); n != 3 {
 		t.Fatalf("%d projects, want 3", n)
 	}
 

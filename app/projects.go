@@ -64,7 +64,7 @@ func (s *Server) projectLimit(plan Plan) error {
 // listProjects returns a page of the owner's projects, newest first, and the
 // cursor of the next page ("" on the last).
 func (s *Server) listProjects(ctx context.Context, o owner, p pageRequest) ([]db.Project, string, error) {
-	rows, err := s.db.Projects(ctx, o.UserID, p.Before, p.fetch())
+	rows, err := s.db.Projects(ctx, o.Team, p.Before, p.fetch())
 	if err != nil {
 		return nil, "", err
 	}
@@ -75,7 +75,7 @@ func (s *Server) listProjects(ctx context.Context, o owner, p pageRequest) ([]db
 // project returns one of the owner's projects; someone else's is
 // db.ErrNotFound, exactly like one that does not exist.
 func (s *Server) project(ctx context.Context, o owner, id int64) (db.Project, error) {
-	return s.db.Project(ctx, o.UserID, id)
+	return s.db.Project(ctx, o.Team, id)
 }
 
 // createProject adds a project within the owner's plan.
@@ -84,7 +84,7 @@ func (s *Server) createProject(ctx context.Context, o owner, in projectInput) (d
 	if errs := in.Valid(); len(errs) > 0 {
 		return db.Project{}, invalid(errs)
 	}
-	p, err := s.db.CreateProjectWithin(ctx, o.UserID, in.Name, o.Plan.MaxProjects)
+	p, err := s.db.CreateProjectWithin(ctx, o.Team, in.Name, o.Plan.MaxProjects)
 	if errors.Is(err, db.ErrLimitReached) {
 		return p, s.projectLimit(o.Plan)
 	}
@@ -97,18 +97,18 @@ func (s *Server) renameProject(ctx context.Context, o owner, id int64, in projec
 	if errs := in.Valid(); len(errs) > 0 {
 		return db.Project{}, invalid(errs)
 	}
-	return s.db.RenameProject(ctx, o.UserID, id, in.Name)
+	return s.db.RenameProject(ctx, o.Team, id, in.Name)
 }
 
 // deleteProject deletes one of the owner's projects.
 func (s *Server) deleteProject(ctx context.Context, o owner, id int64) error {
-	return s.db.DeleteProject(ctx, o.UserID, id)
+	return s.db.DeleteProject(ctx, o.Team, id)
 }
 
 // projectQuota is the owner's project count (up to views.ProjectCountCap)
 // against their plan's limit.
 func (s *Server) projectQuota(ctx context.Context, o owner) (views.ProjectQuota, error) {
-	used, err := s.db.CountProjects(ctx, o.UserID, views.ProjectCountCap)
+	used, err := s.db.CountProjects(ctx, o.Team, views.ProjectCountCap)
 	return s.quotaView(o, used), err
 }
 

@@ -13,12 +13,14 @@ import (
 // The example resource complete: rename on both surfaces, every list paged
 // by a cursor with a size cap, and failures answered by the two adapters.
 
-// seedProjects gives userID n projects named "p0" … "p{n-1}" directly in the
-// database (not through the plan's limit), oldest first.
+// seedProjects gives userID's personal team n projects named "p0" …
+// "p{n-1}" directly in the database (not through the plan's limit), oldest
+// first.
 func seedProjects(t *testing.T, ts *testServer, userID int64, n int) {
 	t.Helper()
+	team := ts.team(userID)
 	for i := range n {
-		if _, err := ts.db.CreateProject(context.Background(), userID, "p"+strconv.Itoa(i)); err != nil {
+		if _, err := ts.db.CreateProject(context.Background(), team, "p"+strconv.Itoa(i)); err != nil {
 			t.Fatal(err)
 		}
 	}

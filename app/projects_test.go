@@ -64,7 +64,7 @@ func TestProjectFormKeepsInput(t *testing.T) {
 	res := c.post("/projects", url.Values{"name": {long}})
 	wantStatus(t, res, http.StatusUnprocessableEntity)
 	wantBody(t, res, "Use at most 100 characters.", `value="`+long+`"`, `aria-describedby="name-error"`)
-	if n, _ := ts.db.CountProjects(context.Background(), ts.userID("ada@example.com"), 1000); n != 0 {
+	if n, _ := ts.db.CountProjects(context.Background(), ts.team(ts.userID("ada@example.com")), 1000); n != 0 {
 		t.Fatalf("%d projects after a rejected form", n)
 	}
 }
@@ -75,7 +75,7 @@ func TestDashboardSummarisesManyProjects(t *testing.T) {
 	c.signup("ada@example.com")
 	u, _ := ts.db.UserByEmail(context.Background(), "ada@example.com")
 	for i := range 12 {
-		ts.db.CreateProject(context.Background(), u.ID, "p"+strconv.Itoa(i))
+		ts.db.CreateProject(context.Background(), ts.team(u.ID), "p"+strconv.Itoa(i))
 	}
 	res := c.get("/dashboard")
 	if stat(t, res) != "12" {

@@ -363,7 +363,7 @@ func TestOtherLocalUsersCannotReadTheDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer other.Close()
-		if _, err := other.Exec(`INSERT INTO projects (user_id, name, created_at) SELECT id, 'Mars', '2026-01-01' FROM users`); err != nil {
+		if _, err := other.Exec(`INSERT INTO projects (team_id, name, created_at) SELECT id, 'Mars', '2026-01-01' FROM teams`); err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range []string{dbPath, dbPath + "-wal", dbPath + "-shm"} {

@@ -121,7 +121,7 @@ func TestCrossOriginPostsAreRefused(t *testing.T) {
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	wantStatus(t, c.do(req), http.StatusForbidden)
 
-	if n, _ := ts.db.CountProjects(context.Background(), ts.userID("ada@example.com"), 1000); n != 0 {
+	if n, _ := ts.db.CountProjects(context.Background(), ts.team(ts.userID("ada@example.com")), 1000); n != 0 {
 		t.Fatalf("a cross-site POST created %d projects", n)
 	}
 	wantStatus(t, c.get("/dashboard"), http.StatusOK) // still logged in

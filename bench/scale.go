@@ -328,18 +328,22 @@ func largeDataset(owner int64) []seedStatement {
 		{"users", counter + `INSERT INTO users (id, email, email_verified_at, created_at, updated_at)
 			SELECT ? + i, 'bench' || i || '@example.com', CASE WHEN i % 4 > 0 THEN ? END, ` + ago("(? - i) * 6") + `, ? FROM n`,
 			[]any{others, owner, now, others, now}},
+		{"personal teams", `INSERT INTO teams (name, owner_id, personal, created_at)
+			SELECT 'Personal', id, 1, created_at FROM users WHERE id > ? ORDER BY id`, []any{owner}},
+		{"memberships", `INSERT INTO memberships (team_id, user_id, role, created_at)
+			SELECT id, owner_id, 'admin', created_at FROM teams WHERE owner_id > ?`, []any{owner}},
 		{"billing customers", counter + `INSERT INTO billing_customers (user_id, customer_id, created_at)
 			SELECT ? + i, 'cus_scale_' || i, ? FROM n WHERE i % 10 = 0`,
 			[]any{others, owner, now}},
 		{"subscriptions", counter + `INSERT INTO subscriptions (id, user_id, customer_id, price_id, plan, status, current_period_end, version, updated_at)
 			SELECT 'sub_scale_' || i, ? + i, 'cus_scale_' || i, 'price_pro', 'pro', 'active', ?, 1, ? FROM n WHERE i % 10 = 0`,
 			[]any{others, owner, now.Add(720 * time.Hour), now}},
-		{"the owner's projects", counter + `INSERT INTO projects (user_id, name, created_at)
-			SELECT ?, 'Project ' || i, ` + ago("(? - i) * 60") + ` FROM n`,
+		{"the owner's projects", counter + `INSERT INTO projects (team_id, name, created_at)
+			SELECT (SELECT id FROM teams WHERE owner_id = ? AND personal), 'Project ' || i, ` + ago("(? - i) * 60") + ` FROM n`,
 			[]any{ownerProjects, owner, ownerProjects}},
-		{"other projects", counter + `INSERT INTO projects (user_id, name, created_at)
-			SELECT ? + 1 + (i - 1) * ? / ?, 'Project ' || i, ? FROM n`,
-			[]any{otherProjects, owner, others, otherProjects, now}},
+		{"other projects", counter + `INSERT INTO projects (team_id, name, created_at)
+			SELECT t.id, 'Project ' || i, ? FROM n JOIN teams t ON t.owner_id = ? + 1 + (n.i - 1) * ? / ? AND t.personal`,
+			[]any{otherProjects, now, owner, others, otherProjects}},
 		{"the owner's sessions", counter + `INSERT INTO user_sessions (id, user_id, device, ip, created_at, last_seen_at)
 			SELECT 'scale-owner-' || i, ?, 'Firefox on Linux', '10.0.' || (i / 250) || '.' || (i % 250),
 			       ` + ago("(? - i) * 3600") + `, ` + ago("(? - i) * 3600") + ` FROM n`,

@@ -15,7 +15,8 @@ type Export struct {
 		CreatedAt   string `json:"created_at"`
 	} `json:"account"`
 	Identities     []ExportIdentity     `json:"connected_accounts"`
-	Projects       []ExportProject      `json:"projects"`
+	Teams          []ExportTeam         `json:"teams"`
+	Projects       []ExportProject      `json:"projects"` // the personal team's
 	Subscriptions  []ExportSubscription `json:"subscriptions"`
 	StripeCustomer string               `json:"stripe_customer,omitempty"`
 }
@@ -25,6 +26,15 @@ type ExportIdentity struct {
 	Provider  string `json:"provider"`
 	Email     string `json:"email"`
 	CreatedAt string `json:"connected_at"`
+}
+
+// ExportTeam is a team the user belongs to, in an export.
+type ExportTeam struct {
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	Personal  bool   `json:"personal"`
+	Role      string `json:"role"`
+	CreatedAt string `json:"created_at"`
 }
 
 // ExportProject is a project in an export.
@@ -62,9 +72,21 @@ func (q Queries) ExportUser(ctx context.Context, userID int64) (Export, error) {
 	for _, i := range ids {
 		e.Identities = append(e.Identities, ExportIdentity{Provider: i.Provider, Email: i.Email, CreatedAt: i.CreatedAt.UTC().Format(exportTime)})
 	}
-	// Every project, a page at a time.
+	teams, err := q.Teams(ctx, userID)
+	if err != nil {
+		return e, err
+	}
+	e.Teams = []ExportTeam{}
+	for _, t := range teams {
+		e.Teams = append(e.Teams, ExportTeam{ID: t.ID, Name: t.Name, Personal: t.Personal, Role: t.Role, CreatedAt: t.CreatedAt.UTC().Format(exportTime)})
+	}
+	// Every project of the personal team, a page at a time.
+	personal, err := q.PersonalScope(ctx, userID)
+	if err != nil {
+		return e, err
+	}
 	for before := int64(0); ; {
-		projects, err := q.Projects(ctx, userID, before, 1000)
+		projects, err := q.Projects(ctx, personal, before, 1000)
 		if err != nil {
 			return e, err
 		}
@@ -103,12 +125,22 @@ func (q Queries) ExportUser(ctx context.Context, userID int64) (Export, error) {
 	return e, nil
 }
 
+// teamExportCoverage names every table with a team_id column, a team's
+// resources: the key of the export its rows appear under (for now the
+// personal team's, in the user's export), or why they are left out.
+// TestEveryTeamTableIsExported checks it as TestEveryOwnedTableIsExported
+// checks exportCoverage, and that deleting a team takes the rows along.
+var teamExportCoverage = map[string]string{
+	"projects":    "projects",
+	"memberships": "teams",
+}
+
 // exportCoverage names every table with a user_id column: the key of the
 // export its rows appear under, or why they are left out. A table added
 // without a line here fails TestEveryOwnedTableIsExported: a new resource
 // must decide, and the data export is the easy one to forget.
 var exportCoverage = map[string]string{
-	"projects":          "projects",
+	"memberships":       "teams",
 	"identities":        "connected_accounts",
 	"subscriptions":     "subscriptions",
 	"billing_customers": "stripe_customer",
@@ -119,7 +151,8 @@ var exportCoverage = map[string]string{
 	"tokens":            "not exported: hashes of mailed links, secrets that expire within days",
 }
 
-// DeleteUser removes the user and, through foreign keys, their projects,
+// DeleteUser removes the user and, through foreign keys, the teams they own
+// with their projects, their memberships,
 // tokens, identities, Stripe customer link and subscriptions; their sessions
 // (found by the user id inside the session data) and the mail already sent to
 // them, half-done two-factor logins included. Stripe's event log is kept.

@@ -210,6 +210,7 @@ type SessionUser struct {
 	User     User
 	Sub      *Subscription
 	LastSeen time.Time
+	Team     Scope // the user in their personal team, where their pages act
 }
 
 // UserForSession loads a SessionUser in one query. DB.UserForSession serves
@@ -221,21 +222,26 @@ func (q Queries) UserForSession(ctx context.Context, id int64, sid string) (Sess
 	var atEnd sql.NullBool
 	var version sql.NullInt64
 	var lastSeen sql.NullTime
+	var team int64
 	err := q.reader.QueryRowContext(ctx, `
 		SELECT u.id, u.email, coalesce(u.password_hash, ''), u.email_verified_at, u.auth_epoch, u.created_at, u.updated_at, u.display_name,
 		       u.disabled_at IS NOT NULL, s.id, s.customer_id, s.price_id, s.plan, s.status, s.current_period_end, s.cancel_at_period_end,
-		       s.last_invoice_status, s.version, us.last_seen_at
+		       s.last_invoice_status, s.version, us.last_seen_at, coalesce(pt.id, 0)
 		FROM users u
 		LEFT JOIN user_sessions us ON us.id = ? AND us.user_id = u.id
+		LEFT JOIN teams pt ON pt.owner_id = u.id AND pt.personal
 		LEFT JOIN subscriptions s ON s.id = (
 			SELECT id FROM subscriptions WHERE user_id = u.id
 			ORDER BY status IN ('active', 'trialing', 'past_due') DESC, version DESC, updated_at DESC LIMIT 1)
 		WHERE u.id = ?`, sid, id).Scan(&u.ID, &u.Email, &u.PasswordHash, &u.EmailVerifiedAt, &u.AuthEpoch, &u.CreatedAt, &u.UpdatedAt, &u.DisplayName,
-		&u.Disabled, &subID, &customer, &price, &plan, &status, &s.CurrentPeriodEnd, &atEnd, &invoice, &version, &lastSeen)
+		&u.Disabled, &subID, &customer, &price, &plan, &status, &s.CurrentPeriodEnd, &atEnd, &invoice, &version, &lastSeen, &team)
 	if err != nil {
 		return SessionUser{}, notFound(err)
 	}
 	su := SessionUser{User: u, LastSeen: lastSeen.Time}
+	if team != 0 {
+		su.Team = Scope{team: team, user: u.ID}
+	}
 	if subID.Valid {
 		s.ID, s.UserID, s.CustomerID, s.PriceID, s.Plan, s.Status = subID.String, u.ID, customer.String, price.String, plan.String, status.String
 		s.CancelAtPeriodEnd, s.LastInvoiceStatus, s.Version = atEnd.Bool, invoice.String, version.Int64

@@ -87,9 +87,9 @@ func (d *DB) UserForSession(ctx context.Context, id int64, sid string) (SessionU
 // RecentProjects is Queries.RecentProjects, served from the read cache until
 // the next commit: the dashboard reads it on every view. The slice is the
 // caller's own copy (Project holds only values).
-func (d *DB) RecentProjects(ctx context.Context, userID int64, limit, countUpTo int) ([]Project, int, error) {
-	r, err := cached(&d.hot, &d.hot.projects, projectsKey{userID, limit, countUpTo}, func() (recentProjects, error) {
-		list, total, err := d.Queries.RecentProjects(ctx, userID, limit, countUpTo)
+func (d *DB) RecentProjects(ctx context.Context, sc Scope, limit, countUpTo int) ([]Project, int, error) {
+	r, err := cached(&d.hot, &d.hot.projects, projectsKey{sc, limit, countUpTo}, func() (recentProjects, error) {
+		list, total, err := d.Queries.RecentProjects(ctx, sc, limit, countUpTo)
 		return recentProjects{list, total}, err
 	})
 	return slices.Clone(r.list), r.total, err
@@ -132,7 +132,7 @@ type userKey struct {
 }
 
 type projectsKey struct {
-	userID           int64
+	scope            Scope // the team, and the member asking
 	limit, countUpTo int
 }
 

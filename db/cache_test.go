@@ -249,6 +249,12 @@ func cacheFixture(t *testing.T, d *DB) (userID int64, token string) {
 		now(), now()).Scan(&userID); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := d.Write.ExecContext(ctx, `
+		INSERT INTO teams (name, owner_id, personal, created_at) VALUES ('Personal', ?1, 1, ?2);
+		INSERT INTO memberships (team_id, user_id, role, created_at) SELECT id, ?1, 'admin', ?2 FROM teams WHERE owner_id = ?1`,
+		userID, now()); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := d.ApplySubscription(ctx, Subscription{ID: "sub_ada", UserID: userID, CustomerID: "cus_ada",
 		PriceID: "price_pro", Plan: "pro", Status: "active", Version: 1}); err != nil {
 		t.Fatal(err)
@@ -296,11 +302,15 @@ func TestCacheHandsOutCopies(t *testing.T) {
 		}
 	})
 	t.Run("recent projects", func(t *testing.T) {
-		if _, err := d.CreateProject(ctx, id, "Moon"); err != nil {
+		sc, err := d.PersonalScope(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.CreateProject(ctx, sc, "Moon"); err != nil {
 			t.Fatal(err)
 		}
 		for range 3 {
-			list, total, err := d.RecentProjects(ctx, id, 5, 100)
+			list, total, err := d.RecentProjects(ctx, sc, 5, 100)
 			if err != nil || total != 1 || len(list) != 1 {
 				t.Fatalf("recent projects: %v, %d, %v", list, total, err)
 			}

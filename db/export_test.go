@@ -13,6 +13,18 @@ import (
 // takes its rows along (ON DELETE CASCADE on user_id). Adding a resource
 // without deciding both fails here.
 func TestEveryOwnedTableIsExported(t *testing.T) {
+	checkExportCoverage(t, "user_id", "users", exportCoverage, "exportCoverage")
+}
+
+// TestEveryTeamTableIsExported: the same for the tables that hold a team's
+// rows (team_id), against teamExportCoverage, with ON DELETE CASCADE on
+// team_id so that deleting a team (and its owner's account) takes them along.
+func TestEveryTeamTableIsExported(t *testing.T) {
+	checkExportCoverage(t, "team_id", "teams", teamExportCoverage, "teamExportCoverage")
+}
+
+func checkExportCoverage(t *testing.T, column, parent string, coverage map[string]string, name string) {
+	t.Helper()
 	ctx := context.Background()
 	d, err := Open(ctx, filepath.Join(t.TempDir(), "x.db"))
 	if err != nil {
@@ -24,9 +36,9 @@ func TestEveryOwnedTableIsExported(t *testing.T) {
 	}
 	rows, err := d.Read.QueryContext(ctx, `
 		SELECT m.name, coalesce((SELECT f.on_delete FROM pragma_foreign_key_list(m.name) f
-		                         WHERE f."from" = 'user_id' AND f."table" = 'users'), '')
+		                         WHERE f."from" = ?1 AND f."table" = ?2), '')
 		FROM sqlite_master m JOIN pragma_table_info(m.name) c
-		WHERE m.type = 'table' AND c.name = 'user_id' ORDER BY m.name`)
+		WHERE m.type = 'table' AND c.name = ?1 ORDER BY m.name`, column, parent)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,11 +50,11 @@ func TestEveryOwnedTableIsExported(t *testing.T) {
 			t.Fatal(err)
 		}
 		owned[table] = true
-		if _, ok := exportCoverage[table]; !ok {
-			t.Errorf("table %s has a user_id but no line in exportCoverage (db/account.go): add it to ExportUser, or say why not", table)
+		if _, ok := coverage[table]; !ok {
+			t.Errorf("table %s has a %s but no line in %s (db/account.go): add it to ExportUser, or say why not", table, column, name)
 		}
 		if onDelete != "CASCADE" {
-			t.Errorf("table %s: user_id must reference users(id) ON DELETE CASCADE, so deleting an account deletes its rows (has %q)", table, onDelete)
+			t.Errorf("table %s: %s must reference %s(id) ON DELETE CASCADE, so deleting one deletes its rows (has %q)", table, column, parent, onDelete)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -52,9 +64,9 @@ func TestEveryOwnedTableIsExported(t *testing.T) {
 	b, _ := json.Marshal(Export{StripeCustomer: "cus_x"})
 	var keys map[string]any
 	json.Unmarshal(b, &keys)
-	for table, where := range exportCoverage {
+	for table, where := range coverage {
 		if !owned[table] {
-			t.Errorf("exportCoverage names %s, which has no user_id column (renamed or dropped?)", table)
+			t.Errorf("%s names %s, which has no %s column (renamed or dropped?)", name, table, column)
 		}
 		if strings.HasPrefix(where, "not exported: ") {
 			continue

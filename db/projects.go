@@ -8,44 +8,46 @@ import (
 	"time"
 )
 
-// Project is the example resource: every project has an owner, and every
-// query below is scoped by that owner.
+// Project is the example resource: every project belongs to a team, and
+// every query below takes the Scope of a member of it, so another team's
+// project is ErrNotFound, as a missing one is.
 type Project struct {
 	ID        int64
-	UserID    int64
+	TeamID    int64
 	Name      string
 	CreatedAt time.Time
 }
 
-// CreateProject adds a project owned by userID.
-func (q Queries) CreateProject(ctx context.Context, userID int64, name string) (Project, error) {
-	p := Project{UserID: userID, Name: name, CreatedAt: now()}
+// CreateProject adds a project to the scope's team.
+func (q Queries) CreateProject(ctx context.Context, sc Scope, name string) (Project, error) {
+	p := Project{TeamID: sc.team, Name: name, CreatedAt: now()}
 	err := q.writer.QueryRowContext(ctx, `
-		INSERT INTO projects (user_id, name, created_at) VALUES (?, ?, ?) RETURNING id`,
-		p.UserID, p.Name, p.CreatedAt).Scan(&p.ID)
+		INSERT INTO projects (team_id, name, created_at) VALUES (?, ?, ?) RETURNING id`,
+		p.TeamID, p.Name, p.CreatedAt).Scan(&p.ID)
 	return p, err
 }
 
-// Project returns the project with that id if userID owns it, else ErrNotFound.
-func (q Queries) Project(ctx context.Context, userID, id int64) (Project, error) {
+// Project returns the project with that id if it is the scope's team's,
+// else ErrNotFound.
+func (q Queries) Project(ctx context.Context, sc Scope, id int64) (Project, error) {
 	var p Project
 	err := q.reader.QueryRowContext(ctx, `
-		SELECT id, user_id, name, created_at FROM projects WHERE id = ? AND user_id = ?`,
-		id, userID).Scan(&p.ID, &p.UserID, &p.Name, &p.CreatedAt)
+		SELECT id, team_id, name, created_at FROM projects WHERE id = ? AND team_id = ?`,
+		id, sc.team).Scan(&p.ID, &p.TeamID, &p.Name, &p.CreatedAt)
 	return p, notFound(err)
 }
 
-// Projects returns one page of userID's projects, newest first: at most
+// Projects returns one page of the team's projects, newest first: at most
 // limit of those with an id below before (0: from the newest). Paging by
 // id, not by offset, keeps every page as cheap as the first, however many
 // projects there are. (CAST: see RecentProjects.)
-func (q Queries) Projects(ctx context.Context, userID, before int64, limit int) ([]Project, error) {
+func (q Queries) Projects(ctx context.Context, sc Scope, before int64, limit int) ([]Project, error) {
 	if before <= 0 {
 		before = math.MaxInt64
 	}
 	rows, err := q.reader.QueryContext(ctx, `
-		SELECT id, user_id, name, created_at FROM projects
-		WHERE user_id = CAST(? AS INTEGER) AND id < ? ORDER BY id DESC LIMIT ?`, userID, before, limit)
+		SELECT id, team_id, name, created_at FROM projects
+		WHERE team_id = CAST(? AS INTEGER) AND id < ? ORDER BY id DESC LIMIT ?`, sc.team, before, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +55,7 @@ func (q Queries) Projects(ctx context.Context, userID, before int64, limit int) 
 	out := []Project{}
 	for rows.Next() {
 		var p Project
-		if err := rows.Scan(&p.ID, &p.UserID, &p.Name, &p.CreatedAt); err != nil {
+		if err := rows.Scan(&p.ID, &p.TeamID, &p.Name, &p.CreatedAt); err != nil {
 			return nil, err
 		}
 		out = append(out, p)
@@ -61,28 +63,29 @@ func (q Queries) Projects(ctx context.Context, userID, before int64, limit int) 
 	return out, rows.Err()
 }
 
-// RenameProject sets the name of the project if userID owns it, else
-// returns ErrNotFound.
-func (q Queries) RenameProject(ctx context.Context, userID, id int64, name string) (Project, error) {
-	p := Project{ID: id, UserID: userID, Name: name}
+// RenameProject sets the name of the project if it is the scope's team's,
+// else returns ErrNotFound.
+func (q Queries) RenameProject(ctx context.Context, sc Scope, id int64, name string) (Project, error) {
+	p := Project{ID: id, TeamID: sc.team, Name: name}
 	err := q.writer.QueryRowContext(ctx, `
-		UPDATE projects SET name = ? WHERE id = ? AND user_id = ? RETURNING created_at`,
-		name, id, userID).Scan(&p.CreatedAt)
+		UPDATE projects SET name = ? WHERE id = ? AND team_id = ? RETURNING created_at`,
+		name, id, sc.team).Scan(&p.CreatedAt)
 	return p, notFound(err)
 }
 
-// CountProjects returns how many projects userID owns, counting no further
-// than upTo: a page that shows "100+" costs the same for an owner of a
+// CountProjects returns how many projects the team has, counting no further
+// than upTo: a page that shows "100+" costs the same for a team with a
 // million.
-func (q Queries) CountProjects(ctx context.Context, userID int64, upTo int) (int, error) {
+func (q Queries) CountProjects(ctx context.Context, sc Scope, upTo int) (int, error) {
 	var n int
-	err := q.reader.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM projects WHERE user_id = ? LIMIT ?)`, userID, upTo).Scan(&n)
+	err := q.reader.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM projects WHERE team_id = ? LIMIT ?)`, sc.team, upTo).Scan(&n)
 	return n, err
 }
 
-// DeleteProject deletes the project if userID owns it, else returns ErrNotFound.
-func (q Queries) DeleteProject(ctx context.Context, userID, id int64) error {
-	res, err := q.writer.ExecContext(ctx, `DELETE FROM projects WHERE id = ? AND user_id = ?`, id, userID)
+// DeleteProject deletes the project if it is the scope's team's, else
+// returns ErrNotFound.
+func (q Queries) DeleteProject(ctx context.Context, sc Scope, id int64) error {
+	res, err := q.writer.ExecContext(ctx, `DELETE FROM projects WHERE id = ? AND team_id = ?`, id, sc.team)
 	if err != nil {
 		return err
 	}
@@ -92,36 +95,36 @@ func (q Queries) DeleteProject(ctx context.Context, userID, id int64) error {
 	return nil
 }
 
-// CreateProjectWithin adds a project unless userID already owns limit or
+// CreateProjectWithin adds a project unless the team already has limit or
 // more (limit 0 means no limit). Counting and inserting is one statement on
 // the single writer, so concurrent requests cannot overshoot the limit; the
-// count stops at the limit, so it costs the same whatever they own.
-func (q Queries) CreateProjectWithin(ctx context.Context, userID int64, name string, limit int) (Project, error) {
+// count stops at the limit, so it costs the same whatever the team has.
+func (q Queries) CreateProjectWithin(ctx context.Context, sc Scope, name string, limit int) (Project, error) {
 	if limit <= 0 {
-		return q.CreateProject(ctx, userID, name)
+		return q.CreateProject(ctx, sc, name)
 	}
-	p := Project{UserID: userID, Name: name, CreatedAt: now()}
+	p := Project{TeamID: sc.team, Name: name, CreatedAt: now()}
 	err := q.writer.QueryRowContext(ctx, `
-		INSERT INTO projects (user_id, name, created_at)
-		SELECT ?, ?, ? WHERE (SELECT count(*) FROM (SELECT 1 FROM projects WHERE user_id = ? LIMIT ?)) < ?
-		RETURNING id`, p.UserID, p.Name, p.CreatedAt, userID, limit, limit).Scan(&p.ID)
+		INSERT INTO projects (team_id, name, created_at)
+		SELECT ?, ?, ? WHERE (SELECT count(*) FROM (SELECT 1 FROM projects WHERE team_id = ? LIMIT ?)) < ?
+		RETURNING id`, p.TeamID, p.Name, p.CreatedAt, sc.team, limit, limit).Scan(&p.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Project{}, ErrLimitReached
 	}
 	return p, err
 }
 
-// RecentProjects returns userID's newest limit projects and how many they own
+// RecentProjects returns the team's newest limit projects and how many it has
 // up to countUpTo (see CountProjects), in one query: the dashboard's summary.
 //
-// CAST keeps the plan the same for every user. Given a bare `user_id = ?`
+// CAST keeps the plan the same for every team. Given a bare `team_id = ?`
 // before ORDER BY, SQLite's planner reads the value bound to it, and then
 // prepares the statement again whenever that value changes, which is on
 // nearly every request: the dashboard's read took 10 µs instead of 5.
-func (q Queries) RecentProjects(ctx context.Context, userID int64, limit, countUpTo int) ([]Project, int, error) {
+func (q Queries) RecentProjects(ctx context.Context, sc Scope, limit, countUpTo int) ([]Project, int, error) {
 	rows, err := q.reader.QueryContext(ctx, `
-		SELECT id, user_id, name, created_at, (SELECT count(*) FROM (SELECT 1 FROM projects WHERE user_id = ? LIMIT ?))
-		FROM projects WHERE user_id = CAST(? AS INTEGER) ORDER BY id DESC LIMIT ?`, userID, countUpTo, userID, limit)
+		SELECT id, team_id, name, created_at, (SELECT count(*) FROM (SELECT 1 FROM projects WHERE team_id = ? LIMIT ?))
+		FROM projects WHERE team_id = CAST(? AS INTEGER) ORDER BY id DESC LIMIT ?`, sc.team, countUpTo, sc.team, limit)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -130,7 +133,7 @@ func (q Queries) RecentProjects(ctx context.Context, userID int64, limit, countU
 	total := 0
 	for rows.Next() {
 		var p Project
-		if err := rows.Scan(&p.ID, &p.UserID, &p.Name, &p.CreatedAt, &total); err != nil {
+		if err := rows.Scan(&p.ID, &p.TeamID, &p.Name, &p.CreatedAt, &total); err != nil {
 			return nil, 0, err
 		}
 		out = append(out, p)

@@ -52,6 +52,7 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 // CreateUser inserts a user with an already normalised email; an empty
 // passwordHash makes an account without a password, and verified marks the
 // address as proven. It returns ErrEmailTaken when the address is in use.
+// The user's personal team is made with them, in the same transaction.
 func (q Queries) CreateUser(ctx context.Context, email, passwordHash string, verified bool) (User, error) {
 	t := now()
 	var hash any = passwordHash
@@ -62,11 +63,18 @@ func (q Queries) CreateUser(ctx context.Context, email, passwordHash string, ver
 	if verified {
 		verifiedAt = t
 	}
-	row := q.writer.QueryRowContext(ctx, `
-		INSERT INTO users (email, password_hash, email_verified_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?)
-		RETURNING `+userColumns, email, hash, verifiedAt, t, t)
-	u, err := scanUser(row)
+	var u User
+	err := q.atomic(ctx, func(q Queries) error {
+		row := q.writer.QueryRowContext(ctx, `
+			INSERT INTO users (email, password_hash, email_verified_at, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?)
+			RETURNING `+userColumns, email, hash, verifiedAt, t, t)
+		var err error
+		if u, err = scanUser(row); err != nil {
+			return err
+		}
+		return q.createPersonalTeam(ctx, u.ID, t)
+	})
 	if isUniqueViolation(err) {
 		return User{}, ErrEmailTaken
 	}
