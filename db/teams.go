@@ -2,7 +2,30 @@ package db
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
 	"time"
+)
+
+// Roles in a team, from the least to the most. The owner is the one user in
+// teams.owner_id; their membership row says admin.
+const (
+	RoleMember = "member"
+	RoleAdmin  = "admin"
+	RoleOwner  = "owner"
+)
+
+var (
+	// ErrOwnerStays means the change would leave the team without its owner
+	// (removing them, changing their role): ownership is transferred first.
+	ErrOwnerStays = errors.New("db: the team's owner cannot be removed or demoted; transfer the team first")
+	// ErrPersonalTeam means the change is refused for a personal team: it is
+	// its owner's alone (no other member, no transfer, deleted with them).
+	ErrPersonalTeam = errors.New("db: a personal team is its owner's alone")
+	// ErrAlreadyMember means the user is already in the team.
+	ErrAlreadyMember = errors.New("db: already a member of the team")
 )
 
 // Scope is a user acting in one team: what every team-scoped query takes
@@ -71,4 +94,179 @@ func (q Queries) createPersonalTeam(ctx context.Context, userID int64, at time.T
 	_, err := q.writer.ExecContext(ctx, `
 		INSERT INTO memberships (team_id, user_id, role, created_at) VALUES (?, ?, 'admin', ?)`, team, userID, at)
 	return err
+}
+
+// Membership is userID's membership of teamID: their Scope in it, their role
+// and the team. ErrNotFound when they are not a member, which a page shows
+// as the same 404 as a team that does not exist.
+func (q Queries) Membership(ctx context.Context, userID, teamID int64) (Scope, Team, error) {
+	var t Team
+	err := q.reader.QueryRowContext(ctx, `
+		SELECT t.id, t.name, t.personal, CASE WHEN t.owner_id = m.user_id THEN 'owner' ELSE m.role END, t.created_at
+		FROM memberships m JOIN teams t ON t.id = m.team_id
+		WHERE m.user_id = ? AND m.team_id = ?`, userID, teamID).Scan(&t.ID, &t.Name, &t.Personal, &t.Role, &t.CreatedAt)
+	if err != nil {
+		return Scope{}, Team{}, notFound(err)
+	}
+	return Scope{team: t.ID, user: userID}, t, nil
+}
+
+// CreateTeam makes a team that ownerID owns, with them as its first member.
+func (q Queries) CreateTeam(ctx context.Context, ownerID int64, name string) (Scope, error) {
+	sc := Scope{user: ownerID}
+	err := q.atomic(ctx, func(q Queries) error {
+		at := now()
+		if err := q.writer.QueryRowContext(ctx, `
+			INSERT INTO teams (name, owner_id, personal, created_at) VALUES (?, ?, 0, ?) RETURNING id`,
+			name, ownerID, at).Scan(&sc.team); err != nil {
+			return err
+		}
+		_, err := q.writer.ExecContext(ctx, `
+			INSERT INTO memberships (team_id, user_id, role, created_at) VALUES (?, ?, 'admin', ?)`, sc.team, ownerID, at)
+		return err
+	})
+	return sc, err
+}
+
+// Member is a member of a team, as its members list shows them.
+type Member struct {
+	UserID      int64
+	Email       string
+	DisplayName string
+	Role        string
+	JoinedAt    time.Time
+}
+
+// Members returns one page of the scope's team's members by user id, the
+// newest accounts first: at most limit of those with a user id below before
+// (0: from the newest). Paged by a key, not an offset, so a page costs the
+// same for a team of five or five thousand.
+func (q Queries) Members(ctx context.Context, sc Scope, before int64, limit int) ([]Member, error) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	rows, err := q.reader.QueryContext(ctx, `
+		SELECT u.id, u.email, u.display_name, CASE WHEN t.owner_id = u.id THEN 'owner' ELSE m.role END, m.created_at
+		FROM memberships m JOIN teams t ON t.id = m.team_id JOIN users u ON u.id = m.user_id
+		WHERE m.team_id = ? AND m.user_id < ? ORDER BY m.user_id DESC LIMIT ?`, sc.team, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Member{}
+	for rows.Next() {
+		var m Member
+		if err := rows.Scan(&m.UserID, &m.Email, &m.DisplayName, &m.Role, &m.JoinedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// AddMember adds userID to the scope's team with role (admin or member).
+// ErrAlreadyMember when they are in it; ErrPersonalTeam for a personal team.
+func (q Queries) AddMember(ctx context.Context, sc Scope, userID int64, role string) error {
+	if role != RoleAdmin && role != RoleMember {
+		return fmt.Errorf("db: a member's role is admin or member, not %q", role)
+	}
+	res, err := q.writer.ExecContext(ctx, `
+		INSERT INTO memberships (team_id, user_id, role, created_at)
+		SELECT id, ?, ?, ? FROM teams WHERE id = ? AND NOT personal`, userID, role, now(), sc.team)
+	switch {
+	case isUniqueViolation(err):
+		return ErrAlreadyMember
+	case err != nil:
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return q.whyNot(ctx, sc)
+	}
+	return nil
+}
+
+// SetRole changes a member's role (admin or member). The owner's role is
+// theirs until they transfer the team: ErrOwnerStays.
+func (q Queries) SetRole(ctx context.Context, sc Scope, userID int64, role string) error {
+	if role != RoleAdmin && role != RoleMember {
+		return fmt.Errorf("db: a member's role is admin or member, not %q", role)
+	}
+	return q.changeMember(ctx, sc, userID, `UPDATE memberships SET role = ? WHERE team_id = ? AND user_id = ?`, role, sc.team, userID)
+}
+
+// RemoveMember takes userID out of the scope's team (leaving is removing
+// oneself). The owner cannot be removed: ErrOwnerStays.
+func (q Queries) RemoveMember(ctx context.Context, sc Scope, userID int64) error {
+	return q.changeMember(ctx, sc, userID, `DELETE FROM memberships WHERE team_id = ? AND user_id = ?`, sc.team, userID)
+}
+
+// changeMember runs a change of one member's row, refused for the owner,
+// and ErrNotFound when userID is not a member.
+func (q Queries) changeMember(ctx context.Context, sc Scope, userID int64, query string, args ...any) error {
+	return q.atomic(ctx, func(q Queries) error {
+		var owner int64
+		if err := q.writer.QueryRowContext(ctx, `SELECT owner_id FROM teams WHERE id = ?`, sc.team).Scan(&owner); err != nil {
+			return notFound(err)
+		}
+		if owner == userID {
+			return ErrOwnerStays
+		}
+		res, err := q.writer.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+}
+
+// TransferTeam makes newOwnerID, already a member, the owner of the scope's
+// team; the former owner stays, as an admin. A team has one owner at every
+// moment: owner_id is one column, changed in one statement that also
+// checks the new owner is a member.
+func (q Queries) TransferTeam(ctx context.Context, sc Scope, newOwnerID int64) error {
+	res, err := q.writer.ExecContext(ctx, `
+		UPDATE teams SET owner_id = ?1
+		WHERE id = ?2 AND NOT personal AND EXISTS (SELECT 1 FROM memberships WHERE team_id = ?2 AND user_id = ?1)`,
+		newOwnerID, sc.team)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return q.whyNot(ctx, sc) // or ErrNotFound: not a member
+	}
+	return nil
+}
+
+// DeleteTeam deletes the scope's team and, through foreign keys, its
+// projects and memberships. A personal team goes only with its owner's
+// account: ErrPersonalTeam.
+func (q Queries) DeleteTeam(ctx context.Context, sc Scope) error {
+	res, err := q.writer.ExecContext(ctx, `DELETE FROM teams WHERE id = ? AND NOT personal`, sc.team)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return q.whyNot(ctx, sc)
+	}
+	return nil
+}
+
+// whyNot tells why a change to a team matched no row: ErrPersonalTeam for a
+// personal team, else ErrNotFound (no such team, or no such member). It
+// never returns nil.
+func (q Queries) whyNot(ctx context.Context, sc Scope) error {
+	var personal bool
+	err := q.writer.QueryRowContext(ctx, `SELECT personal FROM teams WHERE id = ?`, sc.team).Scan(&personal)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return ErrNotFound
+	case err != nil:
+		return err
+	case personal:
+		return ErrPersonalTeam
+	}
+	return ErrNotFound
 }

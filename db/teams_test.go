@@ -112,3 +112,104 @@ func TestProjectsAreTheTeams(t *testing.T) {
 		t.Fatalf("the team's own project: %+v, %v", got, err)
 	}
 }
+
+// TestTeamMembers: the membership rules the team pages will build on. A team
+// has one owner at every moment, who cannot be removed or demoted, only
+// replaced by a member; a personal team takes no one else and cannot be
+// given away or deleted on its own; and a member removed is no member.
+func TestTeamMembers(t *testing.T) {
+	ctx := context.Background()
+	d, _ := openTestDB(t)
+	ids := map[string]int64{}
+	for _, name := range []string{"ada", "bob", "cyd"} {
+		u, err := d.CreateUser(ctx, name+"@example.com", "", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = u.ID
+	}
+	team, err := d.CreateTeam(ctx, ids["ada"], "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := func(who string) string {
+		t.Helper()
+		_, tm, err := d.Membership(ctx, ids[who], team.TeamID())
+		if err == ErrNotFound {
+			return "none"
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm.Role
+	}
+	want := func(what string, got, want error) {
+		t.Helper()
+		if got != want {
+			t.Errorf("%s: %v, want %v", what, got, want)
+		}
+	}
+	if role("ada") != RoleOwner || role("bob") != "none" {
+		t.Fatalf("after CreateTeam: ada %s, bob %s", role("ada"), role("bob"))
+	}
+
+	want("add bob", d.AddMember(ctx, team, ids["bob"], RoleMember), nil)
+	want("add bob again", d.AddMember(ctx, team, ids["bob"], RoleAdmin), ErrAlreadyMember)
+	if err := d.AddMember(ctx, team, ids["cyd"], RoleOwner); err == nil {
+		t.Error("a second owner was added as a member's role")
+	}
+	adaPersonal, _ := d.PersonalScope(ctx, ids["ada"])
+	want("add to a personal team", d.AddMember(ctx, adaPersonal, ids["bob"], RoleMember), ErrPersonalTeam)
+	if role("bob") != RoleMember {
+		t.Fatalf("bob is %s", role("bob"))
+	}
+
+	want("promote bob", d.SetRole(ctx, team, ids["bob"], RoleAdmin), nil)
+	want("demote the owner", d.SetRole(ctx, team, ids["ada"], RoleMember), ErrOwnerStays)
+	want("set a stranger's role", d.SetRole(ctx, team, ids["cyd"], RoleAdmin), ErrNotFound)
+	want("remove the owner", d.RemoveMember(ctx, team, ids["ada"]), ErrOwnerStays)
+	want("transfer to a stranger", d.TransferTeam(ctx, team, ids["cyd"]), ErrNotFound)
+	want("transfer a personal team", d.TransferTeam(ctx, adaPersonal, ids["bob"]), ErrPersonalTeam)
+
+	want("transfer to bob", d.TransferTeam(ctx, team, ids["bob"]), nil)
+	if role("bob") != RoleOwner || role("ada") != RoleAdmin {
+		t.Fatalf("after the transfer: bob %s, ada %s; want owner, admin", role("bob"), role("ada"))
+	}
+	members, err := d.Members(ctx, team, 0, 10)
+	if err != nil || len(members) != 2 {
+		t.Fatalf("members: %+v, %v", members, err)
+	}
+	owners := 0
+	for _, m := range members {
+		if m.Role == RoleOwner {
+			owners++
+		}
+	}
+	if owners != 1 {
+		t.Fatalf("%d owners listed, want 1: %+v", owners, members)
+	}
+	if page, _ := d.Members(ctx, team, members[0].UserID, 10); len(page) != 1 || page[0].UserID != members[1].UserID {
+		t.Fatalf("the page after %d: %+v", members[0].UserID, page)
+	}
+
+	// A project of the team; ada leaves and reaches it no more.
+	p, err := d.CreateProject(ctx, team, "Rocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want("ada leaves", d.RemoveMember(ctx, team, ids["ada"]), nil)
+	want("ada leaves again", d.RemoveMember(ctx, team, ids["ada"]), ErrNotFound)
+	if _, _, err := d.Membership(ctx, ids["ada"], team.TeamID()); err != ErrNotFound {
+		t.Fatalf("ada's membership after leaving: %v", err)
+	}
+
+	want("delete a personal team", d.DeleteTeam(ctx, adaPersonal), ErrPersonalTeam)
+	want("delete the team", d.DeleteTeam(ctx, team), nil)
+	if _, err := d.Project(ctx, team, p.ID); err != ErrNotFound {
+		t.Fatalf("the deleted team's project: %v", err)
+	}
+	if n := count(t, d, `SELECT count(*) FROM memberships WHERE team_id = ?`, team.TeamID()); n != 0 {
+		t.Fatalf("%d memberships of the deleted team left", n)
+	}
+	want("delete it again", d.DeleteTeam(ctx, team), ErrNotFound)
+}
