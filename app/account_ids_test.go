@@ -91,7 +91,7 @@ func TestDeletedProjectsIdIsNeverReused(t *testing.T) {
 	}
 	first := create("first")
 	second := create("second")
-	wantRedirect(t, c.post(second+"/delete", nil), "/projects")
+	wantRedirect(t, c.post(second+"/delete", nil), ts.projectsOf("ada@example.com"))
 	third := create("third")
 	if third == second || third == first {
 		t.Fatalf("the new project is at %s, a deleted or existing project's address (%s, %s)", third, first, second)

@@ -14,6 +14,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"skiff/db"
+	"skiff/views"
 )
 
 // The account lifecycle's rules (account_lifecycle.go), each proven by the
@@ -49,6 +50,13 @@ func (ts *testServer) team(userID int64) db.Scope {
 		ts.t.Fatal(err)
 	}
 	return sc
+}
+
+// projectsOf is the projects list of the user's personal team, where
+// /projects also leads.
+func (ts *testServer) projectsOf(email string) string {
+	ts.t.Helper()
+	return views.ProjectsURL(ts.team(ts.userID(email)).TeamID())
 }
 
 // count runs a count(*) query.

@@ -88,7 +88,7 @@ func TestUnknownPriceIsFlaggedNeverFree(t *testing.T) {
 	wantStatus(t, res, http.StatusOK)
 	wantBody(t, res, "Unknown price", "at a price this site does not sell", "Active",
 		"ends at the end of the current billing period", "Manage subscription")
-	if strings.Contains(res.body, "0001") {
+	if zeroYear.MatchString(res.body) {
 		t.Fatalf("/billing shows a zero date:\n%s", res.body)
 	}
 	if strings.Contains(ada.get("/pricing").body, `action="/billing/checkout"`) {
@@ -156,7 +156,7 @@ func TestBillingPageNeverShowsAZeroDate(t *testing.T) {
 	res := c.get("/billing")
 	wantStatus(t, res, http.StatusOK)
 	wantBody(t, res, "Pro", "Your subscription is cancelled and ends at the end of the current billing period")
-	if strings.Contains(res.body, "0001") {
+	if zeroYear.MatchString(res.body) {
 		t.Fatalf("/billing shows a zero date:\n%s", res.body)
 	}
 }
@@ -219,7 +219,7 @@ func TestStripeMockAnswersAreCheckedNotTrusted(t *testing.T) {
 		res := c.get("/billing")
 		wantStatus(t, res, http.StatusOK)
 		wantBody(t, res, "Free", "See plans and upgrade")
-		if strings.Contains(res.body, "0001") {
+		if zeroYear.MatchString(res.body) {
 			t.Fatalf("/billing shows a zero date:\n%s", res.body)
 		}
 		wantBody(t, c.get("/pricing"), `action="/billing/checkout"`)
@@ -368,3 +368,7 @@ func TestBrowserStripeAnswersThatNeedTheUser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("unknown-prices")),
 		chromedp.WaitVisible(chromedp.Search(`//td/code[contains(., "price_legacy")]`)), both("42-admin-unknown-prices"))
 }
+
+// zeroYear finds the year of a zero time.Time in a page (not in an id such
+// as a team's 100001).
+var zeroYear = regexp.MustCompile(`\b0001\b`)

@@ -133,6 +133,8 @@ func TestBrowserEveryPageFitsIsAccessibleAndShowsFocus(t *testing.T) {
 	proof := ts.path(ts.smtp.latest("bob@example.com", "Confirm your email address").link(t, ts.URL))
 	ts.newClient().post("/forgot-password", url.Values{"email": {"ada@example.com"}})
 	reset := ts.path(ts.smtp.latest("ada@example.com", "Reset your password").link(t, ts.URL))
+	acme := ada.post("/teams", url.Values{"name": {"Acme Rockets"}}).Header.Get("Location")
+	ada.post(acme, url.Values{"name": {"Apollo"}})
 
 	pages := []checkedPage{
 		{"home", "/", ""}, {"signup", "/signup", ""}, {"login", "/login", ""}, {"login-prefilled", "/login?email=ada%40example.com", ""},
@@ -146,6 +148,7 @@ func TestBrowserEveryPageFitsIsAccessibleAndShowsFocus(t *testing.T) {
 		{"settings-two-factor", "/settings/2fa", "user"}, {"settings-sessions", "/settings/sessions", "user"},
 		{"settings-tokens", "/settings/tokens", "user"}, {"settings-data", "/settings/data", "user"},
 		{"billing", "/billing", "user"}, {"reports-upgrade", "/reports", "user"}, {"pricing-logged-in", "/pricing", "user"},
+		{"teams", "/teams", "user"}, {"team-projects", acme, "user"},
 		{"not-found-logged-in", "/projects/999", "user"},
 		{"admin", "/admin", "admin"},
 	}

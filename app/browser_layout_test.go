@@ -144,7 +144,7 @@ func TestBrowserMobileMenu(t *testing.T) {
 		chromedp.Navigate(ts.URL+"/projects"), chromedp.SendKeys(chromedp.ID("name"), "A project with a rather long name to wrap"),
 		chromedp.Click(chromedp.CSS(`form.create-form button`)), heading("A project with"))
 
-	wantMenu := []string{"Dashboard", "Projects", "Billing", "Pricing", "Settings", "Admin", "Log out"}
+	wantMenu := []string{"Dashboard", "Projects", "Teams", "Billing", "Pricing", "Settings", "Admin", "Log out"}
 	summary := chromedp.CSS(`header details > summary`)
 	for _, path := range []string{"/dashboard", "/projects", "/projects/1", "/settings", "/settings/2fa", "/billing",
 		"/pricing", "/reports", "/admin", "/", "/privacy"} {

@@ -98,6 +98,7 @@ type Limits struct {
 	EmailChangePerUser Rate  // email change requests of one user ("address in use" answers)
 	TwoFactorPerUser   Rate  // wrong second-factor codes (login, turning it off) of one user
 	MaxAPITokens       int   // API tokens one user may hold
+	MaxOwnedTeams      int   // teams one user may create (their personal team aside)
 	MaxFormBytes       int64 // larger request bodies get 413
 }
 
@@ -119,6 +120,7 @@ func DefaultLimits() Limits {
 		EmailChangePerUser: Rate{N: 10, Per: time.Hour},
 		TwoFactorPerUser:   Rate{N: 5, Per: 5 * time.Minute},
 		MaxAPITokens:       50,
+		MaxOwnedTeams:      10,
 		MaxFormBytes:       64 << 10,
 	}
 }

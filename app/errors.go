@@ -168,6 +168,7 @@ type group struct {
 // handle registers h for pattern behind the group's middleware.
 func (g group) handle(pattern string, h handlerFunc) {
 	g.mx.Handle(pattern, chain(g.s.handle(h), g.mw...))
+	g.s.pagePatterns = append(g.s.pagePatterns, pattern)
 }
 
 // with returns a group with more middleware, run after the group's own.

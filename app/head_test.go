@@ -54,7 +54,7 @@ func TestHeadChangesNothing(t *testing.T) {
 	ts, _ := oauthServer(t, withStripe(fake), func(c *testSetup) { c.AdminEmails = map[string]bool{"ada@example.com": true} })
 	ada := ts.newClient()
 	ada.signupVerified("ada@example.com")
-	wantRedirect(t, ada.post("/projects", url.Values{"name": {"Moonshot"}}), "/projects/1")
+	wantRedirect(t, ada.post("/projects", url.Values{"name": {"Moonshot"}}), ts.projectsOf("ada@example.com")+"/1")
 	token := ada.newToken("script")
 	res := ada.post("/billing/checkout", url.Values{"plan": {"pro"}})
 	sessionID := strings.TrimPrefix(res.Header.Get("Location"), "https://checkout.stripe.com/c/pay/")
@@ -93,7 +93,7 @@ func TestHeadChangesNothing(t *testing.T) {
 		}
 	}
 	paths := []string{"/", "/signup", "/login", "/login/magic", "/forgot-password", "/pricing", "/dashboard",
-		"/projects", "/projects/1", "/settings", "/settings/security", "/settings/2fa", "/settings/2fa/recovery-codes",
+		"/projects", "/projects/1", ts.projectsOf("ada@example.com") + "/1", "/teams", "/settings", "/settings/security", "/settings/2fa", "/settings/2fa/recovery-codes",
 		"/settings/2fa/recovery-codes.txt", "/settings/sessions", "/settings/tokens", "/settings/data", "/settings/export",
 		"/api", "/billing?session_id=" + sessionID,
 		"/reports", "/admin", "/auth/github", "/auth/oidc", "/auth/github/callback?code=x&state=y", "/login/2fa",

@@ -35,10 +35,10 @@ func TestTitlesAreHeadings(t *testing.T) {
 	pages := map[string]response{"own verification link": ada.get(ts.path(verifyLink))}
 	pages["proof page"] = ts.newClient().get(ts.path(verifyLink))
 	ada.verifyEmail("ada@example.com")
-	wantRedirect(t, ada.post("/projects", url.Values{"name": {"Moonshot"}}), "/projects/1")
+	wantRedirect(t, ada.post("/projects", url.Values{"name": {"Moonshot"}}), ts.projectsOf("ada@example.com")+"/1")
 	ada.post("/settings/email", url.Values{"email": {"ada@new.example"}, "current_password": {testPassword}})
 	pages["email change link"] = ada.get(ts.path(ts.smtp.latest("ada@new.example", "Confirm your new email address").link(t, ts.URL)))
-	for _, path := range []string{"/", "/pricing", "/dashboard", "/projects", "/projects/1", "/settings", "/settings/2fa",
+	for _, path := range []string{"/", "/pricing", "/dashboard", "/projects", "/projects/1", "/teams", ts.projectsOf("ada@example.com"), "/settings", "/settings/2fa",
 		"/billing", "/reports", "/admin", "/privacy", "/terms", "/nope"} {
 		pages[path] = ada.get(path)
 	}

@@ -24,7 +24,8 @@ type requestState struct {
 	plan          string           // the plan the user is entitled to (free when anonymous)
 	sub           *db.Subscription // the subscription deciding the plan, if any
 	sid           string           // the session's id in user_sessions
-	team          db.Scope         // the user in the team their pages act in (their personal team)
+	team          db.Scope         // the user in the team the request acts in: their personal team, or /t/{team}'s
+	teamInfo      db.Team          // that team's name and the user's role in it; zero for the personal team
 }
 
 type stateKey struct{}

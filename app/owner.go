@@ -18,16 +18,20 @@ import (
 type owner struct {
 	Team db.Scope
 	Plan Plan
+	Owns bool // the user owns the team, so its plan is theirs to change
 }
 
-// pageOwner is the logged-in user of a page request (behind requireUser).
+// pageOwner is the logged-in user of a page request (behind requireUser),
+// in their personal team or the one of /t/{team}.
 func (s *Server) pageOwner(r *http.Request) owner {
-	return owner{Team: state(r).team, Plan: s.plan(state(r).plan)}
+	st := state(r)
+	owns := st.teamInfo.ID == 0 || st.teamInfo.OwnerID == st.user.ID
+	return owner{Team: st.team, Plan: s.plan(st.plan), Owns: owns}
 }
 
-// apiOwner is the caller of an API request.
+// apiOwner is the caller of an API request, in their personal team.
 func (s *Server) apiOwner(c apiCaller) owner {
-	return owner{Team: c.team, Plan: s.plan(c.plan)}
+	return owner{Team: c.team, Plan: s.plan(c.plan), Owns: true}
 }
 
 // idParam reads the {id} of the path, a positive integer. Anything else is

@@ -182,7 +182,7 @@ func TestDeleteProjectAsksFirst(t *testing.T) {
 		t.Fatal("the confirmation starts open")
 	}
 	// The button inside deletes.
-	wantRedirect(t, c.post(loc+"/delete", nil), "/projects")
+	wantRedirect(t, c.post(loc+"/delete", nil), ts.projectsOf("ada@example.com"))
 	wantStatus(t, c.get(loc), http.StatusNotFound)
 }
 
@@ -198,7 +198,7 @@ func TestProjectQuotaShowsBeforeTheLimit(t *testing.T) {
 	res := c.get("/projects")
 	wantBody(t, res, "2 of 3 projects", "on the Free plan")
 	wantLink(t, res, "/pricing", "See plans", "")
-	if parsePage(t, res).form("/projects") == nil {
+	if parsePage(t, res).form(ts.projectsOf("ada@example.com")) == nil {
 		t.Fatal("no create form with room left")
 	}
 	res = c.get("/dashboard")
@@ -213,7 +213,7 @@ func TestProjectQuotaShowsBeforeTheLimit(t *testing.T) {
 	res = c.get("/projects")
 	wantBody(t, res, "3 of 3 projects")
 	wantLink(t, res, "/pricing", "", "button")
-	if parsePage(t, res).form("/projects") != nil {
+	if parsePage(t, res).form(ts.projectsOf("ada@example.com")) != nil {
 		t.Fatal("a create form on a full plan")
 	}
 
@@ -223,7 +223,7 @@ func TestProjectQuotaShowsBeforeTheLimit(t *testing.T) {
 	wantBody(t, res, "Project limit reached, nothing was created. The Free plan includes up to 3 projects.")
 	wantLink(t, res, "/pricing", "", "button")
 	p := parsePage(t, res)
-	if p.form("/projects") == nil || attr(p.input("name"), "value") != "The fourth, kept" {
+	if p.form(ts.projectsOf("ada@example.com")) == nil || attr(p.input("name"), "value") != "The fourth, kept" {
 		t.Fatalf("the refused name is not kept in the form:\n%s", res.body)
 	}
 	if n, _ := ts.db.CountProjects(context.Background(), ts.team(ts.userID("ada@example.com")), 1000); n != 3 {

@@ -19,12 +19,18 @@ import (
 // README's "Add a resource" lists every file it touches.
 
 // projectRoutes registers the project pages.
-func (s *Server) projectRoutes(user group) {
-	user.handle("GET /projects", s.handleProjectsList)
-	user.handle("POST /projects", s.handleProjectCreate)
-	user.handle("GET /projects/{id}", s.handleProjectShow)
-	user.handle("POST /projects/{id}/rename", s.handleProjectRename)
-	user.handle("POST /projects/{id}/delete", s.handleProjectDelete)
+//
+// Projects live in a team, at /t/{team}/projects; the pages link there.
+// /projects is the short form for the user's personal team (and what links
+// made before teams existed say), served by the same handlers.
+func (s *Server) projectRoutes(user, team group) {
+	for prefix, g := range map[string]group{"": user, "/t/{team}": team} {
+		g.handle("GET "+prefix+"/projects", s.handleProjectsList)
+		g.handle("POST "+prefix+"/projects", s.handleProjectCreate)
+		g.handle("GET "+prefix+"/projects/{id}", s.handleProjectShow)
+		g.handle("POST "+prefix+"/projects/{id}/rename", s.handleProjectRename)
+		g.handle("POST "+prefix+"/projects/{id}/delete", s.handleProjectDelete)
+	}
 }
 
 // --- The rules, written once for pages and API ---
@@ -113,11 +119,11 @@ func (s *Server) projectQuota(ctx context.Context, o owner) (views.ProjectQuota,
 }
 
 func (s *Server) quotaView(o owner, used int) views.ProjectQuota {
-	return views.ProjectQuota{Used: used, Limit: o.Plan.MaxProjects, PlanName: o.Plan.Name, CanUpgrade: s.stripe != nil}
+	return views.ProjectQuota{Used: used, Limit: o.Plan.MaxProjects, PlanName: o.Plan.Name, CanUpgrade: s.stripe != nil, NotOwner: !o.Owns}
 }
 
 func projectView(p db.Project) views.Project {
-	return views.Project{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt}
+	return views.Project{ID: p.ID, TeamID: p.TeamID, Name: p.Name, CreatedAt: p.CreatedAt}
 }
 
 func projectViews(ps []db.Project) []views.Project {
@@ -151,7 +157,7 @@ func (s *Server) renderProjects(w http.ResponseWriter, r *http.Request, status i
 		return err
 	}
 	s.render(w, r, status, views.ProjectsPage(s.page(r, "Projects"),
-		views.Projects{Items: projectViews(list), Pager: pager(r, page, next), Quota: quota}, f))
+		views.Projects{Team: s.teamView(r), Items: projectViews(list), Pager: pager(r, page, next), Quota: quota}, f))
 	return nil
 }
 
@@ -175,7 +181,7 @@ func (s *Server) handleProjectCreate(w http.ResponseWriter, r *http.Request) err
 		}
 		return err
 	}
-	s.redirect(w, r, views.Project{ID: p.ID}.URL(), "Project created.")
+	s.redirect(w, r, projectView(p).URL(), "Project created.")
 	return nil
 }
 
@@ -231,6 +237,6 @@ func (s *Server) handleProjectDelete(w http.ResponseWriter, r *http.Request) err
 	if err := s.deleteProject(r.Context(), s.pageOwner(r), id); err != nil {
 		return err
 	}
-	s.redirect(w, r, "/projects", "Project deleted.")
+	s.redirect(w, r, views.ProjectsURL(s.pageOwner(r).Team.TeamID()), "Project deleted.")
 	return nil
 }

@@ -21,7 +21,7 @@ func TestProjects(t *testing.T) {
 	res = ada.post("/projects", url.Values{"name": {"  Moon <landing>  "}})
 	wantStatus(t, res, http.StatusSeeOther)
 	loc := res.Header.Get("Location")
-	if !strings.HasPrefix(loc, "/projects/") {
+	if !strings.HasPrefix(loc, ts.projectsOf("ada@example.com")+"/") {
 		t.Fatalf("redirect to %q", loc)
 	}
 	res = ada.get(loc)
@@ -50,7 +50,7 @@ func TestProjects(t *testing.T) {
 	wantRedirect(t, anon.post("/projects", url.Values{"name": {"x"}}), "/login")
 
 	// The owner deletes it.
-	wantRedirect(t, ada.post(loc+"/delete", nil), "/projects")
+	wantRedirect(t, ada.post(loc+"/delete", nil), ts.projectsOf("ada@example.com"))
 	wantBody(t, ada.get("/projects"), "Project deleted.", "No projects yet")
 	wantStatus(t, ada.get(loc), http.StatusNotFound)
 	wantStatus(t, ada.post(loc+"/delete", nil), http.StatusNotFound)

@@ -46,6 +46,7 @@ func (s *Server) page(r *http.Request, title string) views.Page {
 		if st.user != nil {
 			p.Plan = s.plan(st.plan).Name
 			p.Admin = st.user.EmailVerifiedAt.Valid && s.cfg.AdminEmails[normalizeAdminEmail(st.user.Email)]
+			p.Team = s.teamView(r)
 		}
 		p.Flash = s.sessions.PopString(r.Context(), sessionFlash)
 	}

@@ -16,6 +16,10 @@ import (
 // Server is the HTTP application. Every dependency is an explicit field, set
 // by NewServer.
 type Server struct {
+	// pagePatterns are the page routes registered through groups, in order:
+	// tests walk them (every route of a team is in the isolation matrix).
+	pagePatterns []string
+
 	cfg      Config
 	db       *db.DB
 	log      *slog.Logger

@@ -48,6 +48,7 @@ type Team struct {
 	ID        int64
 	Name      string
 	Personal  bool
+	OwnerID   int64
 	Role      string // "owner", "admin" or "member"
 	CreatedAt time.Time
 }
@@ -64,7 +65,7 @@ func (q Queries) PersonalScope(ctx context.Context, userID int64) (Scope, error)
 // Teams lists the teams userID belongs to, their personal team first.
 func (q Queries) Teams(ctx context.Context, userID int64) ([]Team, error) {
 	rows, err := q.reader.QueryContext(ctx, `
-		SELECT t.id, t.name, t.personal, CASE WHEN t.owner_id = m.user_id THEN 'owner' ELSE m.role END, t.created_at
+		SELECT t.id, t.name, t.personal, t.owner_id, CASE WHEN t.owner_id = m.user_id THEN 'owner' ELSE m.role END, t.created_at
 		FROM memberships m JOIN teams t ON t.id = m.team_id
 		WHERE m.user_id = ? ORDER BY t.personal DESC, t.id`, userID)
 	if err != nil {
@@ -74,7 +75,7 @@ func (q Queries) Teams(ctx context.Context, userID int64) ([]Team, error) {
 	out := []Team{}
 	for rows.Next() {
 		var t Team
-		if err := rows.Scan(&t.ID, &t.Name, &t.Personal, &t.Role, &t.CreatedAt); err != nil {
+		if err := rows.Scan(&t.ID, &t.Name, &t.Personal, &t.OwnerID, &t.Role, &t.CreatedAt); err != nil {
 			return nil, err
 		}
 		out = append(out, t)
@@ -102,9 +103,9 @@ func (q Queries) createPersonalTeam(ctx context.Context, userID int64, at time.T
 func (q Queries) Membership(ctx context.Context, userID, teamID int64) (Scope, Team, error) {
 	var t Team
 	err := q.reader.QueryRowContext(ctx, `
-		SELECT t.id, t.name, t.personal, CASE WHEN t.owner_id = m.user_id THEN 'owner' ELSE m.role END, t.created_at
+		SELECT t.id, t.name, t.personal, t.owner_id, CASE WHEN t.owner_id = m.user_id THEN 'owner' ELSE m.role END, t.created_at
 		FROM memberships m JOIN teams t ON t.id = m.team_id
-		WHERE m.user_id = ? AND m.team_id = ?`, userID, teamID).Scan(&t.ID, &t.Name, &t.Personal, &t.Role, &t.CreatedAt)
+		WHERE m.user_id = ? AND m.team_id = ?`, userID, teamID).Scan(&t.ID, &t.Name, &t.Personal, &t.OwnerID, &t.Role, &t.CreatedAt)
 	if err != nil {
 		return Scope{}, Team{}, notFound(err)
 	}
@@ -269,4 +270,13 @@ func (q Queries) whyNot(ctx context.Context, sc Scope) error {
 		return ErrPersonalTeam
 	}
 	return ErrNotFound
+}
+
+// CountOwnedTeams returns how many teams ownerID owns besides their personal
+// one, counting no further than upTo.
+func (q Queries) CountOwnedTeams(ctx context.Context, ownerID int64, upTo int) (int, error) {
+	var n int
+	err := q.reader.QueryRowContext(ctx, `
+		SELECT count(*) FROM (SELECT 1 FROM teams WHERE owner_id = ? AND NOT personal LIMIT ?)`, ownerID, upTo).Scan(&n)
+	return n, err
 }

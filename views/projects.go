@@ -5,15 +5,20 @@ import "time"
 // Project is a project as the pages show it.
 type Project struct {
 	ID        int64
+	TeamID    int64
 	Name      string
 	CreatedAt time.Time
 }
 
-// URL is the project's page.
-func (p Project) URL() string { return "/projects/" + itoa(p.ID) }
+// URL is the project's page, in its team.
+func (p Project) URL() string { return ProjectsURL(p.TeamID) + "/" + itoa(p.ID) }
 
-// Projects is one page of the projects list.
+// ProjectsURL is the projects list of a team.
+func ProjectsURL(team int64) string { return TeamURL(team) + "/projects" }
+
+// Projects is one page of a team's projects list.
 type Projects struct {
+	Team  Team
 	Items []Project
 	Pager Pager
 	Quota ProjectQuota
@@ -26,6 +31,7 @@ type ProjectQuota struct {
 	Limit      int // 0 means unlimited
 	PlanName   string
 	CanUpgrade bool // billing is on, so /pricing sells a plan without the limit
+	NotOwner   bool // the team is someone else's: only its owner can change its plan
 }
 
 // ProjectCountCap is as far as projects are counted: past it the pages say

@@ -1,0 +1,152 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"skiff/db"
+	"skiff/views"
+)
+
+// Teams: every resource belongs to a team, and a page that acts in one says
+// which in its address, /t/{team}/…. requireTeam is the one place that turns
+// that address into the member's db.Scope, and a team the user is not in is
+// the same 404 as a team that does not exist. Each user has a personal team,
+// made at signup, which the pages outside /t/… act in.
+
+// teamRoutes registers the teams page; the team's own pages (its projects)
+// register themselves on the team group.
+func (s *Server) teamRoutes(user group) {
+	user.handle("GET /teams", s.handleTeams)
+	user.handle("POST /teams", s.handleTeamCreate)
+}
+
+// requireTeam serves /t/{team}/… only to members of that team: the request
+// then acts in it (state(r).team, which pageOwner hands to every query),
+// with the plan of its owner. Anyone else gets 404, as for a team that does
+// not exist, so a team's existence is not told to outsiders.
+func (s *Server) requireTeam(next http.Handler) http.Handler {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		id, err := strconv.ParseInt(r.PathValue("team"), 10, 64)
+		if err != nil || id <= 0 {
+			return db.ErrNotFound
+		}
+		st := state(r)
+		scope, team, err := s.db.Membership(r.Context(), st.user.ID, id)
+		if err != nil {
+			return err
+		}
+		if team.OwnerID != st.user.ID {
+			// The team's limits are its owner's plan.
+			plan, err := s.planOf(r.Context(), team.OwnerID)
+			if err != nil {
+				return err
+			}
+			st.plan = plan
+		}
+		st.team, st.teamInfo = scope, team
+		next.ServeHTTP(w, r)
+		return nil
+	})
+}
+
+// planOf is the plan userID is entitled to now.
+func (s *Server) planOf(ctx context.Context, userID int64) (string, error) {
+	sub, err := s.db.CurrentSubscription(ctx, userID)
+	if err == db.ErrNotFound {
+		return PlanFree, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return entitledPlan(sub.Status, sub.Plan), nil
+}
+
+// teamView is the team the request acts in, as the pages show it.
+func (s *Server) teamView(r *http.Request) views.Team {
+	st := state(r)
+	if st.teamInfo.ID == 0 {
+		return views.Team{ID: st.team.TeamID(), Name: "Personal", Personal: true, Role: db.RoleOwner}
+	}
+	t := st.teamInfo
+	return views.Team{ID: t.ID, Name: t.Name, Personal: t.Personal, Role: t.Role, CreatedAt: t.CreatedAt}
+}
+
+const maxTeamName = 100
+
+// teamInput is the create-a-team form.
+type teamInput struct{ Name string }
+
+func (in teamInput) clean() teamInput {
+	in.Name = strings.TrimSpace(in.Name)
+	return in
+}
+
+// Valid requires a printable name of 1 to 100 characters, as for a project.
+func (in teamInput) Valid() map[string]string {
+	switch {
+	case in.Name == "":
+		return map[string]string{"name": "Give your team a name."}
+	case !utf8.ValidString(in.Name) || strings.ContainsFunc(in.Name, unicode.IsControl):
+		return map[string]string{"name": "Use letters, digits, spaces and punctuation only."}
+	case utf8.RuneCountInString(in.Name) > maxTeamName:
+		return map[string]string{"name": "Use at most 100 characters."}
+	}
+	return nil
+}
+
+// handleTeams handles "GET /teams".
+func (s *Server) handleTeams(w http.ResponseWriter, r *http.Request) error {
+	return s.renderTeams(w, r, http.StatusOK, views.Form{})
+}
+
+func (s *Server) renderTeams(w http.ResponseWriter, r *http.Request, status int, f views.Form) error {
+	u := s.currentUser(r)
+	teams, err := s.db.Teams(r.Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	owned, err := s.db.CountOwnedTeams(r.Context(), u.ID, s.cfg.Limits.MaxOwnedTeams)
+	if err != nil {
+		return err
+	}
+	data := views.Teams{CanMore: owned < s.cfg.Limits.MaxOwnedTeams, Max: s.cfg.Limits.MaxOwnedTeams}
+	for _, t := range teams {
+		data.Items = append(data.Items, views.Team{ID: t.ID, Name: t.Name, Personal: t.Personal, Role: t.Role, CreatedAt: t.CreatedAt})
+	}
+	s.render(w, r, status, views.TeamsPage(s.page(r, "Teams"), data, f))
+	return nil
+}
+
+// handleTeamCreate handles "POST /teams": a team the user owns, then its
+// projects page.
+func (s *Server) handleTeamCreate(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(r); err != nil {
+		return err
+	}
+	u := s.currentUser(r)
+	in := teamInput{Name: r.PostForm.Get("name")}.clean()
+	f := views.Form{Values: map[string]string{"name": in.Name}, Errors: in.Valid()}
+	if f.Errors == nil {
+		owned, err := s.db.CountOwnedTeams(r.Context(), u.ID, s.cfg.Limits.MaxOwnedTeams)
+		if err != nil {
+			return err
+		}
+		if owned >= s.cfg.Limits.MaxOwnedTeams {
+			f.Error = "You own " + strconv.Itoa(owned) + " teams, the most one person may. Nothing was created."
+		}
+	}
+	if f.Errors != nil || f.Error != "" {
+		return s.renderTeams(w, r, http.StatusUnprocessableEntity, f)
+	}
+	team, err := s.db.CreateTeam(r.Context(), u.ID, in.Name)
+	if err != nil {
+		return err
+	}
+	s.redirect(w, r, views.ProjectsURL(team.TeamID()), "Team created. You are its owner.")
+	return nil
+}
