@@ -115,7 +115,7 @@ type requestLoop struct {
 	base     string
 	noBodies bool // only requests without a body (see the third setup)
 	cookie   *http.Cookie
-	project  string
+	project  string // the project's path, /t/{team}/projects/{id}
 	client   *http.Client
 	sent     atomic.Int64
 	failures chan string
@@ -163,12 +163,12 @@ func (l *requestLoop) one(client, i int) error {
 		req.AddCookie(l.cookie)
 	case 3:
 		if l.noBodies {
-			req, _ = http.NewRequest("GET", l.base+"/projects/"+l.project, nil)
+			req, _ = http.NewRequest("GET", l.base+l.project, nil)
 			req.AddCookie(l.cookie)
 			break
 		}
 		form := url.Values{"name": {fmt.Sprintf("renamed by client %d, request %d", client, i)}}
-		req, _ = http.NewRequest("POST", l.base+"/projects/"+l.project+"/rename", strings.NewReader(form.Encode()))
+		req, _ = http.NewRequest("POST", l.base+l.project+"/rename", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.AddCookie(l.cookie)
 		want = http.StatusSeeOther
@@ -291,12 +291,12 @@ func restartUnderLoad(t *testing.T, bin, base string, noBodies bool, start func(
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	project := regexp.MustCompile(`^/projects/(\d+)$`).FindStringSubmatch(res.Header.Get("Location"))
-	if project == nil {
+	project := regexp.MustCompile(`^/t/\d+/projects/\d+$`).FindString(res.Header.Get("Location"))
+	if project == "" {
 		t.Fatalf("project creation: %d, Location %q", res.StatusCode, res.Header.Get("Location"))
 	}
 
-	loop := &requestLoop{base: base, noBodies: noBodies, cookie: cookie, project: project[1], failures: make(chan string, 100),
+	loop := &requestLoop{base: base, noBodies: noBodies, cookie: cookie, project: project, failures: make(chan string, 100),
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			MaxIdleConnsPerHost: 16, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
