@@ -2,7 +2,9 @@ package app
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -52,6 +54,15 @@ func (s *Server) handleAccountDelete(w http.ResponseWriter, r *http.Request) err
 		return s.renderSettings(w, r, http.StatusUnprocessableEntity, views.SectionData,
 			views.Settings{DeleteForm: views.Form{Errors: map[string]string{"delete_password": msg}}})
 	}
+	// A team with other members would go with its owner: it is handed over
+	// (or its members removed) first. Checked again as the account is deleted.
+	shared, err := s.db.SharedTeamsOwned(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if len(shared) > 0 {
+		return s.refuseDeletion(w, r, shared)
+	}
 	// Stop the billing first: never delete someone who would go on paying.
 	if sub := state(r).sub; sub != nil && liveStatus(sub.Status) && s.stripe != nil {
 		params := &stripe.SubscriptionCancelParams{}
@@ -61,6 +72,10 @@ func (s *Server) handleAccountDelete(w http.ResponseWriter, r *http.Request) err
 		}
 	}
 	err = s.userTx(r, func(q db.Queries) error { return s.onDeleted(ctx, q, *u) })
+	if errors.Is(err, db.ErrOwnsSharedTeam) {
+		shared, _ = s.db.SharedTeamsOwned(ctx, u.ID)
+		return s.refuseDeletion(w, r, shared)
+	}
 	if err != nil {
 		return s.userTxFailed(w, r, err)
 	}
@@ -70,4 +85,16 @@ func (s *Server) handleAccountDelete(w http.ResponseWriter, r *http.Request) err
 	}
 	s.redirect(w, r, "/", "Your account and its data have been deleted. Goodbye!")
 	return nil
+}
+
+// refuseDeletion shows the data page again, saying which teams stand in the
+// way: 409, the account as it was.
+func (s *Server) refuseDeletion(w http.ResponseWriter, r *http.Request, teams []string) error {
+	msg := "You own teams with other members: " + strings.Join(teams, ", ") +
+		". Transfer each to one of its members, or remove them, before you delete your account. Nothing was deleted."
+	if len(teams) == 1 {
+		msg = "You own the team " + teams[0] + ", which has other members. Transfer it to one of them, or remove them, " +
+			"before you delete your account. Nothing was deleted."
+	}
+	return s.renderSettings(w, r, http.StatusConflict, views.SectionData, views.Settings{DeleteForm: views.Form{Error: msg}})
 }

@@ -202,3 +202,46 @@ func TestTeamPlanIsTheOwners(t *testing.T) {
 		wantStatus(t, bob.post("/projects", url.Values{"name": {"own " + strconv.Itoa(i)}}), http.StatusSeeOther)
 	}
 }
+
+// TestAccountDeletionWaitsForTheTeam: the owner of a team with other members
+// cannot delete their account (the team, with the members' projects, would
+// go with it): 409, the page says which team and what to do, nothing is
+// deleted. Once the team has no other member, the account and the team go,
+// and the former member keeps their own account.
+func TestAccountDeletionWaitsForTheTeam(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := context.Background()
+	ada, bob := ts.newClient(), ts.newClient()
+	ada.signup("ada@example.com")
+	bob.signup("bob@example.com")
+	adaID, bobID := ts.userID("ada@example.com"), ts.userID("bob@example.com")
+	team, _ := ts.db.CreateTeam(ctx, adaID, "Acme")
+	if err := ts.db.AddMember(ctx, team, bobID, db.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	ts.db.CreateProject(ctx, team, "Shared")
+
+	res := ada.post("/settings/delete", url.Values{"delete_password": {testPassword}})
+	wantStatus(t, res, http.StatusConflict)
+	wantBody(t, res, "You own the team Acme, which has other members. Transfer it to one of them, or remove them, before you delete your account. Nothing was deleted.")
+	if n := ts.count(`SELECT count(*) FROM users WHERE id = ?`, adaID); n != 1 {
+		t.Fatal("the account was deleted")
+	}
+	// The same rule holds in the database, whoever calls it.
+	if err := ts.db.DeleteUser(ctx, adaID, "ada@example.com"); err != db.ErrOwnsSharedTeam {
+		t.Fatalf("DeleteUser of a shared team's owner: %v", err)
+	}
+
+	ts.db.RemoveMember(ctx, team, bobID)
+	wantRedirect(t, ada.post("/settings/delete", url.Values{"delete_password": {testPassword}}), "/")
+	for q, want := range map[string]int{
+		`SELECT count(*) FROM teams WHERE owner_id = ` + strconv.FormatInt(adaID, 10):           0,
+		`SELECT count(*) FROM projects WHERE team_id = ` + strconv.FormatInt(team.TeamID(), 10): 0,
+		`SELECT count(*) FROM users WHERE id = ` + strconv.FormatInt(bobID, 10):                 1,
+	} {
+		if n := ts.count(q); n != want {
+			t.Errorf("%s: %d, want %d", q, n, want)
+		}
+	}
+	wantStatus(t, bob.get("/dashboard"), http.StatusOK)
+}

@@ -156,9 +156,17 @@ var exportCoverage = map[string]string{
 // tokens, identities, Stripe customer link and subscriptions; their sessions
 // (found by the user id inside the session data) and the mail already sent to
 // them, half-done two-factor logins included. Stripe's event log is kept.
-// All of it commits together.
+// All of it commits together. An account that owns a team with other
+// members is not deleted: ErrOwnsSharedTeam.
 func (q Queries) DeleteUser(ctx context.Context, id int64, email string) error {
 	return q.atomic(ctx, func(q Queries) error {
+		// Checked in the deleting transaction: a member who joined a
+		// moment ago is not deleted along with the owner's team.
+		if shared, err := q.SharedTeamsOwned(ctx, id); err != nil {
+			return err
+		} else if len(shared) > 0 {
+			return ErrOwnsSharedTeam
+		}
 		if _, err := q.writer.ExecContext(ctx, `
 			DELETE FROM sessions WHERE json_extract(data, '$.v.user_id.v') = ? OR json_extract(data, '$.v.mfa_user_id.v') = ?`, id, id); err != nil {
 			return err

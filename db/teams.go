@@ -26,6 +26,9 @@ var (
 	ErrPersonalTeam = errors.New("db: a personal team is its owner's alone")
 	// ErrAlreadyMember means the user is already in the team.
 	ErrAlreadyMember = errors.New("db: already a member of the team")
+	// ErrOwnsSharedTeam means the account owns a team with other members:
+	// deleting it would delete their team. DeleteUser refuses it.
+	ErrOwnsSharedTeam = errors.New("db: the user owns a team with other members")
 )
 
 // Scope is a user acting in one team: what every team-scoped query takes
@@ -279,4 +282,26 @@ func (q Queries) CountOwnedTeams(ctx context.Context, ownerID int64, upTo int) (
 	err := q.reader.QueryRowContext(ctx, `
 		SELECT count(*) FROM (SELECT 1 FROM teams WHERE owner_id = ? AND NOT personal LIMIT ?)`, ownerID, upTo).Scan(&n)
 	return n, err
+}
+
+// SharedTeamsOwned names the teams ownerID owns that have other members. An
+// account that owns one is not deleted (the team would go with it, and its
+// members' projects): the team is transferred, or its members removed, first.
+func (q Queries) SharedTeamsOwned(ctx context.Context, ownerID int64) ([]string, error) {
+	rows, err := q.reader.QueryContext(ctx, `
+		SELECT t.name FROM teams t WHERE t.owner_id = ?1
+		AND EXISTS (SELECT 1 FROM memberships m WHERE m.team_id = t.id AND m.user_id <> ?1) ORDER BY t.id`, ownerID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
 }
