@@ -15,7 +15,12 @@ func (s *Server) handleSignupGet(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 		return nil
 	}
-	s.renderSignup(w, r, http.StatusOK, views.Form{})
+	// An address to fill in, as an invitation's page links with its own.
+	f := views.Form{}
+	if email := normalizeEmail(r.URL.Query().Get("email")); emailProblem(email) == "" {
+		f.Values = map[string]string{"email": email}
+	}
+	s.renderSignup(w, r, http.StatusOK, f)
 	return nil
 }
 

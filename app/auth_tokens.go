@@ -49,9 +49,8 @@ func (s *Server) issueSecret(ctx context.Context, q db.Queries, purpose string, 
 }
 
 func newMailedToken(ctx context.Context, q db.Queries, purpose string, u *db.User, email string) (string, error) {
-	secret := base64.RawURLEncoding.EncodeToString(randomBytes(32))
-	sum := sha256.Sum256([]byte(secret))
-	t := db.Token{Hash: sum[:], Purpose: purpose, Email: email, ExpiresAt: time.Now().Add(tokenTTL[purpose])}
+	secret, hash := newSecret()
+	t := db.Token{Hash: hash, Purpose: purpose, Email: email, ExpiresAt: time.Now().Add(tokenTTL[purpose])}
 	if u != nil {
 		// The epoch the caller knows, never one read now: a link asked for
 		// by a session that a reset ended meanwhile must be born void.
@@ -59,6 +58,14 @@ func newMailedToken(ctx context.Context, q db.Queries, purpose string, u *db.Use
 		t.AuthEpoch = u.AuthEpoch
 	}
 	return secret, q.InsertToken(ctx, t)
+}
+
+// newSecret returns a new link secret (32 random bytes, base64url: tokenLen
+// characters) and its SHA-256, the only form stored.
+func newSecret() (string, []byte) {
+	secret := base64.RawURLEncoding.EncodeToString(randomBytes(32))
+	sum := sha256.Sum256([]byte(secret))
+	return secret, sum[:]
 }
 
 // randomBytes returns n bytes from crypto/rand. Its Read has no error to

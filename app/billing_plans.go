@@ -10,6 +10,7 @@ type Plan struct {
 	Description  string
 	Features     []string
 	MaxProjects  int    // 0 means unlimited
+	MaxMembers   int    // people in a team of this plan's owner, pending invitations included; 0 means unlimited
 	Rank         int    // a higher rank includes everything of a lower one
 	PriceID      string // the Stripe price; empty for the free plan
 }
@@ -36,14 +37,14 @@ const unknownPriceFix = "set STRIPE_PRICE_PRO or STRIPE_PRICE_ENTERPRISE to that
 func newPlans(st StripeConfig) []Plan {
 	return []Plan{
 		{
-			ID: PlanFree, Name: "Free", PriceLabel: "$0", Rank: 0, MaxProjects: 3,
+			ID: PlanFree, Name: "Free", PriceLabel: "$0", Rank: 0, MaxProjects: 3, MaxMembers: 3,
 			Description: "For trying things out.",
-			Features:    []string{"Up to 3 projects", "Email and password login", "Community support"},
+			Features:    []string{"Up to 3 projects", "Teams of up to 3 people", "Email and password login", "Community support"},
 		},
 		{
 			ID: PlanPro, Name: "Pro", PriceLabel: "$19 / month", MonthlyCents: 1900, Rank: 1, PriceID: st.PricePro,
 			Description: "For professionals shipping real work.",
-			Features:    []string{"Unlimited projects", "Reports", "Priority email support"},
+			Features:    []string{"Unlimited projects", "Teams of any size", "Reports", "Priority email support"},
 		},
 		{
 			ID: PlanEnterprise, Name: "Enterprise", PriceLabel: "$99 / month", MonthlyCents: 9900, Rank: 2, PriceID: st.PriceEnterprise,

@@ -135,6 +135,10 @@ func TestBrowserEveryPageFitsIsAccessibleAndShowsFocus(t *testing.T) {
 	reset := ts.path(ts.smtp.latest("ada@example.com", "Reset your password").link(t, ts.URL))
 	acme := ada.post("/teams", url.Values{"name": {"Acme Rockets"}}).Header.Get("Location")
 	ada.post(acme, url.Values{"name": {"Apollo"}})
+	members := strings.TrimSuffix(acme, "/projects") + "/members"
+	ada.post(strings.TrimSuffix(acme, "/projects")+"/invitations", url.Values{"email": {"grace.hopper.with.a.long.address@example.com"}})
+	ts.mailSettled()
+	invitation := ts.path(ts.smtp.latest("grace.hopper.with.a.long.address@example.com", "invited you").link(t, ts.URL+"/invitations/accept?token="))
 
 	pages := []checkedPage{
 		{"home", "/", ""}, {"signup", "/signup", ""}, {"login", "/login", ""}, {"login-prefilled", "/login?email=ada%40example.com", ""},
@@ -142,13 +146,13 @@ func TestBrowserEveryPageFitsIsAccessibleAndShowsFocus(t *testing.T) {
 		{"privacy", "/privacy", ""}, {"terms", "/terms", ""}, {"api-docs", "/api", ""},
 		{"not-found", "/no-such-page", ""}, {"method-not-allowed", "/logout", ""},
 		{"expired-link", "/verify-email?token=" + strings.Repeat("A", 43), ""},
-		{"proof", proof, ""}, {"reset-password", reset, ""},
+		{"proof", proof, ""}, {"reset-password", reset, ""}, {"invitation", invitation, ""},
 		{"dashboard", "/dashboard", "user"}, {"projects", "/projects", "user"}, {"project", "/projects/1", "user"},
 		{"settings-profile", "/settings", "user"}, {"settings-security", "/settings/security", "user"},
 		{"settings-two-factor", "/settings/2fa", "user"}, {"settings-sessions", "/settings/sessions", "user"},
 		{"settings-tokens", "/settings/tokens", "user"}, {"settings-data", "/settings/data", "user"},
 		{"billing", "/billing", "user"}, {"reports-upgrade", "/reports", "user"}, {"pricing-logged-in", "/pricing", "user"},
-		{"teams", "/teams", "user"}, {"team-projects", acme, "user"},
+		{"teams", "/teams", "user"}, {"team-projects", acme, "user"}, {"team-members", members, "user"},
 		{"not-found-logged-in", "/projects/999", "user"},
 		{"admin", "/admin", "admin"},
 	}

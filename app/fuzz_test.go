@@ -34,7 +34,8 @@ func FuzzForms(f *testing.F) {
 	f.Add("/forgot-password", "multipart/form-data; boundary=x", []byte("--x\r\n"))
 	f.Add("/settings/email", "application/x-www-form-urlencoded", []byte("email=&current_password=%zz"))
 	paths := []string{"/signup", "/login", "/projects", "/forgot-password", "/login/magic", "/reset-password",
-		"/login/magic/confirm", "/settings/email", "/settings/password", "/projects/1/delete", "/billing/checkout", "/logout"}
+		"/login/magic/confirm", "/settings/email", "/settings/password", "/projects/1/delete", "/billing/checkout", "/logout",
+		"/teams", "/invitations/accept"}
 	f.Fuzz(func(t *testing.T, path, contentType string, body []byte) {
 		if !strings.HasPrefix(path, "/") {
 			path = paths[len(path)%len(paths)]

@@ -23,13 +23,19 @@ import (
 // Projects live in a team, at /t/{team}/projects; the pages link there.
 // /projects is the short form for the user's personal team (and what links
 // made before teams existed say), served by the same handlers.
-func (s *Server) projectRoutes(user, team group) {
-	for prefix, g := range map[string]group{"": user, "/t/{team}": team} {
-		g.handle("GET "+prefix+"/projects", s.handleProjectsList)
-		g.handle("POST "+prefix+"/projects", s.handleProjectCreate)
-		g.handle("GET "+prefix+"/projects/{id}", s.handleProjectShow)
-		g.handle("POST "+prefix+"/projects/{id}/rename", s.handleProjectRename)
-		g.handle("POST "+prefix+"/projects/{id}/delete", s.handleProjectDelete)
+func (s *Server) projectRoutes(user group, team teamGroup) {
+	for _, rt := range []struct {
+		method, path string
+		h            handlerFunc
+	}{
+		{"GET", "/projects", s.handleProjectsList},
+		{"POST", "/projects", s.handleProjectCreate},
+		{"GET", "/projects/{id}", s.handleProjectShow},
+		{"POST", "/projects/{id}/rename", s.handleProjectRename},
+		{"POST", "/projects/{id}/delete", s.handleProjectDelete},
+	} {
+		team.handle(rt.method+" /t/{team}"+rt.path, "projects", rt.h)
+		user.handle(rt.method+" "+rt.path, rt.h) // the personal team's short form
 	}
 }
 

@@ -15,15 +15,16 @@ func (s *Server) routes() http.Handler {
 
 	// Each feature registers its routes from its own file, beside its
 	// handlers: public pages for everyone, user pages behind the login.
-	s.pageRoutes(public, user)                      // pages.go: home, API docs, privacy, terms, dashboard
-	s.authRoutes(public, user)                      // auth_login.go: signup, login, mail links, second factor
-	s.oauthRoutes(public, user)                     // auth_oauth.go: GitHub, Google, OpenID Connect
-	s.settingsRoutes(public, user)                  // account_settings.go: the settings pages
-	s.billingRoutes(public, user)                   // billing.go: pricing, checkout, portal, a Pro page
-	s.adminRoutes(user.with(s.requireAdmin))        // admin.go: the founder's admin
-	s.teamRoutes(user)                              // teams.go: the teams page
-	s.projectRoutes(user, user.with(s.requireTeam)) // projects.go: the example resource, in a team
-	s.devMailRoutes(public)                         // mail_dev.go: the dev mailbox
+	s.pageRoutes(public, user)                  // pages.go: home, API docs, privacy, terms, dashboard
+	s.authRoutes(public, user)                  // auth_login.go: signup, login, mail links, second factor
+	s.oauthRoutes(public, user)                 // auth_oauth.go: GitHub, Google, OpenID Connect
+	s.settingsRoutes(public, user)              // account_settings.go: the settings pages
+	s.billingRoutes(public, user)               // billing.go: pricing, checkout, portal, a Pro page
+	s.adminRoutes(user.with(s.requireAdmin))    // admin.go: the founder's admin
+	team := teamGroup{user.with(s.requireTeam)} // a team's pages, /t/{team}/…, each with its action
+	s.teamRoutes(public, user, team)            // teams.go, team_members.go: teams, members, invitations
+	s.projectRoutes(user, team)                 // projects.go: the example resource, in a team
+	s.devMailRoutes(public)                     // mail_dev.go: the dev mailbox
 
 	// Pages pass cross-origin protection and the body limit, then have their
 	// session and user loaded.

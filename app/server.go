@@ -19,6 +19,8 @@ type Server struct {
 	// pagePatterns are the page routes registered through groups, in order:
 	// tests walk them (every route of a team is in the isolation matrix).
 	pagePatterns []string
+	// teamActions is each team route's action in the permission table.
+	teamActions map[string]string
 
 	cfg      Config
 	db       *db.DB
@@ -56,12 +58,13 @@ type Server struct {
 func NewServer(ctx context.Context, cfg Config, database *db.DB, logger *slog.Logger, mailer Mailer) (*Server, error) {
 	database.SetReadCache(cfg.ReadCache) // READ_CACHE=off: every read goes to SQLite
 	s := &Server{
-		cfg:    cfg,
-		db:     database,
-		log:    logger,
-		hasher: newPasswordHasher(defaultArgon),
-		stripe: newStripeClient(cfg.Stripe, logger),
-		plans:  newPlans(cfg.Stripe),
+		teamActions: map[string]string{},
+		cfg:         cfg,
+		db:          database,
+		log:         logger,
+		hasher:      newPasswordHasher(defaultArgon),
+		stripe:      newStripeClient(cfg.Stripe, logger),
+		plans:       newPlans(cfg.Stripe),
 		store: sessionStore{
 			db:    database,
 			write: sqlite3store.NewWithCleanupInterval(database.Write, 30*time.Minute),

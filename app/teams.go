@@ -20,9 +20,15 @@ import (
 
 // teamRoutes registers the teams page; the team's own pages (its projects)
 // register themselves on the team group.
-func (s *Server) teamRoutes(user group) {
+func (s *Server) teamRoutes(public, user group, team teamGroup) {
 	user.handle("GET /teams", s.handleTeams)
 	user.handle("POST /teams", s.handleTeamCreate)
+	team.handle("GET /t/{team}/members", "members.view", s.handleMembers)
+	team.handle("POST /t/{team}/invitations", "members.invite", s.handleInvite)
+	team.handle("POST /t/{team}/invitations/{id}/resend", "members.invite", s.handleInviteResend)
+	team.handle("POST /t/{team}/invitations/{id}/revoke", "members.invite", s.handleInviteRevoke)
+	public.handle("GET /invitations/accept", s.handleInvitationPage)
+	user.handle("POST /invitations/accept", s.handleInvitationAccept)
 }
 
 // requireTeam serves /t/{team}/… only to members of that team: the request

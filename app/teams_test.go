@@ -4,11 +4,14 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"skiff/db"
 	"skiff/views"
@@ -83,93 +86,169 @@ func TestTeams(t *testing.T) {
 
 // TestTeamRoutesAreMembersOnly is the isolation matrix: every page route of
 // a team (every pattern under /t/{team}, found by walking the registered
-// routes, so a new one is in it at once) answers a member, and gives anyone
-// else, whether they never belonged, were removed, or hold the id of a
-// project in their own team, the same 404 as a team that does not exist; an
-// anonymous visitor is sent to log in.
+// routes, so a new one is in it at once) gives anyone who is not a member,
+// whether they never belonged, were removed, or hold the id of a row in
+// their own team, the same 404 as a team that does not exist; an anonymous
+// visitor is sent to log in.
 func TestTeamRoutesAreMembersOnly(t *testing.T) {
 	ts := newTestServer(t)
 	ctx := context.Background()
 	users := map[string]*client{}
-	for _, name := range []string{"ada", "bob", "cyd", "dan"} {
+	for _, name := range []string{"ada", "bob", "cyd"} {
 		users[name] = ts.newClient()
-		users[name].signup(name + "@example.com")
+		users[name].signupVerified(name + "@example.com")
 	}
 	team, err := ts.db.CreateTeam(ctx, ts.userID("ada@example.com"), "Acme")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"cyd", "dan"} {
-		if err := ts.db.AddMember(ctx, team, ts.userID(name+"@example.com"), db.RoleMember); err != nil {
-			t.Fatal(err)
-		}
+	if err := ts.db.AddMember(ctx, team, ts.userID("cyd@example.com"), db.RoleAdmin); err != nil {
+		t.Fatal(err)
 	}
 	if err := ts.db.RemoveMember(ctx, team, ts.userID("cyd@example.com")); err != nil { // cyd was removed
 		t.Fatal(err)
 	}
-	base := views.TeamURL(team.TeamID())
+	f := newTeamFixtures(t, ts, team)
+	bobsTeam, err := ts.db.CreateTeam(ctx, ts.userID("bob@example.com"), "Bob's")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobs := newTeamFixtures(t, ts, bobsTeam)
 
+	routes := teamRoutes(t, ts)
+	for _, route := range routes {
+		for _, who := range []string{"bob", "cyd"} {
+			res := f.send(users[who], route, views.TeamURL(team.TeamID()))
+			if res.StatusCode != http.StatusNotFound || !strings.Contains(res.body, "Page not found") {
+				t.Errorf("%s by %s (not a member): %d, want the 404 page", route, who, res.StatusCode)
+			}
+		}
+		// Bob's own rows, named under ada's team: 404 too.
+		if res := bobs.send(users["bob"], route, views.TeamURL(team.TeamID())); res.StatusCode != http.StatusNotFound {
+			t.Errorf("%s by bob, with his own team's ids under ada's team: %d", route, res.StatusCode)
+		}
+		for _, path := range []string{"/t/999999999", "/t/abc", "/t/0", "/t/-1"} {
+			if res := f.send(users["ada"], route, path); res.StatusCode != http.StatusNotFound {
+				t.Errorf("%s in %s: %d, want 404", route, path, res.StatusCode)
+			}
+		}
+		res := f.send(ts.newClient(), route, views.TeamURL(team.TeamID()))
+		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login") {
+			t.Errorf("%s anonymous: %d to %q, want the login", route, res.StatusCode, res.Header.Get("Location"))
+		}
+	}
+	if n := ts.count(`SELECT count(*) FROM projects WHERE team_id = ?`, bobsTeam.TeamID()); n != len(bobs.projects) {
+		t.Fatal("bob's own projects were changed through ada's team")
+	}
+}
+
+// TestTeamRolesFollowTheTable: every team route, for each role, answers as
+// the permission table (app/team_permissions.go) says: 403 below the
+// action's role, an answer at or above it. A route registered without an
+// action cannot exist (teamGroup.handle panics), so every route is here.
+func TestTeamRolesFollowTheTable(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := context.Background()
+	users := map[string]*client{}
+	for _, name := range []string{"ada", "bob", "cyd"} {
+		users[name] = ts.newClient()
+		users[name].signupVerified(name + "@example.com")
+	}
+	team, _ := ts.db.CreateTeam(ctx, ts.userID("ada@example.com"), "Acme")
+	ts.db.AddMember(ctx, team, ts.userID("bob@example.com"), db.RoleAdmin)
+	ts.db.AddMember(ctx, team, ts.userID("cyd@example.com"), db.RoleMember)
+	// On Pro: no plan limit gets in the way of the many rows made here.
+	if _, err := ts.db.ApplySubscription(ctx, db.Subscription{ID: "sub_ada", UserID: ts.userID("ada@example.com"),
+		CustomerID: "cus_ada", PriceID: "price_pro", Plan: PlanPro, Status: "active", Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	roles := map[string]string{"ada": db.RoleOwner, "bob": db.RoleAdmin, "cyd": db.RoleMember}
+	for _, route := range teamRoutes(t, ts) {
+		action := ts.srv.teamActions[route]
+		for who, role := range roles {
+			f := newTeamFixtures(t, ts, team) // fresh rows: the requests act for real
+			res := f.send(users[who], route, views.TeamURL(team.TeamID()))
+			switch {
+			case !allowed(role, action) && res.StatusCode != http.StatusForbidden:
+				t.Errorf("%s (%s) by the %s: %d, want 403", route, action, role, res.StatusCode)
+			case allowed(role, action) && res.StatusCode >= 400:
+				t.Errorf("%s (%s) by the %s: %d, want an answer", route, action, role, res.StatusCode)
+			}
+		}
+	}
+	// The table covers what the README says, and nothing is left unruled.
+	for pattern, action := range ts.srv.teamActions {
+		if _, ok := teamPermissions[action]; !ok {
+			t.Errorf("%s: action %q is not in the table", pattern, action)
+		}
+	}
+}
+
+// teamRoutes are the registered page routes under /t/{team}, deletes last
+// (a request that deletes a fixture runs after those that read it).
+func teamRoutes(t *testing.T, ts *testServer) []string {
+	t.Helper()
 	var routes []string
 	for _, p := range ts.srv.pagePatterns {
 		if strings.Contains(p, " /t/{team}/") {
 			routes = append(routes, p)
 		}
 	}
-	if len(routes) < 5 {
+	if len(routes) < 9 {
 		t.Fatalf("only %d team routes found: %v", len(routes), routes)
 	}
-	// Deletes last: the member's requests act for real.
+	last := func(p string) bool { return strings.HasSuffix(p, "/delete") || strings.HasSuffix(p, "/revoke") }
 	slices.SortStableFunc(routes, func(a, b string) int {
-		return strings.Compare(strconv.FormatBool(strings.HasSuffix(a, "/delete")), strconv.FormatBool(strings.HasSuffix(b, "/delete")))
+		return strings.Compare(strconv.FormatBool(last(a)), strconv.FormatBool(last(b)))
 	})
-	project, err := ts.db.CreateProject(ctx, team, "Rocket")
+	return routes
+}
+
+// teamFixtures are rows of one team that its routes' {id} name: a project
+// and a pending invitation.
+type teamFixtures struct {
+	t          *testing.T
+	projects   []int64
+	invitation int64
+}
+
+var fixtureSeq atomic.Int64
+
+func newTeamFixtures(t *testing.T, ts *testServer, team db.Scope) *teamFixtures {
+	t.Helper()
+	ctx := context.Background()
+	p, err := ts.db.CreateProject(ctx, team, "Rocket")
 	if err != nil {
 		t.Fatal(err)
 	}
-	bobs, _ := ts.db.CreateProject(ctx, ts.team(ts.userID("bob@example.com")), "Bob's own")
-	send := func(c *client, pattern string, teamPath string, projectID int64) response {
-		t.Helper()
-		method, path, _ := strings.Cut(pattern, " ")
-		path = strings.Replace(path, "/t/{team}", teamPath, 1)
-		path = strings.Replace(path, "{id}", strconv.FormatInt(projectID, 10), 1)
-		if unknown := regexp.MustCompile(`\{[a-z]+\}`).FindString(path); unknown != "" {
-			t.Fatalf("%s: no value for %s in the matrix; add one", pattern, unknown)
-		}
-		if method == http.MethodPost {
-			return c.post(path, url.Values{"name": {"Renamed"}})
-		}
-		return c.get(path)
+	n := fixtureSeq.Add(1)
+	inv, err := ts.db.CreateInvitation(ctx, team, "guest"+strconv.FormatInt(n, 10)+"@example.com", db.RoleMember,
+		[]byte("fixture-hash-"+strconv.FormatInt(n, 10)), time.Now().Add(time.Hour), 0)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, route := range routes {
-		for _, who := range []string{"bob", "cyd"} {
-			res := send(users[who], route, base, project.ID)
-			if res.StatusCode != http.StatusNotFound || !strings.Contains(res.body, "Page not found") {
-				t.Errorf("%s by %s (not a member): %d, want the 404 page", route, who, res.StatusCode)
-			}
-		}
-		// Bob's own project, named under ada's team: 404 too.
-		if res := send(users["bob"], route, base, bobs.ID); res.StatusCode != http.StatusNotFound {
-			t.Errorf("%s by bob, with his own project's id under ada's team: %d", route, res.StatusCode)
-		}
-		// No such team: the same answer.
-		if res := send(users["ada"], route, "/t/999999999", project.ID); res.StatusCode != http.StatusNotFound {
-			t.Errorf("%s in a team that does not exist: %d", route, res.StatusCode)
-		}
-		if res := send(users["ada"], route, "/t/abc", project.ID); res.StatusCode != http.StatusNotFound {
-			t.Errorf("%s with a team that is not a number: %d", route, res.StatusCode)
-		}
-		res := send(ts.newClient(), route, base, project.ID)
-		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login") {
-			t.Errorf("%s anonymous: %d to %q, want the login", route, res.StatusCode, res.Header.Get("Location"))
-		}
-		res = send(users["dan"], route, base, project.ID)
-		if res.StatusCode >= 400 {
-			t.Errorf("%s by dan (a member): %d", route, res.StatusCode)
-		}
+	return &teamFixtures{t: t, projects: []int64{p.ID}, invitation: inv.ID}
+}
+
+// send sends the route's request with teamPath for /t/{team} and the
+// fixture the route's {id} names.
+func (f *teamFixtures) send(c *client, pattern, teamPath string) response {
+	f.t.Helper()
+	method, path, _ := strings.Cut(pattern, " ")
+	path = strings.Replace(path, "/t/{team}", teamPath, 1)
+	id := f.projects[0]
+	if strings.Contains(path, "/invitations/{id}") {
+		id = f.invitation
 	}
-	if n := ts.count(`SELECT count(*) FROM projects WHERE id = ?`, bobs.ID); n != 1 {
-		t.Fatal("bob's own project was deleted through ada's team")
+	path = strings.Replace(path, "{id}", strconv.FormatInt(id, 10), 1)
+	if unknown := regexp.MustCompile(`\{[a-z]+\}`).FindString(path); unknown != "" {
+		f.t.Fatalf("%s: no value for %s in the matrix; add one", pattern, unknown)
 	}
+	if method == http.MethodPost {
+		n := fixtureSeq.Add(1)
+		return c.post(path, url.Values{"name": {"Renamed"}, "email": {"new" + strconv.FormatInt(n, 10) + "@example.com"}})
+	}
+	return c.get(path)
 }
 
 // TestTeamPlanIsTheOwners: a team's limits are its owner's plan, whoever
@@ -244,4 +323,143 @@ func TestAccountDeletionWaitsForTheTeam(t *testing.T) {
 		}
 	}
 	wantStatus(t, bob.get("/dashboard"), http.StatusOK)
+}
+
+// TestInvitationsByMail: the whole invitation, from the mail to the team.
+// The link opens a page that spends nothing; joining needs an account with
+// the invited address, proven; the link works once; a revoked or renewed
+// link dies; a member cannot invite; the team's plan caps its seats.
+func TestInvitationsByMail(t *testing.T) {
+	ts := newTestServer(t)
+	ada := ts.newClient()
+	ada.signupVerified("ada@example.com")
+	acme := strings.TrimSuffix(ada.post("/teams", url.Values{"name": {"Acme"}}).Header.Get("Location"), "/projects")
+	ada.post(acme+"/projects", url.Values{"name": {"Apollo"}})
+	invite := func(c *client, email, role string) response {
+		t.Helper()
+		return c.post(acme+"/invitations", url.Values{"email": {email}, "role": {role}})
+	}
+	linkTo := func(email string) string {
+		t.Helper()
+		ts.mailSettled() // the newest mail has arrived
+		return ts.path(ts.smtp.latest(email, "invited you to Acme").link(t, ts.URL+"/invitations/accept?token="))
+	}
+
+	wantRedirect(t, invite(ada, " Bob@Example.com ", "member"), acme+"/members")
+	res := ada.get(acme + "/members")
+	wantBody(t, res, "Invitation sent to bob@example.com.", "bob@example.com", "2 of 3 people on the Free plan, invitations included.")
+	link := linkTo("bob@example.com")
+	mail := ts.smtp.latest("bob@example.com", "invited you to Acme")
+	if !strings.Contains(mail.Text, "ada@example.com invited you to join the team Acme on Skiff, as a member.") ||
+		!strings.Contains(mail.Text, "The link works once, for bob@example.com") {
+		t.Fatalf("the invitation mail:\n%s", mail.Text)
+	}
+
+	// Opened by a scanner, or by bob before he has an account: nothing spent.
+	for range 2 {
+		res = ts.newClient().get(link)
+		wantStatus(t, res, http.StatusOK)
+		wantBody(t, res, "Join Acme", "Log in to join", "/signup?email=bob%40example.com")
+	}
+	if res.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Error("the invitation page lets its token out in a Referer")
+	}
+
+	// Cyd, logged in, cannot take bob's invitation.
+	cyd := ts.newClient()
+	cyd.signupVerified("cyd@example.com")
+	wantBody(t, cyd.get(link), "You are logged in with another address")
+	res = cyd.post("/invitations/accept", url.Values{"token": {tokenOf(t, link)}})
+	wantStatus(t, res, http.StatusForbidden)
+	wantBody(t, res, "This invitation is for another address")
+
+	// Bob signs up, unproven first.
+	bob := ts.newClient()
+	bob.signup("bob@example.com")
+	wantBody(t, bob.get(link), "Confirm your address first")
+	wantStatus(t, bob.post("/invitations/accept", url.Values{"token": {tokenOf(t, link)}}), http.StatusForbidden)
+	bob.verifyEmail("bob@example.com")
+	wantBody(t, bob.get(link), "Join Acme</button>")
+	wantRedirect(t, bob.post("/invitations/accept", url.Values{"token": {tokenOf(t, link)}}), acme+"/projects")
+	res = bob.get(acme + "/projects")
+	wantBody(t, res, "You joined Acme.", "Apollo")
+	wantBody(t, bob.get(acme+"/members"), "ada@example.com", "Owner", "bob@example.com", "Member")
+	// Spent: the same answer as any dead link, naming no team.
+	res = bob.post("/invitations/accept", url.Values{"token": {tokenOf(t, link)}})
+	wantStatus(t, res, http.StatusBadRequest)
+	wantBody(t, res, "This invitation has expired")
+	res = ts.newClient().get(link)
+	wantStatus(t, res, http.StatusBadRequest)
+	if strings.Contains(res.body, "Acme") {
+		t.Fatal("a dead invitation link names the team")
+	}
+
+	// A member may not invite (the permission table), nor pick admin.
+	res = invite(bob, "dan@example.com", "member")
+	wantStatus(t, res, http.StatusForbidden)
+	wantBody(t, res, "Only the team&#39;s admins and its owner may invite people by mail")
+	if strings.Contains(bob.get(acme+"/members").body, "Send invitation") {
+		t.Fatal("a member is shown the invite form")
+	}
+
+	// The Free plan: 3 people, invitations included.
+	wantRedirect(t, invite(ada, "cyd@example.com", "admin"), acme+"/members")
+	res = invite(ada, "dan@example.com", "member")
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantBody(t, res, "The team is full: the Free plan includes teams of up to 3 people, invitations included. Nothing was sent.")
+	for email, msg := range map[string]string{"bob@example.com": "bob@example.com is a member of the team already.",
+		"not an address": "Enter a valid email address"} {
+		res = invite(ada, email, "member")
+		wantStatus(t, res, http.StatusUnprocessableEntity)
+		wantBody(t, res, msg)
+	}
+
+	// Cyd's invitation sent again: the first link dies, the second works;
+	// then revoked: dead too.
+	first := linkTo("cyd@example.com")
+	cydInv := ts.count(`SELECT id FROM invitations WHERE email = 'cyd@example.com'`)
+	inv := acme + "/invitations/" + strconv.Itoa(cydInv)
+	wantRedirect(t, ada.post(inv+"/resend", nil), acme+"/members")
+	second := linkTo("cyd@example.com")
+	if second == first {
+		t.Fatal("sent again with the same link")
+	}
+	wantStatus(t, cyd.get(first), http.StatusBadRequest)
+	wantBody(t, cyd.get(second), "as an admin.", "Join Acme</button>")
+	wantRedirect(t, ada.post(inv+"/revoke", nil), acme+"/members")
+	wantStatus(t, cyd.post("/invitations/accept", url.Values{"token": {tokenOf(t, second)}}), http.StatusBadRequest)
+	wantStatus(t, ada.post(inv+"/revoke", nil), http.StatusNotFound)
+	if n := ts.count(`SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = 'cyd@example.com' AND m.team_id = ?`,
+		ts.count(`SELECT id FROM teams WHERE name = 'Acme'`)); n != 0 {
+		t.Fatal("cyd joined through a revoked invitation")
+	}
+}
+
+// TestREADMEPermissionTable: the README's permission table is the code's.
+func TestREADMEPermissionTable(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, end := strings.Index(string(b), "<!-- permissions -->"), strings.Index(string(b), "<!-- /permissions -->")
+	if start < 0 || end < start {
+		t.Fatal("no <!-- permissions --> table in the README")
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(b)[start:end], "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 5 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
+			continue
+		}
+		rows[strings.Trim(strings.TrimSpace(cells[1]), "`")] = strings.TrimSpace(cells[2])
+	}
+	who := map[string]string{db.RoleMember: "members, admins, owner", db.RoleAdmin: "admins, owner", db.RoleOwner: "owner"}
+	for action, p := range teamPermissions {
+		if rows[action] != who[p.Min] {
+			t.Errorf("README: %s is %q, the code says %q", action, rows[action], who[p.Min])
+		}
+	}
+	if len(rows) != len(teamPermissions) {
+		t.Errorf("README lists %d actions, the code %d", len(rows), len(teamPermissions))
+	}
 }

@@ -133,6 +133,7 @@ func (q Queries) ExportUser(ctx context.Context, userID int64) (Export, error) {
 var teamExportCoverage = map[string]string{
 	"projects":    "projects",
 	"memberships": "teams",
+	"invitations": "not exported: a team's pending invitations (addresses of other people), listed on its members page",
 }
 
 // exportCoverage names every table with a user_id column: the key of the

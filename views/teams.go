@@ -22,3 +22,49 @@ type Teams struct {
 	CanMore bool // the user may create another team
 	Max     int  // how many teams a user may own
 }
+
+// TeamMember is a member as the members page shows them.
+type TeamMember struct {
+	Name     string // display name, else address
+	Email    string
+	Role     string
+	JoinedAt time.Time
+	You      bool
+}
+
+// TeamInvitation is a pending invitation on the members page.
+type TeamInvitation struct {
+	ID        int64
+	Email     string
+	Role      string
+	InvitedBy string
+	ExpiresAt time.Time
+	Expired   bool
+}
+
+// Members is a team's members page.
+type Members struct {
+	Team        Team
+	Items       []TeamMember
+	Pager       Pager
+	Invitations []TeamInvitation
+	CanInvite   bool   // the viewer may invite (an admin or the owner)
+	CanAdmins   bool   // the viewer may invite admins (the owner)
+	Seats       string // "2 of 3 people on the Free plan, invitations included"; empty without a limit
+	Full        bool   // no seat left for another invitation
+}
+
+// InvitationURL is where a team's invitation is sent again or revoked.
+func InvitationURL(team, id int64) string { return TeamURL(team) + "/invitations/" + itoa(id) }
+
+// Invitation is the page an invitation's link opens.
+type Invitation struct {
+	TeamName  string
+	InvitedBy string
+	Role      string
+	Email     string // the invited address
+	Token     string
+	State     string // "anonymous", "other-account", "unverified" or "ready"
+	LoginURL  string // log in as the invited address, then back here
+	SignupURL string
+}

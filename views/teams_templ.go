@@ -76,7 +76,7 @@ func TeamsPage(p Page, t Teams, f Form) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				if tm.Personal {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<small class=\"muted\">· only you</small>")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<small>· only you</small>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

@@ -1,0 +1,283 @@
+package app
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"skiff/db"
+	"skiff/views"
+)
+
+// A team's members and invitations. An invitation is mailed to an address;
+// its link works once, for an account with that address, proven, for
+// invitationTTL. Admins and the owner invite (the permission table); only
+// the owner invites admins.
+
+const invitationTTL = 7 * 24 * time.Hour
+
+// handleMembers handles "GET /t/{team}/members".
+func (s *Server) handleMembers(w http.ResponseWriter, r *http.Request) error {
+	return s.renderMembers(w, r, http.StatusOK, views.Form{})
+}
+
+func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status int, f views.Form) error {
+	ctx := r.Context()
+	page, err := readPage(r, widePageSize)
+	if err != nil {
+		return err
+	}
+	o, team := s.pageOwner(r), s.teamView(r)
+	rows, err := s.db.Members(ctx, o.Team, page.Before, page.fetch())
+	if err != nil {
+		return err
+	}
+	rows, next := cut(page, rows, func(m db.Member) int64 { return m.UserID })
+	m := views.Members{Team: team, Pager: pager(r, page, next), CanInvite: allowed(team.Role, "members.invite"), CanAdmins: team.Role == db.RoleOwner}
+	for _, mb := range rows {
+		name := mb.DisplayName
+		if name == "" {
+			name = mb.Email
+		}
+		m.Items = append(m.Items, views.TeamMember{Name: name, Email: mb.Email, Role: mb.Role, JoinedAt: mb.JoinedAt, You: mb.UserID == o.Team.UserID()})
+	}
+	if m.CanInvite && !team.Personal {
+		pending, err := s.db.Invitations(ctx, o.Team)
+		if err != nil {
+			return err
+		}
+		for _, inv := range pending {
+			m.Invitations = append(m.Invitations, views.TeamInvitation{ID: inv.ID, Email: inv.Email, Role: inv.Role,
+				InvitedBy: inv.InvitedBy, ExpiresAt: inv.ExpiresAt, Expired: !inv.ExpiresAt.After(time.Now())})
+		}
+		if limit := o.Plan.MaxMembers; limit > 0 {
+			seats, err := s.db.Seats(ctx, o.Team)
+			if err != nil {
+				return err
+			}
+			m.Seats = strconv.Itoa(seats) + " of " + strconv.Itoa(limit) + " people on the " + o.Plan.Name + " plan, invitations included."
+			m.Full = seats >= limit
+		}
+	}
+	s.render(w, r, status, views.MembersPage(s.page(r, "Members"), m, f))
+	return nil
+}
+
+// handleInvite handles "POST /t/{team}/invitations" (email, role): the
+// invitation and its mail commit together.
+func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(r); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	o, team := s.pageOwner(r), s.teamView(r)
+	email := normalizeEmail(r.PostForm.Get("email"))
+	role := r.PostForm.Get("role")
+	if role == "" {
+		role = db.RoleMember
+	}
+	f := views.Form{Values: map[string]string{"email": email, "role": role}}
+	switch {
+	case role != db.RoleMember && role != db.RoleAdmin:
+		return badRequest("bad_role", "A member's role is member or admin.")
+	case role == db.RoleAdmin && team.Role != db.RoleOwner:
+		return &clientError{Status: http.StatusForbidden, Code: "forbidden", Title: "Not allowed in this team",
+			Message: "Only the team's owner may make someone an admin. Invite them as a member."}
+	}
+	if msg := emailProblem(email); msg != "" {
+		f.Errors = map[string]string{"email": msg}
+		return s.renderMembers(w, r, http.StatusUnprocessableEntity, f)
+	}
+	if err := s.mailLimit(r, email); err != nil {
+		return err
+	}
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		q := db.Q(tx)
+		secret, hash := newSecret()
+		inv, err := q.CreateInvitation(ctx, o.Team, email, role, hash, time.Now().Add(invitationTTL), o.Plan.MaxMembers)
+		if err != nil {
+			return err
+		}
+		return queueMail(ctx, q, email, invitationMail(inv, s.invitationLink(secret)))
+	})
+	if msg := s.invitationProblem(err, email, o.Plan); msg != "" {
+		f.Error = msg
+		return s.renderMembers(w, r, http.StatusUnprocessableEntity, f)
+	}
+	if err != nil {
+		return err
+	}
+	s.outbox.notify()
+	s.redirect(w, r, views.TeamURL(team.ID)+"/members", "Invitation sent to "+email+".")
+	return nil
+}
+
+// invitationProblem is what to tell the inviter when an invitation is
+// refused, or "" for any other error.
+func (s *Server) invitationProblem(err error, email string, plan Plan) string {
+	switch {
+	case errors.Is(err, db.ErrAlreadyMember):
+		return email + " is a member of the team already."
+	case errors.Is(err, db.ErrAlreadyInvited):
+		return email + " has an invitation already: send it again from the list below."
+	case errors.Is(err, db.ErrLimitReached):
+		return "The team is full: the " + plan.Name + " plan includes teams of up to " + strconv.Itoa(plan.MaxMembers) +
+			" people, invitations included. Nothing was sent."
+	case errors.Is(err, db.ErrPersonalTeam):
+		return "Your personal team is yours alone. Create a team to invite people."
+	}
+	return ""
+}
+
+// handleInviteResend handles "POST /t/{team}/invitations/{id}/resend": a
+// new link (the old one stops working) and seven more days.
+func (s *Server) handleInviteResend(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id, err := idParam(r)
+	if err != nil {
+		return err
+	}
+	o, team := s.pageOwner(r), s.teamView(r)
+	var inv db.Invitation
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		q := db.Q(tx)
+		secret, hash := newSecret()
+		var err error
+		if inv, err = q.RenewInvitation(ctx, o.Team, id, hash, time.Now().Add(invitationTTL)); err != nil {
+			return err
+		}
+		if err := s.mailLimit(r, inv.Email); err != nil {
+			return err
+		}
+		return queueMail(ctx, q, inv.Email, invitationMail(inv, s.invitationLink(secret)))
+	})
+	if err != nil {
+		return err
+	}
+	s.outbox.notify()
+	s.redirect(w, r, views.TeamURL(team.ID)+"/members", "Invitation sent again to "+inv.Email+". The link sent before no longer works.")
+	return nil
+}
+
+// handleInviteRevoke handles "POST /t/{team}/invitations/{id}/revoke".
+func (s *Server) handleInviteRevoke(w http.ResponseWriter, r *http.Request) error {
+	id, err := idParam(r)
+	if err != nil {
+		return err
+	}
+	o, team := s.pageOwner(r), s.teamView(r)
+	inv, err := s.db.RevokeInvitation(r.Context(), o.Team, id)
+	if err != nil {
+		return err
+	}
+	s.redirect(w, r, views.TeamURL(team.ID)+"/members", "Invitation to "+inv.Email+" revoked. Its link no longer works.")
+	return nil
+}
+
+// invitationLink is the link an invitation mails, built from BASE_URL.
+func (s *Server) invitationLink(secret string) string {
+	return s.cfg.Origin() + "/invitations/accept?token=" + url.QueryEscape(secret)
+}
+
+// handleInvitationPage handles "GET /invitations/accept?token=": who
+// invites whom where, and the step left. It spends nothing.
+func (s *Server) handleInvitationPage(w http.ResponseWriter, r *http.Request) error {
+	noReferrer(w)
+	token := r.URL.Query().Get("token")
+	inv, err := s.pendingInvitation(r.Context(), token)
+	if errors.Is(err, db.ErrNotFound) {
+		return errInvitationGone
+	}
+	if err != nil {
+		return err
+	}
+	page := views.Invitation{TeamName: inv.TeamName, InvitedBy: inv.InvitedBy, Role: inv.Role, Email: inv.Email, Token: token}
+	here := r.URL.RequestURI()
+	u := s.currentUser(r)
+	switch {
+	case u == nil:
+		page.State = "anonymous"
+		page.LoginURL = "/login?email=" + url.QueryEscape(inv.Email) + "&next=" + url.QueryEscape(here)
+		page.SignupURL = "/signup?email=" + url.QueryEscape(inv.Email)
+	case u.Email != inv.Email:
+		page.State = "other-account"
+	case !u.EmailVerifiedAt.Valid:
+		page.State = "unverified"
+	default:
+		page.State = "ready"
+	}
+	s.render(w, r, http.StatusOK, views.InvitationPage(s.page(r, "Join "+inv.TeamName), page))
+	return nil
+}
+
+func (s *Server) pendingInvitation(ctx context.Context, token string) (db.Invitation, error) {
+	hash, ok := tokenHash(token)
+	if !ok {
+		return db.Invitation{}, db.ErrNotFound
+	}
+	return s.db.PendingInvitation(ctx, hash)
+}
+
+// errInvitationGone is the one answer for an unknown, used, revoked,
+// expired or forged invitation link: it names no team.
+var errInvitationGone = &clientError{Status: http.StatusBadRequest, Code: "invitation_gone", Title: "This invitation has expired",
+	Message: "The invitation is invalid, was already used or revoked, or has expired. Ask whoever invited you to send it again."}
+
+// handleInvitationAccept handles "POST /invitations/accept" (token): the
+// logged-in user, with the invited address proven, joins the team.
+func (s *Server) handleInvitationAccept(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(r); err != nil {
+		return err
+	}
+	noReferrer(w)
+	ctx := r.Context()
+	u := s.currentUser(r)
+	hash, ok := tokenHash(r.PostForm.Get("token"))
+	if !ok {
+		return errInvitationGone
+	}
+	if !u.EmailVerifiedAt.Valid {
+		return &clientError{Status: http.StatusForbidden, Code: "unverified", Title: "Confirm your address first",
+			Message: "An invitation is accepted by a proven address: open the link we mailed you when you signed up, then the invitation again."}
+	}
+	sc, inv, err := s.db.AcceptInvitation(ctx, hash, u.ID, u.Email, func(ownerID int64) (int, error) {
+		plan, err := s.planOf(ctx, ownerID)
+		return s.plan(plan).MaxMembers, err
+	})
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		return errInvitationGone
+	case errors.Is(err, db.ErrNotInvited):
+		return &clientError{Status: http.StatusForbidden, Code: "not_invited", Title: "This invitation is for another address",
+			Message: "You are logged in as " + u.Email + ". Log out, then log in with the address the invitation was sent to."}
+	case errors.Is(err, db.ErrAlreadyMember):
+		s.redirect(w, r, views.ProjectsURL(inv.TeamID), "You are a member of "+inv.TeamName+" already.")
+		return nil
+	case errors.Is(err, db.ErrLimitReached):
+		return &clientError{Status: http.StatusConflict, Code: "team_full", Title: "The team is full",
+			Message: inv.TeamName + " has as many members as its plan includes. Ask whoever invited you; the invitation stays valid until it expires."}
+	case err != nil:
+		return err
+	}
+	s.redirect(w, r, views.ProjectsURL(sc.TeamID()), "You joined "+inv.TeamName+".")
+	return nil
+}
+
+// invitationMail is the invitation, with its link.
+func invitationMail(inv db.Invitation, link string) views.EmailContent {
+	who := inv.InvitedBy
+	if who == "" {
+		who = "Someone"
+	}
+	return views.EmailContent{
+		Title:       who + " invited you to " + inv.TeamName,
+		Paragraphs:  []string{who + " invited you to join the team " + inv.TeamName + " on Skiff, as " + views.RoleArticle(inv.Role) + "."},
+		ButtonLabel: "Join " + inv.TeamName, ButtonURL: link,
+		After: []string{"The link works once, for " + inv.Email + ", until " + inv.ExpiresAt.UTC().Format("2 Jan 2006") +
+			". If you did not expect this invitation, ignore this mail."},
+	}
+}
