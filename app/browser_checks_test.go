@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"skiff/db"
 )
 
 // The checks that keep the pages fit for a visitor: every page, anonymous,
@@ -136,6 +139,9 @@ func TestBrowserEveryPageFitsIsAccessibleAndShowsFocus(t *testing.T) {
 	acme := ada.post("/teams", url.Values{"name": {"Acme Rockets"}}).Header.Get("Location")
 	ada.post(acme, url.Values{"name": {"Apollo"}})
 	members := strings.TrimSuffix(acme, "/projects") + "/members"
+	acmeID, _ := strconv.ParseInt(strings.Split(acme, "/")[2], 10, 64)
+	acmeTeam, _, _ := ts.db.Membership(context.Background(), ts.userID("ada@example.com"), acmeID)
+	ts.db.AddMember(context.Background(), acmeTeam, ts.userID("boss@example.com"), db.RoleAdmin)
 	ada.post(strings.TrimSuffix(acme, "/projects")+"/invitations", url.Values{"email": {"grace.hopper.with.a.long.address@example.com"}})
 	ts.mailSettled()
 	invitation := ts.path(ts.smtp.latest("grace.hopper.with.a.long.address@example.com", "invited you").link(t, ts.URL+"/invitations/accept?token="))

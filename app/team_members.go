@@ -37,13 +37,17 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 		return err
 	}
 	rows, next := cut(page, rows, func(m db.Member) int64 { return m.UserID })
-	m := views.Members{Team: team, Pager: pager(r, page, next), CanInvite: allowed(team.Role, "members.invite"), CanAdmins: team.Role == db.RoleOwner}
+	m := views.Members{Team: team, Pager: pager(r, page, next), CanInvite: allowed(team.Role, "members.invite"), CanAdmins: team.Role == db.RoleOwner,
+		CanLeave: !team.Personal && team.Role != db.RoleOwner, IsOwner: !team.Personal && team.Role == db.RoleOwner}
 	for _, mb := range rows {
 		name := mb.DisplayName
 		if name == "" {
 			name = mb.Email
 		}
-		m.Items = append(m.Items, views.TeamMember{Name: name, Email: mb.Email, Role: mb.Role, JoinedAt: mb.JoinedAt, You: mb.UserID == o.Team.UserID()})
+		you := mb.UserID == o.Team.UserID()
+		m.Items = append(m.Items, views.TeamMember{UserID: mb.UserID, Name: name, Email: mb.Email, Role: mb.Role, JoinedAt: mb.JoinedAt, You: you,
+			CanRemove: !you && allowed(team.Role, "members.remove") && canActOn(team.Role, mb.Role),
+			CanRole:   !you && allowed(team.Role, "members.roles") && mb.Role != db.RoleOwner})
 	}
 	if m.CanInvite && !team.Personal {
 		pending, err := s.db.Invitations(ctx, o.Team)
@@ -280,4 +284,134 @@ func invitationMail(inv db.Invitation, link string) views.EmailContent {
 		After: []string{"The link works once, for " + inv.Email + ", until " + inv.ExpiresAt.UTC().Format("2 Jan 2006") +
 			". If you did not expect this invitation, ignore this mail."},
 	}
+}
+
+// targetMember is the member the path's {user} names, with their role; a
+// user who is not a member is db.ErrNotFound.
+func (s *Server) targetMember(r *http.Request) (int64, db.Team, error) {
+	id, err := strconv.ParseInt(r.PathValue("user"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, db.Team{}, db.ErrNotFound
+	}
+	_, t, err := s.db.Membership(r.Context(), id, s.pageOwner(r).Team.TeamID())
+	return id, t, err
+}
+
+// memberName is how the pages name a member in a message.
+func (s *Server) memberName(ctx context.Context, id int64) string {
+	u, err := s.db.UserByID(ctx, id)
+	if err != nil {
+		return "The member"
+	}
+	if u.DisplayName != "" {
+		return u.DisplayName
+	}
+	return u.Email
+}
+
+var errOwnerStays = &clientError{Status: http.StatusConflict, Code: "owner_stays", Title: "The owner stays",
+	Message: "The team's owner cannot be removed or change role: they hand the team over to another member first."}
+
+// handleMemberRemove handles "POST /t/{team}/members/{user}/remove": a
+// member below the remover's role leaves the team, at their next request.
+func (s *Server) handleMemberRemove(w http.ResponseWriter, r *http.Request) error {
+	id, target, err := s.targetMember(r)
+	if err != nil {
+		return err
+	}
+	team := s.teamView(r)
+	if !canActOn(team.Role, target.Role) {
+		return &clientError{Status: http.StatusForbidden, Code: "forbidden", Title: "Not allowed in this team",
+			Message: "You may remove only members whose role is below yours. To leave the team yourself, use Leave the team."}
+	}
+	name := s.memberName(r.Context(), id)
+	err = s.db.RemoveMember(r.Context(), s.pageOwner(r).Team, id)
+	if errors.Is(err, db.ErrOwnerStays) {
+		return errOwnerStays
+	}
+	if err != nil {
+		return err
+	}
+	s.redirect(w, r, views.TeamURL(team.ID)+"/members", name+" was removed from the team.")
+	return nil
+}
+
+// handleMemberRole handles "POST /t/{team}/members/{user}/role" (role).
+func (s *Server) handleMemberRole(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(r); err != nil {
+		return err
+	}
+	id, _, err := s.targetMember(r)
+	if err != nil {
+		return err
+	}
+	role := r.PostForm.Get("role")
+	if role != db.RoleMember && role != db.RoleAdmin {
+		return badRequest("bad_role", "A member's role is member or admin.")
+	}
+	err = s.db.SetRole(r.Context(), s.pageOwner(r).Team, id, role)
+	if errors.Is(err, db.ErrOwnerStays) {
+		return errOwnerStays
+	}
+	if err != nil {
+		return err
+	}
+	s.redirect(w, r, views.TeamURL(s.teamView(r).ID)+"/members", s.memberName(r.Context(), id)+" is "+views.RoleArticle(role)+" now.")
+	return nil
+}
+
+// handleTeamLeave handles "POST /t/{team}/leave".
+func (s *Server) handleTeamLeave(w http.ResponseWriter, r *http.Request) error {
+	o, team := s.pageOwner(r), s.teamView(r)
+	err := s.db.RemoveMember(r.Context(), o.Team, o.Team.UserID())
+	if errors.Is(err, db.ErrOwnerStays) {
+		return &clientError{Status: http.StatusConflict, Code: "owner_stays", Title: "The owner stays",
+			Message: "You own this team: hand it over to another member first, or delete it."}
+	}
+	if err != nil {
+		return err
+	}
+	s.redirect(w, r, "/teams", "You left "+team.Name+".")
+	return nil
+}
+
+// handleTeamTransfer handles "POST /t/{team}/transfer" (user): another
+// member owns the team from now on; the former owner stays, as an admin.
+func (s *Server) handleTeamTransfer(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(r); err != nil {
+		return err
+	}
+	o, team := s.pageOwner(r), s.teamView(r)
+	id, err := strconv.ParseInt(r.PostForm.Get("user"), 10, 64)
+	if err != nil || id <= 0 || id == o.Team.UserID() {
+		return badRequest("bad_member", "Choose the member who will own the team.")
+	}
+	err = s.db.TransferTeam(r.Context(), o.Team, id)
+	switch {
+	case errors.Is(err, db.ErrPersonalTeam):
+		return &clientError{Status: http.StatusConflict, Code: "personal_team", Title: "A personal team stays yours",
+			Message: "Your personal team is yours alone and cannot be handed over."}
+	case errors.Is(err, db.ErrNotFound):
+		return badRequest("bad_member", "The team is handed over to one of its members only.")
+	case err != nil:
+		return err
+	}
+	s.redirect(w, r, views.TeamURL(team.ID)+"/members", s.memberName(r.Context(), id)+" owns "+team.Name+" now; you are an admin.")
+	return nil
+}
+
+// handleTeamDelete handles "POST /t/{team}/delete": the team, its projects,
+// memberships and invitations go.
+func (s *Server) handleTeamDelete(w http.ResponseWriter, r *http.Request) error {
+	o, team := s.pageOwner(r), s.teamView(r)
+	err := s.db.DeleteTeam(r.Context(), o.Team)
+	if errors.Is(err, db.ErrPersonalTeam) {
+		return &clientError{Status: http.StatusConflict, Code: "personal_team", Title: "A personal team stays yours",
+			Message: "Your personal team goes only with your account."}
+	}
+	if err != nil {
+		return err
+	}
+	s.redirect(w, r, "/teams", team.Name+" and its projects were deleted.")
+	return nil
 }

@@ -21,7 +21,17 @@ var teamPermissions = map[string]struct {
 	"projects":       {db.RoleMember, "see, create, rename and delete the team's projects"},
 	"members.view":   {db.RoleMember, "see the team's members"},
 	"members.invite": {db.RoleAdmin, "invite people by mail, send an invitation again, revoke one"},
+	"members.remove": {db.RoleAdmin, "remove a member whose role is below their own"},
+	"members.roles":  {db.RoleOwner, "make a member an admin, or an admin a member"},
+	"team.leave":     {db.RoleMember, "leave the team (its owner hands it over first)"},
+	"team.transfer":  {db.RoleOwner, "hand the team over to another member, staying as an admin"},
+	"team.delete":    {db.RoleOwner, "delete the team with its projects"},
 }
+
+// canActOn reports whether a member with role actor may remove one with
+// role target: only below their own (an admin removes members, the owner
+// anyone but themselves).
+func canActOn(actor, target string) bool { return roleRank[actor] > roleRank[target] }
 
 var roleRank = map[string]int{db.RoleMember: 1, db.RoleAdmin: 2, db.RoleOwner: 3}
 

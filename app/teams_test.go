@@ -154,9 +154,6 @@ func TestTeamRolesFollowTheTable(t *testing.T) {
 		users[name] = ts.newClient()
 		users[name].signupVerified(name + "@example.com")
 	}
-	team, _ := ts.db.CreateTeam(ctx, ts.userID("ada@example.com"), "Acme")
-	ts.db.AddMember(ctx, team, ts.userID("bob@example.com"), db.RoleAdmin)
-	ts.db.AddMember(ctx, team, ts.userID("cyd@example.com"), db.RoleMember)
 	// On Pro: no plan limit gets in the way of the many rows made here.
 	if _, err := ts.db.ApplySubscription(ctx, db.Subscription{ID: "sub_ada", UserID: ts.userID("ada@example.com"),
 		CustomerID: "cus_ada", PriceID: "price_pro", Plan: PlanPro, Status: "active", Version: 1}); err != nil {
@@ -166,17 +163,24 @@ func TestTeamRolesFollowTheTable(t *testing.T) {
 	for _, route := range teamRoutes(t, ts) {
 		action := ts.srv.teamActions[route]
 		for who, role := range roles {
-			f := newTeamFixtures(t, ts, team) // fresh rows: the requests act for real
+			// A fresh team for each request: they act for real (a hand-over,
+			// a deletion), and each must meet the roles as set up.
+			team, _ := ts.db.CreateTeam(ctx, ts.userID("ada@example.com"), "Acme")
+			ts.db.AddMember(ctx, team, ts.userID("bob@example.com"), db.RoleAdmin)
+			ts.db.AddMember(ctx, team, ts.userID("cyd@example.com"), db.RoleMember)
+			f := newTeamFixtures(t, ts, team)
 			res := f.send(users[who], route, views.TeamURL(team.TeamID()))
 			switch {
+			case res.StatusCode >= 500:
+				t.Errorf("%s (%s) by the %s: %d", route, action, role, res.StatusCode)
 			case !allowed(role, action) && res.StatusCode != http.StatusForbidden:
 				t.Errorf("%s (%s) by the %s: %d, want 403", route, action, role, res.StatusCode)
-			case allowed(role, action) && res.StatusCode >= 400:
-				t.Errorf("%s (%s) by the %s: %d, want an answer", route, action, role, res.StatusCode)
+			case allowed(role, action) && res.StatusCode == http.StatusForbidden:
+				t.Errorf("%s (%s) by the %s: 403, the table allows it", route, action, role)
 			}
+			ts.db.DeleteTeam(ctx, team)
 		}
 	}
-	// The table covers what the README says, and nothing is left unruled.
 	for pattern, action := range ts.srv.teamActions {
 		if _, ok := teamPermissions[action]; !ok {
 			t.Errorf("%s: action %q is not in the table", pattern, action)
@@ -197,7 +201,10 @@ func teamRoutes(t *testing.T, ts *testServer) []string {
 	if len(routes) < 9 {
 		t.Fatalf("only %d team routes found: %v", len(routes), routes)
 	}
-	last := func(p string) bool { return strings.HasSuffix(p, "/delete") || strings.HasSuffix(p, "/revoke") }
+	last := func(p string) bool {
+		return strings.HasSuffix(p, "/delete") || strings.HasSuffix(p, "/revoke") || strings.HasSuffix(p, "/remove") ||
+			strings.HasSuffix(p, "/leave") || strings.HasSuffix(p, "/transfer")
+	}
 	slices.SortStableFunc(routes, func(a, b string) int {
 		return strings.Compare(strconv.FormatBool(last(a)), strconv.FormatBool(last(b)))
 	})
@@ -210,6 +217,7 @@ type teamFixtures struct {
 	t          *testing.T
 	projects   []int64
 	invitation int64
+	member     int64 // a member (role member) to act on
 }
 
 var fixtureSeq atomic.Int64
@@ -227,7 +235,14 @@ func newTeamFixtures(t *testing.T, ts *testServer, team db.Scope) *teamFixtures 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &teamFixtures{t: t, projects: []int64{p.ID}, invitation: inv.ID}
+	u, err := ts.db.CreateUser(ctx, "member"+strconv.FormatInt(n, 10)+"@example.com", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.db.AddMember(ctx, team, u.ID, db.RoleMember); err != nil && err != db.ErrPersonalTeam {
+		t.Fatal(err)
+	}
+	return &teamFixtures{t: t, projects: []int64{p.ID}, invitation: inv.ID, member: u.ID}
 }
 
 // send sends the route's request with teamPath for /t/{team} and the
@@ -241,12 +256,18 @@ func (f *teamFixtures) send(c *client, pattern, teamPath string) response {
 		id = f.invitation
 	}
 	path = strings.Replace(path, "{id}", strconv.FormatInt(id, 10), 1)
+	path = strings.Replace(path, "{user}", strconv.FormatInt(f.member, 10), 1)
 	if unknown := regexp.MustCompile(`\{[a-z]+\}`).FindString(path); unknown != "" {
 		f.t.Fatalf("%s: no value for %s in the matrix; add one", pattern, unknown)
 	}
 	if method == http.MethodPost {
 		n := fixtureSeq.Add(1)
-		return c.post(path, url.Values{"name": {"Renamed"}, "email": {"new" + strconv.FormatInt(n, 10) + "@example.com"}})
+		role := db.RoleAdmin // a role change promotes; an invitation is a member's (only owners invite admins)
+		if strings.Contains(path, "/invitations") {
+			role = db.RoleMember
+		}
+		return c.post(path, url.Values{"name": {"Renamed"}, "email": {"new" + strconv.FormatInt(n, 10) + "@example.com"},
+			"role": {role}, "user": {strconv.FormatInt(f.member, 10)}})
 	}
 	return c.get(path)
 }
@@ -462,4 +483,71 @@ func TestREADMEPermissionTable(t *testing.T) {
 	if len(rows) != len(teamPermissions) {
 		t.Errorf("README lists %d actions, the code %d", len(rows), len(teamPermissions))
 	}
+}
+
+// TestManagingMembers: removal, role changes, leaving, handing over and
+// deleting, each by whom the table allows, each taking effect at the next
+// request of the member it concerns.
+func TestManagingMembers(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := context.Background()
+	c := map[string]*client{}
+	for _, name := range []string{"ada", "bob", "cyd", "dan"} {
+		c[name] = ts.newClient()
+		c[name].signupVerified(name + "@example.com")
+	}
+	id := func(name string) string { return strconv.FormatInt(ts.userID(name+"@example.com"), 10) }
+	team, _ := ts.db.CreateTeam(ctx, ts.userID("ada@example.com"), "Acme")
+	ts.db.AddMember(ctx, team, ts.userID("bob@example.com"), db.RoleAdmin)
+	ts.db.AddMember(ctx, team, ts.userID("cyd@example.com"), db.RoleMember)
+	base := views.TeamURL(team.TeamID())
+	members := base + "/members"
+
+	res := c["ada"].get(members)
+	wantBody(t, res, "Make member", "Make admin", "Remove bob@example.com", "Remove cyd@example.com", "Hand the team over", "Delete Acme")
+	res = c["bob"].get(members)
+	wantBody(t, res, "Remove cyd@example.com", "Leave Acme")
+	for _, not := range []string{"Remove ada@example.com", "Make admin", "Delete Acme"} {
+		if strings.Contains(res.body, not) {
+			t.Errorf("an admin is offered %q", not)
+		}
+	}
+	if strings.Contains(c["cyd"].get(members).body, "Remove ") {
+		t.Error("a member is offered to remove someone")
+	}
+
+	// An admin removes a member, not the owner nor another admin.
+	wantStatus(t, c["bob"].post(members+"/"+id("ada")+"/remove", nil), http.StatusForbidden)
+	wantRedirect(t, c["bob"].post(members+"/"+id("cyd")+"/remove", nil), members)
+	wantBody(t, c["bob"].get(members), "cyd@example.com was removed from the team.")
+	wantStatus(t, c["cyd"].get(base+"/projects"), http.StatusNotFound)
+	wantStatus(t, c["bob"].post(members+"/"+id("cyd")+"/remove", nil), http.StatusNotFound)
+
+	// The owner makes bob a member: he can no longer invite.
+	wantRedirect(t, c["ada"].post(members+"/"+id("bob")+"/role", url.Values{"role": {"member"}}), members)
+	wantStatus(t, c["bob"].post(base+"/invitations", url.Values{"email": {"eve@example.com"}}), http.StatusForbidden)
+	wantStatus(t, c["ada"].post(members+"/"+id("ada")+"/role", url.Values{"role": {"member"}}), http.StatusConflict)
+
+	// The owner cannot leave; bob can.
+	wantStatus(t, c["ada"].post(base+"/leave", nil), http.StatusConflict)
+	wantRedirect(t, c["bob"].post(base+"/leave", nil), "/teams")
+	wantBody(t, c["bob"].get("/teams"), "You left Acme.")
+	wantStatus(t, c["bob"].get(base+"/projects"), http.StatusNotFound)
+
+	// Handed over to dan: ada stays as an admin and may not delete it; dan may.
+	ts.db.AddMember(ctx, team, ts.userID("dan@example.com"), db.RoleMember)
+	wantStatus(t, c["ada"].post(base+"/transfer", url.Values{"user": {id("cyd")}}), http.StatusBadRequest) // not a member
+	wantRedirect(t, c["ada"].post(base+"/transfer", url.Values{"user": {id("dan")}}), members)
+	wantBody(t, c["ada"].get(members), "dan@example.com owns Acme now; you are an admin.")
+	wantStatus(t, c["ada"].post(base+"/delete", nil), http.StatusForbidden)
+	c["dan"].post(base+"/projects", url.Values{"name": {"Apollo"}})
+	wantRedirect(t, c["dan"].post(base+"/delete", nil), "/teams")
+	wantBody(t, c["dan"].get("/teams"), "Acme and its projects were deleted.")
+	wantStatus(t, c["ada"].get(base+"/projects"), http.StatusNotFound)
+	if n := ts.count(`SELECT count(*) FROM projects WHERE team_id = ?`, team.TeamID()); n != 0 {
+		t.Fatalf("%d projects of the deleted team left", n)
+	}
+	// A personal team is not deleted on its own.
+	personal := views.TeamURL(ts.team(ts.userID("ada@example.com")).TeamID())
+	wantStatus(t, c["ada"].post(personal+"/delete", nil), http.StatusConflict)
 }

@@ -25,11 +25,14 @@ type Teams struct {
 
 // TeamMember is a member as the members page shows them.
 type TeamMember struct {
-	Name     string // display name, else address
-	Email    string
-	Role     string
-	JoinedAt time.Time
-	You      bool
+	UserID    int64
+	Name      string // display name, else address
+	Email     string
+	Role      string
+	JoinedAt  time.Time
+	You       bool
+	CanRemove bool // the viewer may remove them
+	CanRole   bool // the viewer may change their role
 }
 
 // TeamInvitation is a pending invitation on the members page.
@@ -52,7 +55,12 @@ type Members struct {
 	CanAdmins   bool   // the viewer may invite admins (the owner)
 	Seats       string // "2 of 3 people on the Free plan, invitations included"; empty without a limit
 	Full        bool   // no seat left for another invitation
+	CanLeave    bool   // the viewer may leave (not the owner, not a personal team)
+	IsOwner     bool   // the viewer owns this (shared) team: hand it over, delete it
 }
+
+// MemberURL is where a team's member is removed or changes role.
+func MemberURL(team, user int64) string { return TeamURL(team) + "/members/" + itoa(user) }
 
 // InvitationURL is where a team's invitation is sent again or revoked.
 func InvitationURL(team, id int64) string { return TeamURL(team) + "/invitations/" + itoa(id) }
