@@ -122,31 +122,23 @@ func (q Queries) Invitations(ctx context.Context, sc Scope) ([]Invitation, error
 // RenewInvitation gives a pending invitation of the scope's team a new link
 // (hash) and expiry, for sending it again: the old link stops working.
 func (q Queries) RenewInvitation(ctx context.Context, sc Scope, id int64, hash []byte, expires time.Time) (Invitation, error) {
-	var inv Invitation
-	err := q.atomic(ctx, func(q Queries) error {
-		res, err := q.writer.ExecContext(ctx, `
-			UPDATE invitations SET token_hash = ?, expires_at = ?, invited_by = ?
-			WHERE id = ? AND team_id = ? AND accepted_at IS NULL AND revoked_at IS NULL`, hash, expires, sc.user, id, sc.team)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrNotFound
-		}
-		inv, err = scanInvitation(q.writer.QueryRowContext(ctx, `SELECT `+invitationColumns+invitationJoins+`WHERE i.id = ?`, id))
-		return err
-	})
-	return inv, err
+	return q.changePendingInvitation(ctx, sc, id, `token_hash = ?, expires_at = ?, invited_by = ?`, hash, expires, sc.user)
 }
 
 // RevokeInvitation withdraws a pending invitation of the scope's team: its
 // link stops working. ErrNotFound when there is no such pending one.
 func (q Queries) RevokeInvitation(ctx context.Context, sc Scope, id int64) (Invitation, error) {
+	return q.changePendingInvitation(ctx, sc, id, `revoked_at = ?`, now())
+}
+
+// changePendingInvitation sets columns (an UPDATE's SET list, with args) on
+// a pending invitation of the scope's team and returns it as it is then;
+// ErrNotFound when there is no such pending one.
+func (q Queries) changePendingInvitation(ctx context.Context, sc Scope, id int64, set string, args ...any) (Invitation, error) {
 	var inv Invitation
 	err := q.atomic(ctx, func(q Queries) error {
-		res, err := q.writer.ExecContext(ctx, `
-			UPDATE invitations SET revoked_at = ? WHERE id = ? AND team_id = ? AND accepted_at IS NULL AND revoked_at IS NULL`,
-			now(), id, sc.team)
+		res, err := q.writer.ExecContext(ctx, `UPDATE invitations SET `+set+`
+			WHERE id = ? AND team_id = ? AND accepted_at IS NULL AND revoked_at IS NULL`, append(args, id, sc.team)...)
 		if err != nil {
 			return err
 		}
