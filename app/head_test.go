@@ -93,7 +93,8 @@ func TestHeadChangesNothing(t *testing.T) {
 		}
 	}
 	paths := []string{"/", "/signup", "/login", "/login/magic", "/forgot-password", "/pricing", "/dashboard",
-		"/projects", "/projects/1", ts.projectsOf("ada@example.com") + "/1", "/teams", "/settings", "/settings/security", "/settings/2fa", "/settings/2fa/recovery-codes",
+		"/projects", "/projects/1", ts.projectsOf("ada@example.com") + "/1", "/teams",
+		strings.TrimSuffix(ts.projectsOf("ada@example.com"), "/projects") + "/members", "/settings", "/settings/security", "/settings/2fa", "/settings/2fa/recovery-codes",
 		"/settings/2fa/recovery-codes.txt", "/settings/sessions", "/settings/tokens", "/settings/data", "/settings/export",
 		"/api", "/billing?session_id=" + sessionID,
 		"/reports", "/admin", "/auth/github", "/auth/oidc", "/auth/github/callback?code=x&state=y", "/login/2fa",

@@ -38,7 +38,8 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	}
 	rows, next := cut(page, rows, func(m db.Member) int64 { return m.UserID })
 	m := views.Members{Team: team, Pager: pager(r, page, next), CanInvite: allowed(team.Role, "members.invite"), CanAdmins: team.Role == db.RoleOwner,
-		CanLeave: !team.Personal && team.Role != db.RoleOwner, IsOwner: !team.Personal && team.Role == db.RoleOwner}
+		CanLeave: !team.Personal && team.Role != db.RoleOwner, IsOwner: !team.Personal && team.Role == db.RoleOwner,
+		CanRename: !team.Personal && allowed(team.Role, "team.rename")}
 	for _, mb := range rows {
 		name := mb.DisplayName
 		if name == "" {
@@ -66,6 +67,12 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 			m.Seats = strconv.Itoa(seats) + " of " + strconv.Itoa(limit) + " people on the " + o.Plan.Name + " plan, invitations included."
 			m.Full = seats >= limit
 		}
+	}
+	if _, ok := f.Values["team_name"]; !ok { // the rename form starts with the name
+		if f.Values == nil {
+			f.Values = map[string]string{}
+		}
+		f.Values["team_name"] = team.Name
 	}
 	s.render(w, r, status, views.MembersPage(s.page(r, "Members"), m, f))
 	return nil
@@ -413,5 +420,28 @@ func (s *Server) handleTeamDelete(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	s.redirect(w, r, "/teams", team.Name+" and its projects were deleted.")
+	return nil
+}
+
+// handleTeamRename handles "POST /t/{team}/rename" (name).
+func (s *Server) handleTeamRename(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(r); err != nil {
+		return err
+	}
+	o, team := s.pageOwner(r), s.teamView(r)
+	in := teamInput{Name: r.PostForm.Get("name")}.clean()
+	if errs := in.Valid(); errs != nil {
+		return s.renderMembers(w, r, http.StatusUnprocessableEntity, views.Form{
+			Values: map[string]string{"team_name": in.Name}, Errors: map[string]string{"team_name": errs["name"]}})
+	}
+	err := s.db.RenameTeam(r.Context(), o.Team, in.Name)
+	if errors.Is(err, db.ErrPersonalTeam) {
+		return &clientError{Status: http.StatusConflict, Code: "personal_team", Title: "A personal team keeps its name",
+			Message: "Your personal team is yours alone; create a team to name one."}
+	}
+	if err != nil {
+		return err
+	}
+	s.redirect(w, r, views.TeamURL(team.ID)+"/members", team.Name+" is called "+in.Name+" now.")
 	return nil
 }

@@ -23,6 +23,7 @@ var teamPermissions = map[string]struct {
 	"members.invite": {db.RoleAdmin, "invite people by mail, send an invitation again, revoke one"},
 	"members.remove": {db.RoleAdmin, "remove a member whose role is below their own"},
 	"members.roles":  {db.RoleOwner, "make a member an admin, or an admin a member"},
+	"team.rename":    {db.RoleAdmin, "rename the team"},
 	"team.leave":     {db.RoleMember, "leave the team (its owner hands it over first)"},
 	"team.transfer":  {db.RoleOwner, "hand the team over to another member, staying as an admin"},
 	"team.delete":    {db.RoleOwner, "delete the team with its projects"},

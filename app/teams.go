@@ -29,6 +29,7 @@ func (s *Server) teamRoutes(public, user group, team teamGroup) {
 	team.handle("POST /t/{team}/invitations/{id}/revoke", "members.invite", s.handleInviteRevoke)
 	team.handle("POST /t/{team}/members/{user}/remove", "members.remove", s.handleMemberRemove)
 	team.handle("POST /t/{team}/members/{user}/role", "members.roles", s.handleMemberRole)
+	team.handle("POST /t/{team}/rename", "team.rename", s.handleTeamRename)
 	team.handle("POST /t/{team}/leave", "team.leave", s.handleTeamLeave)
 	team.handle("POST /t/{team}/transfer", "team.transfer", s.handleTeamTransfer)
 	team.handle("POST /t/{team}/delete", "team.delete", s.handleTeamDelete)

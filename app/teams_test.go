@@ -551,3 +551,28 @@ func TestManagingMembers(t *testing.T) {
 	personal := views.TeamURL(ts.team(ts.userID("ada@example.com")).TeamID())
 	wantStatus(t, c["ada"].post(personal+"/delete", nil), http.StatusConflict)
 }
+
+// TestRenamingATeam: admins and the owner rename a team; its links stay
+// right (they carry its id); a personal team keeps its name.
+func TestRenamingATeam(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := context.Background()
+	ada, cyd := ts.newClient(), ts.newClient()
+	ada.signupVerified("ada@example.com")
+	cyd.signupVerified("cyd@example.com")
+	team, _ := ts.db.CreateTeam(ctx, ts.userID("ada@example.com"), "Acme")
+	ts.db.AddMember(ctx, team, ts.userID("cyd@example.com"), db.RoleMember)
+	base := views.TeamURL(team.TeamID())
+	wantBody(t, ada.get(base+"/members"), `name="team_name"`, `value="Acme"`)
+	res := ada.post(base+"/rename", url.Values{"name": {""}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantBody(t, res, "Give your team a name.")
+	wantRedirect(t, ada.post(base+"/rename", url.Values{"name": {" Acme Rockets "}}), base+"/members")
+	wantBody(t, ada.get(base+"/members"), "Acme is called Acme Rockets now.", "In the team <strong>Acme Rockets</strong>")
+	wantBody(t, cyd.get(base+"/projects"), "Acme Rockets")
+	if strings.Contains(cyd.get(base+"/members").body, `name="team_name"`) {
+		t.Error("a member is offered the rename form")
+	}
+	personal := views.TeamURL(ts.team(ts.userID("ada@example.com")).TeamID())
+	wantStatus(t, ada.post(personal+"/rename", url.Values{"name": {"Mine"}}), http.StatusConflict)
+}

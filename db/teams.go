@@ -305,3 +305,16 @@ func (q Queries) SharedTeamsOwned(ctx context.Context, ownerID int64) ([]string,
 	}
 	return names, rows.Err()
 }
+
+// RenameTeam sets the scope's team's name. A personal team keeps its name:
+// ErrPersonalTeam.
+func (q Queries) RenameTeam(ctx context.Context, sc Scope, name string) error {
+	res, err := q.writer.ExecContext(ctx, `UPDATE teams SET name = ? WHERE id = ? AND NOT personal`, name, sc.team)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return q.whyNot(ctx, sc)
+	}
+	return nil
+}

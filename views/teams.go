@@ -56,6 +56,7 @@ type Members struct {
 	Seats       string // "2 of 3 people on the Free plan, invitations included"; empty without a limit
 	Full        bool   // no seat left for another invitation
 	CanLeave    bool   // the viewer may leave (not the owner, not a personal team)
+	CanRename   bool   // the viewer may rename the team
 	IsOwner     bool   // the viewer owns this (shared) team: hand it over, delete it
 }
 
