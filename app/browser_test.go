@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -362,4 +363,84 @@ func TestBrowserAccountLifecycle(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("password"), "bob's very own passphrase"),
 		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
 		heading("Log in"))
+}
+
+// TestBrowserTeams is a team from end to end in two browsers, the mail read
+// from the development mailbox: ada creates a team and a project and invites
+// bob; bob signs up, confirms his address, opens the invitation and joins;
+// both see the project; ada removes bob, and his next page is a 404. Each
+// page is saved at 1280 and 390 px.
+func TestBrowserTeams(t *testing.T) {
+	ts := newTestServer(t, withDevMailbox())
+	mailLink := func(to, href string) string {
+		return `//article[contains(@class, "dev-mail")][.//small[contains(., "To ` + to + `")]]//a[contains(@href, "` + href + `")]`
+	}
+	ada := newBrowser(t)
+	step := stepper(t, ada)
+	step("ada signs up",
+		chromedp.Navigate(ts.URL+"/signup"),
+		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
+		heading("Dashboard"))
+	step("creates a team",
+		chromedp.Navigate(ts.URL+"/teams"), heading("Teams"), bothWidths("40-teams"),
+		chromedp.SendKeys(chromedp.ID("name"), "Acme Rockets"),
+		chromedp.Click(chromedp.CSS(`form[action="/teams"] button[type="submit"]`)),
+		heading("Projects"), chromedp.WaitVisible(chromedp.Search(`//p[contains(., "Team created. You are its owner.")]`)))
+	step("and a project in it",
+		chromedp.SendKeys(chromedp.ID("name"), "Apollo"),
+		chromedp.Click(chromedp.CSS(`form.create-form button[type="submit"]`)),
+		heading("Apollo"))
+	team := strconv.Itoa(ts.count(`SELECT id FROM teams WHERE name = 'Acme Rockets'`))
+	step("invites bob",
+		chromedp.Navigate(ts.URL+"/t/"+team+"/projects"),
+		heading("Projects"), bothWidths("41-team-projects"),
+		chromedp.Click(chromedp.Search(`//p[contains(@class, "team-line")]//a[contains(., "Members")]`)),
+		heading("Members"),
+		chromedp.SendKeys(chromedp.ID("email"), "bob@example.com"),
+		chromedp.Click(chromedp.Search(`//button[contains(., "Send invitation")]`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "Invitation sent to bob@example.com.")]`)),
+		bothWidths("42-members-invited"))
+
+	bob := newBrowser(t)
+	bstep := stepper(t, bob)
+	bstep("bob signs up",
+		chromedp.Navigate(ts.URL+"/signup"),
+		chromedp.SendKeys(chromedp.ID("email"), "bob@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
+		heading("Dashboard"))
+	ts.mailSettled()
+	bstep("confirms his address from the mailbox",
+		chromedp.Navigate(ts.URL+"/dev/mail"),
+		chromedp.Click(chromedp.Search(mailLink("bob@example.com", "/verify-email?token="))),
+		heading("Confirm your email address"),
+		chromedp.Click(chromedp.CSS(`form[action="/verify-email"] button`)),
+		heading("Dashboard"), chromedp.WaitVisible(chromedp.Search(`//p[contains(., "Your email address is confirmed.")]`)))
+	bstep("opens the invitation",
+		chromedp.Navigate(ts.URL+"/dev/mail"),
+		chromedp.Click(chromedp.Search(mailLink("bob@example.com", "/invitations/accept?token="))),
+		heading("Join Acme Rockets"), bothWidths("43-invitation"))
+	bstep("joins, and sees the team's project",
+		chromedp.Click(chromedp.Search(`//button[contains(., "Join Acme Rockets")]`)),
+		heading("Projects"),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "You joined Acme Rockets.")]`)),
+		chromedp.WaitVisible(chromedp.Search(`//td/a[text()="Apollo"]`)),
+		bothWidths("44-joined"))
+
+	step("ada sees bob, and removes him",
+		chromedp.Navigate(ts.URL+"/t/"+team+"/members"), heading("Members"),
+		chromedp.WaitVisible(chromedp.Search(`//td[contains(., "bob@example.com")]`)), bothWidths("45-members"),
+		chromedp.Click(chromedp.Search(`//tr[contains(., "bob@example.com")]//summary[contains(., "Remove")]`)),
+		chromedp.Click(chromedp.Search(`//button[contains(., "Remove bob@example.com")]`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "bob@example.com was removed from the team.")]`)),
+		chromedp.WaitVisible(chromedp.Search(`//td/a[text()="Apollo"] | //h1[contains(., "Members")]`)))
+	bstep("bob's next page: the team is gone for him",
+		chromedp.Navigate(ts.URL+"/t/"+team+"/projects"), heading("Page not found"), bothWidths("46-removed"),
+		chromedp.Navigate(ts.URL+"/teams"), heading("Teams"))
+	body, err := chromedp.Run(bob, chromedp.Evaluate[string](`document.querySelector("main").innerText`))
+	if err != nil || strings.Contains(body, "Acme Rockets") || !strings.Contains(body, "Personal") {
+		t.Fatalf("bob's teams after the removal (%v):\n%s", err, body)
+	}
 }
