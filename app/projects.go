@@ -51,15 +51,25 @@ type projectInput struct {
 // Valid requires a printable name of 1 to 100 characters.
 func (in projectInput) Valid() map[string]string {
 	errs := map[string]string{}
-	switch {
-	case in.Name == "":
-		errs["name"] = "Give your project a name."
-	case !utf8.ValidString(in.Name) || strings.ContainsFunc(in.Name, unicode.IsControl):
-		errs["name"] = "Use letters, digits, spaces and punctuation only."
-	case utf8.RuneCountInString(in.Name) > maxProjectName:
-		errs["name"] = "Use at most 100 characters."
+	if msg := nameProblem(in.Name, maxProjectName, "Give your project a name."); msg != "" {
+		errs["name"] = msg
 	}
 	return errs
+}
+
+// nameProblem is what is wrong with the name of a thing (a project, a team):
+// empty (the message given), not printable, or over max characters; "" when
+// it is fine.
+func nameProblem(name string, max int, empty string) string {
+	switch {
+	case name == "":
+		return empty
+	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
+		return "Use letters, digits, spaces and punctuation only."
+	case utf8.RuneCountInString(name) > max:
+		return "Use at most " + strconv.Itoa(max) + " characters."
+	}
+	return ""
 }
 
 // clean returns the input as it is checked and stored.

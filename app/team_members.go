@@ -140,6 +140,8 @@ func (s *Server) invitationProblem(err error, email string, plan Plan) string {
 			" people, invitations included. Nothing was sent."
 	case errors.Is(err, db.ErrPersonalTeam):
 		return "Your personal team is yours alone. Create a team to invite people."
+	case errors.Is(err, db.ErrTooManyInvitations):
+		return "The team has " + strconv.Itoa(db.MaxPendingInvitations) + " invitations waiting, the most it may. Revoke some, or wait until they are accepted. Nothing was sent."
 	}
 	return ""
 }

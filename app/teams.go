@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"skiff/db"
 	"skiff/views"
@@ -84,7 +82,11 @@ func (s *Server) teamView(r *http.Request) views.Team {
 	if st.teamInfo.ID == 0 {
 		return views.Team{ID: st.team.TeamID(), Name: "Personal", Personal: true, Role: db.RoleOwner}
 	}
-	t := st.teamInfo
+	return teamView(st.teamInfo)
+}
+
+// teamView is a team as the pages show it.
+func teamView(t db.Team) views.Team {
 	return views.Team{ID: t.ID, Name: t.Name, Personal: t.Personal, Role: t.Role, CreatedAt: t.CreatedAt}
 }
 
@@ -100,13 +102,8 @@ func (in teamInput) clean() teamInput {
 
 // Valid requires a printable name of 1 to 100 characters, as for a project.
 func (in teamInput) Valid() map[string]string {
-	switch {
-	case in.Name == "":
-		return map[string]string{"name": "Give your team a name."}
-	case !utf8.ValidString(in.Name) || strings.ContainsFunc(in.Name, unicode.IsControl):
-		return map[string]string{"name": "Use letters, digits, spaces and punctuation only."}
-	case utf8.RuneCountInString(in.Name) > maxTeamName:
-		return map[string]string{"name": "Use at most 100 characters."}
+	if msg := nameProblem(in.Name, maxTeamName, "Give your team a name."); msg != "" {
+		return map[string]string{"name": msg}
 	}
 	return nil
 }
@@ -118,17 +115,22 @@ func (s *Server) handleTeams(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) renderTeams(w http.ResponseWriter, r *http.Request, status int, f views.Form) error {
 	u := s.currentUser(r)
-	teams, err := s.db.Teams(r.Context(), u.ID)
+	page, err := readPage(r, widePageSize)
 	if err != nil {
 		return err
 	}
+	rows, err := s.db.Teams(r.Context(), u.ID, page.Before, page.fetch())
+	if err != nil {
+		return err
+	}
+	teams, next := cut(page, rows, func(t db.Team) int64 { return t.ID })
 	owned, err := s.db.CountOwnedTeams(r.Context(), u.ID, s.cfg.Limits.MaxOwnedTeams)
 	if err != nil {
 		return err
 	}
-	data := views.Teams{CanMore: owned < s.cfg.Limits.MaxOwnedTeams, Max: s.cfg.Limits.MaxOwnedTeams}
+	data := views.Teams{CanMore: owned < s.cfg.Limits.MaxOwnedTeams, Max: s.cfg.Limits.MaxOwnedTeams, Pager: pager(r, page, next)}
 	for _, t := range teams {
-		data.Items = append(data.Items, views.Team{ID: t.ID, Name: t.Name, Personal: t.Personal, Role: t.Role, CreatedAt: t.CreatedAt})
+		data.Items = append(data.Items, teamView(t))
 	}
 	s.render(w, r, status, views.TeamsPage(s.page(r, "Teams"), data, f))
 	return nil

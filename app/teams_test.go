@@ -576,3 +576,25 @@ func TestRenamingATeam(t *testing.T) {
 	personal := views.TeamURL(ts.team(ts.userID("ada@example.com")).TeamID())
 	wantStatus(t, ada.post(personal+"/rename", url.Values{"name": {"Mine"}}), http.StatusConflict)
 }
+
+// TestTeamsArePaged: the teams page shows a page of a user's teams, and its
+// links lead through all of them, each once.
+func TestTeamsArePaged(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := context.Background()
+	ada, bob := ts.newClient(), ts.newClient()
+	ada.signup("ada@example.com")
+	bob.signup("bob@example.com")
+	for i := range widePageSize + 5 {
+		team, err := ts.db.CreateTeam(ctx, ts.userID("bob@example.com"), "Team "+strconv.Itoa(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts.db.AddMember(ctx, team, ts.userID("ada@example.com"), db.RoleMember)
+	}
+	rows, pages := followPages(t, ada, "/teams", regexp.MustCompile(`<td><a href="/t/(\d+)/projects">`))
+	if len(rows) != widePageSize+6 || pages != 2 {
+		t.Fatalf("%d teams on %d pages, want %d (with the personal one) on 2", len(rows), pages, widePageSize+6)
+	}
+	wantBadCursor(t, ada, "/teams?cursor=abc")
+}

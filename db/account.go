@@ -72,13 +72,19 @@ func (q Queries) ExportUser(ctx context.Context, userID int64) (Export, error) {
 	for _, i := range ids {
 		e.Identities = append(e.Identities, ExportIdentity{Provider: i.Provider, Email: i.Email, CreatedAt: i.CreatedAt.UTC().Format(exportTime)})
 	}
-	teams, err := q.Teams(ctx, userID)
-	if err != nil {
-		return e, err
-	}
 	e.Teams = []ExportTeam{}
-	for _, t := range teams {
-		e.Teams = append(e.Teams, ExportTeam{ID: t.ID, Name: t.Name, Personal: t.Personal, Role: t.Role, CreatedAt: t.CreatedAt.UTC().Format(exportTime)})
+	for before := int64(0); ; { // every team, a page at a time
+		teams, err := q.Teams(ctx, userID, before, 1000)
+		if err != nil {
+			return e, err
+		}
+		for _, t := range teams {
+			e.Teams = append(e.Teams, ExportTeam{ID: t.ID, Name: t.Name, Personal: t.Personal, Role: t.Role, CreatedAt: t.CreatedAt.UTC().Format(exportTime)})
+		}
+		if len(teams) < 1000 {
+			break
+		}
+		before = teams[len(teams)-1].ID
 	}
 	// Every project of the personal team, a page at a time.
 	personal, err := q.PersonalScope(ctx, userID)

@@ -14,7 +14,14 @@ var (
 	// ErrNotInvited means the invitation was sent to another address than
 	// the account accepting it.
 	ErrNotInvited = errors.New("db: the invitation is for another address")
+	// ErrTooManyInvitations means the team has MaxPendingInvitations
+	// pending already.
+	ErrTooManyInvitations = errors.New("db: the team has as many pending invitations as it may")
 )
+
+// MaxPendingInvitations is how many invitations a team may have pending at
+// once, whatever its plan: its members page lists them all.
+const MaxPendingInvitations = 100
 
 // Invitation is a pending invitation to join a team.
 type Invitation struct {
@@ -52,16 +59,20 @@ func (q Queries) CreateInvitation(ctx context.Context, sc Scope, email, role str
 	var inv Invitation
 	err := q.atomic(ctx, func(q Queries) error {
 		var personal bool
-		var seats int
+		var members, live, pending int // pending: expired ones too, until replaced or revoked
 		err := q.writer.QueryRowContext(ctx, `
-			SELECT personal, (SELECT count(*) FROM memberships WHERE team_id = ?1)
-			       + (SELECT count(*) FROM invitations WHERE team_id = ?1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?2)
-			FROM teams WHERE id = ?1`, sc.team, now()).Scan(&personal, &seats)
+			SELECT personal, (SELECT count(*) FROM memberships WHERE team_id = ?1),
+			       (SELECT count(*) FROM invitations WHERE team_id = ?1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?2),
+			       (SELECT count(*) FROM invitations WHERE team_id = ?1 AND accepted_at IS NULL AND revoked_at IS NULL)
+			FROM teams WHERE id = ?1`, sc.team, now()).Scan(&personal, &members, &live, &pending)
+		seats := members + live
 		switch {
 		case err != nil:
 			return notFound(err)
 		case personal:
 			return ErrPersonalTeam
+		case pending >= MaxPendingInvitations:
+			return ErrTooManyInvitations
 		}
 		var member bool
 		if err := q.writer.QueryRowContext(ctx, `
@@ -98,12 +109,12 @@ func (q Queries) CreateInvitation(ctx context.Context, sc Scope, email, role str
 }
 
 // Invitations lists the scope's team's pending invitations, the newest
-// first (at most 100: CreateInvitation's seat count keeps a team's pending
-// invitations to its plan's size, and a team without a limit is shown the
-// newest).
+// first: all of them, as CreateInvitation keeps them to
+// MaxPendingInvitations (expired ones included, until sent again, revoked or
+// replaced).
 func (q Queries) Invitations(ctx context.Context, sc Scope) ([]Invitation, error) {
 	rows, err := q.reader.QueryContext(ctx, `SELECT `+invitationColumns+invitationJoins+`
-		WHERE i.team_id = ? AND i.accepted_at IS NULL AND i.revoked_at IS NULL ORDER BY i.id DESC LIMIT 100`, sc.team)
+		WHERE i.team_id = ? AND i.accepted_at IS NULL AND i.revoked_at IS NULL ORDER BY i.id DESC LIMIT ?`, sc.team, MaxPendingInvitations)
 	if err != nil {
 		return nil, err
 	}

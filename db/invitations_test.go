@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -120,5 +121,39 @@ func TestInvitations(t *testing.T) {
 	}
 	if n := count(t, d, `SELECT count(*) FROM memberships WHERE team_id = ? AND user_id = ?`, team.TeamID(), ids["dan"]); n != 1 {
 		t.Fatalf("dan has %d memberships", n)
+	}
+}
+
+// TestPendingInvitationsAreBounded: a team has at most MaxPendingInvitations
+// pending (expired ones count until revoked), so its members page lists them
+// all; revoking one makes room.
+func TestPendingInvitationsAreBounded(t *testing.T) {
+	ctx := context.Background()
+	d, _ := openTestDB(t)
+	u, _ := d.CreateUser(ctx, "ada@example.com", "", true)
+	team, _ := d.CreateTeam(ctx, u.ID, "Acme")
+	var last Invitation
+	for i := range MaxPendingInvitations {
+		expires := time.Now().Add(time.Hour)
+		if i%2 == 0 {
+			expires = time.Now().Add(-time.Hour) // expired, still listed
+		}
+		inv, err := d.CreateInvitation(ctx, team, fmt.Sprintf("guest%d@example.com", i), RoleMember, hashOf(fmt.Sprint(i)), expires, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = inv
+	}
+	if _, err := d.CreateInvitation(ctx, team, "one.more@example.com", RoleMember, hashOf("more"), time.Now().Add(time.Hour), 0); err != ErrTooManyInvitations {
+		t.Fatalf("invitation %d: %v, want ErrTooManyInvitations", MaxPendingInvitations+1, err)
+	}
+	if list, err := d.Invitations(ctx, team); err != nil || len(list) != MaxPendingInvitations {
+		t.Fatalf("the list shows %d of %d pending, %v", len(list), MaxPendingInvitations, err)
+	}
+	if _, err := d.RevokeInvitation(ctx, team, last.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.CreateInvitation(ctx, team, "one.more@example.com", RoleMember, hashOf("more"), time.Now().Add(time.Hour), 0); err != nil {
+		t.Fatalf("after a revocation: %v", err)
 	}
 }

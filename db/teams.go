@@ -65,20 +65,34 @@ func (q Queries) PersonalScope(ctx context.Context, userID int64) (Scope, error)
 	return s, notFound(err)
 }
 
-// Teams lists the teams userID belongs to, their personal team first.
-func (q Queries) Teams(ctx context.Context, userID int64) ([]Team, error) {
-	rows, err := q.reader.QueryContext(ctx, `
-		SELECT t.id, t.name, t.personal, t.owner_id, CASE WHEN t.owner_id = m.user_id THEN 'owner' ELSE m.role END, t.created_at
-		FROM memberships m JOIN teams t ON t.id = m.team_id
-		WHERE m.user_id = ? ORDER BY t.personal DESC, t.id`, userID)
+// teamColumns is a team as a membership m sees it, the role included (the
+// owner is teams.owner_id; their row says admin).
+const teamColumns = `t.id, t.name, t.personal, t.owner_id, CASE WHEN t.owner_id = m.user_id THEN 'owner' ELSE m.role END, t.created_at
+	FROM memberships m JOIN teams t ON t.id = m.team_id`
+
+func scanTeam(row interface{ Scan(...any) error }) (Team, error) {
+	var t Team
+	err := row.Scan(&t.ID, &t.Name, &t.Personal, &t.OwnerID, &t.Role, &t.CreatedAt)
+	return t, err
+}
+
+// Teams returns one page of the teams userID belongs to, the newest first:
+// at most limit of those with an id below before (0: from the newest), so a
+// page costs the same however many teams they are in.
+func (q Queries) Teams(ctx context.Context, userID, before int64, limit int) ([]Team, error) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	rows, err := q.reader.QueryContext(ctx, `SELECT `+teamColumns+`
+		WHERE m.user_id = CAST(? AS INTEGER) AND m.team_id < ? ORDER BY m.team_id DESC LIMIT ?`, userID, before, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := []Team{}
 	for rows.Next() {
-		var t Team
-		if err := rows.Scan(&t.ID, &t.Name, &t.Personal, &t.OwnerID, &t.Role, &t.CreatedAt); err != nil {
+		t, err := scanTeam(rows)
+		if err != nil {
 			return nil, err
 		}
 		out = append(out, t)
@@ -104,11 +118,8 @@ func (q Queries) createPersonalTeam(ctx context.Context, userID int64, at time.T
 // and the team. ErrNotFound when they are not a member, which a page shows
 // as the same 404 as a team that does not exist.
 func (q Queries) Membership(ctx context.Context, userID, teamID int64) (Scope, Team, error) {
-	var t Team
-	err := q.reader.QueryRowContext(ctx, `
-		SELECT t.id, t.name, t.personal, t.owner_id, CASE WHEN t.owner_id = m.user_id THEN 'owner' ELSE m.role END, t.created_at
-		FROM memberships m JOIN teams t ON t.id = m.team_id
-		WHERE m.user_id = ? AND m.team_id = ?`, userID, teamID).Scan(&t.ID, &t.Name, &t.Personal, &t.OwnerID, &t.Role, &t.CreatedAt)
+	t, err := scanTeam(q.reader.QueryRowContext(ctx, `SELECT `+teamColumns+`
+		WHERE m.user_id = ? AND m.team_id = ?`, userID, teamID))
 	if err != nil {
 		return Scope{}, Team{}, notFound(err)
 	}

@@ -46,7 +46,7 @@ func TestMigration0013MovesProjectsToPersonalTeams(t *testing.T) {
 		if got := projectsOf(fmt.Sprint("team_id = ", sc.TeamID())); got != before[uid] {
 			t.Errorf("user %d's projects: before %q, in their personal team %q", uid, before[uid], got)
 		}
-		teams, err := d.Teams(ctx, int64(uid))
+		teams, err := d.Teams(ctx, int64(uid), 0, 10)
 		if err != nil || len(teams) != 1 || !teams[0].Personal || teams[0].Role != "owner" {
 			t.Errorf("user %d's teams: %+v, %v; want only their personal team, as its owner", uid, teams, err)
 		}

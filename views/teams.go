@@ -19,6 +19,7 @@ func TeamURL(team int64) string { return "/t/" + itoa(team) }
 // Teams is the teams page: the user's teams and the form to create one.
 type Teams struct {
 	Items   []Team
+	Pager   Pager
 	CanMore bool // the user may create another team
 	Max     int  // how many teams a user may own
 }
