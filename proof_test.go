@@ -396,8 +396,12 @@ func makePro(t *testing.T, dir, email string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.SaveCustomer(ctx, u.ID, "cus_proof")
-	if _, err := d.ApplySubscription(ctx, db.Subscription{ID: "sub_proof", UserID: u.ID, CustomerID: "cus_proof",
+	team, err := d.PersonalScope(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.SaveCustomer(ctx, team.TeamID(), "cus_proof")
+	if _, err := d.ApplySubscription(ctx, db.Subscription{ID: "sub_proof", TeamID: team.TeamID(), CustomerID: "cus_proof",
 		PriceID: "price_pro", Plan: "pro", Status: "active", Version: time.Now().Unix()}); err != nil {
 		t.Fatal(err)
 	}

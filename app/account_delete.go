@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stripe/stripe-go/v76"
-
 	"skiff/db"
 	"skiff/views"
 )
@@ -63,13 +61,20 @@ func (s *Server) handleAccountDelete(w http.ResponseWriter, r *http.Request) err
 	if len(shared) > 0 {
 		return s.refuseDeletion(w, r, shared)
 	}
-	// Stop the billing first: never delete someone who would go on paying.
-	if sub := state(r).sub; sub != nil && liveStatus(sub.Status) && s.stripe != nil {
-		params := &stripe.SubscriptionCancelParams{}
-		params.Context = ctx
-		if _, err := s.stripe.Subscriptions.Cancel(sub.ID, params); err != nil {
-			return s.paymentsUnavailable(r, err)
-		}
+	// Stop the billing of every team that goes with the account (their
+	// personal team, and teams they own alone) first: never delete a
+	// team that would go on paying.
+	subs, err := s.db.LiveSubscriptionsOwnedBy(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.cancelBilling(r, subs); err != nil {
+		return err
+	}
+	// The paying teams they are a member of bill one seat fewer.
+	paying, err := s.db.PayingTeamsOf(ctx, u.ID)
+	if err != nil {
+		return err
 	}
 	err = s.userTx(r, func(q db.Queries) error { return s.onDeleted(ctx, q, *u) })
 	if errors.Is(err, db.ErrOwnsSharedTeam) {
@@ -80,6 +85,7 @@ func (s *Server) handleAccountDelete(w http.ResponseWriter, r *http.Request) err
 		return s.userTxFailed(w, r, err)
 	}
 	s.outbox.notify()
+	s.seatsChanged(paying...)
 	if err := s.sessions.Destroy(ctx); err != nil {
 		return err
 	}

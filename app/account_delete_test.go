@@ -53,8 +53,8 @@ func TestAccountDeletion(t *testing.T) {
 	ada.post("/projects", url.Values{"name": {"p"}})
 	u, _ := ts.db.UserByEmail(ctx, "ada@example.com")
 	adaTeam := ts.team(u.ID).TeamID()
-	ts.db.SaveCustomer(ctx, u.ID, "cus_ada")
-	ts.db.ApplySubscription(ctx, db.Subscription{ID: "sub_ada", UserID: u.ID, CustomerID: "cus_ada", PriceID: "price_pro",
+	ts.db.SaveCustomer(ctx, ts.team(u.ID).TeamID(), "cus_ada")
+	ts.db.ApplySubscription(ctx, db.Subscription{ID: "sub_ada", TeamID: ts.team(u.ID).TeamID(), CustomerID: "cus_ada", PriceID: "price_pro",
 		Plan: PlanPro, Status: "active", Version: time.Now().Unix()})
 	ts.sendEvent("invoice.paid", map[string]any{"id": "in_1", "object": "invoice", "subscription": "sub_ada"}, time.Now().Unix())
 	bob := ts.newClient()
@@ -78,7 +78,7 @@ func TestAccountDeletion(t *testing.T) {
 	// Nothing of Ada's remains but the Stripe event log; Bob is untouched.
 	for table, where := range map[string]string{
 		"users": "id = ?", "teams": "owner_id = ?", "memberships": "user_id = ?", "tokens": "user_id = ?", "identities": "user_id = ?",
-		"billing_customers": "user_id = ?", "subscriptions": "user_id = ?",
+		"billing_customers": "team_id = " + itoa64(adaTeam) + " OR ? = 0", "subscriptions": "team_id = " + itoa64(adaTeam) + " OR ? = 0",
 		"user_sessions": "user_id = ?", "known_devices": "user_id = ?", "api_tokens": "user_id = ?",
 		"recovery_codes": "user_id = ?",
 		"sessions":       "json_extract(data, '$.v.user_id.v') = ?",

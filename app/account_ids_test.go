@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +33,8 @@ func TestDeletedUsersIdIsNeverGivenToTheNextSignup(t *testing.T) {
 	res := ada.post("/billing/checkout", url.Values{"plan": {"pro"}})
 	wantStatus(t, res, http.StatusSeeOther)
 	sessionID := strings.TrimPrefix(res.Header.Get("Location"), "https://checkout.stripe.com/c/pay/")
-	adaCustomer, err := ts.db.CustomerID(ctx, adaUser.ID)
+	adaTeam := ts.team(adaUser.ID).TeamID()
+	adaCustomer, err := ts.db.CustomerID(ctx, adaTeam)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestDeletedUsersIdIsNeverGivenToTheNextSignup(t *testing.T) {
 	// Stripe's events for Ada arrive late, correctly signed.
 	now := time.Now().Unix()
 	ts.sendEvent("checkout.session.completed", map[string]any{"id": sessionID, "object": "checkout.session",
-		"mode": "subscription", "customer": adaCustomer, "client_reference_id": strconv.FormatInt(adaUser.ID, 10),
+		"mode": "subscription", "customer": adaCustomer, "client_reference_id": teamReference(adaTeam),
 		"subscription": "sub_late"}, now)
 	ts.sendEvent("customer.subscription.updated", subscriptionObject("sub_late", adaCustomer, "price_pro", "active", now), now+1)
 
@@ -64,11 +64,11 @@ func TestDeletedUsersIdIsNeverGivenToTheNextSignup(t *testing.T) {
 	}
 	wantStatus(t, bob.get("/reports"), http.StatusForbidden)
 	wantBody(t, bob.get("/billing"), "Free")
-	if id, err := ts.db.CustomerID(ctx, bobUser.ID); !errors.Is(err, db.ErrNotFound) {
+	if id, err := ts.db.CustomerID(ctx, ts.team(bobUser.ID).TeamID()); !errors.Is(err, db.ErrNotFound) {
 		t.Fatalf("bob has Stripe customer %q (err %v); he never went to checkout", id, err)
 	}
-	if id, err := ts.db.UserIDByCustomer(ctx, adaCustomer); !errors.Is(err, db.ErrNotFound) {
-		t.Fatalf("the deleted user's customer is linked to user %d (err %v)", id, err)
+	if id, err := ts.db.TeamIDByCustomer(ctx, adaCustomer); !errors.Is(err, db.ErrNotFound) {
+		t.Fatalf("the deleted user's customer is linked to team %d (err %v)", id, err)
 	}
 	var subs int
 	ts.db.Read.QueryRow(`SELECT count(*) FROM subscriptions`).Scan(&subs)

@@ -159,8 +159,8 @@ func (s *Server) adminFigures(ctx context.Context, data *views.Admin) error {
 			continue
 		}
 		n := byPlan[p.ID]
-		data.Plans = append(data.Plans, views.AdminPlan{Name: p.Name, Active: n})
-		data.MRRCents += n * p.MonthlyCents
+		data.Plans = append(data.Plans, views.AdminPlan{Name: p.Name, Active: n.Subscriptions, Seats: n.Seats})
+		data.MRRCents += n.Seats * p.MonthlyCents // per seat
 	}
 	// Customers Stripe bills on a price no plan sells: they get nothing
 	// they paid for until the founder acts, so they head the page.

@@ -37,8 +37,8 @@ func TestAdmin(t *testing.T) {
 
 	// A paying customer shows in the counts and the revenue.
 	a, _ := ts.db.UserByEmail(ctx, "alice@example.com")
-	ts.db.SaveCustomer(ctx, a.ID, "cus_alice")
-	ts.db.ApplySubscription(ctx, db.Subscription{ID: "sub_a", UserID: a.ID, CustomerID: "cus_alice", PriceID: "price_pro",
+	ts.db.SaveCustomer(ctx, ts.team(a.ID).TeamID(), "cus_alice")
+	ts.db.ApplySubscription(ctx, db.Subscription{ID: "sub_a", TeamID: ts.team(a.ID).TeamID(), CustomerID: "cus_alice", PriceID: "price_pro",
 		Plan: PlanPro, Status: "active", Version: time.Now().Unix()})
 	res = boss.get("/admin?q=ALICE")
 	wantBody(t, res, "alice@example.com", "$19.00", "Pro")

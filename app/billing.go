@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,11 +22,24 @@ import (
 // billingRoutes registers pricing, Stripe Checkout and the customer portal,
 // and an example page of a paid plan. The webhook is in routes.go: it takes
 // no session and no cross-origin check (its signature is the check).
-func (s *Server) billingRoutes(public, user group) {
+//
+// A team pays: its billing pages are /t/{team}/billing…, where its admins
+// see the plan and only its owner buys or opens the portal (the permission
+// table). /billing… is the short form for the user's personal team, which
+// they own.
+func (s *Server) billingRoutes(public, user group, team teamGroup) {
 	public.handle("GET /pricing", s.handlePricing)
-	user.handle("GET /billing", s.handleBilling)
-	user.handle("POST /billing/checkout", s.handleCheckout)
-	user.handle("POST /billing/portal", s.handlePortal)
+	for _, rt := range []struct {
+		method, path, action string
+		h                    handlerFunc
+	}{
+		{"GET", "/billing", "billing.view", s.handleBilling},
+		{"POST", "/billing/checkout", "billing.manage", s.handleCheckout},
+		{"POST", "/billing/portal", "billing.manage", s.handlePortal},
+	} {
+		team.handle(rt.method+" /t/{team}"+rt.path, rt.action, rt.h)
+		user.handle(rt.method+" "+rt.path, rt.h) // the personal team's short form
+	}
 	user.with(s.requirePlan(PlanPro)).handle("GET /reports", s.handleReports)
 }
 
@@ -103,8 +117,9 @@ func (s *Server) handlePricing(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// handleCheckout handles "POST /billing/checkout": send the user to a Stripe
-// Checkout page for the chosen plan, on their own Stripe customer.
+// handleCheckout handles "POST /t/{team}/billing/checkout": send the team's
+// owner to a Stripe Checkout page for the chosen plan, on the team's Stripe
+// customer, for as many seats as the team has members.
 func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) error {
 	if s.stripe == nil {
 		return errBillingOff
@@ -118,24 +133,33 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) error {
 			Message: "Please choose one of the plans on the pricing page."}
 	}
 	st := state(r)
+	ctx := r.Context()
+	team, err := s.currentTeam(r)
+	if err != nil {
+		return err
+	}
+	back := views.BillingURL(team.ID)
 	if st.sub != nil && liveStatus(st.sub.Status) {
-		s.redirect(w, r, "/billing", "You already have a subscription. Change or cancel it from the billing portal.")
+		s.redirect(w, r, back, "This team already has a subscription. Change or cancel it from the billing portal.")
 		return nil
 	}
-	ctx := r.Context()
-	customerID, err := s.customerFor(r, *st.user)
+	seats, err := s.db.MemberCount(ctx, team.ID)
+	if err != nil {
+		return err
+	}
+	customerID, err := s.customerFor(r, team, *st.user)
 	if err != nil {
 		return err
 	}
 	params := &stripe.CheckoutSessionParams{
 		Mode:              stripe.String(string(stripe.CheckoutSessionModeSubscription)),
 		Customer:          stripe.String(customerID),
-		ClientReferenceID: stripe.String(strconv.FormatInt(st.user.ID, 10)),
-		LineItems:         []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(p.PriceID), Quantity: stripe.Int64(1)}},
-		SuccessURL:        stripe.String(s.cfg.Origin() + "/billing?session_id={CHECKOUT_SESSION_ID}"),
-		CancelURL:         stripe.String(s.cfg.Origin() + "/pricing"),
+		ClientReferenceID: stripe.String(teamReference(team.ID)),
+		LineItems:         []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String(p.PriceID), Quantity: stripe.Int64(max(seats, 1))}},
+		SuccessURL:        stripe.String(s.cfg.Origin() + back + "?session_id={CHECKOUT_SESSION_ID}"),
+		CancelURL:         stripe.String(s.cfg.Origin() + back),
 		SubscriptionData: &stripe.CheckoutSessionSubscriptionDataParams{
-			Metadata: map[string]string{"user_id": strconv.FormatInt(st.user.ID, 10)},
+			Metadata: map[string]string{"team_id": strconv.FormatInt(team.ID, 10)},
 		},
 	}
 	if days := s.cfg.Stripe.TrialDays; days > 0 {
@@ -173,47 +197,87 @@ func (s *Server) redirectToStripe(w http.ResponseWriter, r *http.Request, target
 	return nil
 }
 
-// customerFor returns the user's Stripe customer, creating it once. The
-// idempotency key is fixed per account, so a double submit that races here
+// customerFor returns the team's Stripe customer, creating it once, with
+// the address of its owner u (who is buying) for Stripe's receipts. The
+// idempotency key is fixed per team, so a double submit that races here
 // gets the same customer back from Stripe, and the table's unique keys keep
 // the first link. Only a customer the database does not have is created: a
 // database that fails to answer is an error, never "no customer yet".
-func (s *Server) customerFor(r *http.Request, u db.User) (string, error) {
+func (s *Server) customerFor(r *http.Request, team db.Team, u db.User) (string, error) {
 	ctx := r.Context()
-	id, err := s.db.CustomerID(ctx, u.ID)
+	id, err := s.db.CustomerID(ctx, team.ID)
 	if err == nil || !errors.Is(err, db.ErrNotFound) {
 		return id, err
 	}
 	params := &stripe.CustomerParams{
 		Email:    stripe.String(u.Email),
-		Metadata: map[string]string{"user_id": strconv.FormatInt(u.ID, 10)},
+		Metadata: map[string]string{"team_id": strconv.FormatInt(team.ID, 10)},
+	}
+	if !team.Personal {
+		params.Name = stripe.String(team.Name)
 	}
 	params.Context = ctx
-	params.SetIdempotencyKey(fmt.Sprintf("skiff-customer-%d-%d", u.ID, u.CreatedAt.Unix()))
+	params.SetIdempotencyKey(fmt.Sprintf("skiff-customer-team-%d-%d", team.ID, team.CreatedAt.Unix()))
 	c, err := s.stripe.Customers.New(params)
 	if err != nil {
 		return "", s.paymentsUnavailable(r, err)
 	}
-	return s.db.SaveCustomer(ctx, u.ID, c.ID)
+	return s.db.SaveCustomer(ctx, team.ID, c.ID)
 }
 
-// handleBilling handles "GET /billing". Back from Checkout with a session_id,
-// it asks Stripe for that session and applies its subscription at once, so
-// the new plan shows before the webhook arrives. This GET writes only what
-// Stripe already holds as true; a replay changes nothing.
+// teamReference is how a Checkout session names the team it is for
+// (client_reference_id), read back by teamOfReference.
+func teamReference(teamID int64) string { return "team-" + strconv.FormatInt(teamID, 10) }
+
+// teamOfReference reads a Checkout session's client_reference_id: the team
+// of "team-N", or for a bare number, from a session opened before teams
+// existed, that user's personal team. ok is false for anything else.
+func teamOfReference(ctx context.Context, q db.Queries, ref string) (teamID int64, ok bool, err error) {
+	if n, found := strings.CutPrefix(ref, "team-"); found {
+		id, err := strconv.ParseInt(n, 10, 64)
+		return id, err == nil && id > 0, nil
+	}
+	userID, err := strconv.ParseInt(ref, 10, 64)
+	if err != nil || userID <= 0 {
+		return 0, false, nil
+	}
+	sc, err := q.PersonalScope(ctx, userID)
+	if errors.Is(err, db.ErrNotFound) {
+		return 0, false, nil
+	}
+	return sc.TeamID(), err == nil, err
+}
+
+// currentTeam is the team the request acts in, read for the personal
+// team's short forms (which load no team row).
+func (s *Server) currentTeam(r *http.Request) (db.Team, error) {
+	st := state(r)
+	if st.teamInfo.ID != 0 {
+		return st.teamInfo, nil
+	}
+	_, t, err := s.db.Membership(r.Context(), st.user.ID, st.team.TeamID())
+	return t, err
+}
+
+// handleBilling handles "GET /t/{team}/billing". Back from Checkout with a
+// session_id, it asks Stripe for that session and applies its subscription
+// at once, so the new plan shows before the webhook arrives. This GET
+// writes only what Stripe already holds as true; a replay changes nothing.
 func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	st := state(r)
-	customerID, err := s.db.CustomerID(ctx, st.user.ID)
+	o := s.pageOwner(r)
+	team := o.Team.TeamID()
+	customerID, err := s.db.CustomerID(ctx, team)
 	hasCustomer := err == nil
 	if err != nil && !errors.Is(err, db.ErrNotFound) {
 		return err
 	}
 	var notice string
-	if sid := r.URL.Query().Get("session_id"); sid != "" && s.stripe != nil && !readOnly(r) && hasCustomer {
-		notice = s.applyCheckoutReturn(r, *st.user, customerID, sid)
+	if sid := r.URL.Query().Get("session_id"); sid != "" && s.stripe != nil && !readOnly(r) && hasCustomer && o.Owns {
+		notice = s.applyCheckoutReturn(r, team, customerID, sid)
 		// The plan as it is now, read past the request's cached state.
-		sub, err := s.db.CurrentSubscription(ctx, st.user.ID)
+		sub, err := s.db.CurrentSubscription(ctx, team)
 		switch {
 		case err == nil:
 			st.sub, st.plan = &sub, entitledPlan(sub.Status, sub.Plan)
@@ -221,10 +285,23 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	data := views.Billing{BillingEnabled: s.stripe != nil, HasCustomer: hasCustomer, Notice: notice, PlanName: s.planName(st.plan)}
+	members, err := s.db.MemberCount(ctx, team)
+	if err != nil {
+		return err
+	}
+	data := views.Billing{BillingEnabled: s.stripe != nil, HasCustomer: hasCustomer, Notice: notice, PlanName: s.planName(st.plan),
+		Team: s.teamView(r), CanManage: o.Owns, Members: members}
+	if o.Owns && s.stripe != nil {
+		for _, p := range s.plans {
+			if p.PriceID != "" {
+				data.Plans = append(data.Plans, views.PlanCard{ID: p.ID, Name: p.Name, PriceLabel: p.PriceLabel, Description: p.Description})
+			}
+		}
+	}
 	if sub := st.sub; sub != nil {
 		data.Status = sub.Status
 		data.Live = liveStatus(sub.Status)
+		data.Seats = sub.Quantity
 		data.UnknownPrice = data.Live && sub.Plan == PlanUnknown
 		data.CancelAtPeriodEnd = sub.CancelAtPeriodEnd
 		data.PastDue = sub.Status == "past_due" || sub.Status == "unpaid" || sub.LastInvoiceStatus == "payment_failed" && data.Live
@@ -243,11 +320,11 @@ const (
 )
 
 // applyCheckoutReturn applies the subscription of a finished Checkout
-// session if the session belongs to this user (of customerID), and returns a
-// notice for the page. Whatever fails here, the webhook applies the same
+// session if the session belongs to this team (of customerID), and returns
+// a notice for the page. Whatever fails here, the webhook applies the same
 // subscription soon after: a failure is logged, and the page says the plan
 // is being confirmed.
-func (s *Server) applyCheckoutReturn(r *http.Request, u db.User, customerID, sessionID string) string {
+func (s *Server) applyCheckoutReturn(r *http.Request, teamID int64, customerID, sessionID string) string {
 	if !validStripeID(sessionID, "cs_") {
 		return ""
 	}
@@ -260,15 +337,15 @@ func (s *Server) applyCheckoutReturn(r *http.Request, u db.User, customerID, ses
 		s.log.Warn("checkout return: retrieve session; the webhook will apply it", "session", sessionID, "err", err, "request_id", state(r).id)
 		return checkoutConfirming
 	}
-	if sess.ClientReferenceID != strconv.FormatInt(u.ID, 10) || sess.Customer == nil || sess.Customer.ID != customerID {
-		s.log.Warn("checkout return: session of another user", "session", sessionID, "user_id", u.ID, "request_id", state(r).id)
+	if sess.ClientReferenceID != teamReference(teamID) || sess.Customer == nil || sess.Customer.ID != customerID {
+		s.log.Warn("checkout return: session of another team", "session", sessionID, "team_id", teamID, "request_id", state(r).id)
 		return ""
 	}
 	sub := sess.Subscription
 	if sub == nil || sub.ID == "" || sub.Status == "" {
 		return checkoutConfirming
 	}
-	if _, err := s.db.ApplySubscription(ctx, s.subscriptionRow(sub, u.ID, customerID, sub.Created)); err != nil {
+	if _, err := s.db.ApplySubscription(ctx, s.subscriptionRow(sub, teamID, customerID, sub.Created)); err != nil {
 		s.log.Error("checkout return: apply subscription; the webhook will apply it", "subscription", sub.ID, "err", err, "request_id", state(r).id)
 		return checkoutConfirming
 	}
@@ -277,21 +354,24 @@ func (s *Server) applyCheckoutReturn(r *http.Request, u db.User, customerID, ses
 
 // subscriptionRow converts Stripe's subscription into our row. A live one on
 // a price no plan sells is logged as an error for the founder.
-func (s *Server) subscriptionRow(sub *stripe.Subscription, userID int64, customerID string, version int64) db.Subscription {
+func (s *Server) subscriptionRow(sub *stripe.Subscription, teamID int64, customerID string, version int64) db.Subscription {
+	item := firstItem(sub)
 	var priceID string
-	if sub.Items != nil && len(sub.Items.Data) > 0 && sub.Items.Data[0].Price != nil {
-		priceID = sub.Items.Data[0].Price.ID
+	if item.Price != nil {
+		priceID = item.Price.ID
 	}
 	plan := s.planForPrice(priceID)
 	if plan == PlanUnknown && liveStatus(string(sub.Status)) {
 		s.log.Error("stripe subscription on a price no plan sells: it unlocks nothing until you "+unknownPriceFix,
-			"subscription", sub.ID, "price", priceID, "customer", customerID, "user_id", userID)
+			"subscription", sub.ID, "price", priceID, "customer", customerID, "team_id", teamID)
 	}
 	return db.Subscription{
 		ID:                sub.ID,
-		UserID:            userID,
+		TeamID:            teamID,
 		CustomerID:        customerID,
 		PriceID:           priceID,
+		ItemID:            item.ID,
+		Quantity:          max(item.Quantity, 1),
 		Plan:              plan,
 		Status:            string(sub.Status),
 		CurrentPeriodEnd:  db.UnixTime(sub.CurrentPeriodEnd),
@@ -300,15 +380,17 @@ func (s *Server) subscriptionRow(sub *stripe.Subscription, userID int64, custome
 	}
 }
 
-// handlePortal handles "POST /billing/portal": open Stripe's customer portal,
-// where the user changes plan, card or cancels.
+// handlePortal handles "POST /t/{team}/billing/portal": open Stripe's
+// customer portal for the team, where its owner changes plan, card or
+// cancels.
 func (s *Server) handlePortal(w http.ResponseWriter, r *http.Request) error {
 	if s.stripe == nil {
 		return errBillingOff
 	}
-	customerID, err := s.db.CustomerID(r.Context(), s.currentUser(r).ID)
+	team := s.pageOwner(r).Team.TeamID()
+	customerID, err := s.db.CustomerID(r.Context(), team)
 	if errors.Is(err, db.ErrNotFound) {
-		s.redirect(w, r, "/pricing", "You have no billing account yet. Choose a plan to start.")
+		s.redirect(w, r, views.BillingURL(team), "This team has no billing account yet. Choose a plan to start.")
 		return nil
 	}
 	if err != nil {
@@ -316,7 +398,7 @@ func (s *Server) handlePortal(w http.ResponseWriter, r *http.Request) error {
 	}
 	params := &stripe.BillingPortalSessionParams{
 		Customer:  stripe.String(customerID),
-		ReturnURL: stripe.String(s.cfg.Origin() + "/billing"),
+		ReturnURL: stripe.String(s.cfg.Origin() + views.BillingURL(team)),
 	}
 	params.Context = r.Context()
 	ps, err := s.stripe.BillingPortalSessions.New(params)
@@ -324,6 +406,27 @@ func (s *Server) handlePortal(w http.ResponseWriter, r *http.Request) error {
 		return s.paymentsUnavailable(r, err)
 	}
 	return s.redirectToStripe(w, r, ps.URL)
+}
+
+// cancelBilling cancels at once each subscription of subs that Stripe still
+// bills, before the team it pays for is deleted: nobody goes on paying for
+// a team that is gone. A failure stops the deletion (503, nothing deleted).
+func (s *Server) cancelBilling(r *http.Request, subs []db.Subscription) error {
+	if s.stripe == nil {
+		return nil
+	}
+	for _, sub := range subs {
+		if !liveStatus(sub.Status) {
+			continue
+		}
+		params := &stripe.SubscriptionCancelParams{}
+		params.Context = r.Context()
+		if _, err := s.stripe.Subscriptions.Cancel(sub.ID, params); err != nil {
+			return s.paymentsUnavailable(r, err)
+		}
+		s.log.Info("subscription cancelled: its team is being deleted", "subscription", sub.ID, "team_id", sub.TeamID, "request_id", state(r).id)
+	}
+	return nil
 }
 
 // requirePlan shows users below the plan an upgrade page (403), not an error.

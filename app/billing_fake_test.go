@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +29,7 @@ type fakeStripe struct {
 	portalCustomers []string
 	endpoints       []map[string]any
 	canceled        []string // subscriptions cancelled through the API
+	seatUpdates     []seatUpdate
 	// ignoreListFilters lists every subscription whatever the customer
 	// asked for, as stripe-mock does.
 	ignoreListFilters bool
@@ -37,6 +39,23 @@ type fakeStripe struct {
 	// pagesOrigin, when set, serves Checkout and the portal from another
 	// origin, as a custom domain set up in Stripe does.
 	pagesOrigin string
+}
+
+// seatUpdate is a change of a subscription's quantity through the API.
+type seatUpdate struct {
+	Sub, Item, Quantity, Proration string
+}
+
+// lastSeats is the quantity the latest seat update set on sub ("" for none).
+func (f *fakeStripe) lastSeats(sub string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.seatUpdates) - 1; i >= 0; i-- {
+		if f.seatUpdates[i].Sub == sub {
+			return f.seatUpdates[i].Quantity
+		}
+	}
+	return ""
 }
 
 func newFakeStripe(t testing.TB) *fakeStripe {
@@ -125,6 +144,37 @@ func (f *fakeStripe) serve(w http.ResponseWriter, r *http.Request) {
 		f.canceled = append(f.canceled, id)
 		writeJSON(w, 200, sub)
 
+	case r.Method == "GET" && strings.HasPrefix(path, "/v1/subscriptions/"):
+		sub, ok := f.subs[strings.TrimPrefix(path, "/v1/subscriptions/")]
+		if !ok {
+			writeJSON(w, 404, map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "resource_missing", "message": "No such subscription"}})
+			return
+		}
+		writeJSON(w, 200, sub)
+
+	case r.Method == "POST" && strings.HasPrefix(path, "/v1/subscriptions/"):
+		// An update of an item's quantity, as Stripe takes it: the item
+		// must be the subscription's, and a cancelled one takes none.
+		sub, ok := f.subs[strings.TrimPrefix(path, "/v1/subscriptions/")]
+		if !ok {
+			writeJSON(w, 404, map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "resource_missing", "message": "No such subscription"}})
+			return
+		}
+		item := sub["items"].(map[string]any)["data"].([]any)[0].(map[string]any)
+		if form["items[0][id]"] != item["id"] || sub["status"] == "canceled" {
+			writeJSON(w, 400, map[string]any{"error": map[string]any{"type": "invalid_request_error", "message": "bad item or cancelled subscription"}})
+			return
+		}
+		q, err := strconv.ParseInt(form["items[0][quantity]"], 10, 64)
+		if err != nil || q < 1 {
+			writeJSON(w, 400, map[string]any{"error": map[string]any{"type": "invalid_request_error", "message": "bad quantity"}})
+			return
+		}
+		item["quantity"] = q
+		f.seatUpdates = append(f.seatUpdates, seatUpdate{Sub: sub["id"].(string), Item: form["items[0][id]"],
+			Quantity: form["items[0][quantity]"], Proration: form["proration_behavior"]})
+		writeJSON(w, 200, sub)
+
 	case r.Method == "GET" && path == "/v1/subscriptions":
 		var data []any
 		for _, s := range f.subs {
@@ -197,6 +247,9 @@ func (f *fakeStripe) completeCheckout(sessionID, status string) map[string]any {
 	params := f.sessionParams[sessionID]
 	now := time.Now().Unix()
 	sub := subscriptionObject(f.id("sub"), s["customer"].(string), params["line_items[0][price]"], status, now)
+	if q, err := strconv.ParseInt(params["line_items[0][quantity]"], 10, 64); err == nil {
+		sub["items"].(map[string]any)["data"].([]any)[0].(map[string]any)["quantity"] = q
+	}
 	f.subs[sub["id"].(string)] = sub
 	s["subscription"] = sub["id"]
 	s["status"] = "complete"
@@ -209,7 +262,7 @@ func subscriptionObject(id, customer, price, status string, created int64) map[s
 		"id": id, "object": "subscription", "customer": customer, "status": status, "created": created,
 		"current_period_start": created, "current_period_end": created + 30*86400, "cancel_at_period_end": false,
 		"items": map[string]any{"object": "list", "data": []any{map[string]any{
-			"id": "si_" + id, "object": "subscription_item", "price": map[string]any{"id": price, "object": "price"},
+			"id": "si_" + id, "object": "subscription_item", "quantity": 1, "price": map[string]any{"id": price, "object": "price"},
 		}}},
 	}
 }

@@ -6,7 +6,7 @@ type Plan struct {
 	ID           string // free, pro, enterprise: stored in subscriptions.plan
 	Name         string
 	PriceLabel   string // shown on the pricing page; the real price lives in Stripe
-	MonthlyCents int    // the same price in cents a month, for the admin's revenue estimate
+	MonthlyCents int    // the same price in cents a month per seat, for the admin's revenue estimate
 	Description  string
 	Features     []string
 	MaxProjects  int    // 0 means unlimited
@@ -42,12 +42,12 @@ func newPlans(st StripeConfig) []Plan {
 			Features:    []string{"Up to 3 projects", "Teams of up to 3 people", "Email and password login", "Community support"},
 		},
 		{
-			ID: PlanPro, Name: "Pro", PriceLabel: "$19 / month", MonthlyCents: 1900, Rank: 1, PriceID: st.PricePro,
+			ID: PlanPro, Name: "Pro", PriceLabel: "$19 per member / month", MonthlyCents: 1900, Rank: 1, PriceID: st.PricePro,
 			Description: "For professionals shipping real work.",
-			Features:    []string{"Unlimited projects", "Teams of any size", "Reports", "Priority email support"},
+			Features:    []string{"Unlimited projects", "Teams of any size, billed per member", "Reports", "Priority email support"},
 		},
 		{
-			ID: PlanEnterprise, Name: "Enterprise", PriceLabel: "$99 / month", MonthlyCents: 9900, Rank: 2, PriceID: st.PriceEnterprise,
+			ID: PlanEnterprise, Name: "Enterprise", PriceLabel: "$99 per member / month", MonthlyCents: 9900, Rank: 2, PriceID: st.PriceEnterprise,
 			Description: "For teams that need more.",
 			Features:    []string{"Everything in Pro", "Unlimited projects", "A named contact and an SLA"},
 		},

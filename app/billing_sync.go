@@ -25,9 +25,9 @@ func (s *Server) syncStripe(ctx context.Context) (int, error) {
 	n := 0
 	var unknown []string // live subscriptions on a price no plan sells
 	for _, customerID := range customers {
-		userID, err := s.db.UserIDByCustomer(ctx, customerID)
+		teamID, err := s.db.TeamIDByCustomer(ctx, customerID)
 		if err != nil {
-			continue // the user was deleted meanwhile
+			continue // the team was deleted meanwhile
 		}
 		params := &stripe.SubscriptionListParams{Customer: stripe.String(customerID), Status: stripe.String("all")}
 		params.Context = ctx
@@ -36,7 +36,7 @@ func (s *Server) syncStripe(ctx context.Context) (int, error) {
 			sub := it.Subscription()
 			// A list is not proof of ownership: a wrong filter, a proxy or
 			// stripe-mock (which ignores filters) can hand back another
-			// customer's subscription, and storing it would give this user
+			// customer's subscription, and storing it would give this team
 			// someone else's plan.
 			if sub.Customer == nil || sub.Customer.ID != customerID {
 				s.log.Warn("stripe sync: skipped a listed subscription of another customer",
@@ -47,7 +47,7 @@ func (s *Server) syncStripe(ctx context.Context) (int, error) {
 			if old, err := s.db.SubscriptionByID(ctx, sub.ID); err == nil {
 				version = max(version, old.Version)
 			}
-			row := s.subscriptionRow(sub, userID, customerID, version)
+			row := s.subscriptionRow(sub, teamID, customerID, version)
 			if _, err := s.db.ApplySubscription(ctx, row); err != nil {
 				return n, err
 			}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
+
+	"skiff/views"
 )
 
 var eventSeq atomic.Int64
@@ -54,7 +56,7 @@ func (ts *testServer) planOf(email string) string {
 	if err != nil {
 		ts.t.Fatal(err)
 	}
-	sub, err := ts.db.CurrentSubscription(context.Background(), u.ID)
+	sub, err := ts.db.CurrentSubscription(context.Background(), ts.team(u.ID).TeamID())
 	if err != nil {
 		return PlanFree
 	}
@@ -66,7 +68,7 @@ func TestBillingWithoutStripe(t *testing.T) {
 	anon := ts.newClient()
 	res := anon.get("/pricing")
 	wantStatus(t, res, http.StatusOK)
-	wantBody(t, res, "Paid plans are coming soon", "Free", "Pro", "Enterprise", "$19 / month", "Get started")
+	wantBody(t, res, "Paid plans are coming soon", "Free", "Pro", "Enterprise", "$19 per member / month", "Get started")
 
 	c := ts.newClient()
 	c.signup("ada@example.com")
@@ -118,14 +120,16 @@ func TestBillingEndToEnd(t *testing.T) {
 	}
 	sessionID := strings.TrimPrefix(loc, "https://checkout.stripe.com/c/pay/")
 	params := fake.sessionParams[sessionID]
-	customerID, err := ts.db.CustomerID(context.Background(), ts.userID("ada@example.com"))
+	team := ts.team(ts.userID("ada@example.com")).TeamID()
+	customerID, err := ts.db.CustomerID(context.Background(), team)
 	if err != nil {
 		t.Fatal(err)
 	}
+	billing := ts.URL + views.BillingURL(team)
 	for k, want := range map[string]string{
-		"mode": "subscription", "customer": customerID, "client_reference_id": "1",
-		"line_items[0][price]": "price_pro", "line_items[0][quantity]": "1",
-		"success_url": ts.URL + "/billing?session_id={CHECKOUT_SESSION_ID}", "cancel_url": ts.URL + "/pricing",
+		"mode": "subscription", "customer": customerID, "client_reference_id": teamReference(team),
+		"line_items[0][price]": "price_pro", "line_items[0][quantity]": "1", "subscription_data[metadata][team_id]": itoa64(team),
+		"success_url": billing + "?session_id={CHECKOUT_SESSION_ID}", "cancel_url": billing,
 	} {
 		if params[k] != want {
 			t.Errorf("checkout session %s = %q, want %q", k, params[k], want)
@@ -145,7 +149,7 @@ func TestBillingEndToEnd(t *testing.T) {
 		t.Fatal("checkout offered to a subscriber")
 	}
 	sessionsBefore := len(fake.sessions)
-	wantRedirect(t, c.post("/billing/checkout", url.Values{"plan": {"enterprise"}}), "/billing")
+	wantRedirect(t, c.post("/billing/checkout", url.Values{"plan": {"enterprise"}}), views.BillingURL(team))
 	if len(fake.sessions) != sessionsBefore {
 		t.Fatal("a second checkout session was created for a subscriber")
 	}
@@ -153,7 +157,7 @@ func TestBillingEndToEnd(t *testing.T) {
 	// The webhooks arrive later and change nothing more.
 	now := time.Now().Unix()
 	ts.sendEvent("checkout.session.completed", map[string]any{"id": sessionID, "object": "checkout.session",
-		"mode": "subscription", "customer": customerID, "client_reference_id": "1", "subscription": sub["id"]}, now)
+		"mode": "subscription", "customer": customerID, "client_reference_id": teamReference(team), "subscription": sub["id"]}, now)
 	ts.sendEvent("customer.subscription.created", sub, now)
 	ts.sendEvent("invoice.paid", map[string]any{"id": "in_1", "object": "invoice", "customer": customerID, "subscription": sub["id"]}, now)
 	if got := ts.planOf("ada@example.com"); got != PlanPro {
@@ -266,7 +270,7 @@ func activeCustomer(t *testing.T, ts *testServer, email string) (userID int64, c
 	ts.newClient().signup(email)
 	u, _ := ts.db.UserByEmail(context.Background(), email)
 	customerID = "cus_" + strings.Split(email, "@")[0]
-	if _, err := ts.db.SaveCustomer(context.Background(), u.ID, customerID); err != nil {
+	if _, err := ts.db.SaveCustomer(context.Background(), ts.team(u.ID).TeamID(), customerID); err != nil {
 		t.Fatal(err)
 	}
 	return u.ID, customerID

@@ -74,7 +74,7 @@ func TestUnknownPriceIsFlaggedNeverFree(t *testing.T) {
 	ada := ts.newClient()
 	ada.signup("ada@example.com")
 	u, _ := ts.db.UserByEmail(ctx, "ada@example.com")
-	ts.db.SaveCustomer(ctx, u.ID, "cus_ada")
+	ts.db.SaveCustomer(ctx, ts.team(u.ID).TeamID(), "cus_ada")
 	now := time.Now().Unix()
 	legacy := subscriptionObject("sub_legacy", "cus_ada", "price_legacy", "active", now)
 	legacy["cancel_at_period_end"] = true
@@ -147,7 +147,7 @@ func TestBillingPageNeverShowsAZeroDate(t *testing.T) {
 	c := ts.newClient()
 	c.signup("ada@example.com")
 	u, _ := ts.db.UserByEmail(context.Background(), "ada@example.com")
-	ts.db.SaveCustomer(context.Background(), u.ID, "cus_ada")
+	ts.db.SaveCustomer(context.Background(), ts.team(u.ID).TeamID(), "cus_ada")
 	now := time.Now().Unix()
 	sub := subscriptionObject("sub_nodate", "cus_ada", "price_pro", "active", now)
 	sub["cancel_at_period_end"] = true
@@ -347,7 +347,7 @@ func TestBrowserStripeAnswersThatNeedTheUser(t *testing.T) {
 	// Stripe bills ada at a price no plan sells, cancelled at period end,
 	// without a period end.
 	u, _ := ts.db.UserByEmail(context.Background(), "ada@example.com")
-	customerID, err := ts.db.CustomerID(context.Background(), u.ID)
+	customerID, err := ts.db.CustomerID(context.Background(), ts.team(u.ID).TeamID())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +359,7 @@ func TestBrowserStripeAnswersThatNeedTheUser(t *testing.T) {
 	step("billing on an unknown price", chromedp.Navigate(ts.URL+"/billing"), heading("Billing"),
 		chromedp.WaitVisible(chromedp.Search(`//p[@role="alert" and contains(., "at a price this site does not sell")]`)),
 		chromedp.WaitVisible(chromedp.Search(`//dd[contains(., "Unknown price")]`)),
-		chromedp.WaitVisible(chromedp.CSS(`form[action="/billing/portal"] button`)), both("41-billing-unknown-price"))
+		chromedp.WaitVisible(chromedp.CSS(`form[action$="/billing/portal"] button`)), both("41-billing-unknown-price"))
 
 	if _, err := ts.db.Write.Exec(`UPDATE users SET email_verified_at = ? WHERE id = ?`, time.Now().UTC(), u.ID); err != nil {
 		t.Fatal(err)

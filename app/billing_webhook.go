@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
@@ -78,12 +77,14 @@ func (s *Server) receiveStripeEvent(w http.ResponseWriter, r *http.Request) erro
 	}
 	ctx := r.Context()
 	// The event and all its effects commit together, or not at all.
+	var team int64
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		btx := db.Q(tx)
 		if err := btx.RecordEvent(ctx, event.ID, string(event.Type), event.Created, body); err != nil {
 			return err
 		}
-		return s.applyStripeEvent(ctx, btx, event)
+		team, err = s.applyStripeEvent(ctx, btx, event)
+		return err
 	})
 	answer := `{"received":true}`
 	switch {
@@ -91,6 +92,11 @@ func (s *Server) receiveStripeEvent(w http.ResponseWriter, r *http.Request) erro
 		answer = `{"received":true,"duplicate":true}`
 	case err != nil:
 		return fmt.Errorf("event %s (%s): %w", event.ID, event.Type, err)
+	}
+	if team != 0 {
+		// A subscription just bought or changed bills the seats of its
+		// moment: members may have come or gone meanwhile.
+		s.seatsChanged(team)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write([]byte(answer))
@@ -109,59 +115,63 @@ func webhookErrorReason(err error) string {
 	return "unreadable event (is the endpoint pinned to API version " + stripe.APIVersion + "?)"
 }
 
-// applyStripeEvent makes an event's effects inside the event's transaction.
-// Events for customers Skiff does not know are recorded and ignored.
-func (s *Server) applyStripeEvent(ctx context.Context, btx db.Queries, event stripe.Event) error {
+// applyStripeEvent makes an event's effects inside the event's transaction,
+// and returns the team whose subscription it changed (0 for none). Events
+// for customers Skiff does not know are recorded and ignored.
+func (s *Server) applyStripeEvent(ctx context.Context, btx db.Queries, event stripe.Event) (int64, error) {
 	switch event.Type {
 	case "checkout.session.completed":
 		var cs stripe.CheckoutSession
 		if !s.decodeEvent(event, &cs) {
-			return nil
+			return 0, nil
 		}
-		userID, err := strconv.ParseInt(cs.ClientReferenceID, 10, 64)
-		if err != nil || cs.Customer == nil || cs.Mode != stripe.CheckoutSessionModeSubscription {
-			return nil // not one of ours
+		if cs.Customer == nil || cs.Mode != stripe.CheckoutSessionModeSubscription {
+			return 0, nil // not one of ours
+		}
+		team, ok, err := teamOfReference(ctx, btx, cs.ClientReferenceID)
+		if err != nil || !ok {
+			return 0, err
 		}
 		// Normally linked already at checkout; this covers a lost local write.
-		return btx.LinkCustomer(ctx, userID, cs.Customer.ID)
+		return 0, btx.LinkCustomer(ctx, team, cs.Customer.ID)
 
 	case "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted":
 		var sub stripe.Subscription
 		if !s.decodeEvent(event, &sub) {
-			return nil
+			return 0, nil
 		}
 		if sub.Customer == nil {
-			return nil
+			return 0, nil
 		}
-		userID, err := btx.UserIDByCustomer(ctx, sub.Customer.ID)
+		team, err := btx.TeamIDByCustomer(ctx, sub.Customer.ID)
 		if errors.Is(err, db.ErrNotFound) {
 			s.log.Warn("stripe event for an unknown customer", "event", event.ID, "customer", sub.Customer.ID)
-			return nil
+			return 0, nil
 		}
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if event.Type == "customer.subscription.deleted" {
 			sub.Status = stripe.SubscriptionStatusCanceled
 		}
-		_, err = btx.ApplySubscription(ctx, s.subscriptionRow(&sub, userID, sub.Customer.ID, event.Created))
-		return err
+		_, err = btx.ApplySubscription(ctx, s.subscriptionRow(&sub, team, sub.Customer.ID, event.Created))
+		return team, err
 
 	case "invoice.paid", "invoice.payment_failed":
 		var inv stripe.Invoice
 		if !s.decodeEvent(event, &inv) {
-			return nil
+			return 0, nil
 		}
 		if inv.Subscription == nil {
-			return nil
+			return 0, nil
 		}
 		status := "paid"
 		if event.Type == "invoice.payment_failed" {
 			status = "payment_failed"
 		}
-		return btx.SetInvoiceStatus(ctx, inv.Subscription.ID, status, event.Created)
+		return 0, btx.SetInvoiceStatus(ctx, inv.Subscription.ID, status, event.Created)
 	}
-	return nil
+	return 0, nil
 }
 
 // decodeEvent reads an event's object. A signed event that does not decode

@@ -159,6 +159,8 @@ func TestBrowserEveryPageFitsIsAccessibleAndShowsFocus(t *testing.T) {
 		{"settings-tokens", "/settings/tokens", "user"}, {"settings-data", "/settings/data", "user"},
 		{"billing", "/billing", "user"}, {"reports-upgrade", "/reports", "user"}, {"pricing-logged-in", "/pricing", "user"},
 		{"teams", "/teams", "user"}, {"team-projects", acme, "user"}, {"team-members", members, "user"},
+		{"team-billing", strings.TrimSuffix(acme, "/projects") + "/billing", "user"},
+		{"team-billing-as-admin", strings.TrimSuffix(acme, "/projects") + "/billing", "admin"},
 		{"not-found-logged-in", "/projects/999", "user"},
 		{"admin", "/admin", "admin"},
 	}

@@ -187,7 +187,7 @@ func TestBrowserBillingPages(t *testing.T) {
 		chromedp.WaitVisible(chromedp.Search(`//a[contains(., "See plans and upgrade")]`)), bothWidths("c1-billing-free"))
 
 	u, _ := ts.db.UserByEmail(context.Background(), "ada@example.com")
-	ts.db.SaveCustomer(context.Background(), u.ID, "cus_ada")
+	ts.db.SaveCustomer(context.Background(), ts.team(u.ID).TeamID(), "cus_ada")
 	step("free, with past invoices", chromedp.Navigate(ts.URL+"/billing"), heading("Billing"),
 		chromedp.WaitVisible(chromedp.Search(`//button[contains(., "Past invoices")]`)), bothWidths("c1b-billing-free-customer"))
 	checkButtons(t, ctx)

@@ -222,7 +222,7 @@ func TestBrowserBilling(t *testing.T) {
 	fake.completeCheckout(sessionID, "active")
 	step("billing after checkout", chromedp.Navigate(ts.URL+"/billing?session_id="+sessionID), heading("Billing"),
 		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "Thank you!")]`)),
-		chromedp.WaitVisible(chromedp.CSS(`form[action="/billing/portal"] button`)), shot("13-billing"))
+		chromedp.WaitVisible(chromedp.CSS(`form[action$="/billing/portal"] button`)), shot("13-billing"))
 	step("reports", chromedp.Navigate(ts.URL+"/reports"), heading("Reports"), shot("14-reports"))
 }
 
@@ -371,7 +371,8 @@ func TestBrowserAccountLifecycle(t *testing.T) {
 // both see the project; ada removes bob, and his next page is a 404. Each
 // page is saved at 1280 and 390 px.
 func TestBrowserTeams(t *testing.T) {
-	ts := newTestServer(t, withDevMailbox())
+	fake := newFakeStripe(t)
+	ts := newTestServer(t, withDevMailbox(), withStripe(fake))
 	mailLink := func(to, href string) string {
 		return `//article[contains(@class, "dev-mail")][.//small[contains(., "To ` + to + `")]]//a[contains(@href, "` + href + `")]`
 	}
@@ -428,6 +429,24 @@ func TestBrowserTeams(t *testing.T) {
 		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "You joined Acme Rockets.")]`)),
 		chromedp.WaitVisible(chromedp.Search(`//td/a[text()="Apollo"]`)),
 		bothWidths("44-joined"))
+
+	step("ada opens the team's billing from the menu",
+		chromedp.Navigate(ts.URL+"/t/"+team+"/projects"), heading("Projects"),
+		chromedp.Click(chromedp.Search(`//ul[contains(@class, "menu-inline")]//a[text()="Billing"]`)),
+		heading("Billing"), chromedp.WaitVisible(chromedp.Search(`//p[contains(., "2 seats now")]`)),
+		chromedp.WaitVisible(chromedp.Search(`//button[contains(., "Choose Pro")]`)), bothWidths("44b-team-billing"))
+	teamID, _ := strconv.ParseInt(team, 10, 64)
+	if _, err := ts.db.SaveCustomer(context.Background(), teamID, "cus_acme"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Unix()
+	sub := subscriptionObject("sub_acme", "cus_acme", "price_pro", "active", now)
+	sub["items"].(map[string]any)["data"].([]any)[0].(map[string]any)["quantity"] = 2
+	ts.sendEvent("customer.subscription.created", sub, now)
+	step("the team on Pro, two seats",
+		chromedp.Reload(), heading("Billing"),
+		chromedp.WaitVisible(chromedp.Search(`//dd[contains(., "2 seats")]`)),
+		chromedp.WaitVisible(chromedp.Search(`//button[contains(., "Manage subscription")]`)), bothWidths("44c-team-billing-pro"))
 
 	step("ada sees bob, and removes him",
 		chromedp.Navigate(ts.URL+"/t/"+team+"/members"), heading("Members"),

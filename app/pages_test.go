@@ -239,7 +239,7 @@ func TestProjectQuotaShowsBeforeTheLimit(t *testing.T) {
 	wantBody(t, res, "0 of 3 projects")
 	wantLink(t, res, "/pricing", "Upgrade for unlimited projects", "")
 	u, _ := paid.db.UserByEmail(context.Background(), "bob@example.com")
-	paid.db.SaveCustomer(context.Background(), u.ID, "cus_bob")
+	paid.db.SaveCustomer(context.Background(), paid.team(u.ID).TeamID(), "cus_bob")
 	now := time.Now().Unix()
 	paid.sendEvent("customer.subscription.updated", subscriptionObject("sub_b", "cus_bob", "price_pro", "active", now), now)
 	if body := bob.get("/projects").body; strings.Contains(body, "of 3 projects") {

@@ -47,6 +47,12 @@ func (s *Server) page(r *http.Request, title string) views.Page {
 			p.Plan = s.plan(st.plan).Name
 			p.Admin = st.user.EmailVerifiedAt.Valid && s.cfg.AdminEmails[normalizeAdminEmail(st.user.Email)]
 			p.Team = s.teamView(r)
+			// The menu's Billing: the team's, for those the permission
+			// table lets see it, else the user's own.
+			p.BillingURL = "/billing"
+			if !p.Team.Personal && allowed(p.Team.Role, "billing.view") {
+				p.BillingURL = views.BillingURL(p.Team.ID)
+			}
 		}
 		p.Flash = s.sessions.PopString(r.Context(), sessionFlash)
 	}

@@ -19,10 +19,10 @@ func (s *Server) routes() http.Handler {
 	s.authRoutes(public, user)                  // auth_login.go: signup, login, mail links, second factor
 	s.oauthRoutes(public, user)                 // auth_oauth.go: GitHub, Google, OpenID Connect
 	s.settingsRoutes(public, user)              // account_settings.go: the settings pages
-	s.billingRoutes(public, user)               // billing.go: pricing, checkout, portal, a Pro page
 	s.adminRoutes(user.with(s.requireAdmin))    // admin.go: the founder's admin
 	team := teamGroup{user.with(s.requireTeam)} // a team's pages, /t/{team}/…, each with its action
 	s.teamRoutes(public, user, team)            // teams.go, team_members.go: teams, members, invitations
+	s.billingRoutes(public, user, team)         // billing.go: pricing, a team's checkout and portal, a Pro page
 	s.projectRoutes(user, team)                 // projects.go: the example resource, in a team
 	s.devMailRoutes(public)                     // mail_dev.go: the dev mailbox
 

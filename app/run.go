@@ -125,7 +125,10 @@ func runStripeCommand(ctx context.Context, cmd string, cfg Config, logger *slog.
 	}
 	n, err := srv.syncStripe(ctx)
 	fmt.Fprintf(stdout, "%d subscription(s) reconciled\n", n)
-	return err
+	// Then each paying team's seats, from the subscriptions just read.
+	seats, seatErr := srv.syncAllSeats(ctx)
+	fmt.Fprintf(stdout, "%d subscription(s) set to their team's members\n", seats)
+	return errors.Join(err, seatErr)
 }
 
 // runServe is `skiff serve`: it holds the database's lock, opens it and

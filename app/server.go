@@ -30,7 +30,10 @@ type Server struct {
 	hasher   *passwordHasher
 	stripe   *stripeclient.API // nil when billing is not configured
 	outbox   *outbox
-	oauth    []*oauthProvider // configured social logins, in button order
+	// seatQueue holds teams whose members changed, for the seat worker
+	// (billing_seats.go).
+	seatQueue chan int64
+	oauth     []*oauthProvider // configured social logins, in button order
 	// oauthHTTP calls the OAuth providers (tests point it at fakes).
 	oauthHTTP *http.Client
 	plans     []Plan
@@ -78,6 +81,7 @@ func NewServer(ctx context.Context, cfg Config, database *db.DB, logger *slog.Lo
 		twoFactorLimiter:   newRateLimiter(cfg.Limits.TwoFactorPerUser, 100_000),
 		emailChangeLimiter: newRateLimiter(cfg.Limits.EmailChangePerUser, 100_000),
 		outbox:             newOutbox(database, mailer, logger),
+		seatQueue:          make(chan int64, 256),
 	}
 	s.now = time.Now
 	s.devMail, _ = mailer.(*devMailer) // GET /dev/mail lists what it holds
@@ -98,12 +102,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
 
-// Start runs the background work (mail delivery, the daily billing sync)
-// until ctx ends.
+// Start runs the background work (mail delivery, the daily billing sync,
+// the seats of paying teams) until ctx ends.
 func (s *Server) Start(ctx context.Context) {
 	s.started = true
 	go s.outbox.run(ctx)
 	go s.runNightlySync(ctx)
+	go s.runSeatSync(ctx)
 	go s.runScheduledBackups(ctx)
 }
 

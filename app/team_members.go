@@ -257,8 +257,8 @@ func (s *Server) handleInvitationAccept(w http.ResponseWriter, r *http.Request) 
 		return &clientError{Status: http.StatusForbidden, Code: "unverified", Title: "Confirm your address first",
 			Message: "An invitation is accepted by a proven address: open the link we mailed you when you signed up, then the invitation again."}
 	}
-	sc, inv, err := s.db.AcceptInvitation(ctx, hash, u.ID, u.Email, func(ownerID int64) (int, error) {
-		plan, err := s.planOf(ctx, ownerID)
+	sc, inv, err := s.db.AcceptInvitation(ctx, hash, u.ID, u.Email, func(teamID int64) (int, error) {
+		plan, err := s.planOf(ctx, teamID)
 		return s.plan(plan).MaxMembers, err
 	})
 	switch {
@@ -276,6 +276,7 @@ func (s *Server) handleInvitationAccept(w http.ResponseWriter, r *http.Request) 
 	case err != nil:
 		return err
 	}
+	s.seatsChanged(sc.TeamID())
 	s.redirect(w, r, views.ProjectsURL(sc.TeamID()), "You joined "+inv.TeamName+".")
 	return nil
 }
@@ -341,6 +342,7 @@ func (s *Server) handleMemberRemove(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	s.seatsChanged(team.ID)
 	s.redirect(w, r, views.TeamURL(team.ID)+"/members", name+" was removed from the team.")
 	return nil
 }
@@ -380,6 +382,7 @@ func (s *Server) handleTeamLeave(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.seatsChanged(team.ID)
 	s.redirect(w, r, "/teams", "You left "+team.Name+".")
 	return nil
 }
@@ -410,9 +413,18 @@ func (s *Server) handleTeamTransfer(w http.ResponseWriter, r *http.Request) erro
 }
 
 // handleTeamDelete handles "POST /t/{team}/delete": the team, its projects,
-// memberships and invitations go.
+// memberships and invitations go, and its subscription is cancelled first.
 func (s *Server) handleTeamDelete(w http.ResponseWriter, r *http.Request) error {
 	o, team := s.pageOwner(r), s.teamView(r)
+	if team.Personal {
+		return &clientError{Status: http.StatusConflict, Code: "personal_team", Title: "A personal team stays yours",
+			Message: "Your personal team goes only with your account."}
+	}
+	if sub := state(r).sub; sub != nil {
+		if err := s.cancelBilling(r, []db.Subscription{*sub}); err != nil {
+			return err
+		}
+	}
 	err := s.db.DeleteTeam(r.Context(), o.Team)
 	if errors.Is(err, db.ErrPersonalTeam) {
 		return &clientError{Status: http.StatusConflict, Code: "personal_team", Title: "A personal team stays yours",

@@ -26,7 +26,9 @@ var teamPermissions = map[string]struct {
 	"team.rename":    {db.RoleAdmin, "rename the team"},
 	"team.leave":     {db.RoleMember, "leave the team (its owner hands it over first)"},
 	"team.transfer":  {db.RoleOwner, "hand the team over to another member, staying as an admin"},
-	"team.delete":    {db.RoleOwner, "delete the team with its projects"},
+	"team.delete":    {db.RoleOwner, "delete the team with its projects (its subscription is cancelled)"},
+	"billing.view":   {db.RoleAdmin, "see the team's plan, seats and subscription"},
+	"billing.manage": {db.RoleOwner, "choose the team's plan and open Stripe's checkout and billing portal"},
 }
 
 // canActOn reports whether a member with role actor may remove one with

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -37,7 +38,7 @@ func (s *Server) teamRoutes(public, user group, team teamGroup) {
 
 // requireTeam serves /t/{team}/… only to members of that team: the request
 // then acts in it (state(r).team, which pageOwner hands to every query),
-// with the plan of its owner. Anyone else gets 404, as for a team that does
+// with the team's plan. Anyone else gets 404, as for a team that does
 // not exist, so a team's existence is not told to outsiders.
 func (s *Server) requireTeam(next http.Handler) http.Handler {
 	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
@@ -50,13 +51,18 @@ func (s *Server) requireTeam(next http.Handler) http.Handler {
 		if err != nil {
 			return err
 		}
-		if team.OwnerID != st.user.ID {
-			// The team's limits are its owner's plan.
-			plan, err := s.planOf(r.Context(), team.OwnerID)
-			if err != nil {
+		if team.ID != st.team.TeamID() {
+			// The team's own plan, not the one of the user's personal
+			// team that the session carries.
+			sub, err := s.db.CurrentSubscription(r.Context(), team.ID)
+			switch {
+			case errors.Is(err, db.ErrNotFound):
+				st.sub, st.plan = nil, PlanFree
+			case err != nil:
 				return err
+			default:
+				st.sub, st.plan = &sub, entitledPlan(sub.Status, sub.Plan)
 			}
-			st.plan = plan
 		}
 		st.team, st.teamInfo = scope, team
 		next.ServeHTTP(w, r)
@@ -64,10 +70,10 @@ func (s *Server) requireTeam(next http.Handler) http.Handler {
 	})
 }
 
-// planOf is the plan userID is entitled to now.
-func (s *Server) planOf(ctx context.Context, userID int64) (string, error) {
-	sub, err := s.db.CurrentSubscription(ctx, userID)
-	if err == db.ErrNotFound {
+// planOf is the plan teamID is entitled to now.
+func (s *Server) planOf(ctx context.Context, teamID int64) (string, error) {
+	sub, err := s.db.CurrentSubscription(ctx, teamID)
+	if errors.Is(err, db.ErrNotFound) {
 		return PlanFree, nil
 	}
 	if err != nil {

@@ -154,11 +154,6 @@ func TestTeamRolesFollowTheTable(t *testing.T) {
 		users[name] = ts.newClient()
 		users[name].signupVerified(name + "@example.com")
 	}
-	// On Pro: no plan limit gets in the way of the many rows made here.
-	if _, err := ts.db.ApplySubscription(ctx, db.Subscription{ID: "sub_ada", UserID: ts.userID("ada@example.com"),
-		CustomerID: "cus_ada", PriceID: "price_pro", Plan: PlanPro, Status: "active", Version: 1}); err != nil {
-		t.Fatal(err)
-	}
 	roles := map[string]string{"ada": db.RoleOwner, "bob": db.RoleAdmin, "cyd": db.RoleMember}
 	for _, route := range teamRoutes(t, ts) {
 		action := ts.srv.teamActions[route]
@@ -168,6 +163,11 @@ func TestTeamRolesFollowTheTable(t *testing.T) {
 			team, _ := ts.db.CreateTeam(ctx, ts.userID("ada@example.com"), "Acme")
 			ts.db.AddMember(ctx, team, ts.userID("bob@example.com"), db.RoleAdmin)
 			ts.db.AddMember(ctx, team, ts.userID("cyd@example.com"), db.RoleMember)
+			// On Pro: no plan limit gets in the way of the rows made here.
+			if _, err := ts.db.ApplySubscription(ctx, db.Subscription{ID: "sub_" + itoa64(team.TeamID()), TeamID: team.TeamID(),
+				CustomerID: "cus_" + itoa64(team.TeamID()), PriceID: "price_pro", Plan: PlanPro, Status: "active", Version: 1}); err != nil {
+				t.Fatal(err)
+			}
 			f := newTeamFixtures(t, ts, team)
 			res := f.send(users[who], route, views.TeamURL(team.TeamID()))
 			switch {
@@ -272,20 +272,23 @@ func (f *teamFixtures) send(c *client, pattern, teamPath string) response {
 	return c.get(path)
 }
 
-// TestTeamPlanIsTheOwners: a team's limits are its owner's plan, whoever
-// acts: a member on Pro cannot exceed the Free limit of a Free owner's team.
-func TestTeamPlanIsTheOwners(t *testing.T) {
+// TestTeamPlanIsTheTeams: a team's limits are its own plan, whoever acts:
+// neither a member's Pro plan nor its owner's personal one lifts the Free
+// limit of a team that does not pay; once the team pays, it is lifted.
+func TestTeamPlanIsTheTeams(t *testing.T) {
 	ts := newTestServer(t)
 	ctx := context.Background()
 	ada, bob := ts.newClient(), ts.newClient()
 	ada.signup("ada@example.com")
 	bob.signup("bob@example.com")
-	bobID := ts.userID("bob@example.com")
-	if _, err := ts.db.ApplySubscription(ctx, db.Subscription{ID: "sub_bob", UserID: bobID, CustomerID: "cus_bob",
-		PriceID: "price_pro", Plan: PlanPro, Status: "active", Version: 1}); err != nil {
-		t.Fatal(err)
+	adaID, bobID := ts.userID("ada@example.com"), ts.userID("bob@example.com")
+	for i, id := range []int64{adaID, bobID} { // both on Pro, each in their personal team
+		if _, err := ts.db.ApplySubscription(ctx, db.Subscription{ID: "sub_" + strconv.Itoa(i), TeamID: ts.team(id).TeamID(),
+			CustomerID: "cus_" + strconv.Itoa(i), PriceID: "price_pro", Plan: PlanPro, Status: "active", Version: 1}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	team, _ := ts.db.CreateTeam(ctx, ts.userID("ada@example.com"), "Acme")
+	team, _ := ts.db.CreateTeam(ctx, adaID, "Acme")
 	ts.db.AddMember(ctx, team, bobID, db.RoleMember)
 	projects := views.ProjectsURL(team.TeamID())
 	for i := range 3 {
@@ -297,10 +300,18 @@ func TestTeamPlanIsTheOwners(t *testing.T) {
 	if strings.Contains(res.body, "Upgrade for unlimited projects") {
 		t.Fatal("a member is offered to upgrade a team that is not theirs")
 	}
+	wantStatus(t, ada.post(projects, url.Values{"name": {"a fourth"}}), http.StatusForbidden)
 	// In his own team his Pro plan applies.
 	for i := range 4 {
 		wantStatus(t, bob.post("/projects", url.Values{"name": {"own " + strconv.Itoa(i)}}), http.StatusSeeOther)
 	}
+	// The team pays: its limit goes, for every member.
+	if _, err := ts.db.ApplySubscription(ctx, db.Subscription{ID: "sub_acme", TeamID: team.TeamID(), CustomerID: "cus_acme",
+		PriceID: "price_pro", Plan: PlanPro, Status: "active", Quantity: 2, Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, bob.post(projects, url.Values{"name": {"a fourth"}}), http.StatusSeeOther)
+	wantBody(t, bob.get(projects), "a fourth")
 }
 
 // TestAccountDeletionWaitsForTheTeam: the owner of a team with other members

@@ -668,8 +668,8 @@ func signUp(c *http.Client, s *server, email, ip string) (*http.Cookie, error) {
 	return cookie, nil
 }
 
-// makePro gives each seeded user a Stripe customer and an active Pro
-// subscription, written directly to the database.
+// makePro gives each seeded user's personal team a Stripe customer and an
+// active Pro subscription, written directly to the database.
 func makePro(dbPath string, users int) error {
 	ctx := context.Background()
 	d, err := db.Open(ctx, dbPath)
@@ -682,11 +682,15 @@ func makePro(dbPath string, users int) error {
 		if err != nil {
 			return err
 		}
-		cus := fmt.Sprintf("cus_bench_%d", i)
-		if _, err := d.SaveCustomer(ctx, u.ID, cus); err != nil {
+		team, err := d.PersonalScope(ctx, u.ID)
+		if err != nil {
 			return err
 		}
-		_, err = d.ApplySubscription(ctx, db.Subscription{ID: fmt.Sprintf("sub_bench_%d", i), UserID: u.ID, CustomerID: cus,
+		cus := fmt.Sprintf("cus_bench_%d", i)
+		if _, err := d.SaveCustomer(ctx, team.TeamID(), cus); err != nil {
+			return err
+		}
+		_, err = d.ApplySubscription(ctx, db.Subscription{ID: fmt.Sprintf("sub_bench_%d", i), TeamID: team.TeamID(), CustomerID: cus,
 			PriceID: "price_pro", Plan: "pro", Status: "active", CurrentPeriodEnd: db.UnixTime(time.Now().Add(720 * time.Hour).Unix()), Version: 1})
 		if err != nil {
 			return err

@@ -16,8 +16,8 @@ type Export struct {
 	} `json:"account"`
 	Identities     []ExportIdentity     `json:"connected_accounts"`
 	Teams          []ExportTeam         `json:"teams"`
-	Projects       []ExportProject      `json:"projects"` // the personal team's
-	Subscriptions  []ExportSubscription `json:"subscriptions"`
+	Projects       []ExportProject      `json:"projects"`      // the personal team's
+	Subscriptions  []ExportSubscription `json:"subscriptions"` // the personal team's
 	StripeCustomer string               `json:"stripe_customer,omitempty"`
 }
 
@@ -49,6 +49,7 @@ type ExportSubscription struct {
 	ID                string `json:"id"`
 	Plan              string `json:"plan"`
 	Status            string `json:"status"`
+	Seats             int64  `json:"seats"`
 	CurrentPeriodEnd  string `json:"current_period_end,omitempty"`
 	CancelAtPeriodEnd bool   `json:"cancel_at_period_end"`
 }
@@ -104,26 +105,18 @@ func (q Queries) ExportUser(ctx context.Context, userID int64) (Export, error) {
 		}
 		before = projects[len(projects)-1].ID
 	}
-	rows, err := q.reader.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE user_id = ? ORDER BY version`, userID)
+	subs, err := q.Subscriptions(ctx, personal.team)
 	if err != nil {
 		return e, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		s, err := scanSubscription(rows)
-		if err != nil {
-			return e, err
-		}
-		es := ExportSubscription{ID: s.ID, Plan: s.Plan, Status: s.Status, CancelAtPeriodEnd: s.CancelAtPeriodEnd}
+	for _, s := range subs {
+		es := ExportSubscription{ID: s.ID, Plan: s.Plan, Status: s.Status, Seats: s.Quantity, CancelAtPeriodEnd: s.CancelAtPeriodEnd}
 		if s.CurrentPeriodEnd.Valid {
 			es.CurrentPeriodEnd = s.CurrentPeriodEnd.Time.UTC().Format(exportTime)
 		}
 		e.Subscriptions = append(e.Subscriptions, es)
 	}
-	if err := rows.Err(); err != nil {
-		return e, err
-	}
-	customer, err := q.CustomerID(ctx, userID)
+	customer, err := q.CustomerID(ctx, personal.team)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return e, err
 	}
@@ -137,9 +130,11 @@ func (q Queries) ExportUser(ctx context.Context, userID int64) (Export, error) {
 // TestEveryTeamTableIsExported checks it as TestEveryOwnedTableIsExported
 // checks exportCoverage, and that deleting a team takes the rows along.
 var teamExportCoverage = map[string]string{
-	"projects":    "projects",
-	"memberships": "teams",
-	"invitations": "not exported: a team's pending invitations (addresses of other people), listed on its members page",
+	"projects":          "projects",
+	"memberships":       "teams",
+	"subscriptions":     "subscriptions",
+	"billing_customers": "stripe_customer",
+	"invitations":       "not exported: a team's pending invitations (addresses of other people), listed on its members page",
 }
 
 // exportCoverage names every table with a user_id column: the key of the
@@ -147,15 +142,13 @@ var teamExportCoverage = map[string]string{
 // without a line here fails TestEveryOwnedTableIsExported: a new resource
 // must decide, and the data export is the easy one to forget.
 var exportCoverage = map[string]string{
-	"memberships":       "teams",
-	"identities":        "connected_accounts",
-	"subscriptions":     "subscriptions",
-	"billing_customers": "stripe_customer",
-	"user_sessions":     "not exported: the devices and addresses of logins, shown on Settings → Sessions",
-	"known_devices":     "not exported: hashes that tell a new device from a known one, meaningless to read",
-	"api_tokens":        "not exported: token hashes, listed with names and dates on Settings → API tokens",
-	"recovery_codes":    "not exported: hashes of two-factor recovery codes, secrets",
-	"tokens":            "not exported: hashes of mailed links, secrets that expire within days",
+	"memberships":    "teams",
+	"identities":     "connected_accounts",
+	"user_sessions":  "not exported: the devices and addresses of logins, shown on Settings → Sessions",
+	"known_devices":  "not exported: hashes that tell a new device from a known one, meaningless to read",
+	"api_tokens":     "not exported: token hashes, listed with names and dates on Settings → API tokens",
+	"recovery_codes": "not exported: hashes of two-factor recovery codes, secrets",
+	"tokens":         "not exported: hashes of mailed links, secrets that expire within days",
 }
 
 // DeleteUser removes the user and, through foreign keys, the teams they own

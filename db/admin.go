@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"math"
 	"time"
 )
@@ -56,13 +57,15 @@ func (q Queries) RecordLogin(ctx context.Context, id int64) error {
 
 // adminUserColumns are the columns scanned by scanAdminUsers, for users u.
 // "Last seen" is the latest activity of any session, else the last login.
-const adminUserColumns = `u.id, u.email, u.created_at, u.email_verified_at IS NOT NULL,
+var adminUserColumns = `u.id, u.email, u.created_at, u.email_verified_at IS NOT NULL,
 	coalesce((SELECT max(last_seen_at) FROM user_sessions WHERE user_id = u.id), u.last_login_at),
 	u.disabled_at IS NOT NULL, coalesce(s.plan, 'free'), coalesce(s.status, '')
 	FROM users u
-	LEFT JOIN subscriptions s ON s.id = (
-		SELECT id FROM subscriptions WHERE user_id = u.id
-		ORDER BY status IN ('active', 'trialing', 'past_due') DESC, version DESC LIMIT 1)`
+	LEFT JOIN subscriptions s ON s.id = (` + personalSubscription + `)`
+
+// personalSubscription picks the subscription deciding the plan of the
+// personal team of the user u.
+var personalSubscription = fmt.Sprintf(currentSubscriptionOf, "(SELECT id FROM teams WHERE owner_id = u.id AND personal)")
 
 // AdminUsersNewest returns a page of users, the newest first: at most limit
 // of those with an id below before (0: from the newest).
@@ -159,22 +162,26 @@ func (q Queries) SignupsSince(ctx context.Context, since time.Time) ([]DayCount,
 	return out, rows.Err()
 }
 
+// PlanCount is how many subscriptions grant a plan, and the seats they bill.
+type PlanCount struct{ Subscriptions, Seats int }
+
 // EntitledSubscriptionsByPlan counts the subscriptions that grant their plan
-// (active, trialing or past_due), per plan, from entitled_subscriptions.
-func (q Queries) EntitledSubscriptionsByPlan(ctx context.Context) (map[string]int, error) {
-	rows, err := q.reader.QueryContext(ctx, `SELECT plan, subscriptions FROM entitled_subscriptions WHERE subscriptions > 0`)
+// (active, trialing or past_due) and their seats, per plan, from
+// entitled_subscriptions.
+func (q Queries) EntitledSubscriptionsByPlan(ctx context.Context) (map[string]PlanCount, error) {
+	rows, err := q.reader.QueryContext(ctx, `SELECT plan, subscriptions, seats FROM entitled_subscriptions WHERE subscriptions > 0`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]int{}
+	out := map[string]PlanCount{}
 	for rows.Next() {
 		var plan string
-		var n int
-		if err := rows.Scan(&plan, &n); err != nil {
+		var c PlanCount
+		if err := rows.Scan(&plan, &c.Subscriptions, &c.Seats); err != nil {
 			return nil, err
 		}
-		out[plan] = n
+		out[plan] = c
 	}
 	return out, rows.Err()
 }

@@ -68,8 +68,16 @@ func wantAdminCounts(t *testing.T, d *DB, when string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := bySQL(`SELECT plan, count(*) FROM subscriptions WHERE status IN ('active', 'trialing', 'past_due') GROUP BY plan`); !maps.Equal(byPlan, want) {
-		t.Errorf("%s: entitled subscriptions %v, want %v", when, byPlan, want)
+	subs, seats := map[string]int{}, map[string]int{}
+	for plan, c := range byPlan {
+		subs[plan], seats[plan] = c.Subscriptions, c.Seats
+	}
+	const entitled = ` FROM subscriptions WHERE status IN ('active', 'trialing', 'past_due') GROUP BY plan`
+	if want := bySQL(`SELECT plan, count(*)` + entitled); !maps.Equal(subs, want) {
+		t.Errorf("%s: entitled subscriptions %v, want %v", when, subs, want)
+	}
+	if want := bySQL(`SELECT plan, sum(quantity)` + entitled); !maps.Equal(seats, want) {
+		t.Errorf("%s: entitled seats %v, want %v", when, seats, want)
 	}
 }
 
@@ -100,9 +108,12 @@ func TestAdminCountsFollowEveryChange(t *testing.T) {
 
 	for _, step := range []struct{ what, sql string }{
 		{"a signup", `INSERT INTO users (id, email, created_at, updated_at) VALUES (4, 'u4@example.com', '2026-01-02 10:00:00.000+00:00', '2026-01-02')`},
-		{"a new subscription", `INSERT INTO subscriptions (id, user_id, customer_id, price_id, plan, status, version, updated_at)
-			VALUES ('sub_4', 4, 'cus', 'price', 'unknown', 'incomplete', 1, '2026-01-02')`},
+		{"a team", `INSERT INTO teams (id, name, owner_id, created_at) VALUES (4, 'Team', 4, '2026-01-02')`},
+		{"a new subscription", `INSERT INTO subscriptions (id, team_id, customer_id, price_id, plan, status, quantity, version, updated_at)
+			VALUES ('sub_4', 4, 'cus', 'price', 'unknown', 'incomplete', 2, 1, '2026-01-02')`},
 		{"it starts", `UPDATE subscriptions SET status = 'active' WHERE id = 'sub_4'`},
+		{"a member joins", `UPDATE subscriptions SET quantity = 3 WHERE id = 'sub_4'`},
+		{"a member joins a subscription that bills nothing", `UPDATE subscriptions SET quantity = 2 WHERE id = 'sub_2'`},
 		{"it changes plan", `UPDATE subscriptions SET plan = 'pro' WHERE id = 'sub_4'`},
 		{"a payment fails", `UPDATE subscriptions SET status = 'past_due' WHERE id = 'sub_1'`},
 		{"a cancellation", `UPDATE subscriptions SET status = 'canceled' WHERE id = 'sub_1'`},

@@ -4,15 +4,18 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 )
 
 // Subscription is a Stripe subscription as last reported by Stripe.
 type Subscription struct {
 	ID                string
-	UserID            int64
+	TeamID            int64 // the team that pays, whose plan it sets
 	CustomerID        string
 	PriceID           string
+	ItemID            string // the subscription item (si_…) whose quantity is the seats; "" until Stripe says
+	Quantity          int64  // the seats Stripe bills for
 	Plan              string // the plan sold at PriceID, or "unknown" when no plan is
 	Status            string
 	CurrentPeriodEnd  sql.NullTime
@@ -24,38 +27,42 @@ type Subscription struct {
 // ErrDuplicateEvent means a webhook event was already processed.
 var ErrDuplicateEvent = errors.New("db: stripe event already processed")
 
-// CustomerID returns the Stripe customer of userID, or ErrNotFound.
-func (q Queries) CustomerID(ctx context.Context, userID int64) (string, error) {
+// Billing belongs to a team: its Stripe customer, and the subscriptions that
+// set its plan. Every query here takes a team id that a membership check
+// (or Stripe's signed word, for webhooks) produced.
+
+// CustomerID returns the Stripe customer of teamID, or ErrNotFound.
+func (q Queries) CustomerID(ctx context.Context, teamID int64) (string, error) {
 	var id string
-	err := q.reader.QueryRowContext(ctx, `SELECT customer_id FROM billing_customers WHERE user_id = ?`, userID).Scan(&id)
+	err := q.reader.QueryRowContext(ctx, `SELECT customer_id FROM billing_customers WHERE team_id = ?`, teamID).Scan(&id)
 	return id, notFound(err)
 }
 
-// SaveCustomer links userID to a Stripe customer, unless it already has one,
+// SaveCustomer links teamID to a Stripe customer, unless it already has one,
 // and returns the customer that is linked (the first one wins).
-func (q Queries) SaveCustomer(ctx context.Context, userID int64, customerID string) (string, error) {
+func (q Queries) SaveCustomer(ctx context.Context, teamID int64, customerID string) (string, error) {
 	var linked string
 	err := q.atomic(ctx, func(q Queries) error {
 		if _, err := q.writer.ExecContext(ctx, `
-			INSERT INTO billing_customers (user_id, customer_id, created_at) VALUES (?, ?, ?)
-			ON CONFLICT DO NOTHING`, userID, customerID, now()); err != nil {
+			INSERT INTO billing_customers (team_id, customer_id, created_at) VALUES (?, ?, ?)
+			ON CONFLICT DO NOTHING`, teamID, customerID, now()); err != nil {
 			return err
 		}
-		return q.reader.QueryRowContext(ctx, `SELECT customer_id FROM billing_customers WHERE user_id = ?`, userID).Scan(&linked)
+		return q.writer.QueryRowContext(ctx, `SELECT customer_id FROM billing_customers WHERE team_id = ?`, teamID).Scan(&linked)
 	})
 	return linked, err
 }
 
-// UserIDByCustomer returns the user a Stripe customer belongs to, or ErrNotFound.
-func (q Queries) UserIDByCustomer(ctx context.Context, customerID string) (int64, error) {
+// TeamIDByCustomer returns the team a Stripe customer belongs to, or ErrNotFound.
+func (q Queries) TeamIDByCustomer(ctx context.Context, customerID string) (int64, error) {
 	var id int64
-	err := q.reader.QueryRowContext(ctx, `SELECT user_id FROM billing_customers WHERE customer_id = ?`, customerID).Scan(&id)
+	err := q.reader.QueryRowContext(ctx, `SELECT team_id FROM billing_customers WHERE customer_id = ?`, customerID).Scan(&id)
 	return id, notFound(err)
 }
 
 // Customers returns every linked Stripe customer id (for reconciliation).
 func (q Queries) Customers(ctx context.Context) ([]string, error) {
-	rows, err := q.reader.QueryContext(ctx, `SELECT customer_id FROM billing_customers ORDER BY user_id`)
+	rows, err := q.reader.QueryContext(ctx, `SELECT customer_id FROM billing_customers ORDER BY team_id`)
 	if err != nil {
 		return nil, err
 	}
@@ -86,12 +93,13 @@ func (q Queries) RecordEvent(ctx context.Context, id, typ string, created int64,
 	return nil
 }
 
-// LinkCustomer links userID to customerID if the user has no customer yet.
-func (q Queries) LinkCustomer(ctx context.Context, userID int64, customerID string) error {
+// LinkCustomer links teamID to customerID if the team exists and has no
+// customer yet.
+func (q Queries) LinkCustomer(ctx context.Context, teamID int64, customerID string) error {
 	_, err := q.writer.ExecContext(ctx, `
-		INSERT INTO billing_customers (user_id, customer_id, created_at)
-		SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?)
-		ON CONFLICT DO NOTHING`, userID, customerID, now(), userID)
+		INSERT INTO billing_customers (team_id, customer_id, created_at)
+		SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM teams WHERE id = ?)
+		ON CONFLICT DO NOTHING`, teamID, customerID, now(), teamID)
 	return err
 }
 
@@ -101,17 +109,18 @@ func (q Queries) LinkCustomer(ctx context.Context, userID int64, customerID stri
 // It is one statement: atomic inside a transaction or not.
 func (q Queries) ApplySubscription(ctx context.Context, s Subscription) (bool, error) {
 	res, err := q.writer.ExecContext(ctx, `
-		INSERT INTO subscriptions (id, user_id, customer_id, price_id, plan, status, current_period_end,
+		INSERT INTO subscriptions (id, team_id, customer_id, price_id, item_id, quantity, plan, status, current_period_end,
 		                           cancel_at_period_end, version, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET
-			price_id = excluded.price_id, plan = excluded.plan, status = excluded.status,
+			price_id = excluded.price_id, item_id = excluded.item_id, quantity = excluded.quantity,
+			plan = excluded.plan, status = excluded.status,
 			current_period_end = excluded.current_period_end,
 			cancel_at_period_end = excluded.cancel_at_period_end,
 			version = excluded.version, updated_at = excluded.updated_at
 		WHERE excluded.version >= subscriptions.version
 		  AND subscriptions.status NOT IN ('canceled', 'incomplete_expired')`,
-		s.ID, s.UserID, s.CustomerID, s.PriceID, s.Plan, s.Status, s.CurrentPeriodEnd,
+		s.ID, s.TeamID, s.CustomerID, s.PriceID, s.ItemID, max(s.Quantity, 1), s.Plan, s.Status, s.CurrentPeriodEnd,
 		s.CancelAtPeriodEnd, s.Version, now())
 	if err != nil {
 		return false, err
@@ -129,24 +138,59 @@ func (q Queries) SetInvoiceStatus(ctx context.Context, subscriptionID, status st
 	return err
 }
 
-const subscriptionColumns = `id, user_id, customer_id, price_id, plan, status, current_period_end,
+const subscriptionColumns = `id, team_id, customer_id, price_id, item_id, quantity, plan, status, current_period_end,
 	cancel_at_period_end, last_invoice_status, version`
 
 func scanSubscription(row interface{ Scan(...any) error }) (Subscription, error) {
 	var s Subscription
-	err := row.Scan(&s.ID, &s.UserID, &s.CustomerID, &s.PriceID, &s.Plan, &s.Status, &s.CurrentPeriodEnd,
+	err := row.Scan(&s.ID, &s.TeamID, &s.CustomerID, &s.PriceID, &s.ItemID, &s.Quantity, &s.Plan, &s.Status, &s.CurrentPeriodEnd,
 		&s.CancelAtPeriodEnd, &s.LastInvoiceStatus, &s.Version)
 	return s, notFound(err)
 }
 
-// CurrentSubscription returns the subscription that decides userID's plan:
-// the live one (active, trialing or past_due) of the highest version, else
-// the most recent one of any status, else ErrNotFound.
-func (q Queries) CurrentSubscription(ctx context.Context, userID int64) (Subscription, error) {
+// currentSubscriptionOf is the subquery that picks the subscription deciding
+// the plan of the team in ?: the live one (active, trialing or past_due) of
+// the highest version, else the most recent one of any status.
+const currentSubscriptionOf = `SELECT id FROM subscriptions WHERE team_id = %s
+	ORDER BY status IN ('active', 'trialing', 'past_due') DESC, version DESC, updated_at DESC LIMIT 1`
+
+// CurrentSubscription returns the subscription that decides teamID's plan,
+// or ErrNotFound.
+func (q Queries) CurrentSubscription(ctx context.Context, teamID int64) (Subscription, error) {
 	return scanSubscription(q.reader.QueryRowContext(ctx, `
-		SELECT `+subscriptionColumns+` FROM subscriptions WHERE user_id = ?
-		ORDER BY status IN ('active', 'trialing', 'past_due') DESC, version DESC, updated_at DESC
-		LIMIT 1`, userID))
+		SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = (`+fmt.Sprintf(currentSubscriptionOf, "?")+`)`, teamID))
+}
+
+// Subscriptions returns every subscription of teamID, the oldest first (for
+// its export): a team has a handful, one per purchase.
+func (q Queries) Subscriptions(ctx context.Context, teamID int64) ([]Subscription, error) {
+	return scanSubscriptions(q.reader.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE team_id = ? ORDER BY version, id`, teamID))
+}
+
+func scanSubscriptions(rows *sql.Rows, err error) ([]Subscription, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Subscription
+	for rows.Next() {
+		s, err := scanSubscription(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// LiveSubscriptionsOwnedBy returns the subscriptions Stripe still bills
+// (any status but the two final ones) of the teams ownerID owns: what must
+// be cancelled before their account, and those teams, go.
+func (q Queries) LiveSubscriptionsOwnedBy(ctx context.Context, ownerID int64) ([]Subscription, error) {
+	return scanSubscriptions(q.reader.QueryContext(ctx, `
+		SELECT `+subscriptionColumns+` FROM subscriptions
+		WHERE team_id IN (SELECT id FROM teams WHERE owner_id = ?) AND status NOT IN ('canceled', 'incomplete_expired')
+		ORDER BY team_id, id`, ownerID))
 }
 
 // SubscriptionByID returns one subscription, or ErrNotFound.
@@ -169,7 +213,7 @@ type AdminSubscription struct {
 func (q Queries) LiveSubscriptionsOfPlan(ctx context.Context, plan string, limit int) ([]AdminSubscription, error) {
 	rows, err := q.reader.QueryContext(ctx, `
 		SELECT s.id, u.email, s.price_id, s.status, s.updated_at
-		FROM subscriptions s JOIN users u ON u.id = s.user_id
+		FROM subscriptions s JOIN teams t ON t.id = s.team_id JOIN users u ON u.id = t.owner_id
 		WHERE s.plan = ? AND s.status NOT IN ('canceled', 'incomplete_expired')
 		ORDER BY s.updated_at DESC LIMIT ?`, plan, limit)
 	if err != nil {
@@ -203,7 +247,8 @@ func UnixTime(sec int64) sql.NullTime {
 }
 
 // SessionUser is what an authenticated request needs: the user, the
-// subscription that decides their plan (nil if none), and when the session's
+// subscription that decides the plan of their personal team (nil if none),
+// and when the session's
 // device was last seen (zero when the session was revoked). Each caller gets
 // its own: the read cache hands out a copy of *Sub too.
 type SessionUser struct {
@@ -226,15 +271,13 @@ func (q Queries) UserForSession(ctx context.Context, id int64, sid string) (Sess
 	err := q.reader.QueryRowContext(ctx, `
 		SELECT u.id, u.email, coalesce(u.password_hash, ''), u.email_verified_at, u.auth_epoch, u.created_at, u.updated_at, u.display_name,
 		       u.disabled_at IS NOT NULL, s.id, s.customer_id, s.price_id, s.plan, s.status, s.current_period_end, s.cancel_at_period_end,
-		       s.last_invoice_status, s.version, us.last_seen_at, coalesce(pt.id, 0)
+		       s.last_invoice_status, s.version, coalesce(s.item_id, ''), coalesce(s.quantity, 1), us.last_seen_at, coalesce(pt.id, 0)
 		FROM users u
 		LEFT JOIN user_sessions us ON us.id = ? AND us.user_id = u.id
 		LEFT JOIN teams pt ON pt.owner_id = u.id AND pt.personal
-		LEFT JOIN subscriptions s ON s.id = (
-			SELECT id FROM subscriptions WHERE user_id = u.id
-			ORDER BY status IN ('active', 'trialing', 'past_due') DESC, version DESC, updated_at DESC LIMIT 1)
+		LEFT JOIN subscriptions s ON s.id = (`+fmt.Sprintf(currentSubscriptionOf, "pt.id")+`)
 		WHERE u.id = ?`, sid, id).Scan(&u.ID, &u.Email, &u.PasswordHash, &u.EmailVerifiedAt, &u.AuthEpoch, &u.CreatedAt, &u.UpdatedAt, &u.DisplayName,
-		&u.Disabled, &subID, &customer, &price, &plan, &status, &s.CurrentPeriodEnd, &atEnd, &invoice, &version, &lastSeen, &team)
+		&u.Disabled, &subID, &customer, &price, &plan, &status, &s.CurrentPeriodEnd, &atEnd, &invoice, &version, &s.ItemID, &s.Quantity, &lastSeen, &team)
 	if err != nil {
 		return SessionUser{}, notFound(err)
 	}
@@ -243,9 +286,61 @@ func (q Queries) UserForSession(ctx context.Context, id int64, sid string) (Sess
 		su.Team = Scope{team: team, user: u.ID}
 	}
 	if subID.Valid {
-		s.ID, s.UserID, s.CustomerID, s.PriceID, s.Plan, s.Status = subID.String, u.ID, customer.String, price.String, plan.String, status.String
+		s.ID, s.TeamID, s.CustomerID, s.PriceID, s.Plan, s.Status = subID.String, team, customer.String, price.String, plan.String, status.String
 		s.CancelAtPeriodEnd, s.LastInvoiceStatus, s.Version = atEnd.Bool, invoice.String, version.Int64
 		su.Sub = &s
 	}
 	return su, nil
+}
+
+// Seats: a paid plan bills each member of the team. A live subscription's
+// quantity is kept equal to the team's members by app/billing_seats.go,
+// which reads these two and tells Stripe.
+
+// MemberCount is how many members teamID has, its owner included: the
+// seats its subscription bills.
+func (q Queries) MemberCount(ctx context.Context, teamID int64) (int64, error) {
+	var n int64
+	err := q.reader.QueryRowContext(ctx, `SELECT count(*) FROM memberships WHERE team_id = ?`, teamID).Scan(&n)
+	return n, err
+}
+
+// SeatsOutOfStep returns the teams whose entitled subscription (active,
+// trialing or past_due) bills another number of seats than they have
+// members: what a missed update, a failed call to Stripe or a change made
+// in Stripe's Dashboard leaves behind.
+func (q Queries) SeatsOutOfStep(ctx context.Context) ([]int64, error) {
+	return scanIDs(q.reader.QueryContext(ctx, `
+		SELECT DISTINCT s.team_id FROM subscriptions s
+		WHERE s.status IN ('active', 'trialing', 'past_due')
+		  AND s.quantity <> (SELECT count(*) FROM memberships WHERE team_id = s.team_id)
+		ORDER BY s.team_id`))
+}
+
+// scanIDs reads a column of ids.
+func scanIDs(rows *sql.Rows, err error) ([]int64, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// PayingTeamsOf returns the teams userID is a member of, not their owner,
+// whose subscription is entitled: the teams that bill one seat fewer once
+// they leave them all (their account is deleted).
+func (q Queries) PayingTeamsOf(ctx context.Context, userID int64) ([]int64, error) {
+	return scanIDs(q.reader.QueryContext(ctx, `
+		SELECT m.team_id FROM memberships m JOIN teams t ON t.id = m.team_id
+		WHERE m.user_id = ?1 AND t.owner_id <> ?1
+		  AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.team_id = m.team_id AND s.status IN ('active', 'trialing', 'past_due'))
+		ORDER BY m.team_id`, userID))
 }

@@ -255,7 +255,11 @@ func cacheFixture(t *testing.T, d *DB) (userID int64, token string) {
 		userID, now()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.ApplySubscription(ctx, Subscription{ID: "sub_ada", UserID: userID, CustomerID: "cus_ada",
+	var team int64
+	if err := d.Write.QueryRowContext(ctx, `SELECT id FROM teams WHERE owner_id = ?`, userID).Scan(&team); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ApplySubscription(ctx, Subscription{ID: "sub_ada", TeamID: team, CustomerID: "cus_ada",
 		PriceID: "price_pro", Plan: "pro", Status: "active", Version: 1}); err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ type Invitation struct {
 	ID        int64
 	TeamID    int64
 	TeamName  string
-	OwnerID   int64 // the team's owner, whose plan sets its size
+	OwnerID   int64 // the team's owner
 	Email     string
 	Role      string
 	InvitedBy string // the inviter's name or address; empty once their account is gone
@@ -175,10 +175,10 @@ func (q Queries) PendingInvitation(ctx context.Context, hash []byte) (Invitation
 // both commit together or not at all. The invitation must still be
 // pending (else ErrNotFound) and be for email (else ErrNotInvited); the user
 // must not be a member already (ErrAlreadyMember); and the team's members
-// must not fill maxMembers (ErrLimitReached; 0: no limit). Spending is one
+// must not fill maxMembers of its plan (ErrLimitReached; 0: no limit). Spending is one
 // UPDATE on the single writer: of two acceptances of one link at once,
 // exactly one joins.
-func (q Queries) AcceptInvitation(ctx context.Context, hash []byte, userID int64, email string, maxMembers func(ownerID int64) (int, error)) (Scope, Invitation, error) {
+func (q Queries) AcceptInvitation(ctx context.Context, hash []byte, userID int64, email string, maxMembers func(teamID int64) (int, error)) (Scope, Invitation, error) {
 	var sc Scope
 	var inv Invitation
 	err := q.atomic(ctx, func(q Queries) error {
@@ -191,7 +191,7 @@ func (q Queries) AcceptInvitation(ctx context.Context, hash []byte, userID int64
 		if inv.Email != email {
 			return ErrNotInvited
 		}
-		limit, err := maxMembers(inv.OwnerID)
+		limit, err := maxMembers(inv.TeamID)
 		if err != nil {
 			return err
 		}

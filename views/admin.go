@@ -44,10 +44,12 @@ type DayCount struct {
 	Count int
 }
 
-// AdminPlan is the count of live subscriptions of one plan.
+// AdminPlan is the count of live subscriptions of one plan, and the seats
+// they bill.
 type AdminPlan struct {
 	Name   string
 	Active int
+	Seats  int
 }
 
 // AdminSubscription is one row of a subscription list on the admin page.

@@ -26,8 +26,16 @@ type PlanCard struct {
 	ComingSoon                        bool // a paid plan this site does not sell yet
 }
 
-// Billing is the data of the billing page.
+// BillingURL is a team's billing page.
+func BillingURL(team int64) string { return TeamURL(team) + "/billing" }
+
+// Billing is the data of a team's billing page.
 type Billing struct {
+	Team              Team
+	CanManage         bool       // the owner: buys, and opens the portal
+	Plans             []PlanCard // the paid plans the owner may choose, when buying is possible
+	Members           int64      // the seats a purchase now would bill
+	Seats             int64      // the seats the subscription bills (0: none)
 	BillingEnabled    bool
 	HasCustomer       bool
 	Notice            string

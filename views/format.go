@@ -17,3 +17,11 @@ func dateTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z"
 func dateMinute(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// seatsText is a number of seats in words: "1 seat", "4 seats".
+func seatsText(n int) string {
+	if n == 1 {
+		return "1 seat"
+	}
+	return strconv.Itoa(n) + " seats"
+}

@@ -15,6 +15,7 @@ type Page struct {
 	Plan        string // the name of the user's plan ("Free", "Pro"...)
 	Admin       bool   // the user may see /admin
 	Billing     bool   // billing is configured, so the menu offers it
+	BillingURL  string // where the menu's Billing leads
 	BaseURL     string // BASE_URL, for the canonical link; empty on the bare 500 page
 	Team        Team   // the team the page acts in (the user's personal team outside /t/…)
 }
