@@ -80,7 +80,8 @@ func (ts *testServer) plantLegacyWaysIn(userID int64) string {
 		sql  string
 		args []any
 	}{
-		{`INSERT INTO api_tokens (user_id, name, hash, prefix, created_at) VALUES (?, 'planted', ?, 'skiff_xxxx', ?)`, []any{userID, hash, time.Now().UTC()}},
+		{`INSERT INTO api_tokens (user_id, team_id, name, hash, prefix, created_at)
+			SELECT ?1, id, 'planted', ?2, 'skiff_xxxx', ?3 FROM teams WHERE owner_id = ?1 AND personal`, []any{userID, hash, time.Now().UTC()}},
 		{`UPDATE users SET totp_secret = 'JBSWY3DPEHPK3PXP' WHERE id = ?`, []any{userID}},
 		{`INSERT INTO recovery_codes (user_id, hash) VALUES (?, x'00')`, []any{userID}},
 		{`INSERT INTO identities (user_id, provider, provider_user_id, email, created_at) VALUES (?, 'github', 'planted-1', 'x@evil.example', ?)`, []any{userID, time.Now().UTC()}},

@@ -26,12 +26,28 @@ func (s *Server) tokenSettings(r *http.Request, u *db.User, d *views.Settings) e
 	}
 	rows, next := cut(page, rows, func(t db.APIToken) int64 { return t.ID })
 	for _, t := range rows {
-		d.Tokens = append(d.Tokens, views.APIToken{ID: t.ID, Name: t.Name, Prefix: t.Prefix, CreatedAt: t.CreatedAt,
+		d.Tokens = append(d.Tokens, views.APIToken{ID: t.ID, TeamName: t.TeamName, Name: t.Name, Prefix: t.Prefix, CreatedAt: t.CreatedAt,
 			ExpiresAt: t.ExpiresAt.Time, LastUsedAt: t.LastUsedAt.Time})
 	}
 	d.TokensPager = pager(r, page, next)
+	// The teams a new token may act in: the personal one first, then the
+	// newest (a list, not a page: a user in more than tokenTeamChoices
+	// teams picks among the newest).
+	teams, err := s.db.Teams(r.Context(), u.ID, 0, tokenTeamChoices)
+	if err != nil {
+		return err
+	}
+	d.TokenTeams = []views.Team{{ID: state(r).team.TeamID(), Name: "Personal", Personal: true}}
+	for _, t := range teams {
+		if !t.Personal {
+			d.TokenTeams = append(d.TokenTeams, teamView(t))
+		}
+	}
 	return nil
 }
+
+// tokenTeamChoices is how many teams the token form offers.
+const tokenTeamChoices = 100
 
 // handleTokenCreate handles "POST /settings/tokens" (`name`, `expires_days`
 // empty for never, `current_password`): a new way into the account, so the
@@ -64,20 +80,45 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) error
 			expires = sql.NullTime{Time: time.Now().AddDate(0, 0, n).UTC(), Valid: true}
 		}
 	}
+	// The team it acts in: the personal one unless another is chosen.
+	teamID := state(r).team.TeamID()
+	if v := r.PostForm.Get("team"); v != "" {
+		f.Values["team"] = v
+		if teamID, _ = strconv.ParseInt(v, 10, 64); teamID <= 0 {
+			f.Error = errNotYourTeam
+		}
+	}
 	if err := s.reauthenticateInto(r, u, &f); err != nil {
 		return err
 	}
-	if len(f.Errors) > 0 {
+	if len(f.Errors) > 0 || f.Error != "" {
 		return s.renderSettings(w, r, http.StatusUnprocessableEntity, views.SectionTokens, views.Settings{TokenForm: f})
 	}
 	token, hash := newAPIToken()
 	err := s.userTx(r, func(q db.Queries) error {
-		if _, err := q.CreateAPIToken(ctx, u.ID, name, hash, token[:len(apiTokenPrefix)+4], expires, s.cfg.Limits.MaxAPITokens); err != nil {
+		// A member of the team now, in this transaction.
+		sc, team, err := q.Membership(ctx, u.ID, teamID)
+		if err != nil {
+			return err
+		}
+		if _, err := q.CreateAPIToken(ctx, sc, name, hash, token[:len(apiTokenPrefix)+4], expires, s.cfg.Limits.MaxAPITokens); err != nil {
+			return err
+		}
+		in := ""
+		if !team.Personal {
+			in = ", in the team " + team.Name + ","
+		}
+		if err := q.RecordAudit(ctx, db.AuditEntry{TeamID: team.ID, ActorID: u.ID, Actor: actorName(*u), Action: db.AuditTokenCreated,
+			Subject: name, Detail: tokenExpiry(expires)}); err != nil {
 			return err
 		}
 		return s.onWayInChanged(ctx, q, *u, "A new API token was created",
-			"An API token named \""+name+"\" was created for your Skiff account. It can use the JSON API as you until it is revoked.")
+			"An API token named \""+name+"\" was created for your Skiff account. It can use the JSON API as you"+in+" until it is revoked.")
 	})
+	if errors.Is(err, db.ErrNotFound) {
+		f.Error = errNotYourTeam
+		return s.renderSettings(w, r, http.StatusUnprocessableEntity, views.SectionTokens, views.Settings{TokenForm: f})
+	}
 	if errors.Is(err, db.ErrLimitReached) {
 		f.Error = "You have " + strconv.Itoa(s.cfg.Limits.MaxAPITokens) + " API tokens, the most an account may hold. Revoke one you no longer use first."
 		return s.renderSettings(w, r, http.StatusUnprocessableEntity, views.SectionTokens, views.Settings{TokenForm: f})
@@ -87,6 +128,17 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) error
 	}
 	s.outbox.notify()
 	return s.renderSettings(w, r, http.StatusOK, views.SectionTokens, views.Settings{NewToken: token})
+}
+
+// errNotYourTeam refuses a token for a team the user is not in.
+const errNotYourTeam = "Choose one of your teams: a token acts in a team you are a member of."
+
+// tokenExpiry says when a token expires, for the audit log.
+func tokenExpiry(expires sql.NullTime) string {
+	if !expires.Valid {
+		return "does not expire"
+	}
+	return "expires " + expires.Time.UTC().Format("2 Jan 2006")
 }
 
 // requireVerifiedAddress refuses a new way into an account whose address

@@ -38,7 +38,9 @@ type apiCaller struct {
 	token db.APIToken
 	user  db.User
 	plan  string
-	team  db.Scope // the token's user in the team the API acts in (their personal team)
+	team  db.Scope // the token's user in the token's team, where the API acts
+	// teamInfo is the token's team, with the user's role in it.
+	teamInfo db.Team
 }
 
 // apiError writes {"error": {"code": ..., "message": ...}} with status.
@@ -163,9 +165,20 @@ func (s *Server) apiCaller(r *http.Request) (apiCaller, error) {
 		return apiCaller{}, &clientError{Status: http.StatusForbidden, Code: "account_disabled",
 			Message: "This account has been disabled."}
 	}
-	c := apiCaller{token: t, user: su.User, plan: PlanFree, team: su.Team}
+	c := apiCaller{token: t, user: su.User, plan: PlanFree, team: su.Team, teamInfo: db.Team{ID: su.Team.TeamID(),
+		Name: "Personal", Personal: true, OwnerID: su.User.ID, Role: db.RoleOwner}}
 	if su.Sub != nil {
 		c.plan = entitledPlan(su.Sub.Status, su.Sub.Plan)
+	}
+	if t.TeamID != su.Team.TeamID() {
+		// A token of a shared team: the membership it was made with (it
+		// goes with it), and that team's plan.
+		if c.team, c.teamInfo, err = s.db.Membership(r.Context(), t.UserID, t.TeamID); err != nil {
+			return apiCaller{}, err
+		}
+		if c.plan, err = s.planOf(r.Context(), t.TeamID); err != nil {
+			return apiCaller{}, err
+		}
 	}
 	if (!t.LastUsedAt.Valid || time.Since(t.LastUsedAt.Time) > time.Minute) && !readOnly(r) {
 		if err := s.db.TouchAPIToken(r.Context(), t.ID); err != nil {
@@ -190,7 +203,8 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any, example
 // handleAPIMe handles "GET /api/v1/me".
 func (s *Server) handleAPIMe(w http.ResponseWriter, r *http.Request, c apiCaller) error {
 	apiJSON(w, http.StatusOK, map[string]any{"id": c.user.ID, "email": c.user.Email, "display_name": c.user.DisplayName,
-		"email_verified": c.user.EmailVerifiedAt.Valid, "plan": c.plan})
+		"email_verified": c.user.EmailVerifiedAt.Valid, "plan": c.plan,
+		"team": map[string]any{"id": c.teamInfo.ID, "name": c.teamInfo.Name, "personal": c.teamInfo.Personal, "role": c.teamInfo.Role}})
 	return nil
 }
 

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -345,11 +346,48 @@ func (s *Server) applyCheckoutReturn(r *http.Request, teamID int64, customerID, 
 	if sub == nil || sub.ID == "" || sub.Status == "" {
 		return checkoutConfirming
 	}
-	if _, err := s.db.ApplySubscription(ctx, s.subscriptionRow(sub, teamID, customerID, sub.Created)); err != nil {
+	row := s.subscriptionRow(sub, teamID, customerID, sub.Created)
+	if err := s.db.Tx(ctx, func(tx *sql.Tx) error { _, err := s.applySubscription(ctx, db.Q(tx), row); return err }); err != nil {
 		s.log.Error("checkout return: apply subscription; the webhook will apply it", "subscription", sub.ID, "err", err, "request_id", state(r).id)
 		return checkoutConfirming
 	}
 	return checkoutDone
+}
+
+// applySubscription stores a subscription as Stripe reported it (see
+// db.ApplySubscription), inside q's transaction, and when that changes the
+// plan its team is entitled to, writes the change in the team's audit log,
+// by Stripe. It reports whether the row was applied.
+func (s *Server) applySubscription(ctx context.Context, q db.Queries, row db.Subscription) (bool, error) {
+	planNow := func() (string, error) {
+		sub, err := q.CurrentSubscription(ctx, row.TeamID)
+		if errors.Is(err, db.ErrNotFound) {
+			return PlanFree, nil
+		}
+		return entitledPlan(sub.Status, sub.Plan), err
+	}
+	before, err := planNow()
+	if err != nil {
+		return false, err
+	}
+	applied, err := q.ApplySubscription(ctx, row)
+	if err != nil || !applied {
+		return applied, err
+	}
+	after, err := planNow()
+	if err != nil || after == before {
+		return applied, err
+	}
+	return applied, q.RecordAudit(ctx, db.AuditEntry{TeamID: row.TeamID, Actor: "Stripe", Action: db.AuditPlanChanged,
+		Detail: s.planName(before) + " → " + s.planName(after) + " (subscription " + row.Status + ", " + seatsText(row.Quantity) + ")"})
+}
+
+// seatsText is a number of seats in words: "1 seat", "4 seats".
+func seatsText(n int64) string {
+	if n <= 1 {
+		return "1 seat"
+	}
+	return strconv.FormatInt(n, 10) + " seats"
 }
 
 // subscriptionRow converts Stripe's subscription into our row. A live one on

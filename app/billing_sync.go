@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
+
+	"skiff/db"
 )
 
 // syncStripe reconciles every known customer's subscriptions with Stripe, for
@@ -48,7 +51,7 @@ func (s *Server) syncStripe(ctx context.Context) (int, error) {
 				version = max(version, old.Version)
 			}
 			row := s.subscriptionRow(sub, teamID, customerID, version)
-			if _, err := s.db.ApplySubscription(ctx, row); err != nil {
+			if err := s.db.Tx(ctx, func(tx *sql.Tx) error { _, err := s.applySubscription(ctx, db.Q(tx), row); return err }); err != nil {
 				return n, err
 			}
 			n++

@@ -154,7 +154,7 @@ func (s *Server) applyStripeEvent(ctx context.Context, btx db.Queries, event str
 		if event.Type == "customer.subscription.deleted" {
 			sub.Status = stripe.SubscriptionStatusCanceled
 		}
-		_, err = btx.ApplySubscription(ctx, s.subscriptionRow(&sub, team, sub.Customer.ID, event.Created))
+		_, err = s.applySubscription(ctx, btx, s.subscriptionRow(&sub, team, sub.Customer.ID, event.Created))
 		return team, err
 
 	case "invoice.paid", "invoice.payment_failed":

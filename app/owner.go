@@ -16,9 +16,11 @@ import (
 // that decides the team's limits. For now every request acts in the user's
 // personal team, the one made at signup.
 type owner struct {
-	Team db.Scope
-	Plan Plan
-	Owns bool // the user owns the team, so its plan is theirs to change
+	Team   db.Scope
+	Plan   Plan
+	Owns   bool   // the user owns the team, so its plan is theirs to change
+	Action string // the request's action in the permission table; "" in the user's personal team
+	Actor  string // the user as the team's audit log names them
 }
 
 // pageOwner is the logged-in user of a page request (behind requireUser),
@@ -26,12 +28,22 @@ type owner struct {
 func (s *Server) pageOwner(r *http.Request) owner {
 	st := state(r)
 	owns := st.teamInfo.ID == 0 || st.teamInfo.OwnerID == st.user.ID
-	return owner{Team: st.team, Plan: s.plan(st.plan), Owns: owns}
+	return owner{Team: st.team, Plan: s.plan(st.plan), Owns: owns, Action: s.teamActions[r.Pattern], Actor: actorName(*st.user)}
 }
 
-// apiOwner is the caller of an API request, in their personal team.
+// apiOwner is the caller of an API request, in their token's team. The API
+// serves projects only, an action of every member.
 func (s *Server) apiOwner(c apiCaller) owner {
-	return owner{Team: c.team, Plan: s.plan(c.plan), Owns: true}
+	return owner{Team: c.team, Plan: s.plan(c.plan), Owns: c.teamInfo.OwnerID == c.user.ID, Action: "projects", Actor: actorName(c.user) + " via the API"}
+}
+
+// actorName is how a team's audit log names a user: their name, else their
+// address.
+func actorName(u db.User) string {
+	if u.DisplayName != "" {
+		return u.DisplayName + " (" + u.Email + ")"
+	}
+	return u.Email
 }
 
 // idParam reads the {id} of the path, a positive integer. Anything else is

@@ -106,7 +106,13 @@ func (s *Server) createProject(ctx context.Context, o owner, in projectInput) (d
 	if errs := in.Valid(); len(errs) > 0 {
 		return db.Project{}, invalid(errs)
 	}
-	p, err := s.db.CreateProjectWithin(ctx, o.Team, in.Name, o.Plan.MaxProjects)
+	var p db.Project
+	err := s.teamTx(ctx, o, func(q db.Queries, e *db.AuditEntry) error {
+		var err error
+		p, err = q.CreateProjectWithin(ctx, o.Team, in.Name, o.Plan.MaxProjects)
+		*e = db.AuditEntry{Action: db.AuditProjectCreated, Subject: p.Name}
+		return err
+	})
 	if errors.Is(err, db.ErrLimitReached) {
 		return p, s.projectLimit(o.Plan)
 	}
@@ -119,12 +125,33 @@ func (s *Server) renameProject(ctx context.Context, o owner, id int64, in projec
 	if errs := in.Valid(); len(errs) > 0 {
 		return db.Project{}, invalid(errs)
 	}
-	return s.db.RenameProject(ctx, o.Team, id, in.Name)
+	var p db.Project
+	err := s.teamTx(ctx, o, func(q db.Queries, e *db.AuditEntry) error {
+		old, err := q.Project(ctx, o.Team, id)
+		if err != nil {
+			return err
+		}
+		if p, err = q.RenameProject(ctx, o.Team, id, in.Name); err != nil {
+			return err
+		}
+		if old.Name != p.Name {
+			*e = db.AuditEntry{Action: db.AuditProjectRenamed, Subject: old.Name, Detail: "now " + p.Name}
+		}
+		return nil
+	})
+	return p, err
 }
 
 // deleteProject deletes one of the owner's projects.
 func (s *Server) deleteProject(ctx context.Context, o owner, id int64) error {
-	return s.db.DeleteProject(ctx, o.Team, id)
+	return s.teamTx(ctx, o, func(q db.Queries, e *db.AuditEntry) error {
+		p, err := q.Project(ctx, o.Team, id)
+		if err != nil {
+			return err
+		}
+		*e = db.AuditEntry{Action: db.AuditProjectDeleted, Subject: p.Name}
+		return q.DeleteProject(ctx, o.Team, id)
+	})
 }
 
 // projectQuota is the owner's project count (up to views.ProjectCountCap)

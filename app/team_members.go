@@ -106,13 +106,13 @@ func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) error {
 	if err := s.mailLimit(r, email); err != nil {
 		return err
 	}
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	err := s.teamTx(ctx, o, func(q db.Queries, e *db.AuditEntry) error {
 		secret, hash := newSecret()
 		inv, err := q.CreateInvitation(ctx, o.Team, email, role, hash, time.Now().Add(invitationTTL), o.Plan.MaxMembers)
 		if err != nil {
 			return err
 		}
+		*e = db.AuditEntry{Action: db.AuditMemberInvited, Subject: email, Detail: "as " + views.RoleArticle(role)}
 		return queueMail(ctx, q, email, invitationMail(inv, s.invitationLink(secret)))
 	})
 	if msg := s.invitationProblem(err, email, o.Plan); msg != "" {
@@ -156,8 +156,7 @@ func (s *Server) handleInviteResend(w http.ResponseWriter, r *http.Request) erro
 	}
 	o, team := s.pageOwner(r), s.teamView(r)
 	var inv db.Invitation
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	err = s.teamTx(ctx, o, func(q db.Queries, e *db.AuditEntry) error {
 		secret, hash := newSecret()
 		var err error
 		if inv, err = q.RenewInvitation(ctx, o.Team, id, hash, time.Now().Add(invitationTTL)); err != nil {
@@ -166,6 +165,7 @@ func (s *Server) handleInviteResend(w http.ResponseWriter, r *http.Request) erro
 		if err := s.mailLimit(r, inv.Email); err != nil {
 			return err
 		}
+		*e = db.AuditEntry{Action: db.AuditInvitationResent, Subject: inv.Email}
 		return queueMail(ctx, q, inv.Email, invitationMail(inv, s.invitationLink(secret)))
 	})
 	if err != nil {
@@ -183,7 +183,13 @@ func (s *Server) handleInviteRevoke(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	o, team := s.pageOwner(r), s.teamView(r)
-	inv, err := s.db.RevokeInvitation(r.Context(), o.Team, id)
+	var inv db.Invitation
+	err = s.teamTx(r.Context(), o, func(q db.Queries, e *db.AuditEntry) error {
+		var err error
+		inv, err = q.RevokeInvitation(r.Context(), o.Team, id)
+		*e = db.AuditEntry{Action: db.AuditInvitationRevoked, Subject: inv.Email}
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -257,9 +263,20 @@ func (s *Server) handleInvitationAccept(w http.ResponseWriter, r *http.Request) 
 		return &clientError{Status: http.StatusForbidden, Code: "unverified", Title: "Confirm your address first",
 			Message: "An invitation is accepted by a proven address: open the link we mailed you when you signed up, then the invitation again."}
 	}
-	sc, inv, err := s.db.AcceptInvitation(ctx, hash, u.ID, u.Email, func(teamID int64) (int, error) {
-		plan, err := s.planOf(ctx, teamID)
-		return s.plan(plan).MaxMembers, err
+	var sc db.Scope
+	var inv db.Invitation
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		q := db.Q(tx)
+		var err error
+		sc, inv, err = q.AcceptInvitation(ctx, hash, u.ID, u.Email, func(teamID int64) (int, error) {
+			plan, err := s.planOf(ctx, teamID)
+			return s.plan(plan).MaxMembers, err
+		})
+		if err != nil {
+			return err
+		}
+		return q.RecordAudit(ctx, db.AuditEntry{TeamID: sc.TeamID(), ActorID: u.ID, Actor: actorName(*u),
+			Action: db.AuditMemberJoined, Detail: "as " + views.RoleArticle(inv.Role) + ", invited by " + orSomeone(inv.InvitedBy)})
 	})
 	switch {
 	case errors.Is(err, db.ErrNotFound):
@@ -279,6 +296,15 @@ func (s *Server) handleInvitationAccept(w http.ResponseWriter, r *http.Request) 
 	s.seatsChanged(sc.TeamID())
 	s.redirect(w, r, views.ProjectsURL(sc.TeamID()), "You joined "+inv.TeamName+".")
 	return nil
+}
+
+// orSomeone is a name, or "someone" when there is none (an inviter whose
+// account is gone).
+func orSomeone(name string) string {
+	if name == "" {
+		return "someone"
+	}
+	return name
 }
 
 // invitationMail is the invitation, with its link.
@@ -335,7 +361,11 @@ func (s *Server) handleMemberRemove(w http.ResponseWriter, r *http.Request) erro
 			Message: "You may remove only members whose role is below yours. To leave the team yourself, use Leave the team."}
 	}
 	name := s.memberName(r.Context(), id)
-	err = s.db.RemoveMember(r.Context(), s.pageOwner(r).Team, id)
+	o := s.pageOwner(r)
+	err = s.teamTx(r.Context(), o, func(q db.Queries, e *db.AuditEntry) error {
+		*e = db.AuditEntry{Action: db.AuditMemberRemoved, SubjectID: id, Subject: name, Detail: "was " + views.RoleArticle(target.Role)}
+		return q.RemoveMember(r.Context(), o.Team, id)
+	})
 	if errors.Is(err, db.ErrOwnerStays) {
 		return errOwnerStays
 	}
@@ -352,7 +382,7 @@ func (s *Server) handleMemberRole(w http.ResponseWriter, r *http.Request) error 
 	if err := readForm(r); err != nil {
 		return err
 	}
-	id, _, err := s.targetMember(r)
+	id, target, err := s.targetMember(r)
 	if err != nil {
 		return err
 	}
@@ -360,7 +390,14 @@ func (s *Server) handleMemberRole(w http.ResponseWriter, r *http.Request) error 
 	if role != db.RoleMember && role != db.RoleAdmin {
 		return badRequest("bad_role", "A member's role is member or admin.")
 	}
-	err = s.db.SetRole(r.Context(), s.pageOwner(r).Team, id, role)
+	o := s.pageOwner(r)
+	err = s.teamTx(r.Context(), o, func(q db.Queries, e *db.AuditEntry) error {
+		if target.Role != role {
+			*e = db.AuditEntry{Action: db.AuditRoleChanged, SubjectID: id, Subject: s.memberName(r.Context(), id),
+				Detail: target.Role + " → " + role}
+		}
+		return q.SetRole(r.Context(), o.Team, id, role)
+	})
 	if errors.Is(err, db.ErrOwnerStays) {
 		return errOwnerStays
 	}
@@ -374,7 +411,10 @@ func (s *Server) handleMemberRole(w http.ResponseWriter, r *http.Request) error 
 // handleTeamLeave handles "POST /t/{team}/leave".
 func (s *Server) handleTeamLeave(w http.ResponseWriter, r *http.Request) error {
 	o, team := s.pageOwner(r), s.teamView(r)
-	err := s.db.RemoveMember(r.Context(), o.Team, o.Team.UserID())
+	err := s.teamTx(r.Context(), o, func(q db.Queries, e *db.AuditEntry) error {
+		*e = db.AuditEntry{Action: db.AuditMemberLeft, Detail: "was " + views.RoleArticle(team.Role)}
+		return q.RemoveMember(r.Context(), o.Team, o.Team.UserID())
+	})
 	if errors.Is(err, db.ErrOwnerStays) {
 		return &clientError{Status: http.StatusConflict, Code: "owner_stays", Title: "The owner stays",
 			Message: "You own this team: hand it over to another member first, or delete it."}
@@ -398,7 +438,10 @@ func (s *Server) handleTeamTransfer(w http.ResponseWriter, r *http.Request) erro
 	if err != nil || id <= 0 || id == o.Team.UserID() {
 		return badRequest("bad_member", "Choose the member who will own the team.")
 	}
-	err = s.db.TransferTeam(r.Context(), o.Team, id)
+	err = s.teamTx(r.Context(), o, func(q db.Queries, e *db.AuditEntry) error {
+		*e = db.AuditEntry{Action: db.AuditTeamTransferred, SubjectID: id, Subject: s.memberName(r.Context(), id)}
+		return q.TransferTeam(r.Context(), o.Team, id)
+	})
 	switch {
 	case errors.Is(err, db.ErrPersonalTeam):
 		return &clientError{Status: http.StatusConflict, Code: "personal_team", Title: "A personal team stays yours",
@@ -425,7 +468,9 @@ func (s *Server) handleTeamDelete(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 	}
-	err := s.db.DeleteTeam(r.Context(), o.Team)
+	err := s.teamTx(r.Context(), o, func(q db.Queries, _ *db.AuditEntry) error {
+		return q.DeleteTeam(r.Context(), o.Team) // its log goes with it
+	})
 	if errors.Is(err, db.ErrPersonalTeam) {
 		return &clientError{Status: http.StatusConflict, Code: "personal_team", Title: "A personal team stays yours",
 			Message: "Your personal team goes only with your account."}
@@ -448,7 +493,12 @@ func (s *Server) handleTeamRename(w http.ResponseWriter, r *http.Request) error 
 		return s.renderMembers(w, r, http.StatusUnprocessableEntity, views.Form{
 			Values: map[string]string{"team_name": in.Name}, Errors: map[string]string{"team_name": errs["name"]}})
 	}
-	err := s.db.RenameTeam(r.Context(), o.Team, in.Name)
+	err := s.teamTx(r.Context(), o, func(q db.Queries, e *db.AuditEntry) error {
+		if in.Name != team.Name {
+			*e = db.AuditEntry{Action: db.AuditTeamRenamed, Detail: team.Name + " → " + in.Name}
+		}
+		return q.RenameTeam(r.Context(), o.Team, in.Name)
+	})
 	if errors.Is(err, db.ErrPersonalTeam) {
 		return &clientError{Status: http.StatusConflict, Code: "personal_team", Title: "A personal team keeps its name",
 			Message: "Your personal team is yours alone; create a team to name one."}

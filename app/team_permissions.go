@@ -29,6 +29,7 @@ var teamPermissions = map[string]struct {
 	"team.delete":    {db.RoleOwner, "delete the team with its projects (its subscription is cancelled)"},
 	"billing.view":   {db.RoleAdmin, "see the team's plan, seats and subscription"},
 	"billing.manage": {db.RoleOwner, "choose the team's plan and open Stripe's checkout and billing portal"},
+	"audit.view":     {db.RoleAdmin, "read the team's audit log and download the team's data"},
 }
 
 // canActOn reports whether a member with role actor may remove one with
@@ -63,18 +64,22 @@ func (t teamGroup) handle(pattern, action string, h handlerFunc) {
 func (s *Server) requireAction(action string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return s.handle(func(w http.ResponseWriter, r *http.Request) error {
-			role := s.teamView(r).Role
-			if !allowed(role, action) {
-				p := teamPermissions[action]
-				who := "the team's " + p.Min + "s and its owner"
-				if p.Min == db.RoleOwner {
-					who = "the team's owner"
-				}
-				return &clientError{Status: http.StatusForbidden, Code: "forbidden", Title: "Not allowed in this team",
-					Message: "Only " + who + " may " + p.What + ". Ask them."}
+			if !allowed(s.teamView(r).Role, action) {
+				return forbiddenAction(action)
 			}
 			next.ServeHTTP(w, r)
 			return nil
 		})
 	}
+}
+
+// forbiddenAction is the 403 for a role below action's, saying who may.
+func forbiddenAction(action string) error {
+	p := teamPermissions[action]
+	who := "the team's " + p.Min + "s and its owner"
+	if p.Min == db.RoleOwner {
+		who = "the team's owner"
+	}
+	return &clientError{Status: http.StatusForbidden, Code: "forbidden", Title: "Not allowed in this team",
+		Message: "Only " + who + " may " + p.What + ". Ask them."}
 }

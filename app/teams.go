@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"net/http"
 	"strconv"
@@ -32,6 +33,8 @@ func (s *Server) teamRoutes(public, user group, team teamGroup) {
 	team.handle("POST /t/{team}/leave", "team.leave", s.handleTeamLeave)
 	team.handle("POST /t/{team}/transfer", "team.transfer", s.handleTeamTransfer)
 	team.handle("POST /t/{team}/delete", "team.delete", s.handleTeamDelete)
+	team.handle("GET /t/{team}/audit", "audit.view", s.handleAuditLog)
+	team.handle("GET /t/{team}/export", "audit.view", s.handleTeamExport)
 	public.handle("GET /invitations/accept", s.handleInvitationPage)
 	user.handle("POST /invitations/accept", s.handleInvitationAccept)
 }
@@ -86,14 +89,15 @@ func (s *Server) planOf(ctx context.Context, teamID int64) (string, error) {
 func (s *Server) teamView(r *http.Request) views.Team {
 	st := state(r)
 	if st.teamInfo.ID == 0 {
-		return views.Team{ID: st.team.TeamID(), Name: "Personal", Personal: true, Role: db.RoleOwner}
+		return views.Team{ID: st.team.TeamID(), Name: "Personal", Personal: true, Role: db.RoleOwner, CanAudit: true}
 	}
 	return teamView(st.teamInfo)
 }
 
 // teamView is a team as the pages show it.
 func teamView(t db.Team) views.Team {
-	return views.Team{ID: t.ID, Name: t.Name, Personal: t.Personal, Role: t.Role, CreatedAt: t.CreatedAt}
+	return views.Team{ID: t.ID, Name: t.Name, Personal: t.Personal, Role: t.Role, CreatedAt: t.CreatedAt,
+		CanAudit: allowed(t.Role, "audit.view")}
 }
 
 const maxTeamName = 100
@@ -151,19 +155,32 @@ func (s *Server) handleTeamCreate(w http.ResponseWriter, r *http.Request) error 
 	u := s.currentUser(r)
 	in := teamInput{Name: r.PostForm.Get("name")}.clean()
 	f := views.Form{Values: map[string]string{"name": in.Name}, Errors: in.Valid()}
-	if f.Errors == nil {
-		owned, err := s.db.CountOwnedTeams(r.Context(), u.ID, s.cfg.Limits.MaxOwnedTeams)
+	if f.Errors != nil {
+		return s.renderTeams(w, r, http.StatusUnprocessableEntity, f)
+	}
+	// Counted in the creating transaction, on the single writer: two
+	// creations at once cannot both take the last team.
+	limit := s.cfg.Limits.MaxOwnedTeams
+	var team db.Scope
+	err := s.db.Tx(r.Context(), func(tx *sql.Tx) error {
+		q := db.Q(tx)
+		owned, err := q.CountOwnedTeams(r.Context(), u.ID, limit)
 		if err != nil {
 			return err
 		}
-		if owned >= s.cfg.Limits.MaxOwnedTeams {
-			f.Error = "You own " + strconv.Itoa(owned) + " teams, the most one person may. Nothing was created."
+		if owned >= limit {
+			return db.ErrLimitReached
 		}
-	}
-	if f.Errors != nil || f.Error != "" {
+		if team, err = q.CreateTeam(r.Context(), u.ID, in.Name); err != nil {
+			return err
+		}
+		return q.RecordAudit(r.Context(), db.AuditEntry{TeamID: team.TeamID(), ActorID: u.ID, Actor: actorName(*u),
+			Action: db.AuditTeamCreated, Subject: in.Name})
+	})
+	if errors.Is(err, db.ErrLimitReached) {
+		f.Error = "You own " + strconv.Itoa(limit) + " teams, the most one person may. Nothing was created."
 		return s.renderTeams(w, r, http.StatusUnprocessableEntity, f)
 	}
-	team, err := s.db.CreateTeam(r.Context(), u.ID, in.Name)
 	if err != nil {
 		return err
 	}

@@ -284,12 +284,15 @@ func seedOwner(ctx context.Context, tx *sql.Tx, owner int64) (string, error) {
 		args []any
 	}{
 		{`UPDATE users SET email_verified_at = ? WHERE id = ?`, []any{now, owner}},
-		{`INSERT INTO billing_customers (user_id, customer_id, created_at) VALUES (?, 'cus_scale_owner', ?)`, []any{owner, now}},
-		{`INSERT INTO subscriptions (id, user_id, customer_id, price_id, plan, status, current_period_end, version, updated_at)
-		  VALUES ('sub_scale_owner', ?, 'cus_scale_owner', 'price_enterprise', 'enterprise', 'active', ?, 1, ?)`,
-			[]any{owner, now.Add(720 * time.Hour), now}},
-		{`INSERT INTO api_tokens (user_id, name, hash, prefix, created_at) VALUES (?, 'bench', ?, ?, ?)`,
-			[]any{owner, hash[:], token[:10], now}},
+		{`INSERT INTO billing_customers (team_id, customer_id, created_at)
+		  SELECT id, 'cus_scale_owner', ? FROM teams WHERE owner_id = ? AND personal`, []any{now, owner}},
+		{`INSERT INTO subscriptions (id, team_id, customer_id, price_id, plan, status, current_period_end, version, updated_at)
+		  SELECT 'sub_scale_owner', id, 'cus_scale_owner', 'price_enterprise', 'enterprise', 'active', ?, 1, ?
+		  FROM teams WHERE owner_id = ? AND personal`,
+			[]any{now.Add(720 * time.Hour), now, owner}},
+		{`INSERT INTO api_tokens (user_id, team_id, name, hash, prefix, created_at)
+		  SELECT owner_id, id, 'bench', ?, ?, ? FROM teams WHERE owner_id = ? AND personal`,
+			[]any{hash[:], token[:10], now, owner}},
 	} {
 		if _, err := tx.ExecContext(ctx, st.sql, st.args...); err != nil {
 			return "", err
@@ -332,12 +335,13 @@ func largeDataset(owner int64) []seedStatement {
 			SELECT 'Personal', id, 1, created_at FROM users WHERE id > ? ORDER BY id`, []any{owner}},
 		{"memberships", `INSERT INTO memberships (team_id, user_id, role, created_at)
 			SELECT id, owner_id, 'admin', created_at FROM teams WHERE owner_id > ?`, []any{owner}},
-		{"billing customers", counter + `INSERT INTO billing_customers (user_id, customer_id, created_at)
-			SELECT ? + i, 'cus_scale_' || i, ? FROM n WHERE i % 10 = 0`,
-			[]any{others, owner, now}},
-		{"subscriptions", counter + `INSERT INTO subscriptions (id, user_id, customer_id, price_id, plan, status, current_period_end, version, updated_at)
-			SELECT 'sub_scale_' || i, ? + i, 'cus_scale_' || i, 'price_pro', 'pro', 'active', ?, 1, ? FROM n WHERE i % 10 = 0`,
-			[]any{others, owner, now.Add(720 * time.Hour), now}},
+		{"billing customers", counter + `INSERT INTO billing_customers (team_id, customer_id, created_at)
+			SELECT t.id, 'cus_scale_' || i, ? FROM n JOIN teams t ON t.owner_id = ? + n.i AND t.personal WHERE i % 10 = 0`,
+			[]any{others, now, owner}},
+		{"subscriptions", counter + `INSERT INTO subscriptions (id, team_id, customer_id, price_id, plan, status, current_period_end, version, updated_at)
+			SELECT 'sub_scale_' || i, t.id, 'cus_scale_' || i, 'price_pro', 'pro', 'active', ?, 1, ?
+			FROM n JOIN teams t ON t.owner_id = ? + n.i AND t.personal WHERE i % 10 = 0`,
+			[]any{others, now.Add(720 * time.Hour), now, owner}},
 		{"the owner's projects", counter + `INSERT INTO projects (team_id, name, created_at)
 			SELECT (SELECT id FROM teams WHERE owner_id = ? AND personal), 'Project ' || i, ` + ago("(? - i) * 60") + ` FROM n`,
 			[]any{ownerProjects, owner, ownerProjects}},
@@ -351,12 +355,13 @@ func largeDataset(owner int64) []seedStatement {
 		{"other sessions", counter + `INSERT INTO user_sessions (id, user_id, device, ip, created_at, last_seen_at)
 			SELECT 'scale-' || i, ? + i, 'Safari on iOS', '10.1.' || (i / 250 % 250) || '.' || (i % 250), ?, ? FROM n`,
 			[]any{others, owner, now, now}},
-		{"the owner's API tokens", counter + `INSERT INTO api_tokens (user_id, name, hash, prefix, created_at)
-			SELECT ?, 'Script ' || i, randomblob(32), 'skiff_seed', ` + ago("i * 86400") + ` FROM n`,
+		{"the owner's API tokens", counter + `INSERT INTO api_tokens (user_id, team_id, name, hash, prefix, created_at)
+			SELECT t.owner_id, t.id, 'Script ' || i, randomblob(32), 'skiff_seed', ` + ago("i * 86400") + `
+			FROM n JOIN teams t ON t.owner_id = ? AND t.personal`,
 			[]any{ownerTokens - 1, owner}},
-		{"other API tokens", counter + `INSERT INTO api_tokens (user_id, name, hash, prefix, created_at)
-			SELECT ? + i, 'Script', randomblob(32), 'skiff_seed', ? FROM n WHERE i % 10 = 0`,
-			[]any{others, owner, now}},
+		{"other API tokens", counter + `INSERT INTO api_tokens (user_id, team_id, name, hash, prefix, created_at)
+			SELECT t.owner_id, t.id, 'Script', randomblob(32), 'skiff_seed', ? FROM n JOIN teams t ON t.owner_id = ? + n.i AND t.personal WHERE i % 10 = 0`,
+			[]any{others, now, owner}},
 	}
 }
 

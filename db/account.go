@@ -87,54 +87,154 @@ func (q Queries) ExportUser(ctx context.Context, userID int64) (Export, error) {
 		}
 		before = teams[len(teams)-1].ID
 	}
-	// Every project of the personal team, a page at a time.
+	// The personal team's projects and billing (a shared team's are in
+	// its own export).
 	personal, err := q.PersonalScope(ctx, userID)
 	if err != nil {
 		return e, err
 	}
-	for before := int64(0); ; {
-		projects, err := q.Projects(ctx, personal, before, 1000)
-		if err != nil {
-			return e, err
-		}
-		for _, p := range projects {
-			e.Projects = append(e.Projects, ExportProject{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt.UTC().Format(exportTime)})
-		}
-		if len(projects) < 1000 {
-			break
-		}
-		before = projects[len(projects)-1].ID
+	if e.Projects, err = q.exportProjects(ctx, personal); err != nil {
+		return e, err
 	}
-	subs, err := q.Subscriptions(ctx, personal.team)
+	e.Subscriptions, e.StripeCustomer, err = q.exportBilling(ctx, personal.team)
+	return e, err
+}
+
+// teamExportCoverage names every table with a team_id column, a team's
+// resources: the key of the team's export (TeamExport) its rows appear
+// under, or why they are left out. TestEveryTeamTableIsExported checks it
+// as TestEveryOwnedTableIsExported checks exportCoverage, and that deleting
+// a team takes the rows along.
+var teamExportCoverage = map[string]string{
+	"projects":          "projects",
+	"memberships":       "members",
+	"subscriptions":     "subscriptions",
+	"billing_customers": "stripe_customer",
+	"audit_log":         "audit_log",
+	"api_tokens":        "not exported: token hashes, listed with names and dates on their maker's Settings → API tokens",
+	"invitations":       "not exported: a team's pending invitations (addresses of people not in it), listed on its members page",
+}
+
+// TeamExport is everything Skiff keeps about one team, for its owner and
+// admins (GET /t/{team}/export).
+type TeamExport struct {
+	Team struct {
+		ID        int64  `json:"id"`
+		Name      string `json:"name"`
+		Personal  bool   `json:"personal"`
+		CreatedAt string `json:"created_at"`
+	} `json:"team"`
+	Members        []ExportMember       `json:"members"`
+	Projects       []ExportProject      `json:"projects"`
+	Subscriptions  []ExportSubscription `json:"subscriptions"`
+	StripeCustomer string               `json:"stripe_customer,omitempty"`
+	AuditLog       []ExportAuditEntry   `json:"audit_log"`
+}
+
+// ExportMember is a member in a team's export.
+type ExportMember struct {
+	UserID   int64  `json:"user_id"`
+	Email    string `json:"email"`
+	Name     string `json:"display_name"`
+	Role     string `json:"role"`
+	JoinedAt string `json:"joined_at"`
+}
+
+// ExportAuditEntry is a line of the audit log in a team's export.
+type ExportAuditEntry struct {
+	At      string `json:"at"`
+	ActorID int64  `json:"actor_id,omitempty"`
+	Actor   string `json:"actor"`
+	Action  string `json:"action"`
+	Subject string `json:"subject,omitempty"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+// ExportTeam gathers the scope's team's data, every list read a page at a
+// time. Every query is scoped to the team.
+func (q Queries) ExportTeam(ctx context.Context, sc Scope) (TeamExport, error) {
+	var e TeamExport
+	_, t, err := q.Membership(ctx, sc.user, sc.team)
 	if err != nil {
 		return e, err
 	}
+	e.Team.ID, e.Team.Name, e.Team.Personal, e.Team.CreatedAt = t.ID, t.Name, t.Personal, t.CreatedAt.UTC().Format(exportTime)
+	e.Members, e.Projects, e.Subscriptions, e.AuditLog = []ExportMember{}, []ExportProject{}, []ExportSubscription{}, []ExportAuditEntry{}
+	const page = 1000
+	for before := int64(0); ; {
+		members, err := q.Members(ctx, sc, before, page)
+		if err != nil {
+			return e, err
+		}
+		for _, m := range members {
+			e.Members = append(e.Members, ExportMember{UserID: m.UserID, Email: m.Email, Name: m.DisplayName, Role: m.Role,
+				JoinedAt: m.JoinedAt.UTC().Format(exportTime)})
+		}
+		if len(members) < page {
+			break
+		}
+		before = members[len(members)-1].UserID
+	}
+	if e.Projects, err = q.exportProjects(ctx, sc); err != nil {
+		return e, err
+	}
+	if e.Subscriptions, e.StripeCustomer, err = q.exportBilling(ctx, sc.team); err != nil {
+		return e, err
+	}
+	for before := int64(0); ; {
+		lines, err := q.AuditLog(ctx, sc, before, page)
+		if err != nil {
+			return e, err
+		}
+		for _, l := range lines {
+			e.AuditLog = append(e.AuditLog, ExportAuditEntry{At: l.CreatedAt.UTC().Format(exportTime), ActorID: l.ActorID,
+				Actor: l.Actor, Action: l.Action, Subject: l.Subject, Detail: l.Detail})
+		}
+		if len(lines) < page {
+			break
+		}
+		before = lines[len(lines)-1].ID
+	}
+	return e, nil
+}
+
+// exportProjects is every project of the scope's team, a page at a time.
+func (q Queries) exportProjects(ctx context.Context, sc Scope) ([]ExportProject, error) {
+	out := []ExportProject{}
+	for before := int64(0); ; {
+		projects, err := q.Projects(ctx, sc, before, 1000)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range projects {
+			out = append(out, ExportProject{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt.UTC().Format(exportTime)})
+		}
+		if len(projects) < 1000 {
+			return out, nil
+		}
+		before = projects[len(projects)-1].ID
+	}
+}
+
+// exportBilling is teamID's subscriptions and Stripe customer ("" for none).
+func (q Queries) exportBilling(ctx context.Context, teamID int64) ([]ExportSubscription, string, error) {
+	subs, err := q.Subscriptions(ctx, teamID)
+	if err != nil {
+		return nil, "", err
+	}
+	out := []ExportSubscription{}
 	for _, s := range subs {
 		es := ExportSubscription{ID: s.ID, Plan: s.Plan, Status: s.Status, Seats: s.Quantity, CancelAtPeriodEnd: s.CancelAtPeriodEnd}
 		if s.CurrentPeriodEnd.Valid {
 			es.CurrentPeriodEnd = s.CurrentPeriodEnd.Time.UTC().Format(exportTime)
 		}
-		e.Subscriptions = append(e.Subscriptions, es)
+		out = append(out, es)
 	}
-	customer, err := q.CustomerID(ctx, personal.team)
+	customer, err := q.CustomerID(ctx, teamID)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return e, err
+		return nil, "", err
 	}
-	e.StripeCustomer = customer
-	return e, nil
-}
-
-// teamExportCoverage names every table with a team_id column, a team's
-// resources: the key of the export its rows appear under (for now the
-// personal team's, in the user's export), or why they are left out.
-// TestEveryTeamTableIsExported checks it as TestEveryOwnedTableIsExported
-// checks exportCoverage, and that deleting a team takes the rows along.
-var teamExportCoverage = map[string]string{
-	"projects":          "projects",
-	"memberships":       "teams",
-	"subscriptions":     "subscriptions",
-	"billing_customers": "stripe_customer",
-	"invitations":       "not exported: a team's pending invitations (addresses of other people), listed on its members page",
+	return out, customer, nil
 }
 
 // exportCoverage names every table with a user_id column: the key of the
@@ -172,6 +272,9 @@ func (q Queries) DeleteUser(ctx context.Context, id int64, email string) error {
 			return err
 		}
 		if _, err := q.writer.ExecContext(ctx, `DELETE FROM emails WHERE to_addr = ? AND status <> 'pending'`, email); err != nil {
+			return err
+		}
+		if err := q.forgetInAuditLogs(ctx, id, email); err != nil {
 			return err
 		}
 		res, err := q.writer.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)

@@ -8,10 +8,13 @@ import (
 	"time"
 )
 
-// APIToken is a personal token for the JSON API (its secret is never stored).
+// APIToken is a personal token for the JSON API (its secret is never
+// stored). It acts for its user in one team, of which they are a member.
 type APIToken struct {
 	ID         int64
 	UserID     int64
+	TeamID     int64
+	TeamName   string // "Personal" for the user's personal team
 	Name       string
 	Prefix     string
 	ExpiresAt  sql.NullTime
@@ -19,16 +22,17 @@ type APIToken struct {
 	CreatedAt  time.Time
 }
 
-// CreateAPIToken stores a new token's hash for userID, unless the user has
-// max tokens already (ErrLimitReached). The count and the insert are one
-// statement, so concurrent requests cannot pass the cap together.
-func (q Queries) CreateAPIToken(ctx context.Context, userID int64, name string, hash []byte, prefix string, expires sql.NullTime, max int) (APIToken, error) {
-	t := APIToken{UserID: userID, Name: name, Prefix: prefix, ExpiresAt: expires, CreatedAt: now()}
+// CreateAPIToken stores a new token's hash for the scope's member, acting
+// in the scope's team, unless the user has max tokens already
+// (ErrLimitReached). The count and the insert are one statement, so
+// concurrent requests cannot pass the cap together.
+func (q Queries) CreateAPIToken(ctx context.Context, sc Scope, name string, hash []byte, prefix string, expires sql.NullTime, max int) (APIToken, error) {
+	t := APIToken{UserID: sc.user, TeamID: sc.team, Name: name, Prefix: prefix, ExpiresAt: expires, CreatedAt: now()}
 	err := q.writer.QueryRowContext(ctx, `
-		INSERT INTO api_tokens (user_id, name, hash, prefix, expires_at, created_at)
-		SELECT ?, ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM api_tokens WHERE user_id = ?) < ?
+		INSERT INTO api_tokens (user_id, team_id, name, hash, prefix, expires_at, created_at)
+		SELECT ?, ?, ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM api_tokens WHERE user_id = ?) < ?
 		RETURNING id`,
-		userID, name, hash, prefix, expires, t.CreatedAt, userID, max).Scan(&t.ID)
+		sc.user, sc.team, name, hash, prefix, expires, t.CreatedAt, sc.user, max).Scan(&t.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return APIToken{}, ErrLimitReached
 	}
@@ -56,11 +60,9 @@ func (q Queries) RevokeAPIToken(ctx context.Context, userID, id int64) error {
 // APITokenByHash returns the unexpired token with that hash, or ErrNotFound.
 // It is read on every API request, so a deleted token fails at once.
 func (q Queries) APITokenByHash(ctx context.Context, hash []byte) (APIToken, error) {
-	var t APIToken
-	err := q.reader.QueryRowContext(ctx, `
-		SELECT id, user_id, name, prefix, expires_at, last_used_at, created_at FROM api_tokens
-		WHERE hash = ? AND (expires_at IS NULL OR expires_at > ?)`, hash, now()).
-		Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &t.ExpiresAt, &t.LastUsedAt, &t.CreatedAt)
+	t, err := scanAPIToken(q.reader.QueryRowContext(ctx, `
+		SELECT `+apiTokenColumns+`
+		WHERE a.hash = ? AND (a.expires_at IS NULL OR a.expires_at > ?)`, hash, now()))
 	return t, notFound(err)
 }
 
@@ -77,19 +79,29 @@ func (q Queries) APITokensPage(ctx context.Context, userID, before int64, limit 
 		before = math.MaxInt64
 	}
 	rows, err := q.reader.QueryContext(ctx, `
-		SELECT id, user_id, name, prefix, expires_at, last_used_at, created_at FROM api_tokens
-		WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, userID, before, limit)
+		SELECT `+apiTokenColumns+`
+		WHERE a.user_id = ? AND a.id < ? ORDER BY a.id DESC LIMIT ?`, userID, before, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := []APIToken{}
 	for rows.Next() {
-		var t APIToken
-		if err := rows.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &t.ExpiresAt, &t.LastUsedAt, &t.CreatedAt); err != nil {
+		t, err := scanAPIToken(rows)
+		if err != nil {
 			return nil, err
 		}
 		out = append(out, t)
 	}
 	return out, rows.Err()
+}
+
+const apiTokenColumns = `a.id, a.user_id, a.team_id, CASE WHEN t.personal THEN 'Personal' ELSE t.name END,
+	a.name, a.prefix, a.expires_at, a.last_used_at, a.created_at
+	FROM api_tokens a JOIN teams t ON t.id = a.team_id`
+
+func scanAPIToken(row interface{ Scan(...any) error }) (APIToken, error) {
+	var t APIToken
+	err := row.Scan(&t.ID, &t.UserID, &t.TeamID, &t.TeamName, &t.Name, &t.Prefix, &t.ExpiresAt, &t.LastUsedAt, &t.CreatedAt)
+	return t, err
 }

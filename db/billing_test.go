@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"testing"
 )
@@ -128,5 +129,57 @@ func TestBillingIsTheTeams(t *testing.T) {
 	live, err := d.LiveSubscriptionsOwnedBy(ctx, u.ID)
 	if err != nil || len(live) != 1 || live[0].ID != "sub_acme" {
 		t.Fatalf("live subscriptions of Ada's teams: %+v, %v", live, err)
+	}
+}
+
+// TestMigration0017TokensActInPersonalTeams: every API token made before
+// 0017 acts in its user's personal team, keeping its id, hash and dates; a
+// token goes with the membership it was made with; and a revoked token's id
+// is not handed out again.
+func TestMigration0017TokensActInPersonalTeams(t *testing.T) {
+	ctx := context.Background()
+	d := openAt(t, "0012_admin_at_scale.sql")
+	fillAt0009(t, d)
+	before := count(t, d, `SELECT count(*) FROM api_tokens`)
+	if _, err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, d, `SELECT count(*) FROM pragma_foreign_key_check`); n != 0 {
+		t.Fatalf("foreign_key_check: %d rows", n)
+	}
+	if n := count(t, d, `SELECT count(*) FROM api_tokens a JOIN teams t ON t.id = a.team_id AND t.owner_id = a.user_id AND t.personal`); n != before || n == 0 {
+		t.Fatalf("%d of %d tokens act in their user's personal team", n, before)
+	}
+	ada, _ := d.PersonalScope(ctx, 1)
+	tok, err := d.APITokenByHash(ctx, []byte{1})
+	if err != nil || tok.TeamID != ada.TeamID() || tok.TeamName != "Personal" || tok.Name != "cli" {
+		t.Fatalf("ada's token: %+v, %v", tok, err)
+	}
+	// A token of a shared team goes when its user leaves the team.
+	bob, _ := d.PersonalScope(ctx, 2)
+	acme, err := d.CreateTeam(ctx, 1, "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.AddMember(ctx, acme, 2, RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	bobInAcme, _, err := d.Membership(ctx, 2, acme.TeamID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := d.CreateAPIToken(ctx, bobInAcme, "acme", []byte("acme-hash"), "skiff_", sql.NullTime{}, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RemoveMember(ctx, acme, 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.APITokenByHash(ctx, []byte("acme-hash")); err != ErrNotFound {
+		t.Fatalf("bob's token for Acme after he left it: %v", err)
+	}
+	next, err := d.CreateAPIToken(ctx, bob, "again", []byte("again-hash"), "skiff_", sql.NullTime{}, 50)
+	if err != nil || next.ID <= last.ID {
+		t.Fatalf("a new token's id %d after %d was revoked (%v): ids are never reused", next.ID, last.ID, err)
 	}
 }

@@ -13,17 +13,17 @@ import (
 // takes its rows along (ON DELETE CASCADE on user_id). Adding a resource
 // without deciding both fails here.
 func TestEveryOwnedTableIsExported(t *testing.T) {
-	checkExportCoverage(t, "user_id", "users", exportCoverage, "exportCoverage")
+	checkExportCoverage(t, "user_id", "users", exportCoverage, "exportCoverage", Export{StripeCustomer: "cus_x"})
 }
 
 // TestEveryTeamTableIsExported: the same for the tables that hold a team's
 // rows (team_id), against teamExportCoverage, with ON DELETE CASCADE on
 // team_id so that deleting a team (and its owner's account) takes them along.
 func TestEveryTeamTableIsExported(t *testing.T) {
-	checkExportCoverage(t, "team_id", "teams", teamExportCoverage, "teamExportCoverage")
+	checkExportCoverage(t, "team_id", "teams", teamExportCoverage, "teamExportCoverage", TeamExport{StripeCustomer: "cus_x"})
 }
 
-func checkExportCoverage(t *testing.T, column, parent string, coverage map[string]string, name string) {
+func checkExportCoverage(t *testing.T, column, parent string, coverage map[string]string, name string, export any) {
 	t.Helper()
 	ctx := context.Background()
 	d, err := Open(ctx, filepath.Join(t.TempDir(), "x.db"))
@@ -61,7 +61,7 @@ func checkExportCoverage(t *testing.T, column, parent string, coverage map[strin
 		t.Fatal(err)
 	}
 	// Every key named is one the export really has.
-	b, _ := json.Marshal(Export{StripeCustomer: "cus_x"})
+	b, _ := json.Marshal(export)
 	var keys map[string]any
 	json.Unmarshal(b, &keys)
 	for table, where := range coverage {
@@ -72,7 +72,7 @@ func checkExportCoverage(t *testing.T, column, parent string, coverage map[strin
 			continue
 		}
 		if _, ok := keys[where]; !ok {
-			t.Errorf("exportCoverage says %s goes under %q, which the export does not have", table, where)
+			t.Errorf("%s says %s goes under %q, which the export does not have", name, table, where)
 		}
 	}
 }

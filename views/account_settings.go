@@ -54,6 +54,7 @@ type Settings struct {
 
 	// API tokens: a page of them, the newest first.
 	TokenForm   Form
+	TokenTeams  []Team // the teams a new token may act in, the personal one first
 	Tokens      []APIToken
 	TokensPager Pager
 	NewToken    string // shown once, at the top, in the answer to the form that made it
@@ -87,6 +88,7 @@ func sessionRevokeURL(s Session) string { return "/settings/sessions/" + s.ID + 
 // APIToken is a personal API token as its page lists it: never the token.
 type APIToken struct {
 	ID         int64
+	TeamName   string // the team it acts in
 	Name       string
 	Prefix     string // the token's first characters, to recognise it
 	CreatedAt  time.Time

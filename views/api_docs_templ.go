@@ -53,21 +53,22 @@ func APIDocsPage(p Page, d APIDocs) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</h1><p class=\"lead\">Everything under <code>/api/v1</code> speaks JSON, for a script, a mobile app or a front end on another origin. It acts as you, with a personal token.</p><nav aria-label=\"On this page\" class=\"docs-toc\"><ul><li><a href=\"#authentication\">Authentication</a></li><li><a href=\"#endpoints\">Endpoints</a></li><li><a href=\"#errors\">Errors</a></li><li><a href=\"#limits\">Limits</a></li><li><a href=\"#example\">An example with curl</a></li></ul></nav><section id=\"authentication\"><h2>Authentication</h2><p>Create a token under <a href=\"/settings/tokens\">Settings → API tokens</a>. It starts with <code>skiff_</code> (so secret scanners can spot a leaked one) and is shown once: we keep only a fingerprint of it. Send it with every request:</p><pre><code>Authorization: Bearer skiff_…</code></pre><p>The API never reads the session cookie of the site, and the site never accepts a token. Revoking a token, or deleting the account, makes its next request fail. A password reset revokes every token.</p></section><section id=\"endpoints\"><h2>Endpoints</h2><p>Request bodies are JSON (<code>Content-Type: application/json</code>); answers are JSON, except 204.</p><h3><code>GET /api/v1/me</code></h3><p>Who the token acts for.</p><pre><code>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</h1><p class=\"lead\">Everything under <code>/api/v1</code> speaks JSON, for a script, a mobile app or a front end on another origin. It acts as you, in one of your teams, with a personal token made for that team.</p><nav aria-label=\"On this page\" class=\"docs-toc\"><ul><li><a href=\"#authentication\">Authentication</a></li><li><a href=\"#endpoints\">Endpoints</a></li><li><a href=\"#errors\">Errors</a></li><li><a href=\"#limits\">Limits</a></li><li><a href=\"#example\">An example with curl</a></li></ul></nav><section id=\"authentication\"><h2>Authentication</h2><p>Create a token under <a href=\"/settings/tokens\">Settings → API tokens</a>, for your personal team or another team you are in: it acts there only, with your role in it, and stops working if you leave the team. It starts with <code>skiff_</code> (so secret scanners can spot a leaked one) and is shown once: we keep only a fingerprint of it. Send it with every request:</p><pre><code>Authorization: Bearer skiff_…</code></pre><p>The API never reads the session cookie of the site, and the site never accepts a token. Revoking a token, or deleting the account, makes its next request fail. A password reset revokes every token.</p></section><section id=\"endpoints\"><h2>Endpoints</h2><p>Request bodies are JSON (<code>Content-Type: application/json</code>); answers are JSON, except 204.</p><h3><code>GET /api/v1/me</code></h3><p>Who the token acts for, and in which team (its plan is the team's).</p><pre><code>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var4 string
 			templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(`200 OK
-{"id":1,"email":"ada@example.com","display_name":"Ada","email_verified":true,"plan":"free"}`)
+{"id":1,"email":"ada@example.com","display_name":"Ada","email_verified":true,"plan":"free",
+ "team":{"id":100001,"name":"Personal","personal":true,"role":"owner"}}`)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 41, Col: 92}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 43, Col: 72}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var4))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</code></pre><h3><code>GET /api/v1/projects</code></h3><p>A page of your projects, newest first: 50, or <code>?limit=</code> from 1 to 100. <code>next</code> is the address of the next page (also sent as <code>Link: &lt;…&gt;; rel=\"next\"</code>), <code>null</code> on the last one; follow it as it is, the cursor in it means nothing else.</p><pre><code>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</code></pre><h3><code>GET /api/v1/projects</code></h3><p>A page of the team's projects, newest first: 50, or <code>?limit=</code> from 1 to 100. <code>next</code> is the address of the next page (also sent as <code>Link: &lt;…&gt;; rel=\"next\"</code>), <code>null</code> on the last one; follow it as it is, the cursor in it means nothing else.</p><pre><code>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -75,7 +76,7 @@ func APIDocsPage(p Page, d APIDocs) templ.Component {
 			templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(`200 OK
 {"projects":[{"id":7,"name":"From curl","created_at":"2026-11-27T12:00:00Z"}],"next":"/api/v1/projects?cursor=7"}`)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 49, Col: 114}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 51, Col: 114}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 			if templ_7745c5c3_Err != nil {
@@ -92,7 +93,7 @@ func APIDocsPage(p Page, d APIDocs) templ.Component {
 Location: /api/v1/projects/7
 {"id":7,"name":"From curl","created_at":"2026-11-27T12:00:00Z"}`)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 56, Col: 64}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 58, Col: 64}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
 			if templ_7745c5c3_Err != nil {
@@ -105,7 +106,7 @@ Location: /api/v1/projects/7
 			var templ_7745c5c3_Var7 string
 			templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs("{id}")
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 57, Col: 43}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 59, Col: 43}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var7))
 			if templ_7745c5c3_Err != nil {
@@ -118,7 +119,7 @@ Location: /api/v1/projects/7
 			var templ_7745c5c3_Var8 string
 			templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs("{id}")
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 59, Col: 45}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 61, Col: 45}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var8))
 			if templ_7745c5c3_Err != nil {
@@ -131,7 +132,7 @@ Location: /api/v1/projects/7
 			var templ_7745c5c3_Var9 string
 			templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(`{"name":"Renamed"}`)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 61, Col: 37}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 63, Col: 37}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var9))
 			if templ_7745c5c3_Err != nil {
@@ -144,7 +145,7 @@ Location: /api/v1/projects/7
 			var templ_7745c5c3_Var10 string
 			templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs("{id}")
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 62, Col: 46}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 64, Col: 46}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var10))
 			if templ_7745c5c3_Err != nil {
@@ -157,7 +158,7 @@ Location: /api/v1/projects/7
 			var templ_7745c5c3_Var11 string
 			templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(`{"error":{"code":"invalid","message":"Some fields are invalid.","fields":{"name":"Give your project a name."}}}`)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 68, Col: 130}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 70, Col: 130}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
 			if templ_7745c5c3_Err != nil {
@@ -170,7 +171,7 @@ Location: /api/v1/projects/7
 			var templ_7745c5c3_Var12 string
 			templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(d.MaxBodyKiB))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 87, Col: 46}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 89, Col: 46}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var12))
 			if templ_7745c5c3_Err != nil {
@@ -183,7 +184,7 @@ Location: /api/v1/projects/7
 			var templ_7745c5c3_Var13 string
 			templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(int64(d.RequestsPerMin)))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 99, Col: 40}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 101, Col: 40}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var13))
 			if templ_7745c5c3_Err != nil {
@@ -196,7 +197,7 @@ Location: /api/v1/projects/7
 			var templ_7745c5c3_Var14 string
 			templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(int64(d.MaxTokens)))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 100, Col: 35}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 102, Col: 35}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var14))
 			if templ_7745c5c3_Err != nil {
@@ -209,7 +210,7 @@ Location: /api/v1/projects/7
 			var templ_7745c5c3_Var15 string
 			templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(d.MaxBodyKiB))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 101, Col: 47}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 103, Col: 47}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var15))
 			if templ_7745c5c3_Err != nil {
@@ -228,7 +229,7 @@ Location: /api/v1/projects/7
 				"curl -s " + d.Origin + "/api/v1/projects/7 -H \"Authorization: Bearer $TOKEN\"\n" +
 				"curl -s -X DELETE " + d.Origin + "/api/v1/projects/7 -H \"Authorization: Bearer $TOKEN\"   # 204")
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 116, Col: 99}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/api_docs.templ`, Line: 118, Col: 99}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var16))
 			if templ_7745c5c3_Err != nil {

@@ -9,6 +9,7 @@ type Team struct {
 	Personal  bool   // the user's own team, made at signup
 	Role      string // "owner", "admin" or "member"
 	CreatedAt time.Time
+	CanAudit  bool // the user may read its audit log
 }
 
 // TeamURL is where a team's pages live: /t/{id}/… The id, not a name, so a
@@ -77,4 +78,19 @@ type Invitation struct {
 	State     string // "anonymous", "other-account", "unverified" or "ready"
 	LoginURL  string // log in as the invited address, then back here
 	SignupURL string
+}
+
+// AuditLog is a page of a team's audit log.
+type AuditLog struct {
+	Team  Team
+	Lines []AuditLine
+	Pager Pager
+}
+
+// AuditLine is one line of a team's audit log, in words.
+type AuditLine struct {
+	At     time.Time
+	Actor  string
+	Text   string // what they did, without the actor: "invited bob@example.com"
+	Detail string // what changed: "member → admin"
 }
