@@ -18,6 +18,7 @@ import (
 // behind requireAdmin, so everyone else gets a 404.
 func (s *Server) adminRoutes(admin group) {
 	admin.handle("GET /admin", s.handleAdminPage)
+	admin.handle("GET /admin/teams", s.handleAdminTeams)
 	admin.handle("POST /admin/users/{id}/disable", s.handleAdminUserDisable)
 	admin.handle("POST /admin/users/{id}/enable", s.handleAdminUserEnable)
 }
@@ -70,6 +71,34 @@ func (s *Server) handleAdminPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.render(w, r, http.StatusOK, views.AdminPage(s.page(r, "Admin"), data))
+	return nil
+}
+
+// handleAdminTeams handles "GET /admin/teams" (cursor): the teams people
+// share, the newest first, with their owner, members, plan, seats and
+// monthly revenue.
+func (s *Server) handleAdminTeams(w http.ResponseWriter, r *http.Request) error {
+	page, err := readPage(r, widePageSize)
+	if err != nil {
+		return err
+	}
+	rows, err := s.db.AdminTeams(r.Context(), page.Before, page.fetch())
+	if err != nil {
+		return err
+	}
+	rows, next := cut(page, rows, func(t db.AdminTeam) int64 { return t.ID })
+	data := views.AdminTeams{Pager: pager(r, page, next)}
+	for _, t := range rows {
+		plan := entitledPlan(t.Status, t.Plan)
+		v := views.AdminTeam{ID: t.ID, Name: t.Name, OwnerEmail: t.OwnerEmail, Members: t.Members,
+			MembersCapped: t.Members >= db.AdminMemberCountCap, Plan: s.planName(plan), Status: t.Status, CreatedAt: t.CreatedAt}
+		if plan != PlanFree {
+			v.Seats = t.Seats
+			v.MRRCents = int(t.Seats) * s.plan(plan).MonthlyCents
+		}
+		data.Teams = append(data.Teams, v)
+	}
+	s.render(w, r, http.StatusOK, views.AdminTeamsPage(s.page(r, "Teams · Admin"), data))
 	return nil
 }
 

@@ -303,7 +303,7 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 			s.serverError(w, r, err)
 			return
 		default:
-			st.user, st.sub, st.plan, st.sid, st.team = &u, sub, PlanFree, sid, su.Team
+			st.user, st.sub, st.plan, st.sid, st.team, st.lastTeam = &u, sub, PlanFree, sid, su.Team, su.LastTeam
 			if sub != nil {
 				st.plan = entitledPlan(sub.Status, sub.Plan)
 			}

@@ -53,7 +53,9 @@ func TestSeatBilling(t *testing.T) {
 		t.Fatal("an admin reached Stripe")
 	}
 
-	// The owner buys Pro for three seats, on the team's own customer.
+	// The owner buys Pro for three seats, on the team's own customer: the
+	// team's pages send her to its billing, not to her own pricing.
+	wantBody(t, ada.get(acme+"/projects"), `<a href="`+acme+`/billing">Upgrade for unlimited projects</a>`)
 	res = ada.get(acme + "/billing")
 	wantBody(t, res, "3 seats now", "Choose Pro, $19 per member / month", `action="`+acme+`/billing/checkout"`)
 	res = ada.post(acme+"/billing/checkout", url.Values{"plan": {"pro"}})

@@ -160,6 +160,9 @@ func TestBrowserEveryPageFitsIsAccessibleAndShowsFocus(t *testing.T) {
 		{"billing", "/billing", "user"}, {"reports-upgrade", "/reports", "user"}, {"pricing-logged-in", "/pricing", "user"},
 		{"teams", "/teams", "user"}, {"team-projects", acme, "user"}, {"team-members", members, "user"},
 		{"team-billing", strings.TrimSuffix(acme, "/projects") + "/billing", "user"},
+		{"team-audit-log", strings.TrimSuffix(acme, "/projects") + "/audit", "user"},
+		{"dashboard-in-a-team", "/dashboard", "user"}, // after the team's pages: it opens in the last one
+		{"admin-teams", "/admin/teams", "admin"},
 		{"team-billing-as-admin", strings.TrimSuffix(acme, "/projects") + "/billing", "admin"},
 		{"not-found-logged-in", "/projects/999", "user"},
 		{"admin", "/admin", "admin"},

@@ -26,6 +26,7 @@ type requestState struct {
 	sid           string           // the session's id in user_sessions
 	team          db.Scope         // the user in the team the request acts in: their personal team, or /t/{team}'s
 	teamInfo      db.Team          // that team's name and the user's role in it; zero for the personal team
+	lastTeam      int64            // the team the user visited last, where /dashboard opens (0: none)
 }
 
 type stateKey struct{}

@@ -16,11 +16,12 @@ import (
 // that decides the team's limits. For now every request acts in the user's
 // personal team, the one made at signup.
 type owner struct {
-	Team   db.Scope
-	Plan   Plan
-	Owns   bool   // the user owns the team, so its plan is theirs to change
-	Action string // the request's action in the permission table; "" in the user's personal team
-	Actor  string // the user as the team's audit log names them
+	Team     db.Scope
+	Plan     Plan
+	Owns     bool   // the user owns the team, so its plan is theirs to change
+	Personal bool   // the team is the user's personal one
+	Action   string // the request's action in the permission table; "" in the user's personal team
+	Actor    string // the user as the team's audit log names them
 }
 
 // pageOwner is the logged-in user of a page request (behind requireUser),
@@ -28,13 +29,15 @@ type owner struct {
 func (s *Server) pageOwner(r *http.Request) owner {
 	st := state(r)
 	owns := st.teamInfo.ID == 0 || st.teamInfo.OwnerID == st.user.ID
-	return owner{Team: st.team, Plan: s.plan(st.plan), Owns: owns, Action: s.teamActions[r.Pattern], Actor: actorName(*st.user)}
+	return owner{Team: st.team, Plan: s.plan(st.plan), Owns: owns, Personal: st.teamInfo.ID == 0 || st.teamInfo.Personal,
+		Action: s.teamActions[r.Pattern], Actor: actorName(*st.user)}
 }
 
 // apiOwner is the caller of an API request, in their token's team. The API
 // serves projects only, an action of every member.
 func (s *Server) apiOwner(c apiCaller) owner {
-	return owner{Team: c.team, Plan: s.plan(c.plan), Owns: c.teamInfo.OwnerID == c.user.ID, Action: "projects", Actor: actorName(c.user) + " via the API"}
+	return owner{Team: c.team, Plan: s.plan(c.plan), Owns: c.teamInfo.OwnerID == c.user.ID, Personal: c.teamInfo.Personal,
+		Action: "projects", Actor: actorName(c.user) + " via the API"}
 }
 
 // actorName is how a team's audit log names a user: their name, else their

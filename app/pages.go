@@ -3,12 +3,14 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"time"
 
 	"skiff/assets"
+	"skiff/db"
 	"skiff/views"
 )
 
@@ -83,6 +85,12 @@ func (s *Server) handleManifest(w http.ResponseWriter, r *http.Request) {
 
 // handleDashboard handles "GET /dashboard".
 func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) error {
+	// It opens in the team whose pages the user visited last.
+	if st := state(r); st.lastTeam != 0 && st.lastTeam != st.team.TeamID() {
+		if err := s.actIn(r, st.lastTeam); err != nil && !errors.Is(err, db.ErrNotFound) {
+			return err
+		}
+	}
 	u, o := s.currentUser(r), s.pageOwner(r)
 	recent, used, err := s.db.RecentProjects(r.Context(), o.Team, 5, views.ProjectCountCap)
 	if err != nil {

@@ -162,7 +162,12 @@ func (s *Server) projectQuota(ctx context.Context, o owner) (views.ProjectQuota,
 }
 
 func (s *Server) quotaView(o owner, used int) views.ProjectQuota {
-	return views.ProjectQuota{Used: used, Limit: o.Plan.MaxProjects, PlanName: o.Plan.Name, CanUpgrade: s.stripe != nil, NotOwner: !o.Owns}
+	q := views.ProjectQuota{Used: used, Limit: o.Plan.MaxProjects, PlanName: o.Plan.Name, CanUpgrade: s.stripe != nil, NotOwner: !o.Owns,
+		UpgradeURL: "/pricing"}
+	if !o.Personal {
+		q.UpgradeURL = views.BillingURL(o.Team.TeamID())
+	}
+	return q
 }
 
 func projectView(p db.Project) views.Project {

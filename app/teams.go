@@ -49,28 +49,44 @@ func (s *Server) requireTeam(next http.Handler) http.Handler {
 		if err != nil || id <= 0 {
 			return db.ErrNotFound
 		}
-		st := state(r)
-		scope, team, err := s.db.Membership(r.Context(), st.user.ID, id)
-		if err != nil {
+		if err := s.actIn(r, id); err != nil {
 			return err
 		}
-		if team.ID != st.team.TeamID() {
-			// The team's own plan, not the one of the user's personal
-			// team that the session carries.
-			sub, err := s.db.CurrentSubscription(r.Context(), team.ID)
-			switch {
-			case errors.Is(err, db.ErrNotFound):
-				st.sub, st.plan = nil, PlanFree
-			case err != nil:
+		// Remembered for /dashboard; written only when it changes.
+		if st := state(r); st.lastTeam != id && !readOnly(r) {
+			if err := s.db.SetLastTeam(r.Context(), st.user.ID, id); err != nil {
 				return err
-			default:
-				st.sub, st.plan = &sub, entitledPlan(sub.Status, sub.Plan)
 			}
+			st.lastTeam = id
 		}
-		st.team, st.teamInfo = scope, team
 		next.ServeHTTP(w, r)
 		return nil
 	})
+}
+
+// actIn makes the request act in teamID, where the user must be a member
+// (else db.ErrNotFound): its scope, the team, and the team's plan.
+func (s *Server) actIn(r *http.Request, teamID int64) error {
+	st := state(r)
+	scope, team, err := s.db.Membership(r.Context(), st.user.ID, teamID)
+	if err != nil {
+		return err
+	}
+	if team.ID != st.team.TeamID() {
+		// The team's own plan, not the one of the user's personal team
+		// that the session carries.
+		sub, err := s.db.CurrentSubscription(r.Context(), team.ID)
+		switch {
+		case errors.Is(err, db.ErrNotFound):
+			st.sub, st.plan = nil, PlanFree
+		case err != nil:
+			return err
+		default:
+			st.sub, st.plan = &sub, entitledPlan(sub.Status, sub.Plan)
+		}
+	}
+	st.team, st.teamInfo = scope, team
+	return nil
 }
 
 // planOf is the plan teamID is entitled to now.

@@ -49,6 +49,9 @@ func TestTeams(t *testing.T) {
 	if strings.Contains(ada.get("/projects").body, "Moon") {
 		t.Fatal("the team's project is listed in the personal team")
 	}
+	// The dashboard opens in the team visited last (TestDashboardOpensInTheLastTeam).
+	wantBody(t, ada.get("/dashboard"), "In the team <strong>Acme Rockets</strong>", "Moon")
+	ada.get(views.ProjectsURL(ts.team(ts.userID("ada@example.com")).TeamID()))
 	if strings.Contains(ada.get("/dashboard").body, "Moon") {
 		t.Fatal("the team's project is on the personal dashboard")
 	}

@@ -256,6 +256,9 @@ type SessionUser struct {
 	Sub      *Subscription
 	LastSeen time.Time
 	Team     Scope // the user in their personal team, where their pages act
+	// LastTeam is the team whose pages they visited last, if they are still
+	// in it (0 when none is remembered): where /dashboard opens.
+	LastTeam int64
 }
 
 // UserForSession loads a SessionUser in one query. DB.UserForSession serves
@@ -267,21 +270,22 @@ func (q Queries) UserForSession(ctx context.Context, id int64, sid string) (Sess
 	var atEnd sql.NullBool
 	var version sql.NullInt64
 	var lastSeen sql.NullTime
-	var team int64
+	var team, lastTeam int64
 	err := q.reader.QueryRowContext(ctx, `
 		SELECT u.id, u.email, coalesce(u.password_hash, ''), u.email_verified_at, u.auth_epoch, u.created_at, u.updated_at, u.display_name,
 		       u.disabled_at IS NOT NULL, s.id, s.customer_id, s.price_id, s.plan, s.status, s.current_period_end, s.cancel_at_period_end,
-		       s.last_invoice_status, s.version, coalesce(s.item_id, ''), coalesce(s.quantity, 1), us.last_seen_at, coalesce(pt.id, 0)
+		       s.last_invoice_status, s.version, coalesce(s.item_id, ''), coalesce(s.quantity, 1), us.last_seen_at, coalesce(pt.id, 0), coalesce(lm.team_id, 0)
 		FROM users u
 		LEFT JOIN user_sessions us ON us.id = ? AND us.user_id = u.id
 		LEFT JOIN teams pt ON pt.owner_id = u.id AND pt.personal
+		LEFT JOIN memberships lm ON lm.team_id = u.last_team_id AND lm.user_id = u.id
 		LEFT JOIN subscriptions s ON s.id = (`+fmt.Sprintf(currentSubscriptionOf, "pt.id")+`)
 		WHERE u.id = ?`, sid, id).Scan(&u.ID, &u.Email, &u.PasswordHash, &u.EmailVerifiedAt, &u.AuthEpoch, &u.CreatedAt, &u.UpdatedAt, &u.DisplayName,
-		&u.Disabled, &subID, &customer, &price, &plan, &status, &s.CurrentPeriodEnd, &atEnd, &invoice, &version, &s.ItemID, &s.Quantity, &lastSeen, &team)
+		&u.Disabled, &subID, &customer, &price, &plan, &status, &s.CurrentPeriodEnd, &atEnd, &invoice, &version, &s.ItemID, &s.Quantity, &lastSeen, &team, &lastTeam)
 	if err != nil {
 		return SessionUser{}, notFound(err)
 	}
-	su := SessionUser{User: u, LastSeen: lastSeen.Time}
+	su := SessionUser{User: u, LastSeen: lastSeen.Time, LastTeam: lastTeam}
 	if team != 0 {
 		su.Team = Scope{team: team, user: u.ID}
 	}

@@ -329,3 +329,55 @@ func (q Queries) RenameTeam(ctx context.Context, sc Scope, name string) error {
 	}
 	return nil
 }
+
+// SetLastTeam remembers teamID as the team userID visited last, writing
+// only when it changes (a page of the same team writes nothing).
+func (q Queries) SetLastTeam(ctx context.Context, userID, teamID int64) error {
+	_, err := q.writer.ExecContext(ctx, `UPDATE users SET last_team_id = ?2 WHERE id = ?1 AND last_team_id IS NOT ?2`, userID, teamID)
+	return err
+}
+
+// AdminTeam is a shared team as the admin's list shows it.
+type AdminTeam struct {
+	ID         int64
+	Name       string
+	OwnerEmail string
+	Members    int // counted up to AdminMemberCountCap
+	Plan       string
+	Status     string // of the subscription deciding the plan; "" for none
+	Seats      int64  // the seats it bills; 0 for none
+	CreatedAt  time.Time
+}
+
+// AdminMemberCountCap is where the admin's count of a team's members stops.
+const AdminMemberCountCap = 10000
+
+// AdminTeams returns a page of the shared teams (personal ones left out),
+// the newest first: at most limit of those with an id below before (0: from
+// the newest). It reads the teams_shared_idx index, so a page costs the same
+// with ten shared teams among 200,000 personal ones or 200,000 shared.
+func (q Queries) AdminTeams(ctx context.Context, before int64, limit int) ([]AdminTeam, error) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	rows, err := q.reader.QueryContext(ctx, `
+		SELECT t.id, t.name, u.email,
+		       (SELECT count(*) FROM (SELECT 1 FROM memberships WHERE team_id = t.id LIMIT ?)),
+		       coalesce(s.plan, 'free'), coalesce(s.status, ''), coalesce(s.quantity, 0), t.created_at
+		FROM teams t INDEXED BY teams_shared_idx JOIN users u ON u.id = t.owner_id
+		LEFT JOIN subscriptions s ON s.id = (`+fmt.Sprintf(currentSubscriptionOf, "t.id")+`)
+		WHERE NOT t.personal AND t.id < ? ORDER BY t.id DESC LIMIT ?`, AdminMemberCountCap, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []AdminTeam{}
+	for rows.Next() {
+		var a AdminTeam
+		if err := rows.Scan(&a.ID, &a.Name, &a.OwnerEmail, &a.Members, &a.Plan, &a.Status, &a.Seats, &a.CreatedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

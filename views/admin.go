@@ -68,3 +68,23 @@ func money(cents int) string {
 func adminUserURL(u AdminUser, action string) string {
 	return "/admin/users/" + itoa(u.ID) + "/" + action
 }
+
+// AdminTeams is a page of the admin's list of shared teams.
+type AdminTeams struct {
+	Teams []AdminTeam
+	Pager Pager
+}
+
+// AdminTeam is a shared team on the admin's list.
+type AdminTeam struct {
+	ID            int64
+	Name          string
+	OwnerEmail    string
+	Members       int
+	MembersCapped bool // Members is where the count stopped
+	Plan          string
+	Status        string // of its subscription; "" for none
+	Seats         int64  // billed; 0 on Free
+	MRRCents      int    // seats × the plan's monthly price
+	CreatedAt     time.Time
+}

@@ -30,8 +30,9 @@ type ProjectQuota struct {
 	Used       int // counted up to ProjectCountCap
 	Limit      int // 0 means unlimited
 	PlanName   string
-	CanUpgrade bool // billing is on, so /pricing sells a plan without the limit
-	NotOwner   bool // the team is someone else's: only its owner can change its plan
+	CanUpgrade bool   // billing is on, so /pricing sells a plan without the limit
+	NotOwner   bool   // the team is someone else's: only its owner can change its plan
+	UpgradeURL string // where its owner changes its plan: /pricing for the personal team, else the team's billing
 }
 
 // ProjectCountCap is as far as projects are counted: past it the pages say
