@@ -210,9 +210,16 @@ func (s *Server) handleAPIMe(w http.ResponseWriter, r *http.Request, c apiCaller
 
 // apiRoutes returns the /api/v1 handler: JSON errors for unknown paths and
 // wrong methods too.
+// apiHandle registers an API endpoint, noting its pattern (the isolation
+// matrix walks every one that takes an id).
+func (s *Server) apiHandle(mux *http.ServeMux, pattern string, h apiHandlerFunc) {
+	mux.Handle(pattern, s.handleAPI(h))
+	s.apiPatterns = append(s.apiPatterns, pattern)
+}
+
 func (s *Server) apiRoutes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /api/v1/me", s.handleAPI(s.handleAPIMe))
+	s.apiHandle(mux, "GET /api/v1/me", s.handleAPIMe)
 	s.apiProjectRoutes(mux)
 	return s.apiCORS(muxWithErrors(mux, func(w http.ResponseWriter, r *http.Request, status int) {
 		if status == http.StatusMethodNotAllowed {

@@ -14,11 +14,11 @@ import (
 
 // apiProjectRoutes registers the project endpoints.
 func (s *Server) apiProjectRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/projects", s.handleAPI(s.handleAPIProjects))
-	mux.Handle("POST /api/v1/projects", s.handleAPI(s.handleAPIProjectCreate))
-	mux.Handle("GET /api/v1/projects/{id}", s.handleAPI(s.handleAPIProject))
-	mux.Handle("PATCH /api/v1/projects/{id}", s.handleAPI(s.handleAPIProjectRename))
-	mux.Handle("DELETE /api/v1/projects/{id}", s.handleAPI(s.handleAPIProjectDelete))
+	s.apiHandle(mux, "GET /api/v1/projects", s.handleAPIProjects)
+	s.apiHandle(mux, "POST /api/v1/projects", s.handleAPIProjectCreate)
+	s.apiHandle(mux, "GET /api/v1/projects/{id}", s.handleAPIProject)
+	s.apiHandle(mux, "PATCH /api/v1/projects/{id}", s.handleAPIProjectRename)
+	s.apiHandle(mux, "DELETE /api/v1/projects/{id}", s.handleAPIProjectDelete)
 }
 
 type apiProject struct {

@@ -19,6 +19,8 @@ type Server struct {
 	// pagePatterns are the page routes registered through groups, in order:
 	// tests walk them (every route of a team is in the isolation matrix).
 	pagePatterns []string
+	// apiPatterns are the JSON API's endpoints, in order.
+	apiPatterns []string
 	// teamActions is each team route's action in the permission table.
 	teamActions map[string]string
 

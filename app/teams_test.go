@@ -90,14 +90,16 @@ func TestTeams(t *testing.T) {
 // TestTeamRoutesAreMembersOnly is the isolation matrix: every page route of
 // a team (every pattern under /t/{team}, found by walking the registered
 // routes, so a new one is in it at once) gives anyone who is not a member,
-// whether they never belonged, were removed, or hold the id of a row in
-// their own team, the same 404 as a team that does not exist; an anonymous
-// visitor is sent to log in.
+// whether they never belonged, were removed, had their invitation revoked,
+// or hold the id of a row in their own team, the same 404 as a team that
+// does not exist; an anonymous visitor is sent to log in. Every API
+// endpoint that takes an id answers the same people's tokens with 404 (or
+// 401: a removed member's token for the team went with the membership).
 func TestTeamRoutesAreMembersOnly(t *testing.T) {
 	ts := newTestServer(t)
 	ctx := context.Background()
 	users := map[string]*client{}
-	for _, name := range []string{"ada", "bob", "cyd"} {
+	for _, name := range []string{"ada", "bob", "cyd", "dan"} {
 		users[name] = ts.newClient()
 		users[name].signupVerified(name + "@example.com")
 	}
@@ -108,7 +110,21 @@ func TestTeamRoutesAreMembersOnly(t *testing.T) {
 	if err := ts.db.AddMember(ctx, team, ts.userID("cyd@example.com"), db.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
+	// Cyd's token for the team, made while she was in it.
+	cydToken := users["cyd"].post("/settings/tokens", url.Values{"name": {"acme"}, "team": {itoa64(team.TeamID())}, "current_password": {testPassword}})
+	cydSecret := regexp.MustCompile(`skiff_[A-Za-z0-9_-]{43}`).FindString(cydToken.body)
+	if cydSecret == "" {
+		t.Fatal("no token for cyd")
+	}
 	if err := ts.db.RemoveMember(ctx, team, ts.userID("cyd@example.com")); err != nil { // cyd was removed
+		t.Fatal(err)
+	}
+	// Dan was invited, then the invitation revoked.
+	inv, err := ts.db.CreateInvitation(ctx, team, "dan@example.com", db.RoleMember, []byte("dan-hash"), time.Now().Add(time.Hour), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.db.RevokeInvitation(ctx, team, inv.ID); err != nil {
 		t.Fatal(err)
 	}
 	f := newTeamFixtures(t, ts, team)
@@ -120,7 +136,7 @@ func TestTeamRoutesAreMembersOnly(t *testing.T) {
 
 	routes := teamRoutes(t, ts)
 	for _, route := range routes {
-		for _, who := range []string{"bob", "cyd"} {
+		for _, who := range []string{"bob", "cyd", "dan"} {
 			res := f.send(users[who], route, views.TeamURL(team.TeamID()))
 			if res.StatusCode != http.StatusNotFound || !strings.Contains(res.body, "Page not found") {
 				t.Errorf("%s by %s (not a member): %d, want the 404 page", route, who, res.StatusCode)
@@ -142,6 +158,37 @@ func TestTeamRoutesAreMembersOnly(t *testing.T) {
 	}
 	if n := ts.count(`SELECT count(*) FROM projects WHERE team_id = ?`, bobsTeam.TeamID()); n != len(bobs.projects) {
 		t.Fatal("bob's own projects were changed through ada's team")
+	}
+
+	// The API: every endpoint with an {id}, named with the team's project.
+	tokens := map[string]string{"bob": users["bob"].newToken("own"), "dan": users["dan"].newToken("own"), "cyd (removed)": cydSecret}
+	var withID int
+	for _, pattern := range ts.srv.apiPatterns {
+		if !strings.Contains(pattern, "{id}") {
+			continue
+		}
+		withID++
+		method, path, _ := strings.Cut(pattern, " ")
+		path = strings.ReplaceAll(path, "{id}", itoa64(f.projects[0]))
+		for who, token := range tokens {
+			res, body := ts.api(method, path, token, `{"name":"taken"}`)
+			want := http.StatusNotFound
+			if who == "cyd (removed)" {
+				want = http.StatusUnauthorized
+			}
+			if res.StatusCode != want {
+				t.Errorf("%s by %s: %d %v, want %d", pattern, who, res.StatusCode, body, want)
+			}
+		}
+		if res, _ := ts.api(method, path, "", `{"name":"taken"}`); res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s without a token: %d, want 401", pattern, res.StatusCode)
+		}
+	}
+	if withID < 3 {
+		t.Fatalf("only %d API endpoints with an id found in %v", withID, ts.srv.apiPatterns)
+	}
+	if got, err := ts.db.Project(ctx, team, f.projects[0]); err != nil || got.Name == "taken" {
+		t.Fatalf("the team's project after the API matrix: %+v, %v", got, err)
 	}
 }
 
