@@ -446,6 +446,31 @@ func (s *Server) handlePortal(w http.ResponseWriter, r *http.Request) error {
 	return s.redirectToStripe(w, r, ps.URL)
 }
 
+// billingOwnerChanged tells Stripe the address of the team's new owner,
+// who now pays: its customer's receipts and invoices go there. A team
+// without a Stripe customer has nothing to tell.
+func (s *Server) billingOwnerChanged(r *http.Request, teamID, ownerID int64) error {
+	if s.stripe == nil {
+		return nil
+	}
+	ctx := r.Context()
+	customer, err := s.db.CustomerID(ctx, teamID)
+	if errors.Is(err, db.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	u, err := s.db.UserByID(ctx, ownerID)
+	if err != nil {
+		return err
+	}
+	params := &stripe.CustomerParams{Email: stripe.String(u.Email)}
+	params.Context = ctx
+	_, err = s.stripe.Customers.Update(customer, params)
+	return err
+}
+
 // cancelBilling cancels at once each subscription of subs that Stripe still
 // bills, before the team it pays for is deleted: nobody goes on paying for
 // a team that is gone. A failure stops the deletion (503, nothing deleted).

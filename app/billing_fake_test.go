@@ -102,6 +102,17 @@ func (f *fakeStripe) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, 200, map[string]any{"id": id, "object": "customer", "email": f.customers[id]})
 
+	case r.Method == "POST" && strings.HasPrefix(path, "/v1/customers/"):
+		id := strings.TrimPrefix(path, "/v1/customers/")
+		if _, ok := f.customers[id]; !ok {
+			writeJSON(w, 404, map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "resource_missing", "message": "No such customer"}})
+			return
+		}
+		if email, ok := form["email"]; ok {
+			f.customers[id] = email
+		}
+		writeJSON(w, 200, map[string]any{"id": id, "object": "customer", "email": f.customers[id]})
+
 	case r.Method == "POST" && path == "/v1/checkout/sessions":
 		id := f.id("cs_test")
 		s := map[string]any{

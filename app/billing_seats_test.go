@@ -120,7 +120,7 @@ func TestSeatBilling(t *testing.T) {
 	fake.mu.Lock()
 	fake.down = true
 	fake.mu.Unlock()
-	join("eve", db.RoleMember)
+	eveClient := join("eve", db.RoleMember)
 	eventually(t, func() bool { return strings.Contains(ts.logs.String(), "seats: update the team's subscription") })
 	fake.mu.Lock()
 	fake.down = false
@@ -150,6 +150,21 @@ func TestSeatBilling(t *testing.T) {
 
 	// The admin's revenue is per seat: 2 × $19.
 	wantBody(t, ada.get("/admin"), "$38.00", "Pro subscriptions, 2 seats")
+
+	// Handing the team over: its Stripe customer's address is the new
+	// owner's, who pays from now on.
+	wantStatus(t, ada.get(acme+"/members"), http.StatusOK)
+	eve := ts.userID("eve@example.com")
+	wantRedirect(t, ada.post(acme+"/transfer", url.Values{"user": {itoa64(eve)}}), acme+"/members")
+	fake.mu.Lock()
+	email := fake.customers[customer]
+	fake.mu.Unlock()
+	if email != "eve@example.com" {
+		t.Fatalf("the team's customer after the hand-over: %q, want eve's address", email)
+	}
+	wantStatus(t, ada.get(acme+"/billing"), http.StatusOK) // an admin now: read only
+	wantStatus(t, ada.post(acme+"/billing/portal", nil), http.StatusForbidden)
+	ada = eveClient
 
 	// Deleting the team cancels its subscription first.
 	wantRedirect(t, ada.post(acme+"/delete", nil), "/teams")

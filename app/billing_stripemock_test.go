@@ -104,6 +104,13 @@ func TestAgainstStripeMock(t *testing.T) {
 			t.Errorf("seat update %s = %q, want %q (sent %v)", k, got, want, update)
 		}
 	}
+	// Handed over: the customer's address is the new owner's.
+	if err := ts.srv.billingOwnerChanged(httptest.NewRequest("POST", "/", nil).WithContext(ctx), team.TeamID(), ts.userID("bob@example.com")); err != nil {
+		t.Fatal("update the customer's address:", err)
+	}
+	if got := sent.form("POST", "/v1/customers/"+customer).Get("email"); got != "bob@example.com" {
+		t.Fatalf("customer update sent email %q", got)
+	}
 	// The answer is stripe-mock's fixture, on a price of its own: that
 	// is logged as a price no plan sells, and nothing else may be.
 	for _, line := range strings.Split(ts.logs.String(), "\n") {

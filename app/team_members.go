@@ -48,7 +48,10 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 		you := mb.UserID == o.Team.UserID()
 		m.Items = append(m.Items, views.TeamMember{UserID: mb.UserID, Name: name, Email: mb.Email, Role: mb.Role, JoinedAt: mb.JoinedAt, You: you,
 			CanRemove: !you && allowed(team.Role, "members.remove") && canActOn(team.Role, mb.Role),
-			CanRole:   !you && allowed(team.Role, "members.roles") && mb.Role != db.RoleOwner})
+			CanRole:   !you && allowed(team.Role, "members.roles") && mb.Role != db.RoleOwner,
+			// On each member's own row, so it works on every page of a
+			// team of any size.
+			CanHandOver: !you && !team.Personal && allowed(team.Role, "team.transfer")})
 	}
 	if m.CanInvite && !team.Personal {
 		pending, err := s.db.Invitations(ctx, o.Team)
@@ -451,7 +454,12 @@ func (s *Server) handleTeamTransfer(w http.ResponseWriter, r *http.Request) erro
 	case err != nil:
 		return err
 	}
-	s.redirect(w, r, views.TeamURL(team.ID)+"/members", s.memberName(r.Context(), id)+" owns "+team.Name+" now; you are an admin.")
+	msg := s.memberName(r.Context(), id) + " owns " + team.Name + " now; you are an admin."
+	if err := s.billingOwnerChanged(r, team.ID, id); err != nil {
+		s.log.Error("team handed over: Stripe still sends the team's invoices to the former owner", "team_id", team.ID, "err", err, "request_id", state(r).id)
+		msg += " Stripe could not be told yet: the team's invoices still go to your address until they update it in the billing portal."
+	}
+	s.redirect(w, r, views.TeamURL(team.ID)+"/members", msg)
 	return nil
 }
 

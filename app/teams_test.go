@@ -565,7 +565,7 @@ func TestManagingMembers(t *testing.T) {
 	members := base + "/members"
 
 	res := c["ada"].get(members)
-	wantBody(t, res, "Make member", "Make admin", "Remove bob@example.com", "Remove cyd@example.com", "Hand the team over", "Delete Acme")
+	wantBody(t, res, "Make member", "Make admin", "Remove bob@example.com", "Remove cyd@example.com", "Hand the team over to bob@example.com", "Hand the team over to cyd@example.com", "Delete Acme")
 	res = c["bob"].get(members)
 	wantBody(t, res, "Remove cyd@example.com", "Leave Acme")
 	for _, not := range []string{"Remove ada@example.com", "Make admin", "Delete Acme"} {

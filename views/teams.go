@@ -27,14 +27,15 @@ type Teams struct {
 
 // TeamMember is a member as the members page shows them.
 type TeamMember struct {
-	UserID    int64
-	Name      string // display name, else address
-	Email     string
-	Role      string
-	JoinedAt  time.Time
-	You       bool
-	CanRemove bool // the viewer may remove them
-	CanRole   bool // the viewer may change their role
+	UserID      int64
+	Name        string // display name, else address
+	Email       string
+	Role        string
+	JoinedAt    time.Time
+	You         bool
+	CanRemove   bool // the viewer may remove them
+	CanRole     bool // the viewer may change their role
+	CanHandOver bool // the viewer (the owner) may hand the team over to them
 }
 
 // TeamInvitation is a pending invitation on the members page.
