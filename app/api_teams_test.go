@@ -85,7 +85,9 @@ func TestTokensActInTheirTeam(t *testing.T) {
 	// Bob is removed from Acme: his token for it dies with his membership.
 	wantRedirect(t, ada.post(acme+"/members/"+itoa64(ts.userID("bob@example.com"))+"/remove", nil), acme+"/members")
 	res, body = ts.api("GET", "/api/v1/projects", token, "")
-	wantStatus(t, res, http.StatusUnauthorized)
+	if res.StatusCode != http.StatusUnauthorized || apiCode(body) != "invalid_token" {
+		t.Fatalf("bob's Acme token after his removal: %d %v, want 401 invalid_token", res.StatusCode, body)
+	}
 	if n := ts.count(`SELECT count(*) FROM api_tokens`); n != 0 {
 		t.Fatalf("%d tokens left after bob left the only team he had one for", n)
 	}
