@@ -64,12 +64,14 @@ func (s *Server) handleAccountDelete(w http.ResponseWriter, r *http.Request) err
 	// Stop the billing of every team that goes with the account (their
 	// personal team, and teams they own alone) first: never delete a
 	// team that would go on paying.
-	subs, err := s.db.LiveSubscriptionsOwnedBy(ctx, u.ID)
+	owned, err := s.db.OwnedTeamIDs(ctx, u.ID)
 	if err != nil {
 		return err
 	}
-	if err := s.cancelBilling(r, subs); err != nil {
-		return err
+	for _, team := range owned {
+		if err := s.stopTeamBilling(r, team); err != nil {
+			return err
+		}
 	}
 	// The paying teams they are a member of bill one seat fewer.
 	paying, err := s.db.PayingTeamsOf(ctx, u.ID)

@@ -179,6 +179,11 @@ func (s *Server) onDeleted(ctx context.Context, q db.Queries, u db.User) error {
 	if err := queueMail(ctx, q, u.Email, goodbyeMail()); err != nil {
 		return err
 	}
+	// The teams they were a member of keep the line of their leaving
+	// (named "a deleted account" by DeleteUser, as all their lines).
+	if err := q.LeaveTeamsOnDeletion(ctx, u.ID, actorName(u)); err != nil {
+		return err
+	}
 	return q.DeleteUser(ctx, u.ID, u.Email)
 }
 

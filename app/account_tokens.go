@@ -159,8 +159,17 @@ func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if err := s.db.RevokeAPIToken(r.Context(), s.currentUser(r).ID, id); err != nil {
-		return err // db.ErrNotFound for someone else's
+	u := s.currentUser(r)
+	err = s.db.Tx(r.Context(), func(tx *sql.Tx) error {
+		q := db.Q(tx)
+		t, err := q.RevokeAPIToken(r.Context(), u.ID, id)
+		if err != nil {
+			return err // db.ErrNotFound for someone else's
+		}
+		return q.RecordAudit(r.Context(), db.AuditEntry{TeamID: t.TeamID, ActorID: u.ID, Actor: actorName(*u), Action: db.AuditTokenRevoked, Subject: t.Name})
+	})
+	if err != nil {
+		return err
 	}
 	s.redirect(w, r, "/settings/tokens", "Token revoked. It no longer works.")
 	return nil

@@ -152,6 +152,11 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// One purchase at a time: a Checkout page left open in another tab
+	// is expired first, so a team cannot end up paying twice.
+	if err := s.expireOpenCheckouts(r, customerID); err != nil {
+		return s.paymentsUnavailable(r, err)
+	}
 	params := &stripe.CheckoutSessionParams{
 		Mode:              stripe.String(string(stripe.CheckoutSessionModeSubscription)),
 		Customer:          stripe.String(customerID),
@@ -160,7 +165,9 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) error {
 		SuccessURL:        stripe.String(s.cfg.Origin() + back + "?session_id={CHECKOUT_SESSION_ID}"),
 		CancelURL:         stripe.String(s.cfg.Origin() + back),
 		SubscriptionData: &stripe.CheckoutSessionSubscriptionDataParams{
-			Metadata: map[string]string{"team_id": strconv.FormatInt(team.ID, 10)},
+			// Which team of which Skiff: a subscription whose team was
+			// deleted meanwhile is cancelled by the webhook (orphanOf).
+			Metadata: map[string]string{"team_id": strconv.FormatInt(team.ID, 10), "origin": s.cfg.Origin()},
 		},
 	}
 	if days := s.cfg.Stripe.TrialDays; days > 0 {
@@ -227,26 +234,34 @@ func (s *Server) customerFor(r *http.Request, team db.Team, u db.User) (string, 
 }
 
 // teamReference is how a Checkout session names the team it is for
-// (client_reference_id), read back by teamOfReference.
+// (client_reference_id). The return from Checkout checks it; nothing is
+// linked on its word alone (a Payment Link lets a buyer set it), only on
+// the customer Skiff made for the team.
 func teamReference(teamID int64) string { return "team-" + strconv.FormatInt(teamID, 10) }
 
-// teamOfReference reads a Checkout session's client_reference_id: the team
-// of "team-N", or for a bare number, from a session opened before teams
-// existed, that user's personal team. ok is false for anything else.
-func teamOfReference(ctx context.Context, q db.Queries, ref string) (teamID int64, ok bool, err error) {
-	if n, found := strings.CutPrefix(ref, "team-"); found {
-		id, err := strconv.ParseInt(n, 10, 64)
-		return id, err == nil && id > 0, nil
+// expireOpenCheckouts expires the customer's Checkout sessions still open.
+func (s *Server) expireOpenCheckouts(r *http.Request, customerID string) error {
+	params := &stripe.CheckoutSessionListParams{Customer: stripe.String(customerID), Status: stripe.String("open")}
+	params.Context = r.Context()
+	it := s.stripe.CheckoutSessions.List(params)
+	for it.Next() {
+		cs := it.CheckoutSession()
+		if cs.Customer == nil || cs.Customer.ID != customerID || cs.Status != stripe.CheckoutSessionStatusOpen {
+			continue // a list is not proof (see syncStripe)
+		}
+		expire := &stripe.CheckoutSessionExpireParams{}
+		expire.Context = r.Context()
+		if _, err := s.stripe.CheckoutSessions.Expire(cs.ID, expire); err != nil {
+			// Another request expired it a moment ago (a double
+			// submit), or it just completed: either way it is not
+			// open any more. Anything else stops this checkout.
+			if se, ok := errors.AsType[*stripe.Error](err); ok && se.HTTPStatusCode == http.StatusBadRequest {
+				continue
+			}
+			return err
+		}
 	}
-	userID, err := strconv.ParseInt(ref, 10, 64)
-	if err != nil || userID <= 0 {
-		return 0, false, nil
-	}
-	sc, err := q.PersonalScope(ctx, userID)
-	if errors.Is(err, db.ErrNotFound) {
-		return 0, false, nil
-	}
-	return sc.TeamID(), err == nil, err
+	return it.Err()
 }
 
 // currentTeam is the team the request acts in, read for the personal
@@ -469,6 +484,34 @@ func (s *Server) billingOwnerChanged(r *http.Request, teamID, ownerID int64) err
 	params.Context = ctx
 	_, err = s.stripe.Customers.Update(customer, params)
 	return err
+}
+
+// stopTeamBilling stops whatever could still charge for teamID before it is
+// deleted: every live subscription is cancelled, and every Checkout page
+// still open is expired (one paid later would bill a team that is gone; the
+// webhook cancels it too, see orphanOf).
+func (s *Server) stopTeamBilling(r *http.Request, teamID int64) error {
+	if s.stripe == nil {
+		return nil
+	}
+	subs, err := s.db.LiveSubscriptionsOf(r.Context(), teamID)
+	if err != nil {
+		return err
+	}
+	if err := s.cancelBilling(r, subs); err != nil {
+		return err
+	}
+	customer, err := s.db.CustomerID(r.Context(), teamID)
+	if errors.Is(err, db.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.expireOpenCheckouts(r, customer); err != nil {
+		return s.paymentsUnavailable(r, err)
+	}
+	return nil
 }
 
 // cancelBilling cancels at once each subscription of subs that Stripe still

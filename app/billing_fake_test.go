@@ -124,6 +124,24 @@ func (f *fakeStripe) serve(w http.ResponseWriter, r *http.Request) {
 		f.sessionParams[id] = form
 		writeJSON(w, 200, s)
 
+	case r.Method == "GET" && path == "/v1/checkout/sessions":
+		var data []any
+		for _, cs := range f.sessions {
+			if cs["customer"] == r.URL.Query().Get("customer") && cs["status"] == r.URL.Query().Get("status") {
+				data = append(data, cs)
+			}
+		}
+		writeJSON(w, 200, map[string]any{"object": "list", "data": data, "has_more": false, "url": "/v1/checkout/sessions"})
+
+	case r.Method == "POST" && strings.HasPrefix(path, "/v1/checkout/sessions/") && strings.HasSuffix(path, "/expire"):
+		cs, ok := f.sessions[strings.TrimSuffix(strings.TrimPrefix(path, "/v1/checkout/sessions/"), "/expire")]
+		if !ok || cs["status"] != "open" {
+			writeJSON(w, 400, map[string]any{"error": map[string]any{"type": "invalid_request_error", "message": "session is not open"}})
+			return
+		}
+		cs["status"] = "expired"
+		writeJSON(w, 200, cs)
+
 	case r.Method == "GET" && strings.HasPrefix(path, "/v1/checkout/sessions/"):
 		s, ok := f.sessions[strings.TrimPrefix(path, "/v1/checkout/sessions/")]
 		if !ok {
@@ -255,9 +273,19 @@ func (f *fakeStripe) completeCheckout(sessionID, status string) map[string]any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s := f.sessions[sessionID]
+	if s["status"] != "open" {
+		f.t.Errorf("fake stripe: session %s completed while %s", sessionID, s["status"])
+	}
 	params := f.sessionParams[sessionID]
 	now := time.Now().Unix()
 	sub := subscriptionObject(f.id("sub"), s["customer"].(string), params["line_items[0][price]"], status, now)
+	metadata := map[string]any{}
+	for k, v := range params {
+		if key, ok := strings.CutPrefix(k, "subscription_data[metadata]["); ok {
+			metadata[strings.TrimSuffix(key, "]")] = v
+		}
+	}
+	sub["metadata"] = metadata
 	if q, err := strconv.ParseInt(params["line_items[0][quantity]"], 10, 64); err == nil {
 		sub["items"].(map[string]any)["data"].([]any)[0].(map[string]any)["quantity"] = q
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"skiff/db"
+	"skiff/views"
 )
 
 // Seats: a paid plan is sold per member. The quantity of a team's live
@@ -139,7 +141,15 @@ func (s *Server) syncSeats(ctx context.Context, teamID int64) (bool, error) {
 	// (created now) still applies, and an older event delivered late that
 	// carries the old quantity is corrected by the next pass.
 	row := s.subscriptionRow(updated, teamID, sub.CustomerID, sub.Version)
-	if _, err := s.db.ApplySubscription(ctx, row); err != nil {
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		q := db.Q(tx)
+		if _, err := q.ApplySubscription(ctx, row); err != nil {
+			return err
+		}
+		return q.RecordAudit(ctx, db.AuditEntry{TeamID: teamID, Actor: views.ProductName, Action: db.AuditSeatsChanged,
+			Detail: seatsText(sub.Quantity) + " → " + seatsText(row.Quantity) + ", prorated"})
+	})
+	if err != nil {
 		return true, err
 	}
 	s.log.Info("seats: subscription updated", "team_id", teamID, "subscription", sub.ID, "from", sub.Quantity, "to", row.Quantity)

@@ -162,6 +162,13 @@ func TestSeatBilling(t *testing.T) {
 	if email != "eve@example.com" {
 		t.Fatalf("the team's customer after the hand-over: %q, want eve's address", email)
 	}
+	ts.mailSettled()
+	if m := ts.smtp.latest("eve@example.com", "You own Acme now"); !strings.Contains(m.Text, "still paid with the card ada@example.com added") {
+		t.Errorf("the new owner's mail:\n%s", m.Text)
+	}
+	if m := ts.smtp.latest("ada@example.com", "Your card still pays for Acme"); !strings.Contains(m.Text, "until eve@example.com puts their own") {
+		t.Errorf("the former owner's mail:\n%s", m.Text)
+	}
 	wantStatus(t, ada.get(acme+"/billing"), http.StatusOK) // an admin now: read only
 	wantStatus(t, ada.post(acme+"/billing/portal", nil), http.StatusForbidden)
 	ada = eveClient
@@ -179,29 +186,111 @@ func TestSeatBilling(t *testing.T) {
 	}
 }
 
-// TestCheckoutFromBeforeTeams: a Checkout session opened before teams
-// existed names its user (client_reference_id "42"); its completion links
-// the customer to that user's personal team.
-func TestCheckoutFromBeforeTeams(t *testing.T) {
+// TestCheckoutReferenceLinksNothing: a Checkout session's
+// client_reference_id is the buyer's to set (a Payment Link takes it from
+// its URL), so naming a team or a user there links no customer to it: a
+// subscription of a customer Skiff did not make for the team stays another's.
+func TestCheckoutReferenceLinksNothing(t *testing.T) {
 	fake := newFakeStripe(t)
 	ts := newTestServer(t, withStripe(fake))
 	ts.newClient().signup("ada@example.com")
 	id := ts.userID("ada@example.com")
 	now := time.Now().Unix()
-	ts.sendEvent("checkout.session.completed", map[string]any{"id": "cs_old", "object": "checkout.session", "mode": "subscription",
-		"customer": "cus_old", "client_reference_id": itoa64(id), "subscription": "sub_old"}, now)
-	ts.sendEvent("customer.subscription.created", subscriptionObject("sub_old", "cus_old", "price_pro", "active", now), now)
-	if got, err := ts.db.CustomerID(context.Background(), ts.team(id).TeamID()); err != nil || got != "cus_old" {
-		t.Fatalf("ada's personal team's customer: %q, %v", got, err)
-	}
-	if got := ts.planOf("ada@example.com"); got != PlanPro {
-		t.Fatalf("ada is on %s, want pro", got)
-	}
-	for _, ref := range []string{"team-", "team-x", "team--4", "x", "-1", ""} {
+	for _, ref := range []string{"team-" + itoa64(ts.team(id).TeamID()), itoa64(id), "team-x", ""} {
 		ts.sendEvent("checkout.session.completed", map[string]any{"id": "cs_" + ref, "object": "checkout.session", "mode": "subscription",
-			"customer": "cus_" + ref, "client_reference_id": ref}, now)
+			"customer": "cus_attacker", "client_reference_id": ref, "subscription": "sub_attacker"}, now)
 	}
-	if n := ts.count(`SELECT count(*) FROM billing_customers`); n != 1 {
-		t.Fatalf("%d customers linked, want only ada's", n)
+	ts.sendEvent("customer.subscription.created", subscriptionObject("sub_attacker", "cus_attacker", "price_pro", "active", now), now)
+	if n := ts.count(`SELECT count(*) FROM billing_customers`); n != 0 {
+		t.Fatalf("%d customers linked on a client_reference_id's word", n)
+	}
+	if got := ts.planOf("ada@example.com"); got != PlanFree {
+		t.Fatalf("ada is on %s through someone else's purchase", got)
+	}
+}
+
+// TestDeletedTeamStopsBilling: deleting a team cancels every live
+// subscription it has and expires its open Checkout pages; a Checkout that
+// completes afterwards anyway (or one racing the deletion) is cancelled by
+// its webhook, and only this Skiff's: another site's subscription on the
+// same Stripe account is left alone.
+func TestDeletedTeamStopsBilling(t *testing.T) {
+	fake := newFakeStripe(t)
+	ts := newTestServer(t, withStripe(fake))
+	ada := ts.newClient()
+	ada.signupVerified("ada@example.com")
+	acme := strings.TrimSuffix(ada.post("/teams", url.Values{"name": {"Acme"}}).Header.Get("Location"), "/projects")
+	team, _ := strconv.ParseInt(strings.TrimPrefix(acme, "/t/"), 10, 64)
+	checkout := func() string {
+		t.Helper()
+		res := ada.post(acme+"/billing/checkout", url.Values{"plan": {"pro"}})
+		wantStatus(t, res, http.StatusSeeOther)
+		return strings.TrimPrefix(res.Header.Get("Location"), "https://checkout.stripe.com/c/pay/")
+	}
+	// Two tabs: the first page is expired when the second opens.
+	first, second := checkout(), checkout()
+	fake.mu.Lock()
+	firstStatus := fake.sessions[first]["status"]
+	fake.mu.Unlock()
+	if firstStatus != "expired" {
+		t.Fatalf("the first Checkout page is %v once a second opened, want expired", firstStatus)
+	}
+	// Two live subscriptions all the same (one bought in the Dashboard).
+	sub := fake.completeCheckout(second, "active")
+	now := time.Now().Unix()
+	ts.sendEvent("customer.subscription.created", sub, now)
+	customer := sub["customer"].(string)
+	extra := subscriptionObject("sub_extra", customer, "price_pro", "trialing", now)
+	fake.mu.Lock()
+	fake.subs["sub_extra"] = extra
+	fake.mu.Unlock()
+	ts.sendEvent("customer.subscription.created", extra, now)
+	// And a Checkout page left open (made in the fake: while a
+	// subscription is live, the billing page makes none).
+	fake.mu.Lock()
+	fake.sessions["cs_left_open"] = map[string]any{"id": "cs_left_open", "object": "checkout.session", "mode": "subscription",
+		"status": "open", "customer": customer}
+	fake.mu.Unlock()
+
+	wantRedirect(t, ada.post(acme+"/delete", nil), "/teams")
+	fake.mu.Lock()
+	canceled := strings.Join(fake.canceled, ",")
+	fake.mu.Unlock()
+	for _, id := range []string{sub["id"].(string), "sub_extra"} {
+		if !strings.Contains(canceled, id) {
+			t.Errorf("%s still bills the deleted team (cancelled: %s)", id, canceled)
+		}
+	}
+	fake.mu.Lock()
+	leftOpen := fake.sessions["cs_left_open"]["status"]
+	fake.mu.Unlock()
+	if leftOpen != "expired" {
+		t.Errorf("a Checkout page of the deleted team is %v, want expired", leftOpen)
+	}
+
+	// A page paid after the deletion: its webhook cancels it.
+	fake.mu.Lock()
+	late := map[string]any{}
+	for k, v := range subscriptionObject("sub_late", customer, "price_pro", "active", now) {
+		late[k] = v
+	}
+	late["metadata"] = map[string]any{"team_id": itoa64(team), "origin": ts.URL}
+	fake.subs["sub_late"] = late
+	other := subscriptionObject("sub_other_site", "cus_other", "price_pro", "active", now)
+	other["metadata"] = map[string]any{"team_id": itoa64(team), "origin": "https://another.example"}
+	fake.mu.Unlock()
+	ts.sendEvent("customer.subscription.created", late, now+1)
+	ts.sendEvent("customer.subscription.created", other, now+1)
+	fake.mu.Lock()
+	canceled = strings.Join(fake.canceled, ",")
+	fake.mu.Unlock()
+	if !strings.Contains(canceled, "sub_late") {
+		t.Error("a subscription bought for the deleted team after its deletion was not cancelled")
+	}
+	if strings.Contains(canceled, "sub_other_site") {
+		t.Error("another site's subscription was cancelled")
+	}
+	if !strings.Contains(ts.logs.String(), "cancelled the subscription of a team that was deleted") {
+		t.Error("the cancellation was not logged")
 	}
 }

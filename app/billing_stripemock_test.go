@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stripe/stripe-go/v76"
+
 	"skiff/db"
 	"skiff/views"
 )
@@ -103,6 +105,16 @@ func TestAgainstStripeMock(t *testing.T) {
 		if got := update.Get(k); got != want {
 			t.Errorf("seat update %s = %q, want %q (sent %v)", k, got, want, update)
 		}
+	}
+	// Listing a customer's open Checkout pages was sent with each checkout
+	// above; expiring one is the call stopTeamBilling and checkout make.
+	if got := sent.form("GET", "/v1/checkout/sessions"); got == nil {
+		t.Error("checkout did not list the customer's open Checkout pages")
+	}
+	expire := &stripe.CheckoutSessionExpireParams{}
+	expire.Context = ctx
+	if _, err := ts.srv.stripe.CheckoutSessions.Expire("cs_test_123", expire); err != nil {
+		t.Fatal("expire a Checkout page:", err)
 	}
 	// Handed over: the customer's address is the new owner's.
 	if err := ts.srv.billingOwnerChanged(httptest.NewRequest("POST", "/", nil).WithContext(ctx), team.TeamID(), ts.userID("bob@example.com")); err != nil {

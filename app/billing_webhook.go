@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
@@ -21,7 +22,6 @@ const maxWebhookBytes = 64 << 10
 // webhookEvents are the event types Skiff acts on; `skiff stripe-setup`
 // subscribes the endpoint to exactly these. Others are recorded and ignored.
 var webhookEvents = []string{
-	"checkout.session.completed",
 	"customer.subscription.created",
 	"customer.subscription.updated",
 	"customer.subscription.deleted",
@@ -77,13 +77,13 @@ func (s *Server) receiveStripeEvent(w http.ResponseWriter, r *http.Request) erro
 	}
 	ctx := r.Context()
 	// The event and all its effects commit together, or not at all.
-	var team int64
+	var effect eventEffect
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		btx := db.Q(tx)
 		if err := btx.RecordEvent(ctx, event.ID, string(event.Type), event.Created, body); err != nil {
 			return err
 		}
-		team, err = s.applyStripeEvent(ctx, btx, event)
+		effect, err = s.applyStripeEvent(ctx, btx, event)
 		return err
 	})
 	answer := `{"received":true}`
@@ -93,10 +93,13 @@ func (s *Server) receiveStripeEvent(w http.ResponseWriter, r *http.Request) erro
 	case err != nil:
 		return fmt.Errorf("event %s (%s): %w", event.ID, event.Type, err)
 	}
-	if team != 0 {
+	if effect.team != 0 {
 		// A subscription just bought or changed bills the seats of its
 		// moment: members may have come or gone meanwhile.
-		s.seatsChanged(team)
+		s.seatsChanged(effect.team)
+	}
+	if effect.orphan != "" {
+		s.cancelOrphan(r, effect.orphan)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write([]byte(answer))
@@ -115,63 +118,89 @@ func webhookErrorReason(err error) string {
 	return "unreadable event (is the endpoint pinned to API version " + stripe.APIVersion + "?)"
 }
 
-// applyStripeEvent makes an event's effects inside the event's transaction,
-// and returns the team whose subscription it changed (0 for none). Events
-// for customers Skiff does not know are recorded and ignored.
-func (s *Server) applyStripeEvent(ctx context.Context, btx db.Queries, event stripe.Event) (int64, error) {
-	switch event.Type {
-	case "checkout.session.completed":
-		var cs stripe.CheckoutSession
-		if !s.decodeEvent(event, &cs) {
-			return 0, nil
-		}
-		if cs.Customer == nil || cs.Mode != stripe.CheckoutSessionModeSubscription {
-			return 0, nil // not one of ours
-		}
-		team, ok, err := teamOfReference(ctx, btx, cs.ClientReferenceID)
-		if err != nil || !ok {
-			return 0, err
-		}
-		// Normally linked already at checkout; this covers a lost local write.
-		return 0, btx.LinkCustomer(ctx, team, cs.Customer.ID)
+// eventEffect is what an applied event asks for after its commit.
+type eventEffect struct {
+	team   int64  // the team whose subscription changed: its seats are checked
+	orphan string // a live subscription of a team deleted here: cancel it
+}
 
+// applyStripeEvent makes an event's effects inside the event's transaction.
+// Events for customers Skiff does not know are recorded and ignored, but
+// for the subscriptions Skiff sold to a team since deleted (orphanOf).
+func (s *Server) applyStripeEvent(ctx context.Context, btx db.Queries, event stripe.Event) (eventEffect, error) {
+	switch event.Type {
 	case "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted":
 		var sub stripe.Subscription
 		if !s.decodeEvent(event, &sub) {
-			return 0, nil
+			return eventEffect{}, nil
 		}
 		if sub.Customer == nil {
-			return 0, nil
+			return eventEffect{}, nil
 		}
 		team, err := btx.TeamIDByCustomer(ctx, sub.Customer.ID)
 		if errors.Is(err, db.ErrNotFound) {
-			s.log.Warn("stripe event for an unknown customer", "event", event.ID, "customer", sub.Customer.ID)
-			return 0, nil
+			orphan, err := s.orphanOf(ctx, btx, &sub, event.Type)
+			if orphan == "" && err == nil {
+				s.log.Warn("stripe event for an unknown customer", "event", event.ID, "customer", sub.Customer.ID)
+			}
+			return eventEffect{orphan: orphan}, err
 		}
 		if err != nil {
-			return 0, err
+			return eventEffect{}, err
 		}
 		if event.Type == "customer.subscription.deleted" {
 			sub.Status = stripe.SubscriptionStatusCanceled
 		}
 		_, err = s.applySubscription(ctx, btx, s.subscriptionRow(&sub, team, sub.Customer.ID, event.Created))
-		return team, err
+		return eventEffect{team: team}, err
 
 	case "invoice.paid", "invoice.payment_failed":
 		var inv stripe.Invoice
 		if !s.decodeEvent(event, &inv) {
-			return 0, nil
+			return eventEffect{}, nil
 		}
 		if inv.Subscription == nil {
-			return 0, nil
+			return eventEffect{}, nil
 		}
 		status := "paid"
 		if event.Type == "invoice.payment_failed" {
 			status = "payment_failed"
 		}
-		return 0, btx.SetInvoiceStatus(ctx, inv.Subscription.ID, status, event.Created)
+		return eventEffect{}, btx.SetInvoiceStatus(ctx, inv.Subscription.ID, status, event.Created)
 	}
-	return 0, nil
+	return eventEffect{}, nil
+}
+
+// orphanOf returns the id of sub when it is a live subscription this Skiff
+// sold (its metadata names this BASE_URL's origin) to a team that no longer
+// exists: a Checkout finished after its team was deleted, say. Nobody could
+// reach it to cancel it, so the webhook does. "" for anything else (another
+// app's, or another Skiff's, on the same Stripe account).
+func (s *Server) orphanOf(ctx context.Context, q db.Queries, sub *stripe.Subscription, typ stripe.EventType) (string, error) {
+	if typ == "customer.subscription.deleted" || !liveStatus(string(sub.Status)) || sub.Metadata["origin"] != s.cfg.Origin() {
+		return "", nil
+	}
+	team, err := strconv.ParseInt(sub.Metadata["team_id"], 10, 64)
+	if err != nil || team <= 0 {
+		return "", nil
+	}
+	exists, err := q.TeamExists(ctx, team)
+	if err != nil || exists {
+		return "", err
+	}
+	return sub.ID, nil
+}
+
+// cancelOrphan cancels a subscription orphanOf found. A failure is logged
+// for the founder, with the subscription to cancel by hand.
+func (s *Server) cancelOrphan(r *http.Request, id string) {
+	params := &stripe.SubscriptionCancelParams{}
+	params.Context = r.Context()
+	if _, err := s.stripe.Subscriptions.Cancel(id, params); err != nil {
+		s.log.Error("stripe: could not cancel the subscription of a deleted team; cancel it in the Dashboard", "subscription", id, "err", err, "request_id", state(r).id)
+		return
+	}
+	s.log.Warn("stripe: cancelled the subscription of a team that was deleted", "subscription", id, "request_id", state(r).id)
 }
 
 // decodeEvent reads an event's object. A signed event that does not decode

@@ -107,7 +107,7 @@ func (s *Server) createProject(ctx context.Context, o owner, in projectInput) (d
 		return db.Project{}, invalid(errs)
 	}
 	var p db.Project
-	err := s.teamTx(ctx, o, func(q db.Queries, e *db.AuditEntry) error {
+	err := s.teamTx(ctx, o, func(q db.Queries, me db.Team, e *db.AuditEntry) error {
 		var err error
 		p, err = q.CreateProjectWithin(ctx, o.Team, in.Name, o.Plan.MaxProjects)
 		*e = db.AuditEntry{Action: db.AuditProjectCreated, Subject: p.Name}
@@ -126,7 +126,7 @@ func (s *Server) renameProject(ctx context.Context, o owner, id int64, in projec
 		return db.Project{}, invalid(errs)
 	}
 	var p db.Project
-	err := s.teamTx(ctx, o, func(q db.Queries, e *db.AuditEntry) error {
+	err := s.teamTx(ctx, o, func(q db.Queries, me db.Team, e *db.AuditEntry) error {
 		old, err := q.Project(ctx, o.Team, id)
 		if err != nil {
 			return err
@@ -144,7 +144,7 @@ func (s *Server) renameProject(ctx context.Context, o owner, id int64, in projec
 
 // deleteProject deletes one of the owner's projects.
 func (s *Server) deleteProject(ctx context.Context, o owner, id int64) error {
-	return s.teamTx(ctx, o, func(q db.Queries, e *db.AuditEntry) error {
+	return s.teamTx(ctx, o, func(q db.Queries, me db.Team, e *db.AuditEntry) error {
 		p, err := q.Project(ctx, o.Team, id)
 		if err != nil {
 			return err

@@ -21,12 +21,14 @@ import (
 // removal or demotion committed before it, so a member removed a moment ago
 // cannot outrun their removal, and no change goes unlogged.
 
-// teamTx runs change as o, in o's team, with its audit line: change fills
-// in the line's action and what it was about (an action left "" records
-// nothing). A user no longer in the team gets db.ErrNotFound (404, as for
+// teamTx runs change as o, in o's team, with its audit line: change gets
+// the team with o's role as they stand in this transaction (for any rule
+// beyond the action's, such as acting only on roles below one's own), and
+// fills in the line's action and what it was about (an action left ""
+// records nothing). A user no longer in the team gets db.ErrNotFound (404, as for
 // any team that is not theirs), one whose role no longer allows o.Action a
 // 403, and nothing is changed.
-func (s *Server) teamTx(ctx context.Context, o owner, change func(q db.Queries, e *db.AuditEntry) error) error {
+func (s *Server) teamTx(ctx context.Context, o owner, change func(q db.Queries, me db.Team, e *db.AuditEntry) error) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		q := db.Q(tx)
 		_, team, err := q.Membership(ctx, o.Team.UserID(), o.Team.TeamID())
@@ -37,7 +39,7 @@ func (s *Server) teamTx(ctx context.Context, o owner, change func(q db.Queries, 
 			return forbiddenAction(o.Action)
 		}
 		var e db.AuditEntry
-		if err := change(q, &e); err != nil {
+		if err := change(q, team, &e); err != nil {
 			return err
 		}
 		if e.Action == "" {
@@ -66,6 +68,8 @@ var auditWords = map[string]string{
 	db.AuditProjectRenamed:    "renamed the project %s",
 	db.AuditProjectDeleted:    "deleted the project %s",
 	db.AuditTokenCreated:      "created the API token %s",
+	db.AuditTokenRevoked:      "revoked the API token %s",
+	db.AuditSeatsChanged:      "changed the seats Stripe bills",
 }
 
 // auditText is a line of the log in words, without its actor.

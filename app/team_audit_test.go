@@ -68,12 +68,12 @@ func TestAuditLog(t *testing.T) {
 	want := []string{
 		"ada@example.com|created the team|",
 		"ada@example.com|invited bob@example.com|as an admin",
-		"bob@example.com|joined the team|as an admin, invited by ada@example.com",
+		"bob@example.com|joined the team|as an admin",
 		"ada@example.com|invited cyd@example.com|as a member",
 		"ada@example.com|revoked the invitation to cyd@example.com|",
 		"ada@example.com|invited cyd@example.com|as a member",
 		"ada@example.com|sent the invitation to cyd@example.com again|",
-		"cyd@example.com|joined the team|as a member, invited by ada@example.com",
+		"cyd@example.com|joined the team|as a member",
 		"bob@example.com|created the project Apollo|",
 		"bob@example.com|renamed the project Apollo|now Artemis",
 		"cyd@example.com|created the project Gemini|",
@@ -149,6 +149,15 @@ func TestAuditLog(t *testing.T) {
 	if !strings.Contains(got, "ada@example.com|invited a deleted account|") || !strings.Contains(got, "invited dan@example.com") {
 		t.Error("the invitations to her address, and only those, should name a deleted account")
 	}
+	if !strings.HasSuffix(got, "a deleted account|left the team|their account was deleted") {
+		t.Errorf("no line for her leaving with her account:\n%s", got)
+	}
+	// Dan leaves, then deletes his account: his name leaves Acme's log too.
+	wantRedirect(t, dan.post(acme+"/leave", nil), "/teams")
+	wantRedirect(t, dan.post("/settings/delete", url.Values{"delete_password": {testPassword}}), "/")
+	if got := strings.Join(lines(), "\n"); strings.Contains(got, "dan@example.com") {
+		t.Fatalf("a former member's address is in the log after his account was deleted:\n%s", got)
+	}
 }
 
 // TestAuditLogIsPaged: the audit log page is paged by id; following its
@@ -186,7 +195,7 @@ func TestTeamChangesCheckTheMemberAgain(t *testing.T) {
 	bob := ts.scopeIn(bobID, team.TeamID())
 	// Let in as an admin, to rename the team...
 	o := owner{Team: bob, Plan: ts.srv.plan(PlanFree), Action: "team.rename", Actor: "bob@example.com"}
-	rename := func(q db.Queries, e *db.AuditEntry) error {
+	rename := func(q db.Queries, me db.Team, e *db.AuditEntry) error {
 		*e = db.AuditEntry{Action: db.AuditTeamRenamed, Detail: "Acme → Bob's"}
 		return q.RenameTeam(ctx, bob, "Bob's")
 	}

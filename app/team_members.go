@@ -99,8 +99,7 @@ func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) error {
 	case role != db.RoleMember && role != db.RoleAdmin:
 		return badRequest("bad_role", "A member's role is member or admin.")
 	case role == db.RoleAdmin && team.Role != db.RoleOwner:
-		return &clientError{Status: http.StatusForbidden, Code: "forbidden", Title: "Not allowed in this team",
-			Message: "Only the team's owner may make someone an admin. Invite them as a member."}
+		return errOnlyOwnerInvitesAdmins
 	}
 	if msg := emailProblem(email); msg != "" {
 		f.Errors = map[string]string{"email": msg}
@@ -109,7 +108,10 @@ func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) error {
 	if err := s.mailLimit(r, email); err != nil {
 		return err
 	}
-	err := s.teamTx(ctx, o, func(q db.Queries, e *db.AuditEntry) error {
+	err := s.teamTx(ctx, o, func(q db.Queries, me db.Team, e *db.AuditEntry) error {
+		if role == db.RoleAdmin && me.Role != db.RoleOwner {
+			return errOnlyOwnerInvitesAdmins // handed over meanwhile
+		}
 		secret, hash := newSecret()
 		inv, err := q.CreateInvitation(ctx, o.Team, email, role, hash, time.Now().Add(invitationTTL), o.Plan.MaxMembers)
 		if err != nil {
@@ -159,7 +161,7 @@ func (s *Server) handleInviteResend(w http.ResponseWriter, r *http.Request) erro
 	}
 	o, team := s.pageOwner(r), s.teamView(r)
 	var inv db.Invitation
-	err = s.teamTx(ctx, o, func(q db.Queries, e *db.AuditEntry) error {
+	err = s.teamTx(ctx, o, func(q db.Queries, me db.Team, e *db.AuditEntry) error {
 		secret, hash := newSecret()
 		var err error
 		if inv, err = q.RenewInvitation(ctx, o.Team, id, hash, time.Now().Add(invitationTTL)); err != nil {
@@ -187,7 +189,7 @@ func (s *Server) handleInviteRevoke(w http.ResponseWriter, r *http.Request) erro
 	}
 	o, team := s.pageOwner(r), s.teamView(r)
 	var inv db.Invitation
-	err = s.teamTx(r.Context(), o, func(q db.Queries, e *db.AuditEntry) error {
+	err = s.teamTx(r.Context(), o, func(q db.Queries, me db.Team, e *db.AuditEntry) error {
 		var err error
 		inv, err = q.RevokeInvitation(r.Context(), o.Team, id)
 		*e = db.AuditEntry{Action: db.AuditInvitationRevoked, Subject: inv.Email}
@@ -279,7 +281,7 @@ func (s *Server) handleInvitationAccept(w http.ResponseWriter, r *http.Request) 
 			return err
 		}
 		return q.RecordAudit(ctx, db.AuditEntry{TeamID: sc.TeamID(), ActorID: u.ID, Actor: actorName(*u),
-			Action: db.AuditMemberJoined, Detail: "as " + views.RoleArticle(inv.Role) + ", invited by " + orSomeone(inv.InvitedBy)})
+			Action: db.AuditMemberJoined, Detail: "as " + views.RoleArticle(inv.Role)})
 	})
 	switch {
 	case errors.Is(err, db.ErrNotFound):
@@ -299,15 +301,6 @@ func (s *Server) handleInvitationAccept(w http.ResponseWriter, r *http.Request) 
 	s.seatsChanged(sc.TeamID())
 	s.redirect(w, r, views.ProjectsURL(sc.TeamID()), "You joined "+inv.TeamName+".")
 	return nil
-}
-
-// orSomeone is a name, or "someone" when there is none (an inviter whose
-// account is gone).
-func orSomeone(name string) string {
-	if name == "" {
-		return "someone"
-	}
-	return name
 }
 
 // invitationMail is the invitation, with its link.
@@ -348,6 +341,12 @@ func (s *Server) memberName(ctx context.Context, id int64) string {
 	return u.Email
 }
 
+var errOnlyOwnerInvitesAdmins = &clientError{Status: http.StatusForbidden, Code: "forbidden", Title: "Not allowed in this team",
+	Message: "Only the team's owner may make someone an admin. Invite them as a member."}
+
+var errRemoveBelowOnly = &clientError{Status: http.StatusForbidden, Code: "forbidden", Title: "Not allowed in this team",
+	Message: "You may remove only members whose role is below yours. To leave the team yourself, use Leave the team."}
+
 var errOwnerStays = &clientError{Status: http.StatusConflict, Code: "owner_stays", Title: "The owner stays",
 	Message: "The team's owner cannot be removed or change role: they hand the team over to another member first."}
 
@@ -360,13 +359,20 @@ func (s *Server) handleMemberRemove(w http.ResponseWriter, r *http.Request) erro
 	}
 	team := s.teamView(r)
 	if !canActOn(team.Role, target.Role) {
-		return &clientError{Status: http.StatusForbidden, Code: "forbidden", Title: "Not allowed in this team",
-			Message: "You may remove only members whose role is below yours. To leave the team yourself, use Leave the team."}
+		return errRemoveBelowOnly
 	}
 	name := s.memberName(r.Context(), id)
 	o := s.pageOwner(r)
-	err = s.teamTx(r.Context(), o, func(q db.Queries, e *db.AuditEntry) error {
-		*e = db.AuditEntry{Action: db.AuditMemberRemoved, SubjectID: id, Subject: name, Detail: "was " + views.RoleArticle(target.Role)}
+	err = s.teamTx(r.Context(), o, func(q db.Queries, me db.Team, e *db.AuditEntry) error {
+		// Both roles as they are now: either may have changed since.
+		_, them, err := q.Membership(r.Context(), id, team.ID)
+		if err != nil {
+			return err
+		}
+		if !canActOn(me.Role, them.Role) {
+			return errRemoveBelowOnly
+		}
+		*e = db.AuditEntry{Action: db.AuditMemberRemoved, SubjectID: id, Subject: name, Detail: "was " + views.RoleArticle(them.Role)}
 		return q.RemoveMember(r.Context(), o.Team, id)
 	})
 	if errors.Is(err, db.ErrOwnerStays) {
@@ -385,7 +391,7 @@ func (s *Server) handleMemberRole(w http.ResponseWriter, r *http.Request) error 
 	if err := readForm(r); err != nil {
 		return err
 	}
-	id, target, err := s.targetMember(r)
+	id, _, err := s.targetMember(r)
 	if err != nil {
 		return err
 	}
@@ -394,10 +400,14 @@ func (s *Server) handleMemberRole(w http.ResponseWriter, r *http.Request) error 
 		return badRequest("bad_role", "A member's role is member or admin.")
 	}
 	o := s.pageOwner(r)
-	err = s.teamTx(r.Context(), o, func(q db.Queries, e *db.AuditEntry) error {
-		if target.Role != role {
+	err = s.teamTx(r.Context(), o, func(q db.Queries, me db.Team, e *db.AuditEntry) error {
+		_, them, err := q.Membership(r.Context(), id, o.Team.TeamID())
+		if err != nil {
+			return err
+		}
+		if them.Role != role { // a double submit logs one change
 			*e = db.AuditEntry{Action: db.AuditRoleChanged, SubjectID: id, Subject: s.memberName(r.Context(), id),
-				Detail: target.Role + " → " + role}
+				Detail: them.Role + " → " + role}
 		}
 		return q.SetRole(r.Context(), o.Team, id, role)
 	})
@@ -414,7 +424,7 @@ func (s *Server) handleMemberRole(w http.ResponseWriter, r *http.Request) error 
 // handleTeamLeave handles "POST /t/{team}/leave".
 func (s *Server) handleTeamLeave(w http.ResponseWriter, r *http.Request) error {
 	o, team := s.pageOwner(r), s.teamView(r)
-	err := s.teamTx(r.Context(), o, func(q db.Queries, e *db.AuditEntry) error {
+	err := s.teamTx(r.Context(), o, func(q db.Queries, me db.Team, e *db.AuditEntry) error {
 		*e = db.AuditEntry{Action: db.AuditMemberLeft, Detail: "was " + views.RoleArticle(team.Role)}
 		return q.RemoveMember(r.Context(), o.Team, o.Team.UserID())
 	})
@@ -441,9 +451,30 @@ func (s *Server) handleTeamTransfer(w http.ResponseWriter, r *http.Request) erro
 	if err != nil || id <= 0 || id == o.Team.UserID() {
 		return badRequest("bad_member", "Choose the member who will own the team.")
 	}
-	err = s.teamTx(r.Context(), o, func(q db.Queries, e *db.AuditEntry) error {
-		*e = db.AuditEntry{Action: db.AuditTeamTransferred, SubjectID: id, Subject: s.memberName(r.Context(), id)}
-		return q.TransferTeam(r.Context(), o.Team, id)
+	ctx := r.Context()
+	err = s.teamTx(ctx, o, func(q db.Queries, me db.Team, e *db.AuditEntry) error {
+		*e = db.AuditEntry{Action: db.AuditTeamTransferred, SubjectID: id, Subject: s.memberName(ctx, id)}
+		if err := q.TransferTeam(ctx, o.Team, id); err != nil {
+			return err
+		}
+		// Both are told, in the same commit; a paying team's card is the
+		// former owner's until the new owner changes it.
+		newOwner, err := q.UserByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		live, err := q.LiveSubscriptionsOf(ctx, team.ID)
+		if err != nil {
+			return err
+		}
+		paying := len(live) > 0 && s.stripe != nil
+		if err := queueMail(ctx, q, newOwner.Email, s.handOverMail(team.Name, o.Actor, views.TeamURL(team.ID), paying)); err != nil {
+			return err
+		}
+		if !paying {
+			return nil
+		}
+		return queueMail(ctx, q, s.currentUser(r).Email, formerOwnerMail(team.Name, newOwner.Email))
 	})
 	switch {
 	case errors.Is(err, db.ErrPersonalTeam):
@@ -454,6 +485,7 @@ func (s *Server) handleTeamTransfer(w http.ResponseWriter, r *http.Request) erro
 	case err != nil:
 		return err
 	}
+	s.outbox.notify()
 	msg := s.memberName(r.Context(), id) + " owns " + team.Name + " now; you are an admin."
 	if err := s.billingOwnerChanged(r, team.ID, id); err != nil {
 		s.log.Error("team handed over: Stripe still sends the team's invoices to the former owner", "team_id", team.ID, "err", err, "request_id", state(r).id)
@@ -461,6 +493,28 @@ func (s *Server) handleTeamTransfer(w http.ResponseWriter, r *http.Request) erro
 	}
 	s.redirect(w, r, views.TeamURL(team.ID)+"/members", msg)
 	return nil
+}
+
+// handOverMail tells the new owner of team that it is theirs now.
+func (s *Server) handOverMail(team, from, path string, paying bool) views.EmailContent {
+	m := views.EmailContent{
+		Title:       "You own " + team + " now",
+		Paragraphs:  []string{from + " handed the team " + team + " over to you. You now manage its members and, as its owner, its plan and payments; " + from + " stays, as an admin."},
+		ButtonLabel: "Open " + team, ButtonURL: s.cfg.Origin() + path + "/members",
+	}
+	if paying {
+		m.Paragraphs = append(m.Paragraphs, "Its subscription is still paid with the card "+from+" added. Open the team's billing page, then Manage subscription, to put your own card in its place.")
+	}
+	return m
+}
+
+// formerOwnerMail tells the former owner of a paying team whose card pays.
+func formerOwnerMail(team, newOwner string) views.EmailContent {
+	return views.EmailContent{
+		Title: "Your card still pays for " + team,
+		Paragraphs: []string{"You handed the team " + team + " over to " + newOwner + ". Its subscription is still charged to the card you added, " +
+			"until " + newOwner + " puts their own in its place in the billing portal: ask them to."},
+	}
 }
 
 // handleTeamDelete handles "POST /t/{team}/delete": the team, its projects,
@@ -471,12 +525,16 @@ func (s *Server) handleTeamDelete(w http.ResponseWriter, r *http.Request) error 
 		return &clientError{Status: http.StatusConflict, Code: "personal_team", Title: "A personal team stays yours",
 			Message: "Your personal team goes only with your account."}
 	}
-	if sub := state(r).sub; sub != nil {
-		if err := s.cancelBilling(r, []db.Subscription{*sub}); err != nil {
-			return err
-		}
+	// Still its owner now (not handed over a moment ago)? Then its billing
+	// stops, and it goes, the owner checked once more as it does.
+	noChange := func(db.Queries, db.Team, *db.AuditEntry) error { return nil }
+	if err := s.teamTx(r.Context(), o, noChange); err != nil {
+		return err
 	}
-	err := s.teamTx(r.Context(), o, func(q db.Queries, _ *db.AuditEntry) error {
+	if err := s.stopTeamBilling(r, team.ID); err != nil {
+		return err
+	}
+	err := s.teamTx(r.Context(), o, func(q db.Queries, _ db.Team, _ *db.AuditEntry) error {
 		return q.DeleteTeam(r.Context(), o.Team) // its log goes with it
 	})
 	if errors.Is(err, db.ErrPersonalTeam) {
@@ -501,7 +559,7 @@ func (s *Server) handleTeamRename(w http.ResponseWriter, r *http.Request) error 
 		return s.renderMembers(w, r, http.StatusUnprocessableEntity, views.Form{
 			Values: map[string]string{"team_name": in.Name}, Errors: map[string]string{"team_name": errs["name"]}})
 	}
-	err := s.teamTx(r.Context(), o, func(q db.Queries, e *db.AuditEntry) error {
+	err := s.teamTx(r.Context(), o, func(q db.Queries, me db.Team, e *db.AuditEntry) error {
 		if in.Name != team.Name {
 			*e = db.AuditEntry{Action: db.AuditTeamRenamed, Detail: team.Name + " → " + in.Name}
 		}

@@ -45,16 +45,13 @@ func (q Queries) DeleteAPITokens(ctx context.Context, userID int64) error {
 	return err
 }
 
-// RevokeAPIToken deletes one of userID's tokens (ErrNotFound if not theirs).
-func (q Queries) RevokeAPIToken(ctx context.Context, userID, id int64) error {
-	res, err := q.writer.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = ? AND user_id = ?`, id, userID)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
+// RevokeAPIToken deletes one of userID's tokens and returns its team and
+// name (ErrNotFound if not theirs).
+func (q Queries) RevokeAPIToken(ctx context.Context, userID, id int64) (APIToken, error) {
+	t := APIToken{ID: id, UserID: userID}
+	err := q.writer.QueryRowContext(ctx, `DELETE FROM api_tokens WHERE id = ? AND user_id = ? RETURNING team_id, name`, id, userID).
+		Scan(&t.TeamID, &t.Name)
+	return t, notFound(err)
 }
 
 // APITokenByHash returns the unexpired token with that hash, or ErrNotFound.

@@ -27,6 +27,8 @@ const (
 	AuditProjectRenamed    = "project.renamed"
 	AuditProjectDeleted    = "project.deleted"
 	AuditTokenCreated      = "token.created"
+	AuditTokenRevoked      = "token.revoked"
+	AuditSeatsChanged      = "seats.changed"
 )
 
 // DeletedAccount is how the log names a person whose account is gone.
@@ -84,7 +86,7 @@ func (q Queries) AuditLog(ctx context.Context, sc Scope, before int64, limit int
 // forgetInAuditLogs replaces the names of the user with that id and address
 // with DeletedAccount in every team's log: the lines they wrote, those about
 // them, and those about invitations to their address in the teams they are
-// in. DeleteUser runs it in the deleting transaction, before their
+// in or joined once. DeleteUser runs it in the deleting transaction, before their
 // memberships go. (An address invited to a team it never joined stays in
 // that team's log: it is the inviter's record, not the account's.)
 func (q Queries) forgetInAuditLogs(ctx context.Context, userID int64, email string) error {
@@ -96,8 +98,22 @@ func (q Queries) forgetInAuditLogs(ctx context.Context, userID int64, email stri
 	}
 	_, err := q.writer.ExecContext(ctx, `
 		UPDATE audit_log SET subject = ?1
-		WHERE team_id IN (SELECT team_id FROM memberships WHERE user_id = ?2) AND subject = ?3 COLLATE NOCASE
+		WHERE team_id IN (SELECT team_id FROM memberships WHERE user_id = ?2
+		                  UNION SELECT team_id FROM audit_log WHERE actor_id = ?2 AND action = '`+AuditMemberJoined+`')
+		  AND subject = ?3 COLLATE NOCASE
 		  AND action IN ('`+AuditMemberInvited+`', '`+AuditInvitationResent+`', '`+AuditInvitationRevoked+`')`,
 		DeletedAccount, userID, email)
+	return err
+}
+
+// LeaveTeamsOnDeletion writes, in each shared team userID is a member of,
+// that they left with their account: the deleting transaction calls it
+// before their memberships go.
+func (q Queries) LeaveTeamsOnDeletion(ctx context.Context, userID int64, actor string) error {
+	_, err := q.writer.ExecContext(ctx, `
+		INSERT INTO audit_log (team_id, actor_id, actor, action, subject, detail, created_at)
+		SELECT m.team_id, m.user_id, ?, '`+AuditMemberLeft+`', '', 'their account was deleted', ?
+		FROM memberships m JOIN teams t ON t.id = m.team_id
+		WHERE m.user_id = ? AND t.owner_id <> m.user_id`, actor, now(), userID)
 	return err
 }

@@ -93,16 +93,6 @@ func (q Queries) RecordEvent(ctx context.Context, id, typ string, created int64,
 	return nil
 }
 
-// LinkCustomer links teamID to customerID if the team exists and has no
-// customer yet.
-func (q Queries) LinkCustomer(ctx context.Context, teamID int64, customerID string) error {
-	_, err := q.writer.ExecContext(ctx, `
-		INSERT INTO billing_customers (team_id, customer_id, created_at)
-		SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM teams WHERE id = ?)
-		ON CONFLICT DO NOTHING`, teamID, customerID, now(), teamID)
-	return err
-}
-
 // ApplySubscription stores s unless the stored row is newer: a row changed by
 // a later event (higher version) is kept, and a canceled subscription stays
 // canceled (Stripe never revives one). It reports whether s was applied.
@@ -183,14 +173,13 @@ func scanSubscriptions(rows *sql.Rows, err error) ([]Subscription, error) {
 	return out, rows.Err()
 }
 
-// LiveSubscriptionsOwnedBy returns the subscriptions Stripe still bills
-// (any status but the two final ones) of the teams ownerID owns: what must
-// be cancelled before their account, and those teams, go.
-func (q Queries) LiveSubscriptionsOwnedBy(ctx context.Context, ownerID int64) ([]Subscription, error) {
+// LiveSubscriptionsOf returns the subscriptions Stripe still bills (any
+// status but the two final ones) of teamID: what must be cancelled before
+// the team goes. Usually one; two when a purchase raced another.
+func (q Queries) LiveSubscriptionsOf(ctx context.Context, teamID int64) ([]Subscription, error) {
 	return scanSubscriptions(q.reader.QueryContext(ctx, `
 		SELECT `+subscriptionColumns+` FROM subscriptions
-		WHERE team_id IN (SELECT id FROM teams WHERE owner_id = ?) AND status NOT IN ('canceled', 'incomplete_expired')
-		ORDER BY team_id, id`, ownerID))
+		WHERE team_id = ? AND status NOT IN ('canceled', 'incomplete_expired') ORDER BY id`, teamID))
 }
 
 // SubscriptionByID returns one subscription, or ErrNotFound.

@@ -126,9 +126,15 @@ func TestBillingIsTheTeams(t *testing.T) {
 	if err != nil || su.Sub != nil {
 		t.Fatalf("the session's plan is the personal team's, which has none: %+v, %v", su.Sub, err)
 	}
-	live, err := d.LiveSubscriptionsOwnedBy(ctx, u.ID)
+	live, err := d.LiveSubscriptionsOf(ctx, team.TeamID())
 	if err != nil || len(live) != 1 || live[0].ID != "sub_acme" {
-		t.Fatalf("live subscriptions of Ada's teams: %+v, %v", live, err)
+		t.Fatalf("live subscriptions of Acme: %+v, %v", live, err)
+	}
+	if live, err := d.LiveSubscriptionsOf(ctx, personal.TeamID()); err != nil || len(live) != 0 {
+		t.Fatalf("live subscriptions of the personal team: %+v, %v", live, err)
+	}
+	if owned, err := d.OwnedTeamIDs(ctx, u.ID); err != nil || len(owned) != 2 {
+		t.Fatalf("Ada's teams: %v, %v", owned, err)
 	}
 }
 
@@ -146,6 +152,9 @@ func TestMigration0017TokensActInPersonalTeams(t *testing.T) {
 	}
 	if n := count(t, d, `SELECT count(*) FROM pragma_foreign_key_check`); n != 0 {
 		t.Fatalf("foreign_key_check: %d rows", n)
+	}
+	if n := count(t, d, `SELECT count(*) FROM sqlite_sequence WHERE name = 'api_tokens'`); n != 1 {
+		t.Fatalf("%d sqlite_sequence rows for api_tokens, want 1", n)
 	}
 	if n := count(t, d, `SELECT count(*) FROM api_tokens a JOIN teams t ON t.id = a.team_id AND t.owner_id = a.user_id AND t.personal`); n != before || n == 0 {
 		t.Fatalf("%d of %d tokens act in their user's personal team", n, before)

@@ -381,3 +381,16 @@ func (q Queries) AdminTeams(ctx context.Context, before int64, limit int) ([]Adm
 	}
 	return out, rows.Err()
 }
+
+// TeamExists reports whether a team with that id exists.
+func (q Queries) TeamExists(ctx context.Context, teamID int64) (bool, error) {
+	var ok bool
+	err := q.reader.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM teams WHERE id = ?)`, teamID).Scan(&ok)
+	return ok, err
+}
+
+// OwnedTeamIDs returns the ids of the teams ownerID owns, their personal
+// one included: the teams that go with their account.
+func (q Queries) OwnedTeamIDs(ctx context.Context, ownerID int64) ([]int64, error) {
+	return scanIDs(q.reader.QueryContext(ctx, `SELECT id FROM teams WHERE owner_id = ? ORDER BY id`, ownerID))
+}

@@ -24,7 +24,11 @@ CREATE TABLE api_tokens_new (
 INSERT INTO api_tokens_new (id, user_id, team_id, name, hash, prefix, expires_at, last_used_at, created_at)
 SELECT a.id, a.user_id, t.id, a.name, a.hash, a.prefix, a.expires_at, a.last_used_at, a.created_at
 FROM api_tokens a JOIN teams t ON t.owner_id = a.user_id AND t.personal;
-INSERT INTO sqlite_sequence (name, seq) SELECT 'api_tokens_new', coalesce(max(id), 0) FROM api_tokens;
+-- Copying the rows with their ids made the new table's sqlite_sequence row
+-- already when there was one; it starts from the largest id either way.
+INSERT INTO sqlite_sequence (name, seq)
+SELECT 'api_tokens_new', 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'api_tokens_new');
+UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT max(id) FROM api_tokens), 0)) WHERE name = 'api_tokens_new';
 DROP TABLE api_tokens;
 ALTER TABLE api_tokens_new RENAME TO api_tokens;
 CREATE INDEX api_tokens_user_idx ON api_tokens (user_id);
