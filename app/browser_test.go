@@ -462,4 +462,26 @@ func TestBrowserTeams(t *testing.T) {
 	if err != nil || strings.Contains(body, "Acme Rockets") || !strings.Contains(body, "Personal") {
 		t.Fatalf("bob's teams after the removal (%v):\n%s", err, body)
 	}
+
+	// Ada hands the paying team over to cyd, from cyd's row; both are mailed.
+	cyd, err := ts.db.CreateUser(context.Background(), "cyd@example.com", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.db.AddMember(context.Background(), ts.scopeIn(ts.userID("ada@example.com"), teamID), cyd.ID, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	step("ada hands the team over to cyd",
+		chromedp.Navigate(ts.URL+"/t/"+team+"/members"), heading("Members"),
+		chromedp.Click(chromedp.Search(`//tr[contains(., "cyd@example.com")]//summary[contains(., "Make owner")]`)),
+		bothWidths("47-hand-over"),
+		chromedp.Click(chromedp.Search(`//button[contains(., "Hand the team over to cyd@example.com")]`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "cyd@example.com owns Acme Rockets now; you are an admin.")]`)))
+	ts.mailSettled()
+	for i, to := range []string{"cyd@example.com", "ada@example.com"} {
+		step("the hand-over's mail to "+to,
+			chromedp.Navigate(ts.URL+"/dev/mail"),
+			chromedp.Click(chromedp.Search(`//article[contains(@class, "dev-mail")][.//small[contains(., "To `+to+`")]][.//strong[contains(., "own") or contains(., "still pays")]]//a[contains(., "HTML version")]`)),
+			chromedp.WaitVisible(chromedp.Search(`//body[contains(., "Acme Rockets")]`)), bothWidths("48-hand-over-mail-"+strconv.Itoa(i)))
+	}
 }
