@@ -15,14 +15,17 @@ import (
 //
 //	event                        revokes                                         tells
 //	first proof of the address   other sessions, provider accounts, API tokens,
-//	                             two-factor, mailed links, the password (the
-//	                             prover keeps what they showed they hold)        -
-//	password reset               every session, API token and mailed link        the address, listing providers
+//	                             passkeys, two-factor, mailed links, the
+//	                             password (the prover keeps what they showed
+//	                             they hold)                                      -
+//	password reset               every session, API token, passkey and mailed    the address, listing providers
+//	                             link                                            and the passkeys removed
 //	password change              other sessions, every mailed link               the address
 //	email change requested       older pending change links                      the current address
 //	email change confirmed       every older mailed link (the session stays)     -
 //	provider connected, token    nothing (each needs re-authentication, and      the address
-//	created, two-factor on/off,  a proven address to add a way in; new
+//	or passkey created,          a proven address to add a way in; new
+//	two-factor on/off,
 //	new recovery codes           recovery codes void the old ones)
 //	account disabled             every session and mailed link; tokens refused   -
 //	account deleted              everything                                      the address
@@ -71,6 +74,9 @@ func (s *Server) onAddressProven(ctx context.Context, q db.Queries, u db.User, h
 	if err := q.DeleteAPITokens(ctx, u.ID); err != nil {
 		return p, err
 	}
+	if err := q.DeletePasskeys(ctx, u.ID); err != nil {
+		return p, err
+	}
 	if err := q.DisableTOTP(ctx, u.ID); err != nil {
 		return p, err
 	}
@@ -105,6 +111,17 @@ func (s *Server) onPasswordReset(ctx context.Context, q db.Queries, u db.User, n
 	if err := q.DeleteAPITokens(ctx, u.ID); err != nil {
 		return err
 	}
+	keys, err := q.Passkeys(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	var removed []string
+	for _, k := range keys {
+		removed = append(removed, k.Name)
+	}
+	if err := q.DeletePasskeys(ctx, u.ID); err != nil {
+		return err
+	}
 	if err := q.VoidMailedTokens(ctx, u.ID, ""); err != nil {
 		return err
 	}
@@ -116,7 +133,7 @@ func (s *Server) onPasswordReset(ctx context.Context, q db.Queries, u db.User, n
 	for _, i := range ids {
 		providers = append(providers, s.providerName(i.Provider)+" ("+i.Email+")")
 	}
-	return queueMail(ctx, q, u.Email, passwordResetMail(providers, s.cfg.Origin()))
+	return queueMail(ctx, q, u.Email, passwordResetMail(providers, removed, s.cfg.Origin()))
 }
 
 // onPasswordChanged applies a change made in settings with the current

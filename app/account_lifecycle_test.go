@@ -302,6 +302,12 @@ func TestPasswordResetLocksOutWhoeverHadAccess(t *testing.T) {
 	wantRedirect(t, ada.connect("github", f.code(fakeAccount{ID: "42", Email: "ada@work.example", Verified: true}), testPassword), "/settings/security")
 	token := ada.newToken("leaked")
 	thief := ada.steal()
+	// A passkey the thief added (one made in the database: the ceremony is
+	// TestBrowserPasskeys's).
+	if _, err := ts.db.AddPasskey(context.Background(), db.Passkey{UserID: ts.userID("ada@example.com"), CredentialID: []byte("planted"),
+		PublicKey: []byte("pk"), Name: "Thief's laptop"}); err != nil {
+		t.Fatal(err)
+	}
 
 	owner := ts.newClient()
 	owner.post("/forgot-password", url.Values{"email": {"ada@example.com"}})
@@ -313,8 +319,12 @@ func TestPasswordResetLocksOutWhoeverHadAccess(t *testing.T) {
 	if res, v := ts.api("GET", "/api/v1/me", token, ""); res.StatusCode != http.StatusUnauthorized || apiCode(v) != "invalid_token" {
 		t.Fatalf("API token after a reset: %d %v", res.StatusCode, v)
 	}
+	if n := ts.count(`SELECT count(*) FROM passkeys`); n != 0 {
+		t.Fatalf("%d passkeys left after a reset", n)
+	}
 	m := ts.smtp.latest("ada@example.com", "Your password was reset")
-	for _, want := range []string{"Every session was signed out and every API token was revoked", "GitHub (ada@work.example)", ts.URL + "/settings/security#connected-accounts"} {
+	for _, want := range []string{"Every session was signed out and every API token was revoked", "GitHub (ada@work.example)", ts.URL + "/settings/security#connected-accounts",
+		"Its passkeys were removed too: Thief's laptop."} {
 		if !strings.Contains(m.Text, want) {
 			t.Fatalf("the reset notice lacks %q:\n%s", want, m.Text)
 		}

@@ -130,6 +130,13 @@ func (s *Server) securitySettings(ctx context.Context, u *db.User, d *views.Sett
 			d.Connectable = append(d.Connectable, p)
 		}
 	}
+	keys, err := s.db.Passkeys(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		d.Passkeys = append(d.Passkeys, views.Passkey{ID: k.ID, Name: k.Name, Synced: k.BackupEligible, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt.Time})
+	}
 	return nil
 }
 

@@ -39,13 +39,17 @@ func passwordChangedMail(origin string) views.EmailContent {
 	}
 }
 
-func passwordResetMail(providers []string, origin string) views.EmailContent {
+func passwordResetMail(providers, passkeys []string, origin string) views.EmailContent {
 	c := views.EmailContent{
 		Title: "Your password was reset",
 		Paragraphs: []string{"The password of your Skiff account was just reset with a link sent to this address. " +
 			"Every session was signed out and every API token was revoked: a reset means someone may have had access."},
 		ButtonLabel: "Review your account", ButtonURL: origin + "/settings/security#connected-accounts",
 		After: []string{"If this was not you, reset your password again now at " + origin + "/forgot-password."},
+	}
+	if len(passkeys) > 0 {
+		c.Paragraphs = append(c.Paragraphs, "Its passkeys were removed too: "+strings.Join(passkeys, ", ")+
+			". Add yours again from Settings, Password and security.")
 	}
 	if len(providers) > 0 {
 		c.Paragraphs = append(c.Paragraphs, "These connected accounts can still log in to it: "+strings.Join(providers, ", ")+

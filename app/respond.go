@@ -39,7 +39,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 // site's address, whether billing is on, and the flash message (removed from
 // the session as it is shown).
 func (s *Server) page(r *http.Request, title string) views.Page {
-	p := views.Page{Title: title, Path: r.URL.Path, BaseURL: s.cfg.Origin(), Billing: s.stripe != nil}
+	p := views.Page{Title: title, Path: r.URL.Path, BaseURL: s.cfg.Origin(), Billing: s.stripe != nil, Passkeys: s.webauthn != nil}
 	st := state(r)
 	if st.sessionLoaded {
 		p.User = userView(st.user)

@@ -18,6 +18,7 @@ func (s *Server) routes() http.Handler {
 	s.pageRoutes(public, user)                  // pages.go: home, API docs, privacy, terms, dashboard
 	s.authRoutes(public, user)                  // auth_login.go: signup, login, mail links, second factor
 	s.oauthRoutes(public, user)                 // auth_oauth.go: GitHub, Google, OpenID Connect
+	s.passkeyRoutes(public, user)               // auth_passkeys.go: passkeys, added in settings, used to log in
 	s.settingsRoutes(public, user)              // account_settings.go: the settings pages
 	s.adminRoutes(user.with(s.requireAdmin))    // admin.go: the founder's admin
 	team := teamGroup{user.with(s.requireTeam)} // a team's pages, /t/{team}/…, each with its action

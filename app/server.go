@@ -2,12 +2,14 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/alexedwards/scs/sqlite3store"
 	"github.com/alexedwards/scs/v2"
+	"github.com/go-webauthn/webauthn/webauthn"
 	stripeclient "github.com/stripe/stripe-go/v76/client"
 
 	"skiff/db"
@@ -30,7 +32,8 @@ type Server struct {
 	sessions *scs.SessionManager
 	store    sessionStore
 	hasher   *passwordHasher
-	stripe   *stripeclient.API // nil when billing is not configured
+	stripe   *stripeclient.API  // nil when billing is not configured
+	webauthn *webauthn.WebAuthn // the passkeys' relying party: BASE_URL
 	outbox   *outbox
 	// seatQueue holds teams whose members changed, for the seat worker
 	// (billing_seats.go).
@@ -92,6 +95,13 @@ func NewServer(ctx context.Context, cfg Config, database *db.DB, logger *slog.Lo
 	if s.oauth, err = s.newOAuthProviders(ctx); err != nil {
 		s.store.write.StopCleanup()
 		return nil, err
+	}
+	if s.webauthn, err = newWebAuthn(cfg); err != nil {
+		s.store.write.StopCleanup()
+		return nil, fmt.Errorf("passkeys: BASE_URL %s: %w", cfg.Origin(), err)
+	}
+	if s.webauthn == nil {
+		logger.Warn("passkeys are off: BASE_URL's host is an IP address, and WebAuthn needs a domain name (localhost works in development)", "base_url", cfg.Origin())
 	}
 	s.sessions = newSessionManager(cfg, s.store)
 	s.sessions.ErrorFunc = s.serverError

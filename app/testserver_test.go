@@ -40,7 +40,12 @@ type testOption func(*testSetup)
 type testSetup struct {
 	Config
 	devMailbox bool // the development mailbox instead of SMTP
+	localhost  bool // BASE_URL's host is localhost, not 127.0.0.1 (passkeys need a domain)
 }
+
+// withLocalhost makes BASE_URL, and ts.URL, http://localhost:port: a
+// domain, as WebAuthn needs.
+func withLocalhost() testOption { return func(c *testSetup) { c.localhost = true } }
 
 // withTLS serves over HTTPS with an https BASE_URL, as in production.
 func withTLS() testOption { return func(c *testSetup) { c.BaseURL.Scheme = "https" } }
@@ -96,6 +101,10 @@ func newTestServerOn(t testing.TB, ln net.Listener, opts ...testOption) *testSer
 	}
 	u, _ := url.Parse(hs.URL)
 	cfg.BaseURL.Host = u.Host
+	if setup.localhost {
+		cfg.BaseURL.Host = "localhost:" + u.Port()
+		hs.URL = "http://" + cfg.BaseURL.Host // clients and browsers visit it by that name
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

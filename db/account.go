@@ -15,6 +15,7 @@ type Export struct {
 		CreatedAt   string `json:"created_at"`
 	} `json:"account"`
 	Identities     []ExportIdentity     `json:"connected_accounts"`
+	Passkeys       []ExportPasskey      `json:"passkeys"`
 	Teams          []ExportTeam         `json:"teams"`
 	Projects       []ExportProject      `json:"projects"`      // the personal team's
 	Subscriptions  []ExportSubscription `json:"subscriptions"` // the personal team's
@@ -26,6 +27,14 @@ type ExportIdentity struct {
 	Provider  string `json:"provider"`
 	Email     string `json:"email"`
 	CreatedAt string `json:"connected_at"`
+}
+
+// ExportPasskey is a passkey in an export: its name and dates, no key.
+type ExportPasskey struct {
+	Name       string `json:"name"`
+	Synced     bool   `json:"synced"`
+	CreatedAt  string `json:"created_at"`
+	LastUsedAt string `json:"last_used_at,omitempty"`
 }
 
 // ExportTeam is a team the user belongs to, in an export.
@@ -72,6 +81,18 @@ func (q Queries) ExportUser(ctx context.Context, userID int64) (Export, error) {
 	}
 	for _, i := range ids {
 		e.Identities = append(e.Identities, ExportIdentity{Provider: i.Provider, Email: i.Email, CreatedAt: i.CreatedAt.UTC().Format(exportTime)})
+	}
+	keys, err := q.Passkeys(ctx, userID)
+	if err != nil {
+		return e, err
+	}
+	e.Passkeys = []ExportPasskey{}
+	for _, k := range keys {
+		ep := ExportPasskey{Name: k.Name, Synced: k.BackupEligible, CreatedAt: k.CreatedAt.UTC().Format(exportTime)}
+		if k.LastUsedAt.Valid {
+			ep.LastUsedAt = k.LastUsedAt.Time.UTC().Format(exportTime)
+		}
+		e.Passkeys = append(e.Passkeys, ep)
 	}
 	e.Teams = []ExportTeam{}
 	for before := int64(0); ; { // every team, a page at a time
@@ -244,6 +265,7 @@ func (q Queries) exportBilling(ctx context.Context, teamID int64) ([]ExportSubsc
 var exportCoverage = map[string]string{
 	"memberships":    "teams",
 	"identities":     "connected_accounts",
+	"passkeys":       "passkeys",
 	"user_sessions":  "not exported: the devices and addresses of logins, shown on Settings → Sessions",
 	"known_devices":  "not exported: hashes that tell a new device from a known one, meaningless to read",
 	"api_tokens":     "not exported: token hashes, listed with names and dates on Settings → API tokens",

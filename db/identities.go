@@ -70,7 +70,7 @@ func (q Queries) Identities(ctx context.Context, userID int64) ([]Identity, erro
 var ErrLastLoginMethod = errors.New("db: this is the last way to log in")
 
 // DeleteIdentity unlinks one of userID's identities, unless the user has no
-// password and no other identity left. The check and the delete are one
+// password, no passkey and no other identity left. The check and the delete are one
 // statement on the single writer.
 func (q Queries) DeleteIdentity(ctx context.Context, userID, id int64) error {
 	if _, err := q.identity(ctx, userID, id); err != nil {
@@ -79,7 +79,8 @@ func (q Queries) DeleteIdentity(ctx context.Context, userID, id int64) error {
 	res, err := q.writer.ExecContext(ctx, `
 		DELETE FROM identities WHERE id = ? AND user_id = ?
 		AND ((SELECT password_hash FROM users WHERE id = ?) IS NOT NULL
-		     OR (SELECT count(*) FROM identities WHERE user_id = ?) > 1)`, id, userID, userID, userID)
+		     OR (SELECT count(*) FROM identities WHERE user_id = ?) > 1
+		     OR EXISTS (SELECT 1 FROM passkeys WHERE user_id = ?))`, id, userID, userID, userID, userID)
 	if err != nil {
 		return err
 	}

@@ -53,6 +53,7 @@ type Settings struct {
 	OtherSessions int // the sessions besides this one, counted up to SessionCountCap
 
 	// API tokens: a page of them, the newest first.
+	Passkeys    []Passkey
 	TokenForm   Form
 	TokenTeams  []Team // the teams a new token may act in, the personal one first
 	Tokens      []APIToken
@@ -84,6 +85,23 @@ type Session struct {
 }
 
 func sessionRevokeURL(s Session) string { return "/settings/sessions/" + s.ID + "/revoke" }
+
+// Passkey is a passkey as the security page lists it.
+type Passkey struct {
+	ID         int64
+	Name       string
+	Synced     bool // in a passkey manager that syncs it to the user's devices (backup eligible)
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero: never used
+}
+
+func passkeyURL(k Passkey, action string) string {
+	return "/settings/passkeys/" + itoa(k.ID) + "/" + action
+}
+
+func passkeyRemoveText(k Passkey) string {
+	return "\"" + k.Name + "\" will no longer log you in. Remove it from your device's passkey list too."
+}
 
 // APIToken is a personal API token as its page lists it: never the token.
 type APIToken struct {

@@ -9,7 +9,11 @@ package views
 import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
-// LoginPage is the login form. Next is where to go after logging in.
+import "skiff/assets"
+
+// LoginPage is the login form. Next is where to go after logging in. Where
+// the browser supports passkeys, passkey.js shows the passkey button and
+// offers them in the email field's autofill (autocomplete "webauthn").
 func LoginPage(p Page, f Form, providers []Provider) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -63,7 +67,7 @@ func LoginPage(p Page, f Form, providers []Provider) templ.Component {
 				var templ_7745c5c3_Var3 string
 				templ_7745c5c3_Var3, templ_7745c5c3_Err = templruntime.NewAttributeExpression(f.Value("next")).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/auth_login.templ`, Line: 15, Col: 61}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/auth_login.templ`, Line: 19, Col: 61}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var3)
 				if templ_7745c5c3_Err != nil {
@@ -74,7 +78,7 @@ func LoginPage(p Page, f Form, providers []Provider) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = Input(f, Field{Name: "email", Label: "Email", Type: "email", Autocomplete: "username", Required: true, MaxLength: 254, Autofocus: !focusPassword(f)}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Input(f, Field{Name: "email", Label: "Email", Type: "email", Autocomplete: "username webauthn", Required: true, MaxLength: 254, Autofocus: !focusPassword(f)}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -92,7 +96,30 @@ func LoginPage(p Page, f Form, providers []Provider) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "> Remember me for 30 days</label> <button type=\"submit\">Log in</button></form><footer class=\"auth-links\"><a href=\"/forgot-password\">Forgot your password?</a> <a href=\"/login/magic\">Email me a login link</a></footer></article>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "> Remember me for 30 days</label> <button type=\"submit\">Log in</button></form>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if p.Passkeys {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<div class=\"passkey-only\" id=\"passkey-login\" hidden><p class=\"form-error\" role=\"alert\" id=\"passkey-login-error\" hidden></p><button type=\"button\" class=\"secondary outline\" id=\"passkey-login-button\">Sign in with a passkey</button></div><script src=\"")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				var templ_7745c5c3_Var4 string
+				templ_7745c5c3_Var4, templ_7745c5c3_Err = templruntime.NewAttributeExpression(assets.URL("passkey.js")).ResolveURL(ctx)
+				if templ_7745c5c3_Err != nil {
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/auth_login.templ`, Line: 34, Col: 42}
+				}
+				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var4)
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "\" defer></script>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<footer class=\"auth-links\"><a href=\"/forgot-password\">Forgot your password?</a> <a href=\"/login/magic\">Email me a login link</a></footer></article>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -16,6 +16,7 @@ type Page struct {
 	Admin       bool   // the user may see /admin
 	Billing     bool   // billing is configured, so the menu offers it
 	BillingURL  string // where the menu's Billing leads
+	Passkeys    bool   // passkeys work on this site (BASE_URL is a domain name)
 	BaseURL     string // BASE_URL, for the canonical link; empty on the bare 500 page
 	Team        Team   // the team the page acts in (the user's personal team outside /t/…)
 }

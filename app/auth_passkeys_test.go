@@ -1,0 +1,192 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	cdppage "github.com/chromedp/cdproto/page"
+	cdpwebauthn "github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
+
+	"skiff/views"
+)
+
+// virtualAuthenticator gives the browser a platform authenticator that
+// holds discoverable credentials and verifies its user (a fingerprint
+// reader that always says yes), through DevTools' WebAuthn domain.
+func virtualAuthenticator(t *testing.T, ctx context.Context) cdpwebauthn.AuthenticatorID {
+	t.Helper()
+	var id cdpwebauthn.AuthenticatorID
+	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, s *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, s, cdpwebauthn.Enable, cdpwebauthn.EnableParams{}); err != nil {
+			return err
+		}
+		res, err := cdp.Call(ctx, s, cdpwebauthn.AddVirtualAuthenticator, cdpwebauthn.AddVirtualAuthenticatorParams{
+			Options: &cdpwebauthn.VirtualAuthenticatorOptions{
+				Protocol: cdpwebauthn.AuthenticatorProtocolCtap2, Ctap2version: cdpwebauthn.Ctap2versionCtap21,
+				Transport: cdpwebauthn.AuthenticatorTransportInternal, HasResidentKey: true, HasUserVerification: true,
+				IsUserVerified: true, AutomaticPresenceSimulation: true,
+			}})
+		id = res.AuthenticatorID
+		return err
+	}))
+	if err != nil {
+		t.Fatal("virtual authenticator:", err)
+	}
+	return id
+}
+
+// credentialsOf lists the passkeys the virtual authenticator holds.
+func credentialsOf(t *testing.T, ctx context.Context, id cdpwebauthn.AuthenticatorID) []*cdpwebauthn.Credential {
+	t.Helper()
+	var out []*cdpwebauthn.Credential
+	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, s *chromedp.Target) error {
+		res, err := cdp.Call(ctx, s, cdpwebauthn.GetCredentials, cdpwebauthn.GetCredentialsParams{AuthenticatorID: id})
+		out = res.Credentials
+		return err
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestBrowserPasskeys: in Chromium with a virtual authenticator, a user adds
+// a passkey in settings (with their password, told by mail), logs out, logs
+// in with the passkey button and no address typed, renames and removes it;
+// the passkey is refused once removed.
+func TestBrowserPasskeys(t *testing.T) {
+	ctx := newBrowser(t)
+	ts := newTestServer(t, withLocalhost())
+	base := ts.URL // http://localhost:port
+	step := stepper(t, ctx)
+	auth := virtualAuthenticator(t, ctx)
+
+	step("signup", chromedp.Navigate(base+"/signup"),
+		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)), heading("Dashboard"))
+	link := ts.smtp.latest("ada@example.com", "Confirm your email address").link(t, ts.URL)
+	step("confirm the address", chromedp.Navigate(link), heading("Confirm your email address"),
+		chromedp.Click(chromedp.CSS(`form[action="/verify-email"] button`)), heading("Dashboard"))
+
+	step("add a passkey", chromedp.Navigate(base+"/settings/security"), heading("Password and security"),
+		chromedp.WaitVisible(chromedp.ID("passkey-add")), bothWidths("60-passkeys-empty"),
+		chromedp.SendKeys(chromedp.ID("passkey-name"), "Test laptop"),
+		chromedp.SendKeys(chromedp.ID("passkey-password"), testPassword),
+		chromedp.Click(chromedp.CSS(`#passkey-add button[type="submit"]`)))
+	step("the passkey is added",
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(., 'Passkey "Test laptop" added.')]`)),
+		chromedp.WaitVisible(chromedp.Search(`//li[contains(., "Test laptop") and contains(., "never used")]`)),
+		bothWidths("61-passkey-added"))
+	if n := len(credentialsOf(t, ctx, auth)); n != 1 {
+		t.Fatalf("the authenticator holds %d passkeys, want 1", n)
+	}
+	ts.mailSettled()
+	ts.smtp.latest("ada@example.com", "A passkey was added")
+
+	logOut := chromedp.Steps(chromedp.Evaluate[chromedp.Void](`document.querySelector('form[action="/logout"]').submit()`),
+		heading(views.ProductTagline))
+	step("log out", logOut)
+	// The login page asks for passkeys in the email field's autofill
+	// (conditional mediation) as it loads: the virtual authenticator, which
+	// approves every request, picks the passkey at once.
+	step("log in through the autofill, no address typed", chromedp.Navigate(base+"/login"), heading("Dashboard"))
+	step("log out", logOut)
+	// Without autofill (a browser that has none), the button.
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, s *chromedp.Target) error {
+		_, err := cdp.Call(ctx, s, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{
+			Source: "delete PublicKeyCredential.isConditionalMediationAvailable"})
+		return err
+	})); err != nil {
+		t.Fatal(err)
+	}
+	step("log in with the passkey button", chromedp.Navigate(base+"/login"), heading("Log in"),
+		chromedp.WaitVisible(chromedp.ID("passkey-login-button")), bothWidths("62-login-passkey"),
+		chromedp.Click(chromedp.ID("passkey-login-button")), heading("Dashboard"))
+	if n := ts.count(`SELECT count(*) FROM user_sessions WHERE user_id = ?`, ts.userID("ada@example.com")); n != 3 {
+		t.Fatalf("%d sessions after two passkey logins, want 3 (the signup's and theirs)", n)
+	}
+	if n := ts.count(`SELECT count(*) FROM passkeys WHERE last_used_at IS NOT NULL`); n != 1 {
+		t.Fatal("the passkey's use was not recorded")
+	}
+
+	step("rename and remove it", chromedp.Navigate(base+"/settings/security#passkeys"), heading("Password and security"),
+		chromedp.Click(chromedp.Search(`//li[contains(., "Test laptop")]//summary[contains(., "Rename")]`)),
+		chromedp.SetValue(chromedp.CSS(`#passkeys input[name="name"]`), "Work laptop"),
+		chromedp.Click(chromedp.Search(`//li[contains(., "Test laptop")]//button[contains(., "Save")]`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(., 'Passkey renamed to "Work laptop".')]`)),
+		chromedp.Click(chromedp.Search(`//li[contains(., "Work laptop")]//summary[contains(., "Remove")]`)),
+		chromedp.Click(chromedp.Search(`//li[contains(., "Work laptop")]//button[contains(., "Remove passkey")]`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(., 'Passkey "Work laptop" removed.')]`)))
+
+	step("log out again", logOut)
+	step("the removed passkey is refused", chromedp.Navigate(base+"/login"), heading("Log in"),
+		chromedp.Click(chromedp.ID("passkey-login-button")),
+		chromedp.WaitVisible(chromedp.Search(`//p[@id="passkey-login-error" and contains(., "could not be checked")]`)))
+}
+
+// TestPasskeyCeremoniesRefuseBadInput: the JSON ceremony routes answer bad
+// input with a 4xx in JSON, never a 5xx: no challenge, malformed JSON, the
+// wrong types, an oversized body, a forged credential.
+func TestPasskeyCeremoniesRefuseBadInput(t *testing.T) {
+	ts := newTestServer(t, withLocalhost())
+	c := ts.newClient()
+	c.signupVerified("ada@example.com")
+	post := func(c *client, path, body string) response {
+		t.Helper()
+		req, _ := http.NewRequest("POST", ts.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		return c.do(req)
+	}
+	for _, path := range []string{"/login/passkey", "/settings/passkeys"} {
+		for _, body := range []string{"", "{", "[]", `{"credential": 5}`, `{"credential": {"id": 1}}`, `{"name": ["x"]}`,
+			`{"credential": {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {"clientDataJSON": "e30"}}}`,
+			`{"credential": "` + strings.Repeat("A", 2<<20) + `"}`} {
+			// A challenge first, where one is needed, so the body itself is what is refused.
+			if path == "/login/passkey" {
+				wantStatus(t, post(c, "/login/passkey/options", "{}"), http.StatusOK)
+			} else {
+				wantStatus(t, c.post("/settings/passkeys/options", url.Values{"current_password": {testPassword}}), http.StatusOK)
+			}
+			res := post(c, path, body)
+			if res.StatusCode < 400 || res.StatusCode >= 500 || !strings.Contains(res.body, `"error"`) {
+				t.Errorf("POST %s %.60q: %d %.200s, want a 4xx in JSON", path, body, res.StatusCode, res.body)
+			}
+		}
+		// No challenge at all (never asked for, or spent): 400.
+		res := post(c, path, `{"credential": {}}`)
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("POST %s without a challenge: %d", path, res.StatusCode)
+		}
+	}
+	// Adding a passkey needs the password; anonymous visitors are sent to log in.
+	res := c.post("/settings/passkeys/options", url.Values{"current_password": {"wrong"}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.body, "not correct") {
+		t.Errorf("options with a wrong password: %d %s", res.StatusCode, res.body)
+	}
+	wantStatus(t, ts.newClient().post("/settings/passkeys/options", nil), http.StatusSeeOther)
+	if strings.Contains(ts.logs.String(), "level=ERROR") {
+		t.Fatalf("errors logged:\n%s", ts.logs.String())
+	}
+}
+
+// TestPasskeysOffOnAnIPAddress: WebAuthn needs a domain; with BASE_URL on an
+// IP address the passkey controls are not shown and the routes answer 404.
+func TestPasskeysOffOnAnIPAddress(t *testing.T) {
+	ts := newTestServer(t)
+	if strings.Contains(ts.newClient().get("/login").body, "passkey-login") {
+		t.Fatal("the login page offers passkeys on an IP address")
+	}
+	if !strings.Contains(ts.logs.String(), "passkeys are off") {
+		t.Error("no warning that passkeys are off")
+	}
+	req, _ := http.NewRequest("POST", ts.URL+"/login/passkey/options", strings.NewReader("{}"))
+	if res := ts.newClient().do(req); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("passkey options on an IP address: %d", res.StatusCode)
+	}
+}
