@@ -111,7 +111,13 @@ func (s *Server) handleTwoFactorLoginGet(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) renderTwoFactorLogin(w http.ResponseWriter, r *http.Request, status int, f views.Form) {
-	s.render(w, r, status, views.TwoFactorLoginPage(s.page(r, "Two-factor authentication"), f))
+	// A passkey of the account may stand in for the code.
+	passkey := false
+	if id, ok := s.pendingSecondFactor(r); ok && s.webauthn != nil {
+		keys, err := s.db.Passkeys(r.Context(), id)
+		passkey = err == nil && len(keys) > 0
+	}
+	s.render(w, r, status, views.TwoFactorLoginPage(s.page(r, "Two-factor authentication"), f, passkey))
 }
 
 // logInAgain sends back to the login a browser whose half-done login is gone.

@@ -33,6 +33,7 @@ const passkeyTimeout = 5 * time.Minute
 const (
 	sessionPasskeyRegistration = "passkey_registration" // webauthn.SessionData, JSON
 	sessionPasskeyLogin        = "passkey_login"
+	sessionPasskeyMFA          = "passkey_mfa" // a passkey as the second factor of a login
 )
 
 // passkeyRoutes registers the passkey pages and their JSON ceremony.
@@ -43,6 +44,8 @@ func (s *Server) passkeyRoutes(public, user group) {
 	user.handle("POST /settings/passkeys/{id}/delete", s.handlePasskeyDelete)
 	public.handle("POST /login/passkey/options", s.ceremony(s.handlePasskeyLoginOptions))
 	public.handle("POST /login/passkey", s.ceremony(s.handlePasskeyLogin))
+	public.handle("POST /login/2fa/passkey/options", s.ceremony(s.handlePasskeyMFAOptions))
+	public.handle("POST /login/2fa/passkey", s.ceremony(s.handlePasskeyMFA))
 }
 
 // newWebAuthn is the relying party of BASE_URL, or nil when its host is an
@@ -345,21 +348,10 @@ func (s *Server) handlePasskeyLogin(w http.ResponseWriter, r *http.Request) (any
 	if err != nil || user == nil {
 		return nil, s.passkeyRefused(r, err)
 	}
-	key, err := s.db.PasskeyByCredentialID(r.Context(), cred.ID)
-	if err != nil || key.UserID != found.u.ID {
-		return nil, s.passkeyRefused(r, errors.New("the credential is not the account's"))
-	}
-	if cred.Authenticator.CloneWarning {
-		// Its counter went backwards: two copies of one key exist.
-		s.log.Error("passkey refused: its signature counter went backwards, so the key may have been cloned",
-			"user_id", key.UserID, "passkey", key.ID, "stored", key.SignCount, "request_id", state(r).id)
-		return nil, &clientError{Status: http.StatusForbidden, Code: "passkey_cloned",
-			Message: "This passkey cannot be used: it looks copied. Log in another way and remove it."}
-	}
-	if err := s.db.UsePasskey(r.Context(), key.ID, cred.Authenticator.SignCount, cred.Flags.BackupState); err != nil {
+	if err := s.passkeyUsed(r, cred, found.u.ID); err != nil {
 		return nil, err
 	}
-	u, err := s.db.UserByID(r.Context(), key.UserID)
+	u, err := s.db.UserByID(r.Context(), found.u.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -371,6 +363,106 @@ func (s *Server) handlePasskeyLogin(w http.ResponseWriter, r *http.Request) (any
 		next = "/dashboard"
 	}
 	return map[string]string{"redirect": next}, nil
+}
+
+// passkeyUsed finishes a checked assertion of userID's: the credential must
+// be theirs, its counter must not have gone back (a cloned key: refused and
+// logged), and its use is recorded.
+func (s *Server) passkeyUsed(r *http.Request, cred *webauthn.Credential, userID int64) error {
+	key, err := s.db.PasskeyByCredentialID(r.Context(), cred.ID)
+	if err != nil || key.UserID != userID {
+		return s.passkeyRefused(r, errors.New("the credential is not the account's"))
+	}
+	if cred.Authenticator.CloneWarning {
+		// Its counter went backwards: two copies of one key exist.
+		s.log.Error("passkey refused: its signature counter went backwards, so the key may have been cloned",
+			"user_id", key.UserID, "passkey", key.ID, "stored", key.SignCount, "request_id", state(r).id)
+		return &clientError{Status: http.StatusForbidden, Code: "passkey_cloned",
+			Message: "This passkey cannot be used: it looks copied. Log in another way and remove it."}
+	}
+	return s.db.UsePasskey(r.Context(), key.ID, cred.Authenticator.SignCount, cred.Flags.BackupState)
+}
+
+// --- A passkey as the second factor ---
+
+// pendingMFAUser is the account whose login waits for its second factor in
+// this session, read fresh; a late, gone or since-reset login is a 400 that
+// sends the visitor back to log in.
+func (s *Server) pendingMFAUser(r *http.Request) (db.User, error) {
+	again := &clientError{Status: http.StatusBadRequest, Code: "log_in_again", Message: "That took too long. " + logInAgain}
+	id, ok := s.pendingSecondFactor(r)
+	if !ok {
+		return db.User{}, again
+	}
+	u, err := s.db.UserByID(r.Context(), id)
+	if errors.Is(err, db.ErrNotFound) || (err == nil && u.AuthEpoch != s.sessions.GetInt64(r.Context(), sessionMFAEpoch)) {
+		return db.User{}, again
+	}
+	return u, err
+}
+
+// handlePasskeyMFAOptions handles "POST /login/2fa/passkey/options": the
+// options for navigator.credentials.get, for the passkeys of the account
+// whose password was just typed.
+func (s *Server) handlePasskeyMFAOptions(w http.ResponseWriter, r *http.Request) (any, error) {
+	u, err := s.pendingMFAUser(r)
+	if err != nil {
+		return nil, err
+	}
+	pu, err := s.loadPasskeyUser(r, u)
+	if err != nil {
+		return nil, err
+	}
+	if len(pu.keys) == 0 {
+		return nil, &clientError{Status: http.StatusBadRequest, Code: "no_passkey", Message: "This account has no passkey. Enter a code instead."}
+	}
+	assertion, sd, err := s.webauthn.BeginLogin(pu)
+	if err != nil {
+		return nil, err
+	}
+	return assertion, s.putCeremony(r, sessionPasskeyMFA, sd)
+}
+
+// handlePasskeyMFA handles "POST /login/2fa/passkey" (JSON: credential): one
+// of the account's passkeys completes the login instead of a TOTP code.
+func (s *Server) handlePasskeyMFA(w http.ResponseWriter, r *http.Request) (any, error) {
+	var in struct {
+		Credential json.RawMessage `json:"credential"`
+	}
+	if err := s.readCeremonyBody(w, r, &in); err != nil {
+		return nil, err
+	}
+	u, err := s.pendingMFAUser(r)
+	if err != nil {
+		return nil, err
+	}
+	if ok, wait := s.twoFactorLimiter.allow(strconv.FormatInt(u.ID, 10)); !ok {
+		return nil, &clientError{Status: http.StatusTooManyRequests, Code: "rate_limited",
+			Message: "Too many attempts. Please wait a moment.", RetryAfter: wait}
+	}
+	sd, err := s.popCeremony(r, sessionPasskeyMFA)
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(in.Credential)
+	if err != nil {
+		return nil, s.passkeyRefused(r, err)
+	}
+	pu, err := s.loadPasskeyUser(r, u)
+	if err != nil {
+		return nil, err
+	}
+	cred, err := s.webauthn.ValidateLogin(pu, sd, parsed)
+	if err != nil {
+		return nil, s.passkeyRefused(r, err)
+	}
+	if err := s.passkeyUsed(r, cred, u.ID); err != nil {
+		return nil, err
+	}
+	if err := s.completeSession(r, u, s.sessions.GetBool(r.Context(), sessionMFARemember)); err != nil {
+		return nil, err
+	}
+	return map[string]string{"redirect": "/dashboard"}, nil
 }
 
 // --- Managing passkeys (plain forms) ---

@@ -115,6 +115,18 @@ func TestBrowserPasskeys(t *testing.T) {
 		t.Fatal("the passkey's use was not recorded")
 	}
 
+	// With two-factor on, the passkey stands in for the code after the password.
+	step("log out for the second factor", logOut)
+	if _, err := ts.db.Write.Exec(`UPDATE users SET totp_secret = 'JBSWY3DPEHPK3PXP' WHERE email = 'ada@example.com'`); err != nil {
+		t.Fatal(err)
+	}
+	step("password, then a passkey instead of the code", chromedp.Navigate(base+"/login"), heading("Log in"),
+		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
+		heading("Two-factor authentication"), chromedp.WaitVisible(chromedp.ID("passkey-mfa-button")), bothWidths("63-second-factor-passkey"),
+		chromedp.Click(chromedp.ID("passkey-mfa-button")), heading("Dashboard"))
+
 	step("rename and remove it", chromedp.Navigate(base+"/settings/security#passkeys"), heading("Password and security"),
 		chromedp.Click(chromedp.Search(`//li[contains(., "Test laptop")]//summary[contains(., "Rename")]`)),
 		chromedp.SetValue(chromedp.CSS(`#passkeys input[name="name"]`), "Work laptop"),
@@ -162,6 +174,13 @@ func TestPasskeyCeremoniesRefuseBadInput(t *testing.T) {
 		res := post(c, path, `{"credential": {}}`)
 		if res.StatusCode != http.StatusBadRequest {
 			t.Errorf("POST %s without a challenge: %d", path, res.StatusCode)
+		}
+	}
+	// The second factor's ceremony without a login waiting for it: 400.
+	for _, path := range []string{"/login/2fa/passkey/options", "/login/2fa/passkey"} {
+		res := post(ts.newClient(), path, `{"credential": {}}`)
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(res.body, "log_in_again") {
+			t.Errorf("POST %s with no login pending: %d %s", path, res.StatusCode, res.body)
 		}
 	}
 	// Adding a passkey needs the password; anonymous visitors are sent to log in.

@@ -164,6 +164,28 @@
     });
   }
 
+  // The second step of a login: a passkey instead of the code.
+  var mfa = document.getElementById("passkey-mfa-button");
+  if (mfa) {
+    mfa.addEventListener("click", function () {
+      var error = document.getElementById("passkey-mfa-error");
+      error.hidden = true;
+      post("/login/2fa/passkey/options", {})
+        .then(function (options) {
+          return navigator.credentials.get(requestOptions(options));
+        })
+        .then(function (credential) {
+          return post("/login/2fa/passkey", { credential: credentialJSON(credential) });
+        })
+        .then(function (done) {
+          go(done.redirect);
+        })
+        .catch(function (err) {
+          show(error, reason(err));
+        });
+    });
+  }
+
   // Login: the button, and the email field's autofill.
   var login = document.getElementById("passkey-login");
   if (!login) {
