@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -65,6 +67,28 @@ func TestBrowserPasskeys(t *testing.T) {
 	base := ts.URL // http://localhost:port
 	step := stepper(t, ctx)
 	auth := virtualAuthenticator(t, ctx)
+	// The passkey controls show only on a domain (not in the every-page
+	// check's server): the same layout and axe checks here, at both widths.
+	src := axeSource(t)
+	checkHere := func(name string) {
+		t.Helper()
+		for _, width := range []int64{1280, 390} {
+			if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 900)); err != nil {
+				t.Fatal(err)
+			}
+			if msg, err := chromedp.Run(ctx, chromedp.Evaluate[string](overflowJS)); err != nil || msg != "" {
+				t.Errorf("%s at %d px: %s %v", name, width, msg, err)
+			}
+			violations, err := chromedp.Run(ctx, runAxe(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range violations {
+				t.Errorf("%s at %d px: axe %s (%s): %s %v", name, width, v.ID, v.Impact, v.Help, v.Nodes)
+			}
+		}
+		chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900))
+	}
 
 	step("signup", chromedp.Navigate(base+"/signup"),
 		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
@@ -83,6 +107,7 @@ func TestBrowserPasskeys(t *testing.T) {
 		chromedp.WaitVisible(chromedp.Search(`//p[contains(., 'Passkey "Test laptop" added.')]`)),
 		chromedp.WaitVisible(chromedp.Search(`//li[contains(., "Test laptop") and contains(., "never used")]`)),
 		bothWidths("61-passkey-added"))
+	checkHere("the passkeys settings")
 	if n := len(credentialsOf(t, ctx, auth)); n != 1 {
 		t.Fatalf("the authenticator holds %d passkeys, want 1", n)
 	}
@@ -106,7 +131,9 @@ func TestBrowserPasskeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	step("log in with the passkey button", chromedp.Navigate(base+"/login"), heading("Log in"),
-		chromedp.WaitVisible(chromedp.ID("passkey-login-button")), bothWidths("62-login-passkey"),
+		chromedp.WaitVisible(chromedp.ID("passkey-login-button")), bothWidths("62-login-passkey"))
+	checkHere("the login page with passkeys")
+	step("click the passkey button",
 		chromedp.Click(chromedp.ID("passkey-login-button")), heading("Dashboard"))
 	if n := ts.count(`SELECT count(*) FROM user_sessions WHERE user_id = ?`, ts.userID("ada@example.com")); n != 3 {
 		t.Fatalf("%d sessions after two passkey logins, want 3 (the signup's and theirs)", n)
@@ -124,7 +151,9 @@ func TestBrowserPasskeys(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
 		chromedp.SendKeys(chromedp.ID("password"), testPassword),
 		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
-		heading("Two-factor authentication"), chromedp.WaitVisible(chromedp.ID("passkey-mfa-button")), bothWidths("63-second-factor-passkey"),
+		heading("Two-factor authentication"), chromedp.WaitVisible(chromedp.ID("passkey-mfa-button")), bothWidths("63-second-factor-passkey"))
+	checkHere("the second factor with a passkey")
+	step("use the passkey as the second factor",
 		chromedp.Click(chromedp.ID("passkey-mfa-button")), heading("Dashboard"))
 
 	step("rename and remove it", chromedp.Navigate(base+"/settings/security#passkeys"), heading("Password and security"),
@@ -207,5 +236,131 @@ func TestPasskeysOffOnAnIPAddress(t *testing.T) {
 	req, _ := http.NewRequest("POST", ts.URL+"/login/passkey/options", strings.NewReader("{}"))
 	if res := ts.newClient().do(req); res.StatusCode != http.StatusNotFound {
 		t.Fatalf("passkey options on an IP address: %d", res.StatusCode)
+	}
+}
+
+// passkeyJS are the conversions an attacker's page needs to speak WebAuthn
+// JSON, for the attacks below (the site's passkey.js keeps its own private).
+const passkeyJS = `
+const b64 = buf => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const bin = s => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - s.length % 4) % 4)), c => c.charCodeAt(0));
+const assertion = c => JSON.stringify({credential: {id: c.id, rawId: b64(c.rawId), type: c.type, clientExtensionResults: {},
+  response: {clientDataJSON: b64(c.response.clientDataJSON), authenticatorData: b64(c.response.authenticatorData),
+    signature: b64(c.response.signature), userHandle: c.response.userHandle ? b64(c.response.userHandle) : undefined}}});
+const sign = (o, allow) => {
+  const pk = o.publicKey;
+  pk.challenge = bin(pk.challenge);
+  pk.allowCredentials = (allow ? [{type: "public-key", id: allow}] : pk.allowCredentials || []).map(c => ({type: c.type, id: bin(c.id)}));
+  return navigator.credentials.get({publicKey: pk}).then(assertion);
+};
+const postJSON = (url, body) => fetch(url, {method: "POST", headers: {"Content-Type": "application/json"}, body: body});
+`
+
+// TestBrowserPasskeyAttacks: a login's signed answer replayed, another
+// account's passkey offered as a second factor, an answer signed on another
+// origin, and a disabled account's passkey are each refused, in Chromium with a virtual
+// authenticator holding real passkeys.
+func TestBrowserPasskeyAttacks(t *testing.T) {
+	ctx := newBrowser(t)
+	ts := newTestServer(t, withLocalhost())
+	step := stepper(t, ctx)
+	virtualAuthenticator(t, ctx)
+	// Every page: the login answers sent are kept (to replay one), and no
+	// autofill (the button, and these scripts, ask instead).
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, s *chromedp.Target) error {
+		_, err := cdp.Call(ctx, s, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: `
+			delete PublicKeyCredential.isConditionalMediationAvailable;
+			const realFetch = window.fetch;
+			window.fetch = function (url, init) {
+				if (String(url).endsWith("/login/passkey") && init && init.body) sessionStorage.setItem("lastLogin", init.body);
+				return realFetch.apply(this, arguments);
+			};`})
+		return err
+	})); err != nil {
+		t.Fatal(err)
+	}
+	logOut := chromedp.Steps(chromedp.Evaluate[chromedp.Void](`document.querySelector('form[action="/logout"]').submit()`), heading(views.ProductTagline))
+	for _, who := range []string{"bob", "ada"} {
+		email := who + "@example.com"
+		step(who+" signs up", chromedp.Navigate(ts.URL+"/signup"),
+			chromedp.SendKeys(chromedp.ID("email"), email), chromedp.SendKeys(chromedp.ID("password"), testPassword),
+			chromedp.Click(chromedp.CSS(`form button[type="submit"]`)), heading("Dashboard"))
+		step(who+" confirms the address", chromedp.Navigate(ts.smtp.latest(email, "Confirm your email address").link(t, ts.URL)),
+			chromedp.Click(chromedp.CSS(`form[action="/verify-email"] button`)), heading("Dashboard"))
+		step(who+" adds a passkey", chromedp.Navigate(ts.URL+"/settings/security"),
+			chromedp.SendKeys(chromedp.ID("passkey-name"), who), chromedp.SendKeys(chromedp.ID("passkey-password"), testPassword),
+			chromedp.Click(chromedp.CSS(`#passkey-add button[type="submit"]`)),
+			chromedp.WaitVisible(chromedp.Search(`//p[contains(., 'Passkey "`+who+`" added.')]`)), logOut)
+	}
+	sessions := func() int { return ts.count(`SELECT count(*) FROM user_sessions`) }
+
+	// 1. Replay: a login's signed answer, sent again with a new challenge
+	// in the session, logs nobody in.
+	step("a passkey login", chromedp.Navigate(ts.URL+"/login"), chromedp.Click(chromedp.ID("passkey-login-button")), heading("Dashboard"), logOut)
+	before := sessions()
+	status, err := chromedp.Run(ctx, chromedp.Evaluate[int](passkeyJS+`
+		postJSON("/login/passkey/options", "{}").then(() => postJSON("/login/passkey", sessionStorage.getItem("lastLogin"))).then(r => r.status)`,
+		chromedp.EvalAwaitPromise))
+	if err != nil || status != http.StatusBadRequest || sessions() != before {
+		t.Fatalf("a replayed login answer: %d (%v), %d sessions, want 400 and %d", status, err, sessions(), before)
+	}
+
+	// 2. Ada's password typed, Bob's passkey offered as her second factor.
+	if _, err := ts.db.Write.Exec(`UPDATE users SET totp_secret = 'JBSWY3DPEHPK3PXP' WHERE email = 'ada@example.com'`); err != nil {
+		t.Fatal(err)
+	}
+	var bobsKey []byte
+	ts.db.Read.QueryRow(`SELECT credential_id FROM passkeys p JOIN users u ON u.id = p.user_id WHERE u.email = 'bob@example.com'`).Scan(&bobsKey)
+	step("ada's password", chromedp.Navigate(ts.URL+"/login"),
+		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"), chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)), heading("Two-factor authentication"))
+	status, err = chromedp.Run(ctx, chromedp.Evaluate[int](passkeyJS+`
+		postJSON("/login/2fa/passkey/options", "{}").then(r => r.json()).then(o => sign(o, "`+base64.RawURLEncoding.EncodeToString(bobsKey)+`"))
+			.then(body => postJSON("/login/2fa/passkey", body)).then(r => r.status)`, chromedp.EvalAwaitPromise))
+	if err != nil || status != http.StatusBadRequest || sessions() != before {
+		t.Fatalf("bob's passkey as ada's second factor: %d (%v), %d sessions, want 400 and %d", status, err, sessions(), before)
+	}
+
+	// 3. An answer signed on another origin (another port of localhost,
+	// which the RP id allows the browser to sign for), sent with the
+	// challenge of this site's session.
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`<!doctype html><title>Another site</title><h1>Another site</h1>`))
+	}))
+	defer other.Close()
+	c := ts.newClient()
+	req, _ := http.NewRequest("POST", ts.URL+"/login/passkey/options", strings.NewReader("{}"))
+	req.Header.Set("Content-Type", "application/json")
+	options := c.do(req).body
+	otherURL := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
+	step("another site", chromedp.Navigate(otherURL), heading("Another site"))
+	body, err := chromedp.Run(ctx, chromedp.Evaluate[string](passkeyJS+`sign(`+options+`)`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal("signing on another origin:", err)
+	}
+	req, _ = http.NewRequest("POST", ts.URL+"/login/passkey", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if res := c.do(req); res.StatusCode != http.StatusBadRequest || sessions() != before {
+		t.Fatalf("an answer signed on %s: %d %s, want 400", otherURL, res.StatusCode, res.body)
+	}
+	// 4. A disabled account's passkey: refused like its password.
+	if _, err := ts.db.Write.Exec(`UPDATE users SET disabled_at = datetime('now') WHERE email = 'bob@example.com'`); err != nil {
+		t.Fatal(err)
+	}
+	step("back on the site", chromedp.Navigate(ts.URL+"/login"), heading("Log in"))
+	status, err = chromedp.Run(ctx, chromedp.Evaluate[int](passkeyJS+`
+		postJSON("/login/passkey/options", "{}").then(r => r.json()).then(o => sign(o, "`+base64.RawURLEncoding.EncodeToString(bobsKey)+`"))
+			.then(body => postJSON("/login/passkey", body)).then(r => r.status)`, chromedp.EvalAwaitPromise))
+	if err != nil || status != http.StatusForbidden || sessions() != before {
+		t.Fatalf("a disabled account's passkey: %d (%v), %d sessions, want 403 and %d", status, err, sessions(), before)
+	}
+
+	for _, l := range strings.Split(ts.logs.String(), "\n") {
+		if strings.Contains(l, "passkey refused") && testing.Verbose() {
+			t.Log(l)
+		}
+	}
+	if n := strings.Count(ts.logs.String(), "passkey refused"); n != 3 {
+		t.Errorf("%d refusals logged, want 3", n)
 	}
 }
