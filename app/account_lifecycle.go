@@ -45,6 +45,10 @@ type holder struct {
 	// account's own and came from one (an account without a password, created
 	// by a provider login; while unproven, nothing else can link one).
 	identities bool
+	// passkeys keeps the passkey an account without a password was created
+	// with (PASSKEY_SIGNUP), proven from that account's own session; while
+	// unproven, no other passkey can be added.
+	passkeys bool
 }
 
 // proven is what onAddressProven did.
@@ -74,8 +78,10 @@ func (s *Server) onAddressProven(ctx context.Context, q db.Queries, u db.User, h
 	if err := q.DeleteAPITokens(ctx, u.ID); err != nil {
 		return p, err
 	}
-	if err := q.DeletePasskeys(ctx, u.ID); err != nil {
-		return p, err
+	if !h.passkeys {
+		if err := q.DeletePasskeys(ctx, u.ID); err != nil {
+			return p, err
+		}
 	}
 	if err := q.DisableTOTP(ctx, u.ID); err != nil {
 		return p, err

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"io"
@@ -34,6 +35,7 @@ const (
 	sessionPasskeyRegistration = "passkey_registration" // webauthn.SessionData, JSON
 	sessionPasskeyLogin        = "passkey_login"
 	sessionPasskeyMFA          = "passkey_mfa" // a passkey as the second factor of a login
+	sessionPasskeySignup       = "passkey_signup"
 )
 
 // passkeyRoutes registers the passkey pages and their JSON ceremony.
@@ -44,6 +46,8 @@ func (s *Server) passkeyRoutes(public, user group) {
 	user.handle("POST /settings/passkeys/{id}/delete", s.handlePasskeyDelete)
 	public.handle("POST /login/passkey/options", s.ceremony(s.handlePasskeyLoginOptions))
 	public.handle("POST /login/passkey", s.ceremony(s.handlePasskeyLogin))
+	public.handle("POST /signup/passkey/options", s.ceremony(s.handlePasskeySignupOptions))
+	public.handle("POST /signup/passkey", s.ceremony(s.handlePasskeySignup))
 	public.handle("POST /login/2fa/passkey/options", s.ceremony(s.handlePasskeyMFAOptions))
 	public.handle("POST /login/2fa/passkey", s.ceremony(s.handlePasskeyMFA))
 }
@@ -146,9 +150,10 @@ func (s *Server) passkeyRefused(r *http.Request, why error) error {
 		Message: "This passkey could not be checked. Please try again."}
 }
 
-// putCeremony keeps a ceremony's session data in the visitor's session.
-func (s *Server) putCeremony(r *http.Request, key string, sd *webauthn.SessionData) error {
-	b, err := json.Marshal(sd)
+// putCeremony keeps a ceremony's session data (webauthn.SessionData, or a
+// struct holding it) in the visitor's session.
+func (s *Server) putCeremony(r *http.Request, key string, v any) error {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
@@ -156,17 +161,16 @@ func (s *Server) putCeremony(r *http.Request, key string, sd *webauthn.SessionDa
 	return nil
 }
 
-// popCeremony takes a ceremony's session data out of the session: a
+// popCeremony takes a ceremony's session data out of the session, into v: a
 // challenge answers once. None (never begun, spent, or another browser's)
 // is a 400.
-func (s *Server) popCeremony(r *http.Request, key string) (webauthn.SessionData, error) {
-	var sd webauthn.SessionData
+func (s *Server) popCeremony(r *http.Request, key string, v any) error {
 	b := s.sessions.PopString(r.Context(), key)
-	if b == "" || json.Unmarshal([]byte(b), &sd) != nil {
-		return sd, &clientError{Status: http.StatusBadRequest, Code: "no_challenge",
+	if b == "" || json.Unmarshal([]byte(b), v) != nil {
+		return &clientError{Status: http.StatusBadRequest, Code: "no_challenge",
 			Message: "This passkey prompt expired or was already used. Please start again."}
 	}
-	return sd, nil
+	return nil
 }
 
 // readCeremonyBody reads a ceremony's JSON body into v: 400 for anything
@@ -231,8 +235,8 @@ func (s *Server) handlePasskeyRegistration(w http.ResponseWriter, r *http.Reques
 	if err := s.readCeremonyBody(w, r, &in); err != nil {
 		return nil, err
 	}
-	sd, err := s.popCeremony(r, sessionPasskeyRegistration)
-	if err != nil {
+	var sd webauthn.SessionData
+	if err := s.popCeremony(r, sessionPasskeyRegistration, &sd); err != nil {
 		return nil, err
 	}
 	name := passkeyName(in.Name)
@@ -249,12 +253,7 @@ func (s *Server) handlePasskeyRegistration(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return nil, s.passkeyRefused(r, err)
 	}
-	key := db.Passkey{UserID: u.ID, CredentialID: cred.ID, PublicKey: cred.PublicKey, AttestationType: cred.AttestationType,
-		AAGUID: cred.Authenticator.AAGUID, SignCount: cred.Authenticator.SignCount,
-		BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState, Name: name}
-	for _, t := range cred.Transport {
-		key.Transports = append(key.Transports, string(t))
-	}
+	key := passkeyRow(u.ID, cred, name)
 	err = s.userTx(r, func(q db.Queries) error {
 		if _, err := q.AddPasskey(r.Context(), key); err != nil {
 			return err
@@ -324,8 +323,8 @@ func (s *Server) handlePasskeyLogin(w http.ResponseWriter, r *http.Request) (any
 		return nil, &clientError{Status: http.StatusTooManyRequests, Code: "rate_limited",
 			Message: "Too many login attempts from your network. Please wait a moment.", RetryAfter: wait}
 	}
-	sd, err := s.popCeremony(r, sessionPasskeyLogin)
-	if err != nil {
+	var sd webauthn.SessionData
+	if err := s.popCeremony(r, sessionPasskeyLogin, &sd); err != nil {
 		return nil, err
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(in.Credential)
@@ -381,6 +380,119 @@ func (s *Server) passkeyUsed(r *http.Request, cred *webauthn.Credential, userID 
 			Message: "This passkey cannot be used: it looks copied. Log in another way and remove it."}
 	}
 	return s.db.UsePasskey(r.Context(), key.ID, cred.Authenticator.SignCount, cred.Flags.BackupState)
+}
+
+// --- Signing up with a passkey (PASSKEY_SIGNUP=true) ---
+
+// pendingSignup is a passkey signup between its two steps: the address it
+// is for and the user handle its passkey gets, with the challenge.
+type pendingSignup struct {
+	Session webauthn.SessionData `json:"session"`
+	Email   string               `json:"email"`
+	Handle  []byte               `json:"handle"`
+}
+
+// handlePasskeySignupOptions handles "POST /signup/passkey/options" (email):
+// the options for navigator.credentials.create, for an account of that
+// address, made only when the passkey comes back.
+func (s *Server) handlePasskeySignupOptions(w http.ResponseWriter, r *http.Request) (any, error) {
+	if !s.cfg.PasskeySignup {
+		return nil, errPasskeysOff
+	}
+	if err := readForm(r); err != nil {
+		return nil, err
+	}
+	email := normalizeEmail(r.PostForm.Get("email"))
+	if msg := emailProblem(email); msg != "" {
+		return nil, &clientError{Status: http.StatusUnprocessableEntity, Code: "invalid", Message: msg}
+	}
+	if ok, wait := s.signupIPLimiter.allow(s.clientIP(r)); !ok {
+		return nil, tooMany(wait)
+	}
+	// As the password signup says it (views.EmailTaken), before the device
+	// makes a passkey for an account that cannot be.
+	if _, err := s.db.UserByEmail(r.Context(), email); err == nil {
+		return nil, &clientError{Status: http.StatusUnprocessableEntity, Code: "email_taken", Message: views.EmailTaken}
+	} else if !errors.Is(err, db.ErrNotFound) {
+		return nil, err
+	}
+	p := pendingSignup{Email: email, Handle: randomBytes(64)}
+	creation, sd, err := s.webauthn.BeginRegistration(passkeyUser{u: db.User{Email: email}, handle: p.Handle},
+		webauthn.WithExtensions(webauthn.WithExtensionCredProps()))
+	if err != nil {
+		return nil, err
+	}
+	p.Session = *sd
+	return creation, s.putCeremony(r, sessionPasskeySignup, p)
+}
+
+// handlePasskeySignup handles "POST /signup/passkey" (JSON: credential): the
+// account (no password, the address unproven), its passkey and the
+// verification mail commit together, then the browser is logged in. The
+// address counts as proven only once its link is followed; the first-proof
+// rule keeps the passkey when that happens in this account's own session.
+func (s *Server) handlePasskeySignup(w http.ResponseWriter, r *http.Request) (any, error) {
+	if !s.cfg.PasskeySignup {
+		return nil, errPasskeysOff
+	}
+	var in struct {
+		Credential json.RawMessage `json:"credential"`
+	}
+	if err := s.readCeremonyBody(w, r, &in); err != nil {
+		return nil, err
+	}
+	var p pendingSignup
+	if err := s.popCeremony(r, sessionPasskeySignup, &p); err != nil {
+		return nil, err
+	}
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(in.Credential)
+	if err != nil {
+		return nil, s.passkeyRefused(r, err)
+	}
+	cred, err := s.webauthn.CreateCredential(passkeyUser{u: db.User{Email: p.Email}, handle: p.Handle}, p.Session, parsed)
+	if err != nil {
+		return nil, s.passkeyRefused(r, err)
+	}
+	var u db.User
+	err = s.db.Tx(r.Context(), func(tx *sql.Tx) error {
+		q := db.Q(tx)
+		var err error
+		if u, err = q.CreateUser(r.Context(), p.Email, "", false); err != nil {
+			return err
+		}
+		if err := q.SetWebAuthnHandle(r.Context(), u.ID, p.Handle); err != nil {
+			return err
+		}
+		key := passkeyRow(u.ID, cred, "Passkey")
+		if _, err := q.AddPasskey(r.Context(), key); err != nil {
+			return err
+		}
+		return s.queueVerification(r.Context(), q, u)
+	})
+	switch {
+	case errors.Is(err, db.ErrEmailTaken):
+		return nil, &clientError{Status: http.StatusConflict, Code: "email_taken", Message: views.EmailTaken}
+	case errors.Is(err, db.ErrCredentialTaken):
+		return nil, &clientError{Status: http.StatusConflict, Code: "taken", Message: "This passkey is registered already."}
+	case err != nil:
+		return nil, err
+	}
+	s.outbox.notify()
+	if err := s.completeSession(r, u, false); err != nil {
+		return nil, err
+	}
+	return map[string]string{"redirect": "/dashboard"}, nil
+}
+
+// passkeyRow is a checked new credential as the passkeys table keeps it.
+func passkeyRow(userID int64, cred *webauthn.Credential, name string) db.Passkey {
+	key := db.Passkey{UserID: userID, CredentialID: cred.ID, PublicKey: cred.PublicKey, AttestationType: cred.AttestationType,
+		AAGUID: cred.Authenticator.AAGUID, SignCount: cred.Authenticator.SignCount,
+		BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState, Name: name}
+	for _, t := range cred.Transport {
+		key.Transports = append(key.Transports, string(t))
+	}
+	return key
 }
 
 // --- A passkey as the second factor ---
@@ -440,8 +552,8 @@ func (s *Server) handlePasskeyMFA(w http.ResponseWriter, r *http.Request) (any, 
 		return nil, &clientError{Status: http.StatusTooManyRequests, Code: "rate_limited",
 			Message: "Too many attempts. Please wait a moment.", RetryAfter: wait}
 	}
-	sd, err := s.popCeremony(r, sessionPasskeyMFA)
-	if err != nil {
+	var sd webauthn.SessionData
+	if err := s.popCeremony(r, sessionPasskeyMFA, &sd); err != nil {
 		return nil, err
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(in.Credential)

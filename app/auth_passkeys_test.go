@@ -212,6 +212,31 @@ func TestPasskeyCeremoniesRefuseBadInput(t *testing.T) {
 			t.Errorf("POST %s with no login pending: %d %s", path, res.StatusCode, res.body)
 		}
 	}
+	// Passkey signup is off unless PASSKEY_SIGNUP is on.
+	for _, path := range []string{"/signup/passkey/options", "/signup/passkey"} {
+		if res := post(ts.newClient(), path, "{}"); res.StatusCode != http.StatusNotFound {
+			t.Errorf("POST %s with passkey signup off: %d", path, res.StatusCode)
+		}
+	}
+	on := newTestServer(t, withLocalhost(), func(c *testSetup) { c.PasskeySignup = true })
+	visitor := on.newClient()
+	for _, email := range []string{"", "not an address", "ada@"} {
+		res := visitor.post("/signup/passkey/options", url.Values{"email": {email}})
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.body, `"error"`) {
+			t.Errorf("passkey signup for %q: %d %s", email, res.StatusCode, res.body)
+		}
+	}
+	for _, body := range []string{"{", `{"credential": 5}`, `{"credential": {"id": "AAAA", "type": "public-key", "response": {}}}`} {
+		wantStatus(t, visitor.post("/signup/passkey/options", url.Values{"email": {"new@example.com"}}), http.StatusOK)
+		req, _ := http.NewRequest("POST", on.URL+"/signup/passkey", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if res := visitor.do(req); res.StatusCode < 400 || res.StatusCode >= 500 {
+			t.Errorf("passkey signup finished with %.40q: %d %s", body, res.StatusCode, res.body)
+		}
+	}
+	if n := on.count(`SELECT count(*) FROM users`); n != 0 {
+		t.Fatalf("%d accounts made by refused passkey signups", n)
+	}
 	// Adding a passkey needs the password; anonymous visitors are sent to log in.
 	res := c.post("/settings/passkeys/options", url.Values{"current_password": {"wrong"}})
 	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(res.body, "not correct") {
@@ -362,5 +387,65 @@ func TestBrowserPasskeyAttacks(t *testing.T) {
 	}
 	if n := strings.Count(ts.logs.String(), "passkey refused"); n != 3 {
 		t.Errorf("%d refusals logged, want 3", n)
+	}
+}
+
+// TestBrowserPasskeySignup (PASSKEY_SIGNUP=true): an account made with a
+// passkey and no password, unproven until its link is followed; following
+// it in the account's own browser keeps the passkey, and the passkey logs
+// in. An account pre-registered with someone else's address and a passkey
+// loses that passkey when the address's owner proves it by magic link.
+func TestBrowserPasskeySignup(t *testing.T) {
+	ctx := newBrowser(t)
+	ts := newTestServer(t, withLocalhost(), func(c *testSetup) { c.PasskeySignup = true })
+	step := stepper(t, ctx)
+	virtualAuthenticator(t, ctx)
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, s *chromedp.Target) error {
+		_, err := cdp.Call(ctx, s, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{
+			Source: "delete PublicKeyCredential.isConditionalMediationAvailable"})
+		return err
+	})); err != nil {
+		t.Fatal(err)
+	}
+	logOut := chromedp.Steps(chromedp.Evaluate[chromedp.Void](`document.querySelector('form[action="/logout"]').submit()`), heading(views.ProductTagline))
+	signUp := func(email string) {
+		t.Helper()
+		step("sign up with a passkey as "+email, chromedp.Navigate(ts.URL+"/signup"), heading("Create your account"),
+			chromedp.WaitVisible(chromedp.ID("passkey-signup")), bothWidths("64-signup-passkey"),
+			chromedp.SendKeys(chromedp.ID("passkey-signup-email"), email),
+			chromedp.Click(chromedp.CSS(`#passkey-signup button[type="submit"]`)), heading("Dashboard"),
+			chromedp.WaitVisible(chromedp.Search(`//p[contains(., "Please confirm your email address")]`)))
+	}
+	signUp("ada@example.com")
+	ada := ts.userID("ada@example.com")
+	if n := ts.count(`SELECT count(*) FROM users WHERE id = ? AND password_hash IS NULL AND email_verified_at IS NULL`, ada); n != 1 {
+		t.Fatal("a passkey signup made an account with a password, or proven")
+	}
+	if n := ts.count(`SELECT count(*) FROM passkeys WHERE user_id = ?`, ada); n != 1 {
+		t.Fatalf("%d passkeys after a passkey signup", n)
+	}
+	step("confirm the address in the same browser", chromedp.Navigate(ts.smtp.latest("ada@example.com", "Confirm your email address").link(t, ts.URL)),
+		chromedp.Click(chromedp.CSS(`form[action="/verify-email"] button`)), heading("Dashboard"))
+	if n := ts.count(`SELECT count(*) FROM passkeys WHERE user_id = ?`, ada); n != 1 {
+		t.Fatal("confirming the address in the account's own browser removed the passkey it was made with")
+	}
+	step("log out, then in with the passkey", logOut, chromedp.Navigate(ts.URL+"/login"),
+		chromedp.Click(chromedp.ID("passkey-login-button")), heading("Dashboard"), logOut)
+
+	// A taken address is said before any passkey is made.
+	step("a taken address", chromedp.Navigate(ts.URL+"/signup"), chromedp.SendKeys(chromedp.ID("passkey-signup-email"), "ada@example.com"),
+		chromedp.Click(chromedp.CSS(`#passkey-signup button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[@id="passkey-signup-error" and contains(., "already")]`)))
+
+	// Pre-hijack: someone signs up with Bob's address and their passkey;
+	// Bob proves his address by magic link, and their passkey is gone.
+	signUp("bob@example.com")
+	step("the squatter leaves", logOut)
+	owner := ts.newClient()
+	owner.post("/login/magic", url.Values{"email": {"bob@example.com"}})
+	link := ts.smtp.latest("bob@example.com", "Your login link").link(t, ts.URL)
+	wantRedirect(t, owner.post("/login/magic/confirm", url.Values{"token": {tokenOf(t, link)}}), "/dashboard")
+	if n := ts.count(`SELECT count(*) FROM passkeys WHERE user_id = ?`, ts.userID("bob@example.com")); n != 0 {
+		t.Fatal("the squatter's passkey survived the owner's proof of the address")
 	}
 }

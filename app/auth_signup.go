@@ -25,7 +25,7 @@ func (s *Server) handleSignupGet(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) renderSignup(w http.ResponseWriter, r *http.Request, status int, f views.Form) {
-	s.render(w, r, status, views.SignupPage(s.page(r, "Create your account"), f, s.providerButtons()))
+	s.render(w, r, status, views.SignupPage(s.page(r, "Create your account"), f, s.providerButtons(), s.webauthn != nil && s.cfg.PasskeySignup))
 }
 
 // handleSignupPost handles "POST /signup": create the account and log in.

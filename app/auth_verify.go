@@ -137,10 +137,11 @@ func (s *Server) needsProof(r *http.Request, u db.User) bool {
 
 // ownSession is what the browser logged in to u holds: its session, the
 // password (it signed up with it, or logged in with it), and, for an account
-// without one, the provider account it was created by and logged in with.
-// Provider accounts beside a password were not linked by this session.
+// without one, the provider account or the passkey it was created with (an
+// unproven account can add neither). Provider accounts beside a password
+// were not linked by this session.
 func ownSession(r *http.Request, u db.User) holder {
-	return holder{sid: state(r).sid, password: true, identities: u.PasswordHash == ""}
+	return holder{sid: state(r).sid, password: true, identities: u.PasswordHash == "", passkeys: u.PasswordHash == ""}
 }
 
 // proofInput is what the person confirming an address showed, and whether

@@ -29,6 +29,7 @@ type Config struct {
 	LogLevel       string // LOG_LEVEL: debug, info, warn or error
 	PprofAddr      string // PPROF_ADDR: a loopback address for Go's profiler; empty for none
 	ReadCache      bool   // READ_CACHE: "off" sends every session and user read to SQLite (db/cache.go)
+	PasskeySignup  bool   // PASSKEY_SIGNUP: accounts may be created with a passkey and no password
 	// LISTEN_FDS, when LISTEN_PID is this process: sockets systemd opened
 	// for it (deploy/skiff.socket). Skiff then serves the one it was given
 	// instead of listening on ADDR. Not a setting: systemd sets both.
@@ -171,6 +172,9 @@ func (c *Config) loadServer(e env) error {
 	}
 	if c.ReadCache, err = parseBool(e.get("READ_CACHE", "on")); err != nil {
 		return fmt.Errorf("config: READ_CACHE must be on or off, got %q", e("READ_CACHE"))
+	}
+	if c.PasskeySignup, err = parseBool(e.get("PASSKEY_SIGNUP", "false")); err != nil {
+		return fmt.Errorf("config: PASSKEY_SIGNUP must be true or false, got %q", e("PASSKEY_SIGNUP"))
 	}
 	return nil
 }

@@ -64,6 +64,13 @@ func (q Queries) WebAuthnHandle(ctx context.Context, userID int64) ([]byte, erro
 	return handle, notFound(err)
 }
 
+// SetWebAuthnHandle gives userID the user handle its first passkey was made
+// with (a passkey signup), unless it has one.
+func (q Queries) SetWebAuthnHandle(ctx context.Context, userID int64, handle []byte) error {
+	_, err := q.writer.ExecContext(ctx, `UPDATE users SET webauthn_handle = ? WHERE id = ? AND webauthn_handle IS NULL`, handle, userID)
+	return err
+}
+
 // UserIDByWebAuthnHandle returns the user whose handle it is, or ErrNotFound.
 func (q Queries) UserIDByWebAuthnHandle(ctx context.Context, handle []byte) (int64, error) {
 	var id int64

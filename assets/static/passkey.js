@@ -135,23 +135,29 @@
     return (err && err.message) || "Something went wrong. Please try again.";
   }
 
-  // Settings: add a passkey.
-  var add = document.getElementById("passkey-add");
-  if (add) {
-    add.addEventListener("submit", function (event) {
+  // A form that makes a passkey: it asks the server for the options (with
+  // the form's fields), has the device create the passkey, and sends it
+  // back. Settings use it to add one, the signup page to create an account.
+  function creationForm(formId, errorId, finishURL, extra) {
+    var form = document.getElementById(formId);
+    if (!form) {
+      return;
+    }
+    form.addEventListener("submit", function (event) {
       event.preventDefault();
-      var error = document.getElementById("passkey-add-error");
-      var button = add.querySelector("button[type=submit]");
+      var error = document.getElementById(errorId);
+      var button = form.querySelector("button[type=submit]");
       error.hidden = true;
       button.setAttribute("aria-busy", "true");
       button.disabled = true;
-      var name = add.elements.name.value;
-      post(add.action, new FormData(add))
+      var body = extra(form);
+      post(form.action, new FormData(form))
         .then(function (options) {
           return navigator.credentials.create(creationOptions(options));
         })
         .then(function (credential) {
-          return post("/settings/passkeys", { name: name, credential: credentialJSON(credential) });
+          body.credential = credentialJSON(credential);
+          return post(finishURL, body);
         })
         .then(function (done) {
           go(done.redirect);
@@ -163,6 +169,12 @@
         });
     });
   }
+  creationForm("passkey-add", "passkey-add-error", "/settings/passkeys", function (form) {
+    return { name: form.elements.name.value };
+  });
+  creationForm("passkey-signup", "passkey-signup-error", "/signup/passkey", function () {
+    return {};
+  });
 
   // The second step of a login: a passkey instead of the code.
   var mfa = document.getElementById("passkey-mfa-button");
