@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -392,14 +393,15 @@ func TestBrowserPasskeyAttacks(t *testing.T) {
 
 // TestBrowserPasskeySignup (PASSKEY_SIGNUP=true): an account made with a
 // passkey and no password, unproven until its link is followed; following
-// it in the account's own browser keeps the passkey, and the passkey logs
-// in. An account pre-registered with someone else's address and a passkey
+// it in the account's own browser keeps the passkey, the passkey logs in,
+// removing it (the last way in) is refused, and a copy of it whose counter
+// is behind is refused. An account pre-registered with someone else's address and a passkey
 // loses that passkey when the address's owner proves it by magic link.
 func TestBrowserPasskeySignup(t *testing.T) {
 	ctx := newBrowser(t)
 	ts := newTestServer(t, withLocalhost(), func(c *testSetup) { c.PasskeySignup = true })
 	step := stepper(t, ctx)
-	virtualAuthenticator(t, ctx)
+	auth := virtualAuthenticator(t, ctx)
 	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, s *chromedp.Target) error {
 		_, err := cdp.Call(ctx, s, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{
 			Source: "delete PublicKeyCredential.isConditionalMediationAvailable"})
@@ -430,7 +432,60 @@ func TestBrowserPasskeySignup(t *testing.T) {
 		t.Fatal("confirming the address in the account's own browser removed the passkey it was made with")
 	}
 	step("log out, then in with the passkey", logOut, chromedp.Navigate(ts.URL+"/login"),
-		chromedp.Click(chromedp.ID("passkey-login-button")), heading("Dashboard"), logOut)
+		chromedp.Click(chromedp.ID("passkey-login-button")), heading("Dashboard"))
+	// Her only way in (no password, no provider account): not removed.
+	step("removing the last way in is refused", chromedp.Navigate(ts.URL+"/settings/security#passkeys"),
+		chromedp.Click(chromedp.Search(`//li[contains(., "Passkey")]//summary[contains(., "Remove")]`)),
+		chromedp.Click(chromedp.Search(`//button[contains(., "Remove passkey")]`)),
+		heading("Your last way to log in"), logOut)
+	if n := ts.count(`SELECT count(*) FROM passkeys WHERE user_id = ?`, ada); n != 1 {
+		t.Fatal("the last way in was removed")
+	}
+
+	// A copy of her key whose counter is behind (a cloned authenticator):
+	// refused, and logged for the founder.
+	var stored float64
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, s *chromedp.Target) error {
+		res, err := cdp.Call(ctx, s, cdpwebauthn.GetCredentials, cdpwebauthn.GetCredentialsParams{AuthenticatorID: auth})
+		if err != nil || len(res.Credentials) != 1 {
+			return fmt.Errorf("credentials: %v, %v", res.Credentials, err)
+		}
+		c := *res.Credentials[0]
+		stored = c.SignCount
+		if _, err := cdp.Call(ctx, s, cdpwebauthn.RemoveCredential, cdpwebauthn.RemoveCredentialParams{AuthenticatorID: auth, CredentialID: c.CredentialID}); err != nil {
+			return err
+		}
+		// The same key, its counter back at 0. (cdproto's Credential always
+		// sends generateCmtgKeyOnNextOperation, which this authenticator
+		// refuses: the command is sent with only the fields it takes.)
+		type credential struct {
+			CredentialID         []byte `json:"credentialId"`
+			IsResidentCredential bool   `json:"isResidentCredential"`
+			RpID                 string `json:"rpId"`
+			PrivateKey           []byte `json:"privateKey"`
+			UserHandle           []byte `json:"userHandle"`
+			SignCount            int    `json:"signCount"`
+		}
+		addCredential := cdp.Command[struct {
+			AuthenticatorID cdpwebauthn.AuthenticatorID `json:"authenticatorId"`
+			Credential      credential                  `json:"credential"`
+		}, cdp.Empty]{Method: cdpwebauthn.CommandAddCredential}
+		_, err = cdp.Call(ctx, s, addCredential, struct {
+			AuthenticatorID cdpwebauthn.AuthenticatorID `json:"authenticatorId"`
+			Credential      credential                  `json:"credential"`
+		}{auth, credential{c.CredentialID, true, "localhost", c.PrivateKey, c.UserHandle, 0}})
+		return err
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if stored < 1 {
+		t.Fatalf("the authenticator's counter is %v after two logins", stored)
+	}
+	step("the cloned key is refused", chromedp.Navigate(ts.URL+"/login"), chromedp.Click(chromedp.ID("passkey-login-button")),
+		chromedp.WaitVisible(chromedp.Search(`//p[@id="passkey-login-error" and contains(., "looks copied")]`)))
+	if !strings.Contains(ts.logs.String(), "may have been cloned") {
+		t.Error("the cloned key was not logged")
+	}
 
 	// A taken address is said before any passkey is made.
 	step("a taken address", chromedp.Navigate(ts.URL+"/signup"), chromedp.SendKeys(chromedp.ID("passkey-signup-email"), "ada@example.com"),
