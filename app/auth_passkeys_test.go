@@ -156,6 +156,14 @@ func TestBrowserPasskeys(t *testing.T) {
 	checkHere("the second factor with a passkey")
 	step("use the passkey as the second factor",
 		chromedp.Click(chromedp.ID("passkey-mfa-button")), heading("Dashboard"))
+	// With two-factor still on, a passkey login itself (the user verified
+	// on the device) needs no second step.
+	step("a passkey login skips the second step", logOut, chromedp.Navigate(base+"/login"),
+		chromedp.Click(chromedp.ID("passkey-login-button")), heading("Dashboard"))
+	export, err := ts.db.ExportUser(context.Background(), ts.userID("ada@example.com"))
+	if err != nil || len(export.Passkeys) != 1 || export.Passkeys[0].Name != "Test laptop" || export.Passkeys[0].LastUsedAt == "" {
+		t.Fatalf("the export's passkeys: %+v, %v", export.Passkeys, err)
+	}
 
 	step("rename and remove it", chromedp.Navigate(base+"/settings/security#passkeys"), heading("Password and security"),
 		chromedp.Click(chromedp.Search(`//li[contains(., "Test laptop")]//summary[contains(., "Rename")]`)),
