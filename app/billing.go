@@ -394,15 +394,7 @@ func (s *Server) applySubscription(ctx context.Context, q db.Queries, row db.Sub
 		return applied, err
 	}
 	return applied, q.RecordAudit(ctx, db.AuditEntry{TeamID: row.TeamID, Actor: "Stripe", Action: db.AuditPlanChanged,
-		Detail: s.planName(before) + " → " + s.planName(after) + " (subscription " + row.Status + ", " + seatsText(row.Quantity) + ")"})
-}
-
-// seatsText is a number of seats in words: "1 seat", "4 seats".
-func seatsText(n int64) string {
-	if n <= 1 {
-		return "1 seat"
-	}
-	return strconv.FormatInt(n, 10) + " seats"
+		Detail: s.planName(before) + " → " + s.planName(after) + " (subscription " + row.Status + ", " + views.SeatsText(row.Quantity) + ")"})
 }
 
 // subscriptionRow converts Stripe's subscription into our row. A live one on

@@ -147,7 +147,7 @@ func (s *Server) syncSeats(ctx context.Context, teamID int64) (bool, error) {
 			return err
 		}
 		return q.RecordAudit(ctx, db.AuditEntry{TeamID: teamID, Actor: views.ProductName, Action: db.AuditSeatsChanged,
-			Detail: seatsText(sub.Quantity) + " → " + seatsText(row.Quantity) + ", prorated"})
+			Detail: views.SeatsText(sub.Quantity) + " → " + views.SeatsText(row.Quantity) + ", prorated"})
 	})
 	if err != nil {
 		return true, err

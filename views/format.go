@@ -18,10 +18,11 @@ func dateMinute(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UT
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
-// seatsText is a number of seats in words: "1 seat", "4 seats".
-func seatsText(n int) string {
-	if n == 1 {
+// SeatsText is a number of seats in words: "1 seat", "4 seats" (the pages,
+// and the audit log's lines).
+func SeatsText(n int64) string {
+	if n <= 1 {
 		return "1 seat"
 	}
-	return strconv.Itoa(n) + " seats"
+	return strconv.FormatInt(n, 10) + " seats"
 }
