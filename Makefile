@@ -5,7 +5,7 @@ export GOTOOLCHAIN := auto
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X skiff/app.Version=$(VERSION)
 
-.PHONY: run test build generate fmt vet lint clean bench vulncheck rename
+.PHONY: run test test-postgres build generate fmt vet lint clean bench vulncheck rename
 
 # The first build compiles every dependency, above all the pure-Go SQLite
 # (modernc.org/sqlite): minutes on a small machine (see the README). -v names
@@ -22,6 +22,11 @@ test:
 	go build -race -v ./...
 	@echo "--- testing: a line per package, each failing test in full, then the skipped tests"
 	go run .ci/gotest.go -race -count=1 ./...
+
+## test-postgres: the whole suite again, on a throw-away PostgreSQL server (tools/withpostgres); says so and passes without PostgreSQL's programs
+test-postgres:
+	@echo "--- compiling with the race detector, then testing on PostgreSQL:"
+	go run ./tools/withpostgres -- go run .ci/gotest.go -race -count=1 ./...
 
 ## build: a static binary in bin/skiff, plus bin/skiff-linux-amd64 and bin/skiff-linux-arm64
 build:

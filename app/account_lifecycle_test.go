@@ -81,9 +81,9 @@ func (ts *testServer) plantLegacyWaysIn(userID int64) string {
 		args []any
 	}{
 		{`INSERT INTO api_tokens (user_id, team_id, name, hash, prefix, created_at)
-			SELECT ?1, id, 'planted', ?2, 'skiff_xxxx', ?3 FROM teams WHERE owner_id = ?1 AND personal`, []any{userID, hash, time.Now().UTC()}},
+			SELECT ?1, id, 'planted', ?2, 'skiff_xxxx', ?3 FROM teams WHERE owner_id = ?1 AND personal = 1`, []any{userID, hash, time.Now().UTC()}},
 		{`UPDATE users SET totp_secret = 'JBSWY3DPEHPK3PXP' WHERE id = ?`, []any{userID}},
-		{`INSERT INTO recovery_codes (user_id, hash) VALUES (?, x'00')`, []any{userID}},
+		{`INSERT INTO recovery_codes (user_id, hash) VALUES (?, ?)`, []any{userID, []byte{0}}},
 		{`INSERT INTO identities (user_id, provider, provider_user_id, email, created_at) VALUES (?, 'github', 'planted-1', 'x@evil.example', ?)`, []any{userID, time.Now().UTC()}},
 	} {
 		if _, err := ts.db.Write.Exec(q.sql, q.args...); err != nil {
@@ -375,7 +375,11 @@ func TestStolenSessionCannotAddAWayIn(t *testing.T) {
 	sso := ts.newClient()
 	wantRedirect(t, sso.oauth("oidc", f.code(fakeAccount{ID: "sub-1", Email: "sso@example.com", Verified: true})), "/dashboard")
 	stale := sso.steal()
-	if _, err := ts.db.Write.Exec(`UPDATE sessions SET data = json_set(data, '$.v.auth_at.v', ?)`, time.Now().Add(-11*time.Minute).Unix()); err != nil {
+	backdate := `UPDATE sessions SET data = json_set(data, '$.v.auth_at.v', ?)`
+	if ts.db.Postgres() {
+		backdate = `UPDATE sessions SET data = convert_to(jsonb_set(convert_from(data, 'UTF8')::jsonb, '{v,auth_at,v}', to_jsonb(?::bigint))::text, 'UTF8')`
+	}
+	if _, err := ts.db.Write.Exec(backdate, time.Now().Add(-11*time.Minute).Unix()); err != nil {
 		t.Fatal(err)
 	}
 	res := stale.post("/settings/tokens", url.Values{"name": {"backdoor"}})
@@ -565,11 +569,24 @@ func TestConcurrentGuessesGetOnlyTheLimit(t *testing.T) {
 		res := ada.post("/settings/tokens", url.Values{"name": {"one more"}, "current_password": {testPassword}})
 		wantStatus(t, res, http.StatusUnprocessableEntity)
 		wantBody(t, res, "the most an account may hold")
-		// One request budget per user, whichever token is used.
-		ada.post("/settings/tokens/1/revoke", nil)
-		a, b := ada.newToken("a"), ""
-		ada.post("/settings/tokens/2/revoke", nil)
-		b = ada.newToken("b")
+		// One request budget per user, whichever token is used. (Ids are
+		// read, not assumed: on Postgres a transaction run again after a
+		// conflict has used up an id.)
+		var ids []int64
+		rows, err := ts.db.Read.Query(`SELECT id FROM api_tokens ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id int64
+			rows.Scan(&id)
+			ids = append(ids, id)
+		}
+		rows.Close()
+		ada.post(fmt.Sprintf("/settings/tokens/%d/revoke", ids[0]), nil)
+		a := ada.newToken("a")
+		ada.post(fmt.Sprintf("/settings/tokens/%d/revoke", ids[1]), nil)
+		b := ada.newToken("b")
 		for _, tok := range []string{a, b, a, b} {
 			wantStatus(t, first(ts.api("GET", "/api/v1/me", tok, "")), http.StatusOK)
 		}
@@ -582,11 +599,18 @@ func TestConcurrentGuessesGetOnlyTheLimit(t *testing.T) {
 // sessionDeadline returns when the server expires the user's session.
 func (ts *testServer) sessionDeadline(userID int64) time.Time {
 	ts.t.Helper()
-	var expiry float64
-	if err := ts.db.Read.QueryRow(`SELECT expiry FROM sessions WHERE json_extract(data, '$.v.user_id.v') = ?`, userID).Scan(&expiry); err != nil {
+	var expiry any
+	if err := ts.db.Read.QueryRow(`SELECT expiry FROM sessions WHERE `+ts.db.SessionField("user_id")+` = ?`, db.SessionKey(userID)).Scan(&expiry); err != nil {
 		ts.t.Fatal(err)
 	}
-	return time.Unix(int64((expiry-2440587.5)*86400), 0) // a Julian day
+	switch e := expiry.(type) {
+	case float64: // sqlite3store: a Julian day
+		return time.Unix(int64((e-2440587.5)*86400), 0)
+	case time.Time: // postgresstore
+		return e
+	}
+	ts.t.Fatalf("expiry of type %T", expiry)
+	return time.Time{}
 }
 
 // TestBrowserSessionStaysShortAfterRenewal: a login on a shared computer

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"database/sql"
 	"errors"
 	"net/http"
 	"strings"
@@ -105,12 +104,7 @@ func (s *Server) handleSessionRevoke(w http.ResponseWriter, r *http.Request) err
 
 // handleSessionRevokeOthers handles "POST /settings/sessions/revoke-others".
 func (s *Server) handleSessionRevokeOthers(w http.ResponseWriter, r *http.Request) error {
-	var n int
-	err := s.db.Tx(r.Context(), func(tx *sql.Tx) error {
-		var err error
-		n, err = db.Q(tx).RevokeOtherUserSessions(r.Context(), s.currentUser(r).ID, state(r).sid)
-		return err
-	})
+	n, err := s.db.RevokeOtherUserSessions(r.Context(), s.currentUser(r).ID, state(r).sid)
 	if err != nil {
 		return err
 	}

@@ -160,8 +160,7 @@ func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	u := s.currentUser(r)
-	err = s.db.Tx(r.Context(), func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	err = s.db.Tx(r.Context(), func(q db.Queries) error {
 		t, err := q.RevokeAPIToken(r.Context(), u.ID, id)
 		if err != nil {
 			return err // db.ErrNotFound for someone else's

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"net/http"
 	"net/url"
@@ -232,8 +231,7 @@ func (s *Server) setUserDisabled(w http.ResponseWriter, r *http.Request, disable
 			Message: "Ask another admin to disable your account."}
 	}
 	var email string
-	err = s.db.Tx(r.Context(), func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	err = s.db.Tx(r.Context(), func(q db.Queries) error {
 		u, err := q.UserByID(r.Context(), id)
 		if err != nil {
 			return err

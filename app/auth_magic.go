@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"net/http"
 
@@ -55,8 +54,7 @@ func (s *Server) sendMagicLink(ctx context.Context, email string) error {
 	case !s.cfg.MagicLinkSignup:
 		return nil
 	}
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	err = s.db.Tx(ctx, func(q db.Queries) error {
 		link, err := s.issueToken(ctx, q, db.PurposeMagicLink, user, email)
 		if err != nil {
 			return err
@@ -100,8 +98,7 @@ func (s *Server) handleMagicConfirmPost(w http.ResponseWriter, r *http.Request) 
 		return s.linkFailed(w, r, db.PurposeMagicLink, err)
 	}
 	var p proven
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	err = s.db.Tx(ctx, func(q db.Queries) error {
 		if _, err := q.ConsumeToken(ctx, t.Hash, db.PurposeMagicLink); err != nil {
 			return err
 		}

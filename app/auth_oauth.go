@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -295,7 +294,7 @@ func (s *Server) oauthLink(r *http.Request, op *oauthProvider, flow oauthFlow, w
 	if flow.current != nil {
 		err = s.userTx(r, resolve)
 	} else {
-		err = s.db.Tx(r.Context(), func(tx *sql.Tx) error { return resolve(db.Q(tx)) })
+		err = s.db.Tx(r.Context(), resolve)
 	}
 	switch {
 	case errors.Is(err, errSessionEnded), errors.Is(err, errAccountDisabled):

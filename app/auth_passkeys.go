@@ -1,7 +1,6 @@
 package app
 
 import (
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"io"
@@ -454,8 +453,7 @@ func (s *Server) handlePasskeySignup(w http.ResponseWriter, r *http.Request) (an
 		return nil, s.passkeyRefused(r, err)
 	}
 	var u db.User
-	err = s.db.Tx(r.Context(), func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	err = s.db.Tx(r.Context(), func(q db.Queries) error {
 		var err error
 		if u, err = q.CreateUser(r.Context(), p.Email, "", false); err != nil {
 			return err

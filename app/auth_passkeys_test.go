@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	cdppage "github.com/chromedp/cdproto/page"
@@ -378,7 +379,7 @@ func TestBrowserPasskeyAttacks(t *testing.T) {
 		t.Fatalf("an answer signed on %s: %d %s, want 400", otherURL, res.StatusCode, res.body)
 	}
 	// 4. A disabled account's passkey: refused like its password.
-	if _, err := ts.db.Write.Exec(`UPDATE users SET disabled_at = datetime('now') WHERE email = 'bob@example.com'`); err != nil {
+	if _, err := ts.db.Write.Exec(`UPDATE users SET disabled_at = ? WHERE email = 'bob@example.com'`, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	step("back on the site", chromedp.Navigate(ts.URL+"/login"), heading("Log in"))

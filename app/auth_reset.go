@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"net/http"
 	"time"
@@ -50,8 +49,7 @@ func (s *Server) sendResetLink(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	err = s.db.Tx(ctx, func(q db.Queries) error {
 		link, err := s.issueToken(ctx, q, db.PurposeResetPassword, &u, u.Email)
 		if err != nil {
 			return err
@@ -115,8 +113,7 @@ func (s *Server) handleResetPost(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	err = s.db.Tx(ctx, func(q db.Queries) error {
 		if _, err := q.ConsumeToken(ctx, t.Hash, db.PurposeResetPassword); err != nil {
 			return err
 		}

@@ -2,12 +2,12 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"net/http"
 	"time"
 
+	"github.com/alexedwards/scs/postgresstore"
 	"github.com/alexedwards/scs/sqlite3store"
 	"github.com/alexedwards/scs/v2"
 
@@ -64,7 +64,23 @@ func newSessionManager(cfg Config, store scs.Store) *scs.SessionManager {
 // lookup happens on every request that carries a cookie).
 type sessionStore struct {
 	db    *db.DB
-	write *sqlite3store.SQLite3Store
+	write sessionWriter
+}
+
+// sessionWriter is scs's store for the engine: sqlite3store or postgresstore.
+type sessionWriter interface {
+	Commit(token string, b []byte, expiry time.Time) error
+	Delete(token string) error
+	StopCleanup()
+}
+
+// newSessionWriter returns scs's store for d's engine, deleting expired
+// sessions every 30 minutes.
+func newSessionWriter(d *db.DB) sessionWriter {
+	if d.Postgres() {
+		return postgresstore.NewWithCleanupInterval(d.Write, 30*time.Minute)
+	}
+	return sqlite3store.NewWithCleanupInterval(d.Write, 30*time.Minute)
 }
 
 func (s sessionStore) Find(token string) ([]byte, bool, error) {
@@ -150,8 +166,7 @@ func (s *Server) completeSession(r *http.Request, u db.User, remember bool) erro
 	}
 	sid := base64.RawURLEncoding.EncodeToString(randomBytes(16))
 	device, ip := deviceName(r.UserAgent()), s.clientIP(r)
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	err := s.db.Tx(ctx, func(q db.Queries) error {
 		if err := q.RecordLogin(ctx, u.ID); err != nil {
 			return err
 		}
@@ -220,8 +235,7 @@ func (s *Server) userTx(r *http.Request, fn func(q db.Queries) error) error {
 	ctx := r.Context()
 	u := s.currentUser(r)
 	epoch := s.sessions.GetInt64(ctx, sessionAuthEpoch)
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	return s.db.Tx(ctx, func(q db.Queries) error {
 		ok, err := q.SessionValid(ctx, u.ID, epoch, state(r).sid)
 		if err != nil {
 			return err

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"database/sql"
 	"errors"
 	"net/http"
 
@@ -49,8 +48,7 @@ func (s *Server) handleSignupPost(w http.ResponseWriter, r *http.Request) error 
 	}
 	// The account and its verification mail are one transaction.
 	var u db.User
-	err = s.db.Tx(r.Context(), func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	err = s.db.Tx(r.Context(), func(q db.Queries) error {
 		var err error
 		if u, err = q.CreateUser(r.Context(), f.Email, hash, false); err != nil {
 			return err

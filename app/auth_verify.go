@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"net/http"
 	"time"
@@ -69,8 +68,7 @@ func (s *Server) handleVerifyEmailPost(w http.ResponseWriter, r *http.Request) e
 	ctx := r.Context()
 	var p proven
 	var reset string
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	err = s.db.Tx(ctx, func(q db.Queries) error {
 		if _, err := q.ConsumeToken(ctx, t.Hash, db.PurposeVerifyEmail); err != nil {
 			return err
 		}
@@ -227,7 +225,7 @@ func (s *Server) handleVerifyResend(w http.ResponseWriter, r *http.Request) erro
 	if err := s.mailLimit(r, u.Email); err != nil {
 		return err
 	}
-	err := s.db.Tx(r.Context(), func(tx *sql.Tx) error { return s.queueVerification(r.Context(), db.Q(tx), *u) })
+	err := s.db.Tx(r.Context(), func(q db.Queries) error { return s.queueVerification(r.Context(), q, *u) })
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -362,7 +361,7 @@ func (s *Server) applyCheckoutReturn(r *http.Request, teamID int64, customerID, 
 		return checkoutConfirming
 	}
 	row := s.subscriptionRow(sub, teamID, customerID, sub.Created)
-	if err := s.db.Tx(ctx, func(tx *sql.Tx) error { _, err := s.applySubscription(ctx, db.Q(tx), row); return err }); err != nil {
+	if err := s.db.Tx(ctx, func(q db.Queries) error { _, err := s.applySubscription(ctx, q, row); return err }); err != nil {
 		s.log.Error("checkout return: apply subscription; the webhook will apply it", "subscription", sub.ID, "err", err, "request_id", state(r).id)
 		return checkoutConfirming
 	}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -141,8 +140,7 @@ func (s *Server) syncSeats(ctx context.Context, teamID int64) (bool, error) {
 	// (created now) still applies, and an older event delivered late that
 	// carries the old quantity is corrected by the next pass.
 	row := s.subscriptionRow(updated, teamID, sub.CustomerID, sub.Version)
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	err = s.db.Tx(ctx, func(q db.Queries) error {
 		if _, err := q.ApplySubscription(ctx, row); err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -51,7 +50,7 @@ func (s *Server) syncStripe(ctx context.Context) (int, error) {
 				version = max(version, old.Version)
 			}
 			row := s.subscriptionRow(sub, teamID, customerID, version)
-			if err := s.db.Tx(ctx, func(tx *sql.Tx) error { _, err := s.applySubscription(ctx, db.Q(tx), row); return err }); err != nil {
+			if err := s.db.Tx(ctx, func(q db.Queries) error { _, err := s.applySubscription(ctx, q, row); return err }); err != nil {
 				return n, err
 			}
 			n++

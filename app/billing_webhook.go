@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,8 +77,7 @@ func (s *Server) receiveStripeEvent(w http.ResponseWriter, r *http.Request) erro
 	ctx := r.Context()
 	// The event and all its effects commit together, or not at all.
 	var effect eventEffect
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		btx := db.Q(tx)
+	err = s.db.Tx(ctx, func(btx db.Queries) error {
 		if err := btx.RecordEvent(ctx, event.ID, string(event.Type), event.Created, body); err != nil {
 			return err
 		}

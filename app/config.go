@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"skiff/db"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ type Config struct {
 	Addr              string   // ADDR: where the HTTP server listens
 	BaseURL           *url.URL // BASE_URL: the public origin, used for links and cookie security
 	DatabasePath      string   // DATABASE_PATH: the SQLite file
+	DatabaseURL       string   // DATABASE_URL: postgres://...: PostgreSQL instead of the SQLite file
 	Env               string   // APP_ENV: "development" or "production"
 	TrustProxyHeaders bool     // TRUST_PROXY_HEADERS: read the client IP from X-Forwarded-For
 	// TRUSTED_PROXIES: the addresses whose X-Forwarded-For is believed
@@ -153,10 +155,22 @@ func (e env) get(key, def string) string {
 	return def
 }
 
+// Database is what db.Open takes: DATABASE_URL when set, else DATABASE_PATH.
+func (c Config) Database() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	return c.DatabasePath
+}
+
+// Postgres reports whether the database is PostgreSQL (DATABASE_URL).
+func (c Config) Postgres() bool { return c.DatabaseURL != "" }
+
 // loadServer reads where and how the server runs.
 func (c *Config) loadServer(e env) error {
 	c.Addr = e.get("ADDR", "localhost:8080")
 	c.DatabasePath = e.get("DATABASE_PATH", "data/skiff.db")
+	c.DatabaseURL = e.get("DATABASE_URL", "")
 	c.Env = e.get("APP_ENV", "development")
 	c.LogLevel = e.get("LOG_LEVEL", "info")
 	c.PprofAddr = e.get("PPROF_ADDR", "")
@@ -334,7 +348,11 @@ func (c Config) validateServer() error {
 		return fmt.Errorf("config: BASE_URL must use https:// when APP_ENV=production, got %q", c.BaseURL)
 	case c.Addr == "":
 		return errors.New("config: ADDR must not be empty")
-	case c.DatabasePath == "" || strings.ContainsAny(c.DatabasePath, "?#"):
+	case c.DatabaseURL != "" && !db.IsPostgres(c.DatabaseURL):
+		return errors.New("config: DATABASE_URL must be a PostgreSQL URL, postgres://user:password@host:5432/name (leave it empty for the SQLite file at DATABASE_PATH)")
+	case c.DatabaseURL != "" && c.BackupDir != "":
+		return errors.New("config: BACKUP_DIR snapshots the SQLite file; with DATABASE_URL, back PostgreSQL up with pg_dump or your provider's backups (see the README), and leave BACKUP_DIR empty")
+	case c.DatabaseURL == "" && (c.DatabasePath == "" || strings.ContainsAny(c.DatabasePath, "?#")):
 		return fmt.Errorf("config: DATABASE_PATH must be a file path without '?' or '#', got %q", c.DatabasePath)
 	case c.PprofAddr != "" && !isLoopback(c.PprofAddr):
 		return fmt.Errorf("config: PPROF_ADDR must be a loopback address such as 127.0.0.1:6060 (the profiler must never be public), got %q", c.PprofAddr)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"skiff/db"
+	"skiff/db/dbtest"
 )
 
 func TestConcurrentSignups(t *testing.T) {
@@ -135,6 +136,7 @@ func TestMigrationsAreRecordedOnce(t *testing.T) {
 // the sqlite3 shell or `skiff stripe-sync` would) is seen within a moment
 // (db.readCache checks every 100 ms).
 func TestCachedReadsSeeOtherWriters(t *testing.T) {
+	dbtest.SQLiteOnly(t, "the read cache is off on PostgreSQL")
 	ts := newTestServer(t)
 	c := ts.newClient()
 	c.signup("ada@example.com")
@@ -162,6 +164,7 @@ func TestCachedReadsSeeOtherWriters(t *testing.T) {
 // another connection is seen by the very next request, every time (with the
 // cache on it would wait for the next data_version check).
 func TestCacheOffReadsSQLite(t *testing.T) {
+	dbtest.SQLiteOnly(t, "the read cache is off on PostgreSQL")
 	ts := newTestServer(t, func(c *testSetup) { c.ReadCache = false })
 	c := ts.newClient()
 	c.signup("ada@example.com")

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,17 +13,14 @@ import (
 func (ts *testServer) dbSnapshot() string {
 	ts.t.Helper()
 	var b strings.Builder
-	tables, err := ts.db.Read.Query(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+	tables, err := ts.db.Tables(context.Background())
 	if err != nil {
 		ts.t.Fatal(err)
 	}
 	var names []string
-	for tables.Next() {
-		var n string
-		tables.Scan(&n)
-		names = append(names, n)
+	for _, tb := range tables {
+		names = append(names, tb.Name)
 	}
-	tables.Close()
 	for _, n := range names {
 		rows, err := ts.db.Read.Query(`SELECT * FROM "` + n + `" ORDER BY 1`)
 		if err != nil {

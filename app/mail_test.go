@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -433,8 +432,8 @@ func TestOutboxRetriesOnSchedule(t *testing.T) {
 	if _, err := database.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	err = database.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := db.Q(tx).EnqueueEmail(ctx, db.Email{To: "ada@example.com", Subject: "Hello", Text: "t", HTML: "h"})
+	err = database.Tx(ctx, func(q db.Queries) error {
+		_, err := q.EnqueueEmail(ctx, db.Email{To: "ada@example.com", Subject: "Hello", Text: "t", HTML: "h"})
 		return err
 	})
 	if err != nil {

@@ -14,6 +14,9 @@ import (
 
 // backupOrRestore runs `skiff backup PATH` and `skiff restore PATH`.
 func backupOrRestore(ctx context.Context, cmd, path string, cfg Config, stdout io.Writer) error {
+	if cfg.Postgres() {
+		return fmt.Errorf("%s: DATABASE_URL is set: %w", cmd, db.ErrBackupPostgres)
+	}
 	if cmd == "backup" {
 		if err := databaseExists(cfg); err != nil {
 			return err
@@ -56,6 +59,9 @@ func backupOrRestore(ctx context.Context, cmd, path string, cfg Config, stdout i
 // of that would say "integrity check ok". Run as another user or without the
 // service's environment, the path is usually the wrong one.
 func databaseExists(cfg Config) error {
+	if cfg.Postgres() {
+		return nil // a database server, not a path that may be the wrong one
+	}
 	info, err := os.Stat(cfg.DatabasePath)
 	if errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("no database at %s: set DATABASE_PATH to the server's (the systemd unit sets /var/lib/skiff/skiff.db; see the README, Backups)", cfg.DatabasePath)

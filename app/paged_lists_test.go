@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"fmt"
 	"html"
 	"net/http"
@@ -74,10 +73,10 @@ func userID(t *testing.T, ts *testServer, email string) int64 {
 func addSessions(t *testing.T, ts *testServer, userID int64, n int) []string {
 	t.Helper()
 	var ids []string
-	err := ts.db.Tx(context.Background(), func(tx *sql.Tx) error {
+	err := ts.db.Tx(context.Background(), func(q db.Queries) error {
 		for i := range n {
 			sid := "s" + rand.Text()
-			if _, err := db.Q(tx).StartUserSession(context.Background(), sid, userID, fmt.Sprintf("Browser %d on Linux", i), "10.0.0.1"); err != nil {
+			if _, err := q.StartUserSession(context.Background(), sid, userID, fmt.Sprintf("Browser %d on Linux", i), "10.0.0.1"); err != nil {
 				return err
 			}
 			ids = append(ids, sid)

@@ -92,7 +92,7 @@ func runMigrate(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	defer database.Close()
 	// A log line like the server's (JSON in production), not a plain one:
 	// the unit runs this before each start, into the same journal.
-	logger.Info("database is up to date", "path", cfg.DatabasePath, "migrations_applied", len(applied))
+	logger.Info("database is up to date", "database", database.Target(), "migrations_applied", len(applied))
 	return nil
 }
 
@@ -134,15 +134,18 @@ func runStripeCommand(ctx context.Context, cmd string, cfg Config, logger *slog.
 // runServe is `skiff serve`: it holds the database's lock, opens it and
 // serves until ctx ends.
 func runServe(ctx context.Context, cfg Config, logger *slog.Logger) error {
-	// One server per database; restore checks the same lock.
-	unlock, err := db.LockFile(cfg.DatabasePath)
-	if errors.Is(err, db.ErrLocked) {
-		return fmt.Errorf("another skiff is already serving %s", cfg.DatabasePath)
+	// One server per SQLite file; restore checks the same lock. Several
+	// instances share a PostgreSQL database.
+	if !cfg.Postgres() {
+		unlock, err := db.LockFile(cfg.DatabasePath)
+		if errors.Is(err, db.ErrLocked) {
+			return fmt.Errorf("another skiff is already serving %s", cfg.DatabasePath)
+		}
+		if err != nil {
+			return err
+		}
+		defer unlock()
 	}
-	if err != nil {
-		return err
-	}
-	defer unlock()
 	database, _, err := openDatabase(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -158,7 +161,7 @@ func runServe(ctx context.Context, cfg Config, logger *slog.Logger) error {
 // openDatabase opens the database, applies pending migrations (returning
 // their names) and rewrites stored addresses into their normal form.
 func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger) (*db.DB, []string, error) {
-	database, err := db.Open(ctx, cfg.DatabasePath)
+	database, err := db.Open(ctx, cfg.Database())
 	if err != nil {
 		return nil, nil, err
 	}

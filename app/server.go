@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/alexedwards/scs/sqlite3store"
 	"github.com/alexedwards/scs/v2"
 	"github.com/go-webauthn/webauthn/webauthn"
 	stripeclient "github.com/stripe/stripe-go/v76/client"
@@ -75,7 +74,7 @@ func NewServer(ctx context.Context, cfg Config, database *db.DB, logger *slog.Lo
 		plans:       newPlans(cfg.Stripe),
 		store: sessionStore{
 			db:    database,
-			write: sqlite3store.NewWithCleanupInterval(database.Write, 30*time.Minute),
+			write: newSessionWriter(database),
 		},
 		loginIPLimiter:     newRateLimiter(cfg.Limits.LoginPerIP, 100_000),
 		loginFailLimiter:   newRateLimiter(cfg.Limits.LoginFailsPerUser, 100_000),

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -29,8 +28,7 @@ import (
 // any team that is not theirs), one whose role no longer allows o.Action a
 // 403, and nothing is changed.
 func (s *Server) teamTx(ctx context.Context, o owner, change func(q db.Queries, me db.Team, e *db.AuditEntry) error) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	return s.db.Tx(ctx, func(q db.Queries) error {
 		_, team, err := q.Membership(ctx, o.Team.UserID(), o.Team.TeamID())
 		if err != nil {
 			return err

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"net/http"
 	"net/url"
@@ -270,8 +269,7 @@ func (s *Server) handleInvitationAccept(w http.ResponseWriter, r *http.Request) 
 	}
 	var sc db.Scope
 	var inv db.Invitation
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	err := s.db.Tx(ctx, func(q db.Queries) error {
 		var err error
 		sc, inv, err = q.AcceptInvitation(ctx, hash, u.ID, u.Email, func(teamID int64) (int, error) {
 			plan, err := s.planOf(ctx, teamID)

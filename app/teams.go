@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"net/http"
 	"strconv"
@@ -178,8 +177,7 @@ func (s *Server) handleTeamCreate(w http.ResponseWriter, r *http.Request) error 
 	// creations at once cannot both take the last team.
 	limit := s.cfg.Limits.MaxOwnedTeams
 	var team db.Scope
-	err := s.db.Tx(r.Context(), func(tx *sql.Tx) error {
-		q := db.Q(tx)
+	err := s.db.Tx(r.Context(), func(q db.Queries) error {
 		owned, err := q.CountOwnedTeams(r.Context(), u.ID, limit)
 		if err != nil {
 			return err

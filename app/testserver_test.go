@@ -10,13 +10,13 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"skiff/db"
+	"skiff/db/dbtest"
 )
 
 // testServer is the real handler on a real HTTP server with a real SQLite file.
@@ -58,8 +58,16 @@ func withSMTP(sink *smtpSink) testOption {
 // withDevMailbox uses the development mailbox instead of SMTP.
 func withDevMailbox() testOption { return func(c *testSetup) { c.devMailbox = true } }
 
-// withDB uses an existing database file (to test a restart).
-func withDB(path string) testOption { return func(c *testSetup) { c.DatabasePath = path } }
+// withDB uses an existing database (to test a restart): a file path, or a
+// postgres:// URL.
+func withDB(target string) testOption {
+	return func(c *testSetup) {
+		c.DatabaseURL, c.DatabasePath = "", target
+		if db.IsPostgres(target) {
+			c.DatabaseURL, c.DatabasePath = target, "data/skiff.db"
+		}
+	}
+}
 
 func newTestServer(t testing.TB, opts ...testOption) *testServer {
 	t.Helper()
@@ -75,7 +83,7 @@ func newTestServerOn(t testing.TB, ln net.Listener, opts ...testOption) *testSer
 		t.Fatal(err)
 	}
 	setup := testSetup{Config: defaults}
-	setup.DatabasePath = filepath.Join(t.TempDir(), "skiff.db")
+	withDB(dbtest.Target(t))(&setup)
 	setup.LogLevel = "debug"
 	for _, o := range opts {
 		o(&setup)
@@ -110,7 +118,7 @@ func newTestServerOn(t testing.TB, ln net.Listener, opts ...testOption) *testSer
 	}
 
 	ctx := context.Background()
-	database, err := db.Open(ctx, cfg.DatabasePath)
+	database, err := db.Open(ctx, cfg.Database())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +142,7 @@ func newTestServerOn(t testing.TB, ln net.Listener, opts ...testOption) *testSer
 	workCtx, stopWork := context.WithCancel(context.Background())
 	srv.Start(workCtx)
 	hs.Config.Handler = srv
-	ts := &testServer{Server: hs, t: t, srv: srv, db: database, dbPath: cfg.DatabasePath, logs: logs, smtp: sink, stopWork: stopWork}
+	ts := &testServer{Server: hs, t: t, srv: srv, db: database, dbPath: cfg.Database(), logs: logs, smtp: sink, stopWork: stopWork}
 	t.Cleanup(ts.stop)
 	return ts
 }
@@ -142,6 +150,14 @@ func newTestServerOn(t testing.TB, ln net.Listener, opts ...testOption) *testSer
 // stop closes the server and its database; safe to call twice.
 func (ts *testServer) stop() {
 	ts.once.Do(func() {
+		if ts.t.Failed() {
+			// What the server logged as errors is usually why.
+			for _, line := range strings.Split(ts.logs.String(), "\n") {
+				if strings.Contains(line, "level=ERROR") {
+					ts.t.Log("server: " + line)
+				}
+			}
+		}
 		ts.Server.Close()
 		ts.stopWork()
 		ts.srv.Close()

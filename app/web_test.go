@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"skiff/db"
+	"skiff/db/dbtest"
 	"skiff/views"
 )
 
@@ -246,9 +247,13 @@ func TestReadyz(t *testing.T) {
 	wantStatus(t, res, http.StatusOK)
 	wantBody(t, res, `"ready"`)
 	// A pending migration makes the server not ready.
-	ts.db.Write.Exec(`DELETE FROM schema_migrations WHERE name = '0001_init.sql'`)
+	first := "0001_init.sql"
+	if ts.db.Postgres() {
+		first = "0020_schema.sql"
+	}
+	ts.db.Write.Exec(`DELETE FROM schema_migrations WHERE name = ?`, first)
 	wantStatus(t, c.get("/readyz"), http.StatusServiceUnavailable)
-	ts.db.Write.Exec(`INSERT INTO schema_migrations (name, applied_at) VALUES ('0001_init.sql', '2026-01-01 00:00:00')`)
+	ts.db.Write.Exec(`INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, first, time.Now())
 	wantStatus(t, c.get("/readyz"), http.StatusOK)
 	// So does a database that cannot be written.
 	ts.db.Write.Close()
@@ -256,6 +261,7 @@ func TestReadyz(t *testing.T) {
 }
 
 func TestScheduledBackupsKeepTheNewest(t *testing.T) {
+	dbtest.SQLiteOnly(t, "BACKUP_DIR snapshots the SQLite file")
 	dir := t.TempDir()
 	ts := newTestServer(t, func(c *testSetup) { c.BackupDir, c.BackupKeep = dir, 2 })
 	ts.newClient().signup("ada@example.com")

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"errors"
+	"strconv"
 )
 
 // Export is everything Skiff keeps about one user, for GET /settings/export.
@@ -290,7 +291,7 @@ func (q Queries) DeleteUser(ctx context.Context, id int64, email string) error {
 			return ErrOwnsSharedTeam
 		}
 		if _, err := q.writer.ExecContext(ctx, `
-			DELETE FROM sessions WHERE json_extract(data, '$.v.user_id.v') = ? OR json_extract(data, '$.v.mfa_user_id.v') = ?`, id, id); err != nil {
+			DELETE FROM sessions WHERE `+q.sessionField("user_id")+` = ?1 OR `+q.sessionField("mfa_user_id")+` = ?1`, strconv.FormatInt(id, 10)); err != nil {
 			return err
 		}
 		if _, err := q.writer.ExecContext(ctx, `DELETE FROM emails WHERE to_addr = ? AND status <> 'pending'`, email); err != nil {

@@ -65,7 +65,7 @@ var adminUserColumns = `u.id, u.email, u.created_at, u.email_verified_at IS NOT 
 
 // personalSubscription picks the subscription deciding the plan of the
 // personal team of the user u.
-var personalSubscription = fmt.Sprintf(currentSubscriptionOf, "(SELECT id FROM teams WHERE owner_id = u.id AND personal)")
+var personalSubscription = fmt.Sprintf(currentSubscriptionOf, "(SELECT id FROM teams WHERE owner_id = u.id AND personal = 1)")
 
 // AdminUsersNewest returns a page of users, the newest first: at most limit
 // of those with an id below before (0: from the newest).
@@ -87,9 +87,11 @@ func (q Queries) AdminUsersByEmail(ctx context.Context, prefix, after string, li
 	// Every address that starts with prefix sorts at or after it and before
 	// prefix followed by the last character Unicode has.
 	end := prefix + "\U0010FFFF"
+	e := q.emailKey("u.email")
 	return scanAdminUsers(q.reader.QueryContext(ctx, `
 		SELECT `+adminUserColumns+`
-		WHERE u.email >= ? AND u.email < ? AND u.email > ? ORDER BY u.email LIMIT ?`, prefix, end, after, limit))
+		WHERE `+e+` >= `+q.emailKey("?")+` AND `+e+` < `+q.emailKey("?")+` AND `+e+` > `+q.emailKey("?")+`
+		ORDER BY `+e+` LIMIT ?`, prefix, end, after, limit))
 }
 
 // AdminUserByID returns the user with that id as the admin's list shows
@@ -113,24 +115,15 @@ func scanAdminUsers(rows *sql.Rows, err error) ([]AdminUser, error) {
 	var out []AdminUser
 	for rows.Next() {
 		var a AdminUser
-		var lastSeen sql.NullString // an expression has no declared type, so no automatic time
+		var lastSeen expressionTime
 		if err := rows.Scan(&a.ID, &a.Email, &a.CreatedAt, &a.Verified, &lastSeen, &a.Disabled, &a.Plan, &a.SubStatus); err != nil {
 			return nil, err
 		}
-		if lastSeen.Valid {
-			t, err := time.Parse(storedTime, lastSeen.String)
-			if err != nil {
-				return nil, err
-			}
-			a.LastSeen = sql.NullTime{Time: t, Valid: true}
-		}
+		a.LastSeen = sql.NullTime(lastSeen)
 		out = append(out, a)
 	}
 	return out, rows.Err()
 }
-
-// storedTime is how the driver writes a time.Time (_time_format=sqlite).
-const storedTime = "2006-01-02 15:04:05.999999999-07:00"
 
 // TotalUsers returns how many accounts exist, from signups_by_day: a row a
 // day since the first signup, not a row a user.

@@ -93,7 +93,7 @@ func (q Queries) APITokensPage(ctx context.Context, userID, before int64, limit 
 	return out, rows.Err()
 }
 
-const apiTokenColumns = `a.id, a.user_id, a.team_id, CASE WHEN t.personal THEN 'Personal' ELSE t.name END,
+const apiTokenColumns = `a.id, a.user_id, a.team_id, CASE WHEN t.personal = 1 THEN 'Personal' ELSE t.name END,
 	a.name, a.prefix, a.expires_at, a.last_used_at, a.created_at
 	FROM api_tokens a JOIN teams t ON t.id = a.team_id`
 

@@ -100,7 +100,7 @@ func (q Queries) forgetInAuditLogs(ctx context.Context, userID int64, email stri
 		UPDATE audit_log SET subject = ?1
 		WHERE team_id IN (SELECT team_id FROM memberships WHERE user_id = ?2
 		                  UNION SELECT team_id FROM audit_log WHERE actor_id = ?2 AND action = '`+AuditMemberJoined+`')
-		  AND subject = ?3 COLLATE NOCASE
+		  AND `+q.equalFold("subject", "?3")+`
 		  AND action IN ('`+AuditMemberInvited+`', '`+AuditInvitationResent+`', '`+AuditInvitationRevoked+`')`,
 		DeletedAccount, userID, email)
 	return err

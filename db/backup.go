@@ -17,6 +17,9 @@ import (
 // checks the copy with PRAGMA integrity_check. path must not exist yet. A
 // missing folder is created 0700, and the snapshot is 0600.
 func (d *DB) Backup(ctx context.Context, path string) error {
+	if d.pg {
+		return ErrBackupPostgres
+	}
 	if err := mkdirOwnerOnly(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
@@ -30,7 +33,7 @@ func (d *DB) Backup(ctx context.Context, path string) error {
 		}
 		return fmt.Errorf("backup: %w", err)
 	}
-	if err := vacuumInto(ctx, d.path, path); err != nil {
+	if err := vacuumInto(ctx, d.target, path); err != nil {
 		os.Remove(path)
 		return fmt.Errorf("backup: %w", err)
 	}
@@ -225,12 +228,29 @@ func PruneBackups(dir string, keep int) ([]string, error) {
 	return removed, nil
 }
 
+// ErrBackupPostgres: a PostgreSQL database is backed up by its server's own
+// tools (pg_dump, or the provider's backups), not by Skiff.
+var ErrBackupPostgres = errors.New("backup: this database is PostgreSQL; back it up with pg_dump or your provider's backups (see the README)")
+
 var errProbe = errors.New("probe")
 
 // CheckWritable takes the write lock and lets it go, proving the database
-// accepts writes (not read-only, not locked by another process).
+// accepts writes (not read-only, not locked by another process). On
+// Postgres it begins a write transaction and asks the server whether it may
+// write (a standby, or a server in read-only mode, may not).
 func (d *DB) CheckWritable(ctx context.Context) error {
-	err := d.Tx(ctx, func(*sql.Tx) error { return errProbe })
+	err := d.Tx(ctx, func(q Queries) error {
+		if q.pg {
+			var ro string
+			if err := q.writer.QueryRowContext(ctx, `SHOW transaction_read_only`).Scan(&ro); err != nil {
+				return err
+			}
+			if ro != "off" {
+				return errors.New("db: the PostgreSQL server accepts no writes (transaction_read_only is on)")
+			}
+		}
+		return errProbe
+	})
 	if errors.Is(err, errProbe) {
 		return nil
 	}

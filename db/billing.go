@@ -266,7 +266,7 @@ func (q Queries) UserForSession(ctx context.Context, id int64, sid string) (Sess
 		       s.last_invoice_status, s.version, coalesce(s.item_id, ''), coalesce(s.quantity, 1), us.last_seen_at, coalesce(pt.id, 0), coalesce(lm.team_id, 0)
 		FROM users u
 		LEFT JOIN user_sessions us ON us.id = ? AND us.user_id = u.id
-		LEFT JOIN teams pt ON pt.owner_id = u.id AND pt.personal
+		LEFT JOIN teams pt ON pt.owner_id = u.id AND pt.personal = 1
 		LEFT JOIN memberships lm ON lm.team_id = u.last_team_id AND lm.user_id = u.id
 		LEFT JOIN subscriptions s ON s.id = (`+fmt.Sprintf(currentSubscriptionOf, "pt.id")+`)
 		WHERE u.id = ?`, sid, id).Scan(&u.ID, &u.Email, &u.PasswordHash, &u.EmailVerifiedAt, &u.AuthEpoch, &u.CreatedAt, &u.UpdatedAt, &u.DisplayName,

@@ -97,7 +97,7 @@ func (d *DB) RecentProjects(ctx context.Context, sc Scope, limit, countUpTo int)
 
 // SetReadCache turns the read cache on (the default) or off (READ_CACHE=off):
 // off, every read goes to SQLite.
-func (d *DB) SetReadCache(on bool) { d.hot.off.Store(!on) }
+func (d *DB) SetReadCache(on bool) { d.hot.off.Store(!on || d.pg) }
 
 // readCache holds the cached reads and decides when they may be served.
 type readCache struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"skiff/db/dbtest"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 // writer pool (a statement, a statement with RETURNING, a prepared statement,
 // a transaction) empties the cache as soon as it returns, with no wait.
 func TestCacheSeesEveryWriteOfThisProcess(t *testing.T) {
+	dbtest.SQLiteOnly(t, "the read cache is off on PostgreSQL (TestNoReadCacheOnPostgres)")
 	ctx := context.Background()
 	d, _ := openTestDB(t)
 	u, err := d.CreateUser(ctx, "ada@example.com", "", false)
@@ -46,8 +48,8 @@ func TestCacheSeesEveryWriteOfThisProcess(t *testing.T) {
 			return err
 		},
 		"transaction": func(name string) error {
-			return d.Tx(ctx, func(tx *sql.Tx) error {
-				_, err := tx.ExecContext(ctx, `UPDATE users SET display_name = ? WHERE id = ?`, name, u.ID)
+			return d.Tx(ctx, func(q Queries) error {
+				_, err := q.writer.ExecContext(ctx, `UPDATE users SET display_name = ? WHERE id = ?`, name, u.ID)
 				return err
 			})
 		},
@@ -69,8 +71,8 @@ func TestCacheSeesEveryWriteOfThisProcess(t *testing.T) {
 
 	// A rolled-back transaction changes nothing, and the cache still agrees.
 	want := name()
-	d.Tx(ctx, func(tx *sql.Tx) error {
-		tx.ExecContext(ctx, `UPDATE users SET display_name = 'rolled back' WHERE id = ?`, u.ID)
+	d.Tx(ctx, func(q Queries) error {
+		q.writer.ExecContext(ctx, `UPDATE users SET display_name = 'rolled back' WHERE id = ?`, u.ID)
 		return fmt.Errorf("abort")
 	})
 	if got := name(); got != want {
@@ -81,6 +83,7 @@ func TestCacheSeesEveryWriteOfThisProcess(t *testing.T) {
 // TestCacheSeesOtherProcesses: a commit on a connection of its own (the
 // sqlite3 shell, `skiff stripe-sync`) is seen within externalCheckInterval.
 func TestCacheSeesOtherProcesses(t *testing.T) {
+	dbtest.SQLiteOnly(t, "the read cache is off on PostgreSQL (TestNoReadCacheOnPostgres)")
 	ctx := context.Background()
 	d, path := openTestDB(t)
 	u, err := d.CreateUser(ctx, "ada@example.com", "", false)
@@ -119,6 +122,7 @@ func TestCacheSeesOtherProcesses(t *testing.T) {
 // TestCacheUnderConcurrentWrites: readers racing a writer never keep a value
 // read before a commit once that commit has returned (run with -race).
 func TestCacheUnderConcurrentWrites(t *testing.T) {
+	dbtest.SQLiteOnly(t, "the read cache is off on PostgreSQL (TestNoReadCacheOnPostgres)")
 	ctx := context.Background()
 	d, _ := openTestDB(t)
 	u, err := d.CreateUser(ctx, "ada@example.com", "", false)
@@ -162,6 +166,7 @@ func TestCacheUnderConcurrentWrites(t *testing.T) {
 // counts as a change; an overdue check makes requests bypass the cache; a
 // rollback leaves the cache alone.
 func TestCacheVersionCheckEdges(t *testing.T) {
+	dbtest.SQLiteOnly(t, "the read cache is off on PostgreSQL (TestNoReadCacheOnPostgres)")
 	ctx := context.Background()
 	d, path := openTestDB(t)
 	u, err := d.CreateUser(ctx, "ada@example.com", "", false)
@@ -226,8 +231,8 @@ func TestCacheVersionCheckEdges(t *testing.T) {
 
 	t.Run("rollback", func(t *testing.T) {
 		before := d.hot.version.Load()
-		d.Tx(ctx, func(tx *sql.Tx) error {
-			tx.ExecContext(ctx, `UPDATE users SET email = 'nobody@example.com'`)
+		d.Tx(ctx, func(q Queries) error {
+			q.writer.ExecContext(ctx, `UPDATE users SET email = 'nobody@example.com'`)
 			return fmt.Errorf("abort")
 		})
 		if d.hot.version.Load() != before {
@@ -250,7 +255,10 @@ func cacheFixture(t *testing.T, d *DB) (userID int64, token string) {
 		t.Fatal(err)
 	}
 	if _, err := d.Write.ExecContext(ctx, `
-		INSERT INTO teams (name, owner_id, personal, created_at) VALUES ('Personal', ?1, 1, ?2);
+		INSERT INTO teams (name, owner_id, personal, created_at) VALUES ('Personal', ?, 1, ?)`, userID, now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Write.ExecContext(ctx, `
 		INSERT INTO memberships (team_id, user_id, role, created_at) SELECT id, ?1, 'admin', ?2 FROM teams WHERE owner_id = ?1`,
 		userID, now()); err != nil {
 		t.Fatal(err)
@@ -264,8 +272,8 @@ func cacheFixture(t *testing.T, d *DB) (userID int64, token string) {
 		t.Fatal(err)
 	}
 	token = "hashed-token"
-	if _, err := d.Write.ExecContext(ctx, `INSERT INTO sessions (token, data, expiry) VALUES (?, ?, julianday('now') + 1)`,
-		token, []byte(`{"user_id":1}`)); err != nil {
+	if _, err := d.Write.ExecContext(ctx, `INSERT INTO sessions (token, data, expiry) VALUES (?, ?, ?)`,
+		token, []byte(`{"user_id":1}`), sessionExpiry(d, time.Now().Add(24*time.Hour))); err != nil {
 		t.Fatal(err)
 	}
 	return userID, token
@@ -275,6 +283,7 @@ func cacheFixture(t *testing.T, d *DB) (userID int64, token string) {
 // Changing it (scs decoding a session in place, a handler adjusting the
 // subscription it was given) must not reach the next request.
 func TestCacheHandsOutCopies(t *testing.T) {
+	dbtest.SQLiteOnly(t, "the read cache is off on PostgreSQL (TestNoReadCacheOnPostgres)")
 	ctx := context.Background()
 	d, _ := openTestDB(t)
 	id, token := cacheFixture(t, d)
@@ -332,6 +341,7 @@ func TestCacheHandsOutCopies(t *testing.T) {
 // The same steps with the cache on serve the cached values, which shows the
 // test would notice the switch being ignored.
 func TestReadCacheOff(t *testing.T) {
+	dbtest.SQLiteOnly(t, "the read cache is off on PostgreSQL (TestNoReadCacheOnPostgres)")
 	for _, on := range []bool{true, false} {
 		t.Run(fmt.Sprint("cache on ", on), func(t *testing.T) {
 			ctx := context.Background()
@@ -402,8 +412,8 @@ func TestQueriesRunAtomically(t *testing.T) {
 	if s, err := d.TOTPSecret(ctx, u.ID); err != nil || s != "" {
 		t.Fatalf("after a failed EnableTOTP the secret is %q (%v)", s, err)
 	}
-	err = d.Tx(ctx, func(tx *sql.Tx) error {
-		if err := Q(tx).EnableTOTP(ctx, u.ID, "SECRET", [][]byte{[]byte("a")}); err != nil {
+	err = d.Tx(ctx, func(q Queries) error {
+		if err := q.EnableTOTP(ctx, u.ID, "SECRET", [][]byte{[]byte("a")}); err != nil {
 			return err
 		}
 		return fmt.Errorf("abort")
@@ -414,4 +424,41 @@ func TestQueriesRunAtomically(t *testing.T) {
 	if s, err := d.TOTPSecret(ctx, u.ID); err != nil || s != "" {
 		t.Fatalf("after a rolled-back transaction the secret is %q (%v)", s, err)
 	}
+}
+
+// TestNoReadCacheOnPostgres: several instances share a Postgres database,
+// and a commit by one would not empty another's cache; so there is none,
+// whatever READ_CACHE says, and a change is seen by the next read.
+func TestNoReadCacheOnPostgres(t *testing.T) {
+	if !dbtest.Postgres() {
+		t.Skip("a PostgreSQL run only (make test-postgres)")
+	}
+	ctx := context.Background()
+	d, _ := openTestDB(t)
+	d.SetReadCache(true)
+	_, token := cacheFixture(t, d)
+	if _, ok, err := d.SessionData(ctx, token); err != nil || !ok {
+		t.Fatalf("session: ok %v, err %v", ok, err)
+	}
+	// Another instance's write, through a connection of its own.
+	other, err := Open(ctx, d.target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.Write.ExecContext(ctx, `DELETE FROM sessions`); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := d.SessionData(ctx, token); err != nil || ok {
+		t.Fatalf("a session deleted by another instance is still found: ok %v, err %v", ok, err)
+	}
+}
+
+// sessionExpiry is t as scs's store for d's engine keeps it: a Julian day
+// number (sqlite3store) or a time (postgresstore).
+func sessionExpiry(d *DB, t time.Time) any {
+	if d.pg {
+		return t
+	}
+	return float64(t.UnixMilli())/86400000 + 2440587.5
 }

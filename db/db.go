@@ -1,11 +1,14 @@
-// Package db holds Skiff's storage: opening SQLite with the right pragmas, the
-// embedded migrations, and one file per table with its SQL beside each method.
+// Package db holds Skiff's storage: opening SQLite with the right pragmas (or
+// PostgreSQL, postgres.go), the embedded migrations, and one file per table
+// with its SQL beside each method.
 //
 // The rule: each query once, on Queries; DB for what needs the pools.
 //
 // Every query is a method of Queries, written once, and runs inside a
-// transaction (Q(tx)) or outside one: a DB embeds its Queries, so
-// d.Projects(ctx, id) and Q(tx).Projects(ctx, id) are the same method. Its
+// transaction (DB.Tx hands its function the Queries bound to it) or outside
+// one: a DB embeds its Queries, so d.Projects(ctx, id) and, in
+// d.Tx(ctx, func(q Queries) error {...}), q.Projects(ctx, id) are the same
+// method. Its
 // reads go through q.reader, its writes through q.writer; a method of several
 // statements that must commit together runs them in q.atomic, which joins the
 // caller's transaction or begins one. DB adds only what needs the pools
@@ -42,33 +45,34 @@ var (
 // processes (a backup, the sqlite3 shell) holding the lock.
 const busyTimeout = 10 * time.Second
 
-// DB is the application's database: one connection that writes and a pool that
-// reads. SQLite allows one writer at a time; funnelling every write through one
-// connection makes writers queue in Go instead of failing with SQLITE_BUSY.
-// Every query is a method of the embedded Queries, bound to these two.
+// DB is the application's database: a pool that writes and a pool that
+// reads. On SQLite the write pool is one connection: SQLite allows one writer
+// at a time, and funnelling every write through one connection makes writers
+// queue in Go instead of failing with SQLITE_BUSY. On PostgreSQL both are
+// pools of pgx connections (postgres.go). Every query is a method of the
+// embedded Queries, bound to these two.
 type DB struct {
 	Queries
-	Write *sql.DB // the single writer; its commits empty the read cache (watch.go)
-	Read  *sql.DB // the read pool, query_only: a write through it fails
-	path  string
-	reads preparedReads
-	hot   readCache
+	Write  *sql.DB // SQLite: the single writer; its commits empty the read cache (watch.go)
+	Read   *sql.DB // the read pool: query_only (SQLite) or read-only (Postgres), a write through it fails
+	target string  // the file's path, or the DATABASE_URL
+	pg     bool    // PostgreSQL (postgres.go)
+	reads  preparedReads
+	hot    readCache
 }
 
 // Queries runs every query of the application, on the pools of a DB or inside
-// one transaction.
+// one transaction (DB.Tx).
 type Queries struct {
-	reader reader  // the read pool through prepared statements, or the transaction
-	writer querier // the single writer connection, or the transaction
-	// writePool begins the transactions of atomic; nil inside a transaction.
-	writePool *sql.DB
+	reader reader  // the read pool (through prepared statements on SQLite), or the transaction
+	writer querier // the write pool, or the transaction
+	tx     *sql.Tx // the transaction, if q is bound to one
+	// db begins the transactions of atomic; nil inside a transaction.
+	db *DB
+	pg bool // PostgreSQL: see dialect.go
 }
 
-// Q returns the queries bound to tx (from DB.Tx): a mail, a token and the
-// change that causes them commit together.
-func Q(tx *sql.Tx) Queries { return Queries{reader: tx, writer: tx} }
-
-// reader is what a read needs: *sql.Tx, or the read pool's preparedReads.
+// reader is what a read needs: *sql.Tx, *sql.DB or SQLite's preparedReads.
 type reader interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -81,13 +85,20 @@ type querier interface {
 }
 
 // atomic runs fn so that its statements commit together: in q's transaction
-// when q is bound to one, else in a new write transaction.
+// when q is bound to one, else in a new write transaction (DB.Tx).
 func (q Queries) atomic(ctx context.Context, fn func(q Queries) error) error {
-	if q.writePool == nil {
+	if q.db == nil {
 		return fn(q)
 	}
-	return inTx(ctx, q.writePool, func(tx *sql.Tx) error { return fn(Q(tx)) })
+	return q.db.Tx(ctx, fn)
 }
+
+// Postgres reports whether d is a PostgreSQL database (else SQLite).
+func (d *DB) Postgres() bool { return d.pg }
+
+// Target returns the database's file path, or its DATABASE_URL without the
+// password.
+func (d *DB) Target() string { return Redact(d.target) }
 
 // DSN returns the modernc.org/sqlite data source name for path. Pragmas use
 // modernc's `_pragma=` syntax; mattn-style keys would be silently ignored.
@@ -102,9 +113,17 @@ func DSN(path string) string {
 		"&_time_format=sqlite"
 }
 
-// Open opens (creating if needed) the database at path, checks that the
-// pragmas took effect and returns it. Call Migrate before use.
-func Open(ctx context.Context, path string) (*DB, error) {
+// Open opens the database target names: a DATABASE_URL (postgres://...) or
+// the path of a SQLite file, created if needed. It checks the connections'
+// settings and returns it. Call Migrate before use.
+func Open(ctx context.Context, target string) (*DB, error) {
+	if IsPostgres(target) {
+		return openPostgres(ctx, target)
+	}
+	return openSQLite(ctx, target)
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("db: empty database path")
 	}
@@ -127,7 +146,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	dsn := DSN(path)
 
-	d := &DB{path: path}
+	d := &DB{target: path}
 	// The read cache opens a connection of its own, and wraps the writer's
 	// connections so that every commit empties it (cache.go, watch.go).
 	writer, err := d.hot.open(dsn)
@@ -155,7 +174,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 	d.Write, d.Read = write, read
 	d.reads.pool = read
-	d.Queries = Queries{reader: &d.reads, writer: write, writePool: write}
+	d.Queries = Queries{reader: &d.reads, writer: write, db: d}
 	// The writer connects first: it switches a new file to WAL.
 	if err := d.checkPragmas(ctx, write); err != nil {
 		d.Close()
@@ -179,7 +198,7 @@ func (d *DB) checkPragmas(ctx context.Context, conn *sql.DB) error {
 	var journal string
 	var busy, fk, sync int
 	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&journal); err != nil {
-		return fmt.Errorf("db: open %s: %w", d.path, err)
+		return fmt.Errorf("db: open %s: %w", d.target, err)
 	}
 	if err := conn.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy); err != nil {
 		return fmt.Errorf("db: %w", err)
@@ -216,23 +235,28 @@ func (d *DB) Close() error {
 	return errors.Join(d.Read.Close(), d.Write.Close())
 }
 
-// Tx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it when fn
-// returns nil. Nothing is acknowledged to a caller before the commit returns.
-func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return inTx(ctx, d.Write, fn)
-}
-
-func inTx(ctx context.Context, write *sql.DB, fn func(tx *sql.Tx) error) error {
-	tx, err := write.BeginTx(ctx, nil)
+// Tx runs fn in a write transaction and commits it when fn returns nil.
+// Nothing is acknowledged to a caller before the commit returns. On SQLite
+// the transaction holds the write lock from its BEGIN (BEGIN IMMEDIATE); on
+// Postgres it is SERIALIZABLE and fn runs again if Postgres aborts it for a
+// concurrent one (postgres.go), so fn must only touch the database through q.
+func (d *DB) Tx(ctx context.Context, fn func(q Queries) error) error {
+	if d.pg {
+		return d.inTxPostgres(ctx, fn)
+	}
+	tx, err := d.Write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(d.bound(tx)); err != nil {
 		tx.Rollback()
 		return err
 	}
 	return tx.Commit()
 }
+
+// bound returns the queries bound to tx.
+func (d *DB) bound(tx *sql.Tx) Queries { return Queries{reader: tx, writer: tx, tx: tx, pg: d.pg} }
 
 // now is the clock used for timestamps, in UTC so stored text sorts in time order.
 func now() time.Time { return time.Now().UTC() }

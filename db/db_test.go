@@ -2,14 +2,15 @@ package db
 
 import (
 	"context"
-	"path/filepath"
+
+	"skiff/db/dbtest"
 	"testing"
 )
 
 // openTestDB opens a migrated database in a temporary folder.
 func openTestDB(t *testing.T) (*DB, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "skiff.db")
+	path := dbtest.Target(t)
 	d, err := Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)

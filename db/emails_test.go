@@ -21,7 +21,7 @@ func TestNextEmailDue(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		id, err := Q(tx).EnqueueEmail(ctx, Email{To: to, Subject: "s", Text: "t", HTML: "h"})
+		id, err := d.bound(tx).EnqueueEmail(ctx, Email{To: to, Subject: "s", Text: "t", HTML: "h"})
 		if err != nil {
 			t.Fatal(err)
 		}

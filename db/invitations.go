@@ -198,7 +198,7 @@ func (q Queries) AcceptInvitation(ctx context.Context, hash []byte, userID int64
 		var members int
 		var member bool
 		if err := q.writer.QueryRowContext(ctx, `
-			SELECT count(*), coalesce(max(user_id = ?), 0) FROM memberships WHERE team_id = ?`, userID, inv.TeamID).Scan(&members, &member); err != nil {
+			SELECT count(*), coalesce(max(CASE WHEN user_id = ? THEN 1 ELSE 0 END), 0) FROM memberships WHERE team_id = ?`, userID, inv.TeamID).Scan(&members, &member); err != nil {
 			return err
 		}
 		if member {

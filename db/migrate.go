@@ -12,8 +12,15 @@ import (
 	"strings"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
+
+// Each engine has its own folder: migrations/ for SQLite, whose first
+// twenty built the schema release by release, and migrations/postgres/,
+// which starts from that schema in one file (0020_schema.sql). A migration
+// after it is written twice, under the same name in both folders, and
+// TestSchemasMatch checks that both engines end with the same tables,
+// columns and indexes.
 
 // Migration is one forward-only schema change, named after its file.
 type Migration struct {
@@ -32,9 +39,21 @@ type Migration struct {
 // nothing before the commit.
 const foreignKeysOffMarker = "-- migrate: foreign_keys=off"
 
-// Migrations returns the embedded migrations in the order they apply.
-func Migrations() ([]Migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+// Migrations returns the embedded SQLite migrations in the order they apply.
+func Migrations() ([]Migration, error) { return migrationsIn("migrations") }
+
+// PostgresMigrations returns the embedded PostgreSQL migrations in order.
+func PostgresMigrations() ([]Migration, error) { return migrationsIn("migrations/postgres") }
+
+func (d *DB) migrations() ([]Migration, error) {
+	if d.pg {
+		return PostgresMigrations()
+	}
+	return Migrations()
+}
+
+func migrationsIn(dir string) ([]Migration, error) {
+	names, err := fs.Glob(migrationFiles, dir+"/*.sql")
 	if err != nil {
 		return nil, err
 	}
@@ -45,9 +64,12 @@ func Migrations() ([]Migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		m, err := parseMigration(strings.TrimPrefix(name, "migrations/"), string(b))
+		m, err := parseMigration(strings.TrimPrefix(name, dir+"/"), string(b))
 		if err != nil {
 			return nil, err
+		}
+		if m.ForeignKeysOff && dir != "migrations" {
+			return nil, fmt.Errorf("db: migration %s: %q is for SQLite only", name, foreignKeysOffMarker)
 		}
 		out = append(out, m)
 	}
@@ -74,7 +96,7 @@ func parseMigration(name, text string) (Migration, error) {
 // in its own transaction together with its record, and returns the names it
 // applied. A failed migration leaves the schema as it was before it.
 func (d *DB) Migrate(ctx context.Context) ([]string, error) {
-	all, err := Migrations()
+	all, err := d.migrations()
 	if err != nil {
 		return nil, err
 	}
@@ -83,26 +105,37 @@ func (d *DB) Migrate(ctx context.Context) ([]string, error) {
 
 // migrate applies the migrations in list (tests pass a prefix of the list to
 // build a database as an older release left it).
-func (d *DB) migrate(ctx context.Context, list []Migration) ([]string, error) {
+func (d *DB) migrate(ctx context.Context, list []Migration) (_ []string, err error) {
+	timeType := "DATETIME"
+	if d.pg {
+		// Several instances start at once: one migrates, the others wait
+		// here and then find nothing left to do.
+		unlock, err := d.lockMigrations(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer func() { err = errors.Join(err, unlock()) }()
+		timeType = "TIMESTAMPTZ"
+	}
 	if _, err := d.Write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		name       TEXT PRIMARY KEY,
-		applied_at DATETIME NOT NULL
+		applied_at `+timeType+` NOT NULL
 	)`); err != nil {
 		return nil, fmt.Errorf("db: create schema_migrations: %w", err)
 	}
 	var applied []string
 	for _, m := range list {
 		ran := false
-		apply := func(tx *sql.Tx) error {
+		apply := func(q Queries) error {
 			// Checked inside the transaction: another process (a second
 			// `skiff migrate`) may have applied it meanwhile.
-			if done, err := migrationApplied(ctx, tx, m.Name); err != nil || done {
+			if done, err := migrationApplied(ctx, q.writer, m.Name); err != nil || done {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			if _, err := q.writer.ExecContext(ctx, m.SQL); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, m.Name, now()); err != nil {
+			if _, err := q.writer.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, m.Name, now()); err != nil {
 				return err
 			}
 			ran = true
@@ -116,6 +149,8 @@ func (d *DB) migrate(ctx context.Context, list []Migration) ([]string, error) {
 			if done, err = migrationApplied(ctx, d.Write, m.Name); err == nil && !done {
 				err = d.migrateForeignKeysOff(ctx, apply)
 			}
+		} else if d.pg {
+			err = d.retryTx(ctx, false, apply)
 		} else {
 			err = d.Tx(ctx, apply)
 		}
@@ -144,7 +179,7 @@ func migrationApplied(ctx context.Context, q querier, name string) (bool, error)
 // turned back on afterwards, also after a failure; if even that fails, the
 // connection is thrown away (the pool opens a new one, with foreign keys on
 // from the DSN), so no later write ever runs without them.
-func (d *DB) migrateForeignKeysOff(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+func (d *DB) migrateForeignKeysOff(ctx context.Context, fn func(q Queries) error) (err error) {
 	conn, err := d.Write.Conn(ctx)
 	if err != nil {
 		return err
@@ -180,7 +215,7 @@ func (d *DB) migrateForeignKeysOff(ctx context.Context, fn func(tx *sql.Tx) erro
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(d.bound(tx)); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -221,7 +256,7 @@ func foreignKeyCheck(ctx context.Context, tx *sql.Tx) error {
 
 // PendingMigrations returns the names of embedded migrations not yet applied.
 func (d *DB) PendingMigrations(ctx context.Context) ([]string, error) {
-	all, err := Migrations()
+	all, err := d.migrations()
 	if err != nil {
 		return nil, err
 	}
@@ -248,4 +283,26 @@ func (d *DB) PendingMigrations(ctx context.Context) ([]string, error) {
 		}
 	}
 	return pending, nil
+}
+
+// migrationLock is the key of the advisory lock that lets one instance at a
+// time migrate a Postgres database ("skiff" in ASCII).
+const migrationLock = 0x736b696666
+
+// lockMigrations waits for the migration lock on a connection of its own and
+// returns the function that lets it go. Should the process die holding it,
+// Postgres lets it go with the connection.
+func (d *DB) lockMigrations(ctx context.Context) (unlock func() error, err error) {
+	conn, err := d.Write.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(?)`, migrationLock); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("db: wait for the migration lock: %w", err)
+	}
+	return func() error {
+		_, err := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(?)`, migrationLock)
+		return errors.Join(err, conn.Close())
+	}, nil
 }

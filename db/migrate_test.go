@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"skiff/db/dbtest"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 // named last, as an older release of Skiff would have left it.
 func openAt(t *testing.T, last string) *DB {
 	t.Helper()
+	dbtest.SQLiteOnly(t, "SQLite's migrations, release by release")
 	d, err := Open(context.Background(), filepath.Join(t.TempDir(), "skiff.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -256,6 +258,7 @@ func TestMigration0010KeepsEveryRowAndNeverReusesIds(t *testing.T) {
 // keys off that leaves rows pointing nowhere is rolled back with an error
 // naming them, and enforcement is back on afterwards, also when the SQL fails.
 func TestForeignKeysOffMigrationMustLeaveNoOrphans(t *testing.T) {
+	dbtest.SQLiteOnly(t, "PRAGMA foreign_keys")
 	ctx := context.Background()
 	d, _ := openTestDB(t)
 	u, err := d.CreateUser(ctx, "ada@example.com", "", false)

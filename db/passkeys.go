@@ -129,7 +129,9 @@ func (q Queries) AddPasskey(ctx context.Context, p Passkey) (Passkey, error) {
 // authenticators that keep none); the caller refused one that went back.
 func (q Queries) UsePasskey(ctx context.Context, id int64, signCount uint32, backupState bool) error {
 	_, err := q.writer.ExecContext(ctx, `
-		UPDATE passkeys SET sign_count = max(sign_count, ?), backup_state = ?, last_used_at = ? WHERE id = ?`,
+		UPDATE passkeys SET sign_count = CASE WHEN sign_count > ?1 THEN sign_count ELSE ?1 END,
+		                    backup_state = ?2, last_used_at = ?3
+		WHERE id = ?4`,
 		signCount, backupState, now(), id)
 	return err
 }

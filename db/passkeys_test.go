@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"testing"
+	"time"
 )
 
 // TestPasskeys: the user handle is made once and finds its user; a passkey
@@ -59,7 +60,7 @@ func TestPasskeys(t *testing.T) {
 	if _, err := d.DeletePasskey(ctx, bob.ID, k1.ID); err != ErrNotFound {
 		t.Fatalf("bob removing ada's passkey: %v", err)
 	}
-	mustExec(t, d, `INSERT INTO identities (user_id, provider, provider_user_id, email, created_at) VALUES (?, 'github', '1', 'ada@example.com', datetime('now'))`, ada.ID)
+	mustExec(t, d, `INSERT INTO identities (user_id, provider, provider_user_id, email, created_at) VALUES (?, 'github', '1', 'ada@example.com', ?)`, ada.ID, time.Now())
 	idents, _ := d.Identities(ctx, ada.ID)
 	if _, err := d.DeletePasskey(ctx, ada.ID, k1.ID); err != nil {
 		t.Fatal(err)

@@ -47,7 +47,7 @@ func (q Queries) Projects(ctx context.Context, sc Scope, before int64, limit int
 	}
 	rows, err := q.reader.QueryContext(ctx, `
 		SELECT id, team_id, name, created_at FROM projects
-		WHERE team_id = CAST(? AS INTEGER) AND id < ? ORDER BY id DESC LIMIT ?`, sc.team, before, limit)
+		WHERE team_id = CAST(? AS BIGINT) AND id < ? ORDER BY id DESC LIMIT ?`, sc.team, before, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (q Queries) RenameProject(ctx context.Context, sc Scope, id int64, name str
 // million.
 func (q Queries) CountProjects(ctx context.Context, sc Scope, upTo int) (int, error) {
 	var n int
-	err := q.reader.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM projects WHERE team_id = ? LIMIT ?)`, sc.team, upTo).Scan(&n)
+	err := q.reader.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM projects WHERE team_id = ? LIMIT ?) AS capped`, sc.team, upTo).Scan(&n)
 	return n, err
 }
 
@@ -106,7 +106,7 @@ func (q Queries) CreateProjectWithin(ctx context.Context, sc Scope, name string,
 	p := Project{TeamID: sc.team, Name: name, CreatedAt: now()}
 	err := q.writer.QueryRowContext(ctx, `
 		INSERT INTO projects (team_id, name, created_at)
-		SELECT ?, ?, ? WHERE (SELECT count(*) FROM (SELECT 1 FROM projects WHERE team_id = ? LIMIT ?)) < ?
+		SELECT ?, ?, ? WHERE (SELECT count(*) FROM (SELECT 1 FROM projects WHERE team_id = ? LIMIT ?) AS capped) < ?
 		RETURNING id`, p.TeamID, p.Name, p.CreatedAt, sc.team, limit, limit).Scan(&p.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Project{}, ErrLimitReached
@@ -123,8 +123,8 @@ func (q Queries) CreateProjectWithin(ctx context.Context, sc Scope, name string,
 // nearly every request: the dashboard's read took 10 µs instead of 5.
 func (q Queries) RecentProjects(ctx context.Context, sc Scope, limit, countUpTo int) ([]Project, int, error) {
 	rows, err := q.reader.QueryContext(ctx, `
-		SELECT id, team_id, name, created_at, (SELECT count(*) FROM (SELECT 1 FROM projects WHERE team_id = ? LIMIT ?))
-		FROM projects WHERE team_id = CAST(? AS INTEGER) ORDER BY id DESC LIMIT ?`, sc.team, countUpTo, sc.team, limit)
+		SELECT id, team_id, name, created_at, (SELECT count(*) FROM (SELECT 1 FROM projects WHERE team_id = ? LIMIT ?) AS capped)
+		FROM projects WHERE team_id = CAST(? AS BIGINT) ORDER BY id DESC LIMIT ?`, sc.team, countUpTo, sc.team, limit)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -19,15 +20,22 @@ func (q Queries) SessionData(ctx context.Context, token string) ([]byte, bool, e
 }
 
 func (q Queries) sessionData(ctx context.Context, token string) (data []byte, expiry time.Time, ok bool, err error) {
-	var julian float64
-	err = q.reader.QueryRowContext(ctx, `SELECT data, expiry FROM sessions WHERE token = ? AND julianday('now') < expiry`, token).
-		Scan(&data, &julian)
+	var at any // a Julian day number on SQLite, a time on Postgres
+	err = q.reader.QueryRowContext(ctx, `SELECT data, expiry FROM sessions WHERE token = ? AND `+q.sessionLive(), token).
+		Scan(&data, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, time.Time{}, false, nil
 	}
 	if err != nil {
 		return nil, time.Time{}, false, err
 	}
-	// expiry is a Julian day number.
-	return data, time.UnixMilli(int64((julian - 2440587.5) * 86400000)), true, nil
+	switch at := at.(type) {
+	case time.Time:
+		expiry = at
+	case float64:
+		expiry = time.UnixMilli(int64((at - 2440587.5) * 86400000))
+	default:
+		return nil, time.Time{}, false, fmt.Errorf("db: session expiry of type %T", at)
+	}
+	return data, expiry, true, nil
 }

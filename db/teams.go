@@ -61,7 +61,7 @@ func (q Queries) PersonalScope(ctx context.Context, userID int64) (Scope, error)
 	var s Scope
 	err := q.reader.QueryRowContext(ctx, `
 		SELECT t.id, m.user_id FROM teams t JOIN memberships m ON m.team_id = t.id AND m.user_id = t.owner_id
-		WHERE t.owner_id = ? AND t.personal`, userID).Scan(&s.team, &s.user)
+		WHERE t.owner_id = ? AND t.personal = 1`, userID).Scan(&s.team, &s.user)
 	return s, notFound(err)
 }
 
@@ -84,7 +84,7 @@ func (q Queries) Teams(ctx context.Context, userID, before int64, limit int) ([]
 		before = math.MaxInt64
 	}
 	rows, err := q.reader.QueryContext(ctx, `SELECT `+teamColumns+`
-		WHERE m.user_id = CAST(? AS INTEGER) AND m.team_id < ? ORDER BY m.team_id DESC LIMIT ?`, userID, before, limit)
+		WHERE m.user_id = CAST(? AS BIGINT) AND m.team_id < ? ORDER BY m.team_id DESC LIMIT ?`, userID, before, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func (q Queries) AddMember(ctx context.Context, sc Scope, userID int64, role str
 	}
 	res, err := q.writer.ExecContext(ctx, `
 		INSERT INTO memberships (team_id, user_id, role, created_at)
-		SELECT id, ?, ?, ? FROM teams WHERE id = ? AND NOT personal`, userID, role, now(), sc.team)
+		SELECT id, ?, ?, ? FROM teams WHERE id = ? AND personal = 0`, userID, role, now(), sc.team)
 	switch {
 	case isUniqueViolation(err):
 		return ErrAlreadyMember
@@ -244,7 +244,7 @@ func (q Queries) changeMember(ctx context.Context, sc Scope, userID int64, query
 func (q Queries) TransferTeam(ctx context.Context, sc Scope, newOwnerID int64) error {
 	res, err := q.writer.ExecContext(ctx, `
 		UPDATE teams SET owner_id = ?1
-		WHERE id = ?2 AND NOT personal AND EXISTS (SELECT 1 FROM memberships WHERE team_id = ?2 AND user_id = ?1)`,
+		WHERE id = ?2 AND personal = 0 AND EXISTS (SELECT 1 FROM memberships WHERE team_id = ?2 AND user_id = ?1)`,
 		newOwnerID, sc.team)
 	if err != nil {
 		return err
@@ -259,7 +259,7 @@ func (q Queries) TransferTeam(ctx context.Context, sc Scope, newOwnerID int64) e
 // projects and memberships. A personal team goes only with its owner's
 // account: ErrPersonalTeam.
 func (q Queries) DeleteTeam(ctx context.Context, sc Scope) error {
-	res, err := q.writer.ExecContext(ctx, `DELETE FROM teams WHERE id = ? AND NOT personal`, sc.team)
+	res, err := q.writer.ExecContext(ctx, `DELETE FROM teams WHERE id = ? AND personal = 0`, sc.team)
 	if err != nil {
 		return err
 	}
@@ -291,7 +291,7 @@ func (q Queries) whyNot(ctx context.Context, sc Scope) error {
 func (q Queries) CountOwnedTeams(ctx context.Context, ownerID int64, upTo int) (int, error) {
 	var n int
 	err := q.reader.QueryRowContext(ctx, `
-		SELECT count(*) FROM (SELECT 1 FROM teams WHERE owner_id = ? AND NOT personal LIMIT ?)`, ownerID, upTo).Scan(&n)
+		SELECT count(*) FROM (SELECT 1 FROM teams WHERE owner_id = ? AND personal = 0 LIMIT ?) AS capped`, ownerID, upTo).Scan(&n)
 	return n, err
 }
 
@@ -320,7 +320,7 @@ func (q Queries) SharedTeamsOwned(ctx context.Context, ownerID int64) ([]string,
 // RenameTeam sets the scope's team's name. A personal team keeps its name:
 // ErrPersonalTeam.
 func (q Queries) RenameTeam(ctx context.Context, sc Scope, name string) error {
-	res, err := q.writer.ExecContext(ctx, `UPDATE teams SET name = ? WHERE id = ? AND NOT personal`, name, sc.team)
+	res, err := q.writer.ExecContext(ctx, `UPDATE teams SET name = ? WHERE id = ? AND personal = 0`, name, sc.team)
 	if err != nil {
 		return err
 	}
@@ -333,7 +333,7 @@ func (q Queries) RenameTeam(ctx context.Context, sc Scope, name string) error {
 // SetLastTeam remembers teamID as the team userID visited last, writing
 // only when it changes (a page of the same team writes nothing).
 func (q Queries) SetLastTeam(ctx context.Context, userID, teamID int64) error {
-	_, err := q.writer.ExecContext(ctx, `UPDATE users SET last_team_id = ?2 WHERE id = ?1 AND last_team_id IS NOT ?2`, userID, teamID)
+	_, err := q.writer.ExecContext(ctx, `UPDATE users SET last_team_id = ?2 WHERE id = ?1 AND last_team_id IS DISTINCT FROM ?2`, userID, teamID)
 	return err
 }
 
@@ -362,11 +362,11 @@ func (q Queries) AdminTeams(ctx context.Context, before int64, limit int) ([]Adm
 	}
 	rows, err := q.reader.QueryContext(ctx, `
 		SELECT t.id, t.name, u.email,
-		       (SELECT count(*) FROM (SELECT 1 FROM memberships WHERE team_id = t.id LIMIT ?)),
+		       (SELECT count(*) FROM (SELECT 1 FROM memberships WHERE team_id = t.id LIMIT ?) AS capped),
 		       coalesce(s.plan, 'free'), coalesce(s.status, ''), coalesce(s.quantity, 0), t.created_at
-		FROM teams t INDEXED BY teams_shared_idx JOIN users u ON u.id = t.owner_id
+		FROM teams t`+q.indexedBy("teams_shared_idx")+` JOIN users u ON u.id = t.owner_id
 		LEFT JOIN subscriptions s ON s.id = (`+fmt.Sprintf(currentSubscriptionOf, "t.id")+`)
-		WHERE NOT t.personal AND t.id < ? ORDER BY t.id DESC LIMIT ?`, AdminMemberCountCap, before, limit)
+		WHERE t.personal = 0 AND t.id < ? ORDER BY t.id DESC LIMIT ?`, AdminMemberCountCap, before, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"math"
+	"strconv"
 	"time"
 )
 
@@ -78,7 +79,7 @@ func (q Queries) RevokeUserSession(ctx context.Context, userID int64, sid string
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
-		_, err = q.writer.ExecContext(ctx, `DELETE FROM sessions WHERE json_extract(data, '$.v.sid.v') = ?`, sid)
+		_, err = q.writer.ExecContext(ctx, `DELETE FROM sessions WHERE `+q.sessionField("sid")+` = ?`, sid)
 		return err
 	})
 }
@@ -93,7 +94,7 @@ func (q Queries) RevokeOtherUserSessions(ctx context.Context, userID int64, keep
 		}
 		n, _ = res.RowsAffected()
 		_, err = q.writer.ExecContext(ctx, `
-			DELETE FROM sessions WHERE json_extract(data, '$.v.user_id.v') = ? AND coalesce(json_extract(data, '$.v.sid.v'), '') <> ?`, userID, keep)
+			DELETE FROM sessions WHERE `+q.sessionField("user_id")+` = ? AND coalesce(`+q.sessionField("sid")+`, '') <> ?`, strconv.FormatInt(userID, 10), keep)
 		return err
 	})
 	return int(n), err
@@ -129,7 +130,7 @@ func (q Queries) EndSessions(ctx context.Context, userID int64, keep string) (in
 		if _, err := q.RevokeOtherUserSessions(ctx, userID, keep); err != nil {
 			return err
 		}
-		_, err = q.writer.ExecContext(ctx, `DELETE FROM sessions WHERE json_extract(data, '$.v.mfa_user_id.v') = ?`, userID)
+		_, err = q.writer.ExecContext(ctx, `DELETE FROM sessions WHERE `+q.sessionField("mfa_user_id")+` = ?`, strconv.FormatInt(userID, 10))
 		return err
 	})
 	if err != nil {
@@ -160,9 +161,10 @@ func (q Queries) UserSessionsPage(ctx context.Context, userID int64, skip string
 	if before <= 0 {
 		before = math.MaxInt64
 	}
+	seq := q.userSessionSeq()
 	rows, err := q.reader.QueryContext(ctx, `
-		SELECT rowid, id, user_id, device, ip, created_at, last_seen_at FROM user_sessions
-		WHERE user_id = ? AND rowid < ? AND id <> ? ORDER BY rowid DESC LIMIT ?`, userID, before, skip, limit)
+		SELECT `+seq+`, id, user_id, device, ip, created_at, last_seen_at FROM user_sessions
+		WHERE user_id = ? AND `+seq+` < ? AND id <> ? ORDER BY `+seq+` DESC LIMIT ?`, userID, before, skip, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +193,6 @@ func (q Queries) UserSession(ctx context.Context, userID int64, sid string) (Use
 // CountUserSessions counts userID's sessions, no further than upTo.
 func (q Queries) CountUserSessions(ctx context.Context, userID int64, upTo int) (int, error) {
 	var n int
-	err := q.reader.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM user_sessions WHERE user_id = ? LIMIT ?)`, userID, upTo).Scan(&n)
+	err := q.reader.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM user_sessions WHERE user_id = ? LIMIT ?) AS capped`, userID, upTo).Scan(&n)
 	return n, err
 }

@@ -5,9 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"time"
-
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // User is an account. PasswordHash is empty for accounts without a password.
@@ -146,7 +143,7 @@ func (q Queries) RehashPassword(ctx context.Context, id int64, oldHash, newHash 
 // transaction, and reads only the few non-ASCII rows.
 func (q Queries) RewriteEmails(ctx context.Context, normalize func(string) string) (changed int, conflicts []string, err error) {
 	err = q.atomic(ctx, func(q Queries) error {
-		rows, err := q.reader.QueryContext(ctx, `SELECT id, email FROM users WHERE email GLOB '*[^ -~]*'`)
+		rows, err := q.reader.QueryContext(ctx, `SELECT id, email FROM users WHERE `+q.nonASCII("email"))
 		if err != nil {
 			return err
 		}
@@ -171,7 +168,10 @@ func (q Queries) RewriteEmails(ctx context.Context, normalize func(string) strin
 			if email == r.email {
 				continue
 			}
-			_, err := q.writer.ExecContext(ctx, `UPDATE users SET email = ?, updated_at = ? WHERE id = ?`, email, now(), r.id)
+			err := q.mayFail(ctx, func() error {
+				_, err := q.writer.ExecContext(ctx, `UPDATE users SET email = ?, updated_at = ? WHERE id = ?`, email, now(), r.id)
+				return err
+			})
 			switch {
 			case isUniqueViolation(err):
 				conflicts = append(conflicts, r.email)
@@ -191,10 +191,4 @@ func (q Queries) CountUsers(ctx context.Context) (int, error) {
 	var n int
 	err := q.reader.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n)
 	return n, err
-}
-
-func isUniqueViolation(err error) bool {
-	var se *sqlite.Error
-	return errors.As(err, &se) &&
-		(se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 }
