@@ -56,7 +56,7 @@ func (s *Server) handleEmailChangeRequest(w http.ResponseWriter, r *http.Request
 		if err != nil {
 			return err
 		}
-		return queueMail(ctx, q, newEmail, changeEmailConfirmMail(link))
+		return s.queueMail(ctx, q, newEmail, changeEmailConfirmMail(link))
 	})
 	if err != nil {
 		return s.userTxFailed(w, r, err)

@@ -139,7 +139,7 @@ func (s *Server) onPasswordReset(ctx context.Context, q db.Queries, u db.User, n
 	for _, i := range ids {
 		providers = append(providers, s.providerName(i.Provider)+" ("+i.Email+")")
 	}
-	return queueMail(ctx, q, u.Email, passwordResetMail(providers, removed, s.cfg.Origin()))
+	return s.queueMail(ctx, q, u.Email, passwordResetMail(providers, removed, s.cfg.Origin()))
 }
 
 // onPasswordChanged applies a change made in settings with the current
@@ -156,7 +156,7 @@ func (s *Server) onPasswordChanged(ctx context.Context, q db.Queries, u db.User,
 	if err := q.VoidMailedTokens(ctx, u.ID, ""); err != nil {
 		return 0, err
 	}
-	return epoch, queueMail(ctx, q, u.Email, passwordChangedMail(s.cfg.Origin()))
+	return epoch, s.queueMail(ctx, q, u.Email, passwordChangedMail(s.cfg.Origin()))
 }
 
 // onEmailChangeRequested is a change asked for in settings: a newer request
@@ -165,7 +165,7 @@ func (s *Server) onEmailChangeRequested(ctx context.Context, q db.Queries, u db.
 	if err := q.VoidMailedTokens(ctx, u.ID, db.PurposeChangeEmail); err != nil {
 		return err
 	}
-	return queueMail(ctx, q, u.Email, changeEmailNoticeMail(newEmail, s.cfg.Origin()))
+	return s.queueMail(ctx, q, u.Email, changeEmailNoticeMail(newEmail, s.cfg.Origin()))
 }
 
 // onEmailChanged applies a confirmed change: the new address is the account's,
@@ -182,7 +182,7 @@ func (s *Server) onEmailChanged(ctx context.Context, q db.Queries, u db.User, ne
 // provider connected, an API token created, two-factor turned on or off, new
 // recovery codes made), so that a stranger's doing cannot go unnoticed.
 func (s *Server) onWayInChanged(ctx context.Context, q db.Queries, u db.User, title, what string) error {
-	return queueMail(ctx, q, u.Email, wayInMail(title, what, s.cfg.Origin()))
+	return s.queueMail(ctx, q, u.Email, wayInMail(title, what, s.cfg.Origin()))
 }
 
 // onDisabled applies an admin's decision: every session ends now; API tokens
@@ -199,7 +199,7 @@ func (s *Server) onDisabled(ctx context.Context, q db.Queries, id int64, disable
 // onDeleted removes the account and everything of it (foreign keys cascade),
 // after queuing a goodbye to its address.
 func (s *Server) onDeleted(ctx context.Context, q db.Queries, u db.User) error {
-	if err := queueMail(ctx, q, u.Email, goodbyeMail()); err != nil {
+	if err := s.queueMail(ctx, q, u.Email, goodbyeMail()); err != nil {
 		return err
 	}
 	// The teams they were a member of keep the line of their leaving

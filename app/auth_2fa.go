@@ -278,8 +278,7 @@ func (s *Server) handleTwoFactorEnable(w http.ResponseWriter, r *http.Request) e
 	if err := s.renewToken(ctx); err != nil {
 		return err
 	}
-	s.showRecoveryCodes(w, r, u.ID, codes, "Two-factor authentication is on.")
-	return nil
+	return s.showRecoveryCodes(w, r, u.ID, codes, "Two-factor authentication is on.")
 }
 
 // handleTwoFactorDisable handles "POST /settings/2fa/disable" (`code`,
@@ -318,7 +317,7 @@ func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) 
 		return s.userTxFailed(w, r, err)
 	}
 	s.outbox.notify()
-	s.freshCodes.forget(u.ID)
+	s.sessions.Remove(ctx, sessionFreshCodes)
 	s.redirect(w, r, "/settings/2fa", "Two-factor authentication is off.")
 	return nil
 }

@@ -1,10 +1,14 @@
 package app
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"skiff/db"
@@ -21,60 +25,100 @@ import (
 // minutes").
 const recoveryCodesShownFor = 5 * time.Minute
 
-// freshCodes keeps the recovery codes just made, in memory only: not in the
-// session, whose row in the database (and in every backup and replica) would
-// hold them in clear. A restart forgets them; the user can make new ones.
-// The zero value is ready to use.
+// The codes just made are kept for their page sealed (AES-256-GCM) in the
+// session, under a key that only the browser holds, in a cookie of their own
+// that lives as long as the page may show them. The session's row in the
+// database (and in every backup and replica) holds ciphertext alone, and
+// every instance serving the browser can open it: the page may be served by
+// another instance than the one that made the codes.
+const (
+	sessionFreshCodes = "fresh_codes" // base64 of nonce || sealed freshCodes
+	freshCodesCookie  = "codes"       // __Host-codes over https: base64 of the key
+)
+
+// freshCodes is what is sealed: the codes, whose they are and when made.
 type freshCodes struct {
-	mu sync.Mutex
-	m  map[int64]freshCodesEntry // by user: newer codes replace older ones
+	User  int64    `json:"user"`
+	SID   string   `json:"sid"` // the session that made them: no other sees them
+	Made  int64    `json:"made"`
+	Codes []string `json:"codes"`
 }
 
-type freshCodesEntry struct {
-	sid   string // the session that made them: no other sees them
-	codes []string
-	made  time.Time
-}
-
-// put keeps the codes userID's session sid just made, and drops those whose
-// time is up, so the map holds at most the codes of the last few minutes.
-func (f *freshCodes) put(userID int64, sid string, codes []string, now time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.m == nil {
-		f.m = map[int64]freshCodesEntry{}
+func (s *Server) freshCodesCookieName() string {
+	if s.cfg.BaseURL.Scheme == "https" {
+		return "__Host-" + freshCodesCookie
 	}
-	for id, e := range f.m {
-		if now.Sub(e.made) >= recoveryCodesShownFor {
-			delete(f.m, id)
-		}
-	}
-	f.m[userID] = freshCodesEntry{sid: sid, codes: codes, made: now}
-}
-
-// get returns a copy of the codes userID's session sid made in the last few
-// minutes, and when they were made.
-func (f *freshCodes) get(userID int64, sid string, now time.Time) ([]string, time.Time, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	e, ok := f.m[userID]
-	if !ok || e.sid != sid || now.Sub(e.made) >= recoveryCodesShownFor {
-		return nil, time.Time{}, false
-	}
-	return append([]string(nil), e.codes...), e.made, true
-}
-
-// forget drops userID's codes (two-factor was turned off).
-func (f *freshCodes) forget(userID int64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.m, userID)
+	return freshCodesCookie
 }
 
 // showRecoveryCodes keeps codes just made for their page, and redirects there.
-func (s *Server) showRecoveryCodes(w http.ResponseWriter, r *http.Request, userID int64, codes []string, flash string) {
-	s.freshCodes.put(userID, state(r).sid, codes, s.now())
+func (s *Server) showRecoveryCodes(w http.ResponseWriter, r *http.Request, userID int64, codes []string, flash string) error {
+	key := make([]byte, 32)
+	rand.Read(key)
+	plain, err := json.Marshal(freshCodes{User: userID, SID: state(r).sid, Made: s.now().Unix(), Codes: codes})
+	if err != nil {
+		return err
+	}
+	gcm, err := newGCM(key)
+	if err != nil {
+		return err
+	}
+	nonce := make([]byte, gcm.NonceSize())
+	rand.Read(nonce)
+	s.sessions.Put(r.Context(), sessionFreshCodes, base64.RawStdEncoding.EncodeToString(gcm.Seal(nonce, nonce, plain, nil)))
+	http.SetCookie(w, &http.Cookie{
+		Name: s.freshCodesCookieName(), Value: base64.RawURLEncoding.EncodeToString(key), Path: "/",
+		MaxAge: int(recoveryCodesShownFor / time.Second), HttpOnly: true, Secure: s.cfg.BaseURL.Scheme == "https",
+		SameSite: http.SameSiteStrictMode,
+	})
 	s.redirect(w, r, "/settings/2fa/recovery-codes", flash)
+	return nil
+}
+
+func newGCM(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// freshCodesOf returns the codes this browser's session made in the last
+// few minutes, and when they were made, while two-factor is still on.
+func (s *Server) freshCodesOf(r *http.Request, u *db.User) ([]string, time.Time, bool) {
+	sealed, err := base64.RawStdEncoding.DecodeString(s.sessions.GetString(r.Context(), sessionFreshCodes))
+	if err != nil || len(sealed) == 0 {
+		return nil, time.Time{}, false
+	}
+	c, err := r.Cookie(s.freshCodesCookieName())
+	if err != nil {
+		return nil, time.Time{}, false
+	}
+	key, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil || len(key) != 32 {
+		return nil, time.Time{}, false
+	}
+	gcm, err := newGCM(key)
+	if err != nil || len(sealed) < gcm.NonceSize() {
+		return nil, time.Time{}, false
+	}
+	plain, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], nil)
+	if err != nil {
+		return nil, time.Time{}, false
+	}
+	var f freshCodes
+	if json.Unmarshal(plain, &f) != nil || f.User != u.ID || f.SID != state(r).sid {
+		return nil, time.Time{}, false
+	}
+	made := time.Unix(f.Made, 0)
+	if s.now().Sub(made) >= recoveryCodesShownFor {
+		return nil, time.Time{}, false
+	}
+	// Turned off meanwhile (perhaps from another browser): nothing to save.
+	if secret, err := s.db.TOTPSecret(r.Context(), u.ID); err != nil || secret == "" {
+		return nil, time.Time{}, false
+	}
+	return f.Codes, made, true
 }
 
 // recoveryCodesGone is what a browser is told once the codes' few minutes are up.
@@ -83,7 +127,7 @@ const recoveryCodesGone = "Recovery codes are shown only in the five minutes aft
 // handleRecoveryCodes handles "GET /settings/2fa/recovery-codes": the codes
 // just made, as often as the page is reloaded, until their time is up.
 func (s *Server) handleRecoveryCodes(w http.ResponseWriter, r *http.Request) error {
-	codes, made, ok := s.freshCodes.get(s.currentUser(r).ID, state(r).sid, s.now())
+	codes, made, ok := s.freshCodesOf(r, s.currentUser(r))
 	if !ok {
 		s.redirect(w, r, "/settings/2fa", recoveryCodesGone)
 		return nil
@@ -98,7 +142,7 @@ func (s *Server) handleRecoveryCodes(w http.ResponseWriter, r *http.Request) err
 // the same codes as a text file, in the same few minutes; 410 after.
 func (s *Server) handleRecoveryCodesDownload(w http.ResponseWriter, r *http.Request) error {
 	u := s.currentUser(r)
-	codes, made, ok := s.freshCodes.get(u.ID, state(r).sid, s.now())
+	codes, made, ok := s.freshCodesOf(r, u)
 	if !ok {
 		return &clientError{Status: http.StatusGone, Code: "gone", Title: "These recovery codes can no longer be downloaded",
 			Message: recoveryCodesGone}
@@ -147,6 +191,5 @@ func (s *Server) handleRecoveryCodesRegenerate(w http.ResponseWriter, r *http.Re
 		return s.userTxFailed(w, r, err)
 	}
 	s.outbox.notify()
-	s.showRecoveryCodes(w, r, u.ID, codes, "New recovery codes were made. The old ones no longer work.")
-	return nil
+	return s.showRecoveryCodes(w, r, u.ID, codes, "New recovery codes were made. The old ones no longer work.")
 }

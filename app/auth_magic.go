@@ -59,7 +59,7 @@ func (s *Server) sendMagicLink(ctx context.Context, email string) error {
 		if err != nil {
 			return err
 		}
-		return queueMail(ctx, q, email, magicLinkMail(link, user == nil))
+		return s.queueMail(ctx, q, email, magicLinkMail(link, user == nil))
 	})
 	if err != nil {
 		return err

@@ -54,7 +54,7 @@ func (s *Server) sendResetLink(ctx context.Context, email string) error {
 		if err != nil {
 			return err
 		}
-		return queueMail(ctx, q, u.Email, resetPasswordMail(link))
+		return s.queueMail(ctx, q, u.Email, resetPasswordMail(link))
 	})
 	if err != nil {
 		return err

@@ -74,11 +74,12 @@ type sessionWriter interface {
 	StopCleanup()
 }
 
-// newSessionWriter returns scs's store for d's engine, deleting expired
-// sessions every 30 minutes.
+// newSessionWriter returns scs's store for d's engine. sqlite3store deletes
+// expired sessions every 30 minutes; on Postgres the clean-up job does, once
+// for every instance (jobs.go).
 func newSessionWriter(d *db.DB) sessionWriter {
 	if d.Postgres() {
-		return postgresstore.NewWithCleanupInterval(d.Write, 30*time.Minute)
+		return postgresstore.NewWithCleanupInterval(d.Write, 0)
 	}
 	return sqlite3store.NewWithCleanupInterval(d.Write, 30*time.Minute)
 }
@@ -174,7 +175,7 @@ func (s *Server) completeSession(r *http.Request, u db.User, remember bool) erro
 		if err != nil || !newDevice {
 			return err
 		}
-		return queueMail(ctx, q, u.Email, newSignInMail(device, ip, time.Now(), s.cfg.Origin()))
+		return s.queueMail(ctx, q, u.Email, newSignInMail(device, ip, time.Now(), s.cfg.Origin()))
 	})
 	if err != nil {
 		return err

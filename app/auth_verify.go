@@ -18,7 +18,7 @@ func (s *Server) queueVerification(ctx context.Context, q db.Queries, u db.User)
 	if err != nil {
 		return err
 	}
-	return queueMail(ctx, q, u.Email, verifyEmailMail(link))
+	return s.queueMail(ctx, q, u.Email, verifyEmailMail(link))
 }
 
 // The headings of confirming an address, before and after.

@@ -27,43 +27,10 @@ import (
 // seatSyncEvery is how often the seat worker compares every paying team.
 const seatSyncEvery = 10 * time.Minute
 
-// seatsChanged asks the seat worker to bring teamID's subscription to its
-// members. It never blocks a request: when the queue is full, the next
-// pass over every team does it.
-func (s *Server) seatsChanged(teamIDs ...int64) {
-	if s.stripe == nil {
-		return
-	}
-	for _, id := range teamIDs {
-		select {
-		case s.seatQueue <- id:
-		default:
-		}
-	}
-}
-
-// runSeatSync is the seat worker: it syncs the teams it is told about, and
-// every team on each pass, until ctx ends.
-func (s *Server) runSeatSync(ctx context.Context) {
-	if s.stripe == nil {
-		return
-	}
-	t := time.NewTicker(seatSyncEvery)
-	defer t.Stop()
-	s.syncAllSeatsLogged(ctx)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case id := <-s.seatQueue:
-			if _, err := s.syncSeats(ctx, id); err != nil && ctx.Err() == nil {
-				s.log.Error("seats: update the team's subscription; the next pass retries", "team_id", id, "err", err)
-			}
-		case <-t.C:
-			s.syncAllSeatsLogged(ctx)
-		}
-	}
-}
+// seatsChanged asks for teamIDs' subscriptions to be brought to their
+// members (the seat worker, or a River job: jobs.go). It never blocks a
+// request: what it cannot queue, the next pass over every team does.
+func (s *Server) seatsChanged(teamIDs ...int64) { s.jobs.seatsChanged(teamIDs...) }
 
 func (s *Server) syncAllSeatsLogged(ctx context.Context) {
 	if n, err := s.syncAllSeats(ctx); err != nil && ctx.Err() == nil {

@@ -118,12 +118,16 @@ func goodbyeMail() views.EmailContent {
 	}
 }
 
-// queueMail renders a mail and puts it in the outbox within q's transaction.
-func queueMail(ctx context.Context, q db.Queries, to string, c views.EmailContent) error {
+// queueMail renders a mail and puts it in the outbox within q's transaction
+// (with its job, on Postgres: jobs.go).
+func (s *Server) queueMail(ctx context.Context, q db.Queries, to string, c views.EmailContent) error {
 	var html bytes.Buffer
 	if err := views.EmailHTML(c).Render(ctx, &html); err != nil {
 		return err
 	}
-	_, err := q.EnqueueEmail(ctx, db.Email{To: to, Subject: c.Title, Text: views.EmailText(c), HTML: html.String()})
-	return err
+	id, err := q.EnqueueEmail(ctx, db.Email{To: to, Subject: c.Title, Text: views.EmailText(c), HTML: html.String()})
+	if err != nil {
+		return err
+	}
+	return s.jobs.mailQueued(ctx, q, id)
 }

@@ -92,7 +92,9 @@ func (o *outbox) deliverDue(ctx context.Context) {
 	}
 }
 
-func (o *outbox) deliver(e db.Email) {
+// deliver sends e and records the outcome. After a failure it returns when
+// to try again; retry is zero when the mail is sent or given up.
+func (o *outbox) deliver(e db.Email) (retry time.Duration) {
 	// Not the worker's context: a send under way finishes during shutdown.
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
@@ -101,7 +103,7 @@ func (o *outbox) deliver(e db.Email) {
 		if err := o.db.MarkEmailSent(ctx, e.ID); err != nil {
 			o.log.Error("outbox: mark sent", "email_id", e.ID, "err", err)
 		}
-		return
+		return 0
 	}
 	attempts := e.Attempts + 1
 	delay := o.firstRetry << min(attempts-1, 20)
@@ -117,4 +119,8 @@ func (o *outbox) deliver(e db.Email) {
 	if err := o.db.MarkEmailRetry(ctx, e.ID, err.Error(), o.now().Add(delay), giveUp); err != nil {
 		o.log.Error("outbox: mark retry", "email_id", e.ID, "err", err)
 	}
+	if giveUp {
+		return 0
+	}
+	return delay
 }

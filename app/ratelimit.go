@@ -1,10 +1,13 @@
 package app
 
 import (
+	"context"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
 	"net/netip"
+	"skiff/db"
 	"strings"
 	"sync"
 	"time"
@@ -16,23 +19,43 @@ import (
 // from golang.org/x/time/rate. Its memory is bounded: it forgets keys whose
 // bucket has refilled (they are the same as new keys), and when still full it
 // forgets arbitrary keys rather than grow.
+//
+// On Postgres, where several instances share the database, a limiter made
+// shared keeps its buckets there instead (db.TakeToken), so the limit holds
+// across instances: every limiter but the API's (see the README, Several
+// instances).
 type rateLimiter struct {
 	mu      sync.Mutex
 	every   rate.Limit
+	per     time.Duration // one token per
 	burst   int
 	maxKeys int
 	buckets map[string]*rate.Limiter
 	now     func() time.Time
+
+	shared *db.DB // Postgres: the buckets are rows of rate_limits
+	name   string // the limiter's name, before each key in rate_limits
+	log    *slog.Logger
 }
 
 func newRateLimiter(r Rate, maxKeys int) *rateLimiter {
+	per := r.Per / time.Duration(max(1, r.N))
 	return &rateLimiter{
-		every:   rate.Every(r.Per / time.Duration(max(1, r.N))),
+		every:   rate.Every(per),
+		per:     per,
 		burst:   max(1, r.N),
 		maxKeys: maxKeys,
 		buckets: make(map[string]*rate.Limiter),
 		now:     time.Now,
 	}
+}
+
+// sharedIn makes l keep its buckets in d when d is Postgres, under name.
+func (l *rateLimiter) sharedIn(d *db.DB, name string, log *slog.Logger) *rateLimiter {
+	if d.Postgres() {
+		l.shared, l.name, l.log = d, name, log
+	}
+	return l
 }
 
 // allow takes one token for key. When none is left it returns false and how
@@ -42,6 +65,21 @@ func newRateLimiter(r Rate, maxKeys int) *rateLimiter {
 // success then gives the token back with reset (the secret was shown, so the
 // key's failures are forgotten).
 func (l *rateLimiter) allow(key string) (bool, time.Duration) {
+	if l.per <= 0 {
+		return true, 0 // no limit (tests)
+	}
+	if l.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		ok, wait, err := l.shared.TakeToken(ctx, l.name+":"+key, l.per, l.burst)
+		if err != nil {
+			// A limit that cannot be checked refuses: it guards password
+			// checks and mail, and the database is needed for those anyway.
+			l.log.Error("rate limit: take a token", "limit", l.name, "err", err)
+			return false, time.Second
+		}
+		return ok, wait
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	t := l.now()
@@ -56,6 +94,14 @@ func (l *rateLimiter) allow(key string) (bool, time.Duration) {
 
 // reset forgets key, as after a successful login.
 func (l *rateLimiter) reset(key string) {
+	if l.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := l.shared.ForgetTokens(ctx, l.name+":"+key); err != nil {
+			l.log.Error("rate limit: forget a key", "limit", l.name, "err", err)
+		}
+		return
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.buckets, key)

@@ -26,6 +26,9 @@ Commands:
   migrate       apply pending database migrations and exit
   backup PATH   write a consistent, checked snapshot of the database to PATH
   restore PATH  replace the database with the snapshot at PATH (server stopped)
+  copy-to-postgres URL
+                copy the SQLite database into an empty PostgreSQL one at URL
+                (server stopped), check every table's rows, say what to change
   stripe-setup  check the Stripe prices and create the webhook endpoint
   stripe-sync   reconcile every customer's subscriptions from Stripe
   healthcheck   exit 0 when the server on ADDR is ready (GET /readyz), else 1
@@ -51,7 +54,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	case "serve", "migrate", "stripe-setup", "stripe-sync", "backup", "restore", "healthcheck":
+	case "serve", "migrate", "stripe-setup", "stripe-sync", "backup", "restore", "healthcheck", "copy-to-postgres":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -75,6 +78,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return backupOrRestore(ctx, cmd, args[1], cfg, stdout)
 	case "migrate":
 		return runMigrate(ctx, cfg, logger)
+	case "copy-to-postgres":
+		if len(args) != 2 || !db.IsPostgres(args[1]) {
+			return errors.New("usage: skiff copy-to-postgres postgres://user:password@host:5432/name")
+		}
+		return copyToPostgres(ctx, cfg, args[1], logger, stdout)
 	case "healthcheck":
 		return runHealthcheck(ctx, cfg, stdout)
 	case "stripe-setup", "stripe-sync":
@@ -197,7 +205,11 @@ func serve(ctx context.Context, cfg Config, database *db.DB, logger *slog.Logger
 		return err
 	}
 	workCtx, stopWork := context.WithCancel(context.Background())
-	srv.Start(workCtx)
+	if err := srv.Start(workCtx); err != nil {
+		stopWork()
+		srv.Close()
+		return err
+	}
 	defer srv.Close()
 	defer stopWork() // runs before Close: the mail worker stops after the HTTP server
 	httpServer := &http.Server{

@@ -34,10 +34,10 @@ type Server struct {
 	stripe   *stripeclient.API  // nil when billing is not configured
 	webauthn *webauthn.WebAuthn // the passkeys' relying party: BASE_URL
 	outbox   *outbox
-	// seatQueue holds teams whose members changed, for the seat worker
-	// (billing_seats.go).
-	seatQueue chan int64
-	oauth     []*oauthProvider // configured social logins, in button order
+	// jobs runs the background work: goroutines on SQLite, River's jobs on
+	// Postgres (jobs.go).
+	jobs  jobRunner
+	oauth []*oauthProvider // configured social logins, in button order
 	// oauthHTTP calls the OAuth providers (tests point it at fakes).
 	oauthHTTP *http.Client
 	plans     []Plan
@@ -52,11 +52,8 @@ type Server struct {
 	apiLimiter         *rateLimiter // per user
 	twoFactorLimiter   *rateLimiter
 	emailChangeLimiter *rateLimiter
-	// freshCodes are the recovery codes just made, for their page (auth_2fa_codes.go).
-	freshCodes freshCodes
-	handler    http.Handler
-	started    bool
-	now        func() time.Time // the clock of TOTP checks, fresh recovery codes and backup names (tests move it)
+	handler            http.Handler
+	now                func() time.Time // the clock of TOTP checks, fresh recovery codes and backup names (tests move it)
 }
 
 // NewServer wires the application together. Start its background work with
@@ -76,16 +73,17 @@ func NewServer(ctx context.Context, cfg Config, database *db.DB, logger *slog.Lo
 			db:    database,
 			write: newSessionWriter(database),
 		},
-		loginIPLimiter:     newRateLimiter(cfg.Limits.LoginPerIP, 100_000),
-		loginFailLimiter:   newRateLimiter(cfg.Limits.LoginFailsPerUser, 100_000),
-		signupIPLimiter:    newRateLimiter(cfg.Limits.SignupPerIP, 100_000),
-		mailAddrLimiter:    newRateLimiter(cfg.Limits.MailPerAddress, 100_000),
-		mailIPLimiter:      newRateLimiter(cfg.Limits.MailPerIP, 100_000),
+		loginIPLimiter:   newRateLimiter(cfg.Limits.LoginPerIP, 100_000).sharedIn(database, "login_ip", logger),
+		loginFailLimiter: newRateLimiter(cfg.Limits.LoginFailsPerUser, 100_000).sharedIn(database, "login_fails", logger),
+		signupIPLimiter:  newRateLimiter(cfg.Limits.SignupPerIP, 100_000).sharedIn(database, "signup_ip", logger),
+		mailAddrLimiter:  newRateLimiter(cfg.Limits.MailPerAddress, 100_000).sharedIn(database, "mail_address", logger),
+		mailIPLimiter:    newRateLimiter(cfg.Limits.MailPerIP, 100_000).sharedIn(database, "mail_ip", logger),
+		// Per instance, also on Postgres: a request budget, not a guard of
+		// secrets, and one write per API call would cost more than it saves.
 		apiLimiter:         newRateLimiter(cfg.Limits.APIPerUser, 100_000),
-		twoFactorLimiter:   newRateLimiter(cfg.Limits.TwoFactorPerUser, 100_000),
-		emailChangeLimiter: newRateLimiter(cfg.Limits.EmailChangePerUser, 100_000),
+		twoFactorLimiter:   newRateLimiter(cfg.Limits.TwoFactorPerUser, 100_000).sharedIn(database, "two_factor", logger),
+		emailChangeLimiter: newRateLimiter(cfg.Limits.EmailChangePerUser, 100_000).sharedIn(database, "email_change", logger),
 		outbox:             newOutbox(database, mailer, logger),
-		seatQueue:          make(chan int64, 256),
 	}
 	s.now = time.Now
 	s.devMail, _ = mailer.(*devMailer) // GET /dev/mail lists what it holds
@@ -102,6 +100,10 @@ func NewServer(ctx context.Context, cfg Config, database *db.DB, logger *slog.Lo
 	if s.webauthn == nil {
 		logger.Warn("passkeys are off: BASE_URL's host is an IP address, and WebAuthn needs a domain name (localhost works in development)", "base_url", cfg.Origin())
 	}
+	if s.jobs, err = newJobRunner(s); err != nil {
+		s.store.write.StopCleanup()
+		return nil, err
+	}
 	s.sessions = newSessionManager(cfg, s.store)
 	s.sessions.ErrorFunc = s.serverError
 	s.handler = s.routes()
@@ -114,20 +116,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Start runs the background work (mail delivery, the daily billing sync,
-// the seats of paying teams) until ctx ends.
-func (s *Server) Start(ctx context.Context) {
-	s.started = true
-	go s.outbox.run(ctx)
-	go s.runNightlySync(ctx)
-	go s.runSeatSync(ctx)
-	go s.runScheduledBackups(ctx)
+// the seats of paying teams, backups, clean-up) until ctx ends (jobs.go).
+func (s *Server) Start(ctx context.Context) error {
+	return s.jobs.start(ctx)
 }
 
-// Close stops the expired-session cleanup and, if Start ran, waits for the
-// mail worker to finish the mail it is sending (cancel Start's ctx first).
+// Close stops the expired-session cleanup and waits for the background work
+// under way to finish, the mail being sent above all (cancel Start's ctx
+// first).
 func (s *Server) Close() {
 	s.store.write.StopCleanup()
-	if s.started {
-		<-s.outbox.done
-	}
+	s.jobs.stop()
 }

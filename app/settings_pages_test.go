@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -301,17 +302,55 @@ func TestRecoveryCodesPage(t *testing.T) {
 	ada.signupVerified("ada@example.com")
 	turnOnTwoFactor(t, ts, ada)
 	stored := func() string {
-		var s string
-		ts.db.Read.QueryRow(`SELECT group_concat(hex(hash)) FROM recovery_codes`).Scan(&s)
-		return s
+		rows, err := ts.db.Read.Query(`SELECT hash FROM recovery_codes ORDER BY hash`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var hashes []string
+		for rows.Next() {
+			var h []byte
+			rows.Scan(&h)
+			hashes = append(hashes, fmt.Sprintf("%x", h))
+		}
+		return strings.Join(hashes, ",")
 	}
 	before := stored()
+	if strings.Count(before, ",") != 9 {
+		t.Fatalf("stored codes %q, want 10", before)
+	}
 
 	res := ada.get("/settings/2fa/recovery-codes")
 	wantStatus(t, res, http.StatusOK)
 	wantSection(t, res, "/settings/2fa", "Save your recovery codes")
 	wantBody(t, res, "Two-factor authentication is on.", `data-copy="recovery-codes-value"`, `href="/settings/2fa/recovery-codes.txt" download`)
 	codes := recoveryCodesIn(t, res.body)
+	// The database holds them sealed, under a key only the browser has.
+	snapshot := ts.dbSnapshot()
+	for _, c := range codes {
+		if strings.Contains(snapshot, c) || strings.Contains(snapshot, strings.ReplaceAll(c, "-", "")) {
+			t.Fatalf("the code %s is in the database in clear", c)
+		}
+	}
+	// Another instance on the same database shows this browser the same
+	// codes (behind a load balancer the next request may go there).
+	other := newTestServer(t, withDB(ts.dbPath))
+	other.srv.now = ts.srv.now
+	there := other.newClient()
+	from, _ := url.Parse(ts.URL)
+	to, _ := url.Parse(other.URL)
+	there.hc.Jar.SetCookies(to, ada.hc.Jar.Cookies(from))
+	if again := recoveryCodesIn(t, there.get("/settings/2fa/recovery-codes").body); strings.Join(again, " ") != strings.Join(codes, " ") {
+		t.Fatalf("another instance shows %v, want %v", again, codes)
+	}
+	// Without the key's cookie, the session alone opens nothing.
+	keyless := other.newClient()
+	for _, c := range ada.hc.Jar.Cookies(from) {
+		if c.Name != "codes" {
+			keyless.hc.Jar.SetCookies(to, []*http.Cookie{c})
+		}
+	}
+	wantRedirect(t, keyless.get("/settings/2fa/recovery-codes"), "/settings/2fa")
 	clock = clock.Add(4 * time.Minute)
 	if again := recoveryCodesIn(t, ada.get("/settings/2fa/recovery-codes").body); strings.Join(again, " ") != strings.Join(codes, " ") {
 		t.Fatalf("a reload shows other codes: %v, then %v", codes, again)
@@ -333,11 +372,11 @@ func TestRecoveryCodesPage(t *testing.T) {
 	}
 	wantBody(t, dl, append([]string{"ada@example.com"}, codes...)...)
 	// Another session of the same account gets nothing.
-	other := ts.newClient()
-	wantRedirect(t, other.login("ada@example.com", testPassword, false), "/login/2fa")
-	wantRedirect(t, other.post("/login/2fa", url.Values{"code": {codes[0]}}), "/dashboard")
-	wantStatus(t, other.get("/settings/2fa/recovery-codes.txt"), http.StatusGone)
-	wantRedirect(t, other.get("/settings/2fa/recovery-codes"), "/settings/2fa")
+	second := ts.newClient()
+	wantRedirect(t, second.login("ada@example.com", testPassword, false), "/login/2fa")
+	wantRedirect(t, second.post("/login/2fa", url.Values{"code": {codes[0]}}), "/dashboard")
+	wantStatus(t, second.get("/settings/2fa/recovery-codes.txt"), http.StatusGone)
+	wantRedirect(t, second.get("/settings/2fa/recovery-codes"), "/settings/2fa")
 
 	// After five minutes: never again.
 	clock = clock.Add(time.Minute)

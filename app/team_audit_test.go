@@ -45,6 +45,9 @@ func TestAuditLog(t *testing.T) {
 	cydInv := itoa64(int64(ts.count(`SELECT id FROM invitations WHERE email = 'cyd@example.com'`)))
 	wantRedirect(t, ada.post(acme+"/invitations/"+cydInv+"/revoke", nil), acme+"/members")
 	invite("cyd@example.com", "member")
+	// Sent before the re-sent one (on Postgres mail goes out from several
+	// workers, in no set order).
+	ts.mailSettled()
 	cydInv = itoa64(int64(ts.count(`SELECT max(id) FROM invitations WHERE email = 'cyd@example.com'`)))
 	wantRedirect(t, ada.post(acme+"/invitations/"+cydInv+"/resend", nil), acme+"/members")
 	cyd := join("cyd@example.com")

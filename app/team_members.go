@@ -117,7 +117,7 @@ func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		*e = db.AuditEntry{Action: db.AuditMemberInvited, Subject: email, Detail: "as " + views.RoleArticle(role)}
-		return queueMail(ctx, q, email, invitationMail(inv, s.invitationLink(secret)))
+		return s.queueMail(ctx, q, email, invitationMail(inv, s.invitationLink(secret)))
 	})
 	if msg := s.invitationProblem(err, email, o.Plan); msg != "" {
 		f.Error = msg
@@ -170,7 +170,7 @@ func (s *Server) handleInviteResend(w http.ResponseWriter, r *http.Request) erro
 			return err
 		}
 		*e = db.AuditEntry{Action: db.AuditInvitationResent, Subject: inv.Email}
-		return queueMail(ctx, q, inv.Email, invitationMail(inv, s.invitationLink(secret)))
+		return s.queueMail(ctx, q, inv.Email, invitationMail(inv, s.invitationLink(secret)))
 	})
 	if err != nil {
 		return err
@@ -466,13 +466,13 @@ func (s *Server) handleTeamTransfer(w http.ResponseWriter, r *http.Request) erro
 			return err
 		}
 		paying := len(live) > 0 && s.stripe != nil
-		if err := queueMail(ctx, q, newOwner.Email, s.handOverMail(team.Name, o.Actor, views.TeamURL(team.ID), paying)); err != nil {
+		if err := s.queueMail(ctx, q, newOwner.Email, s.handOverMail(team.Name, o.Actor, views.TeamURL(team.ID), paying)); err != nil {
 			return err
 		}
 		if !paying {
 			return nil
 		}
-		return queueMail(ctx, q, s.currentUser(r).Email, formerOwnerMail(team.Name, newOwner.Email))
+		return s.queueMail(ctx, q, s.currentUser(r).Email, formerOwnerMail(team.Name, newOwner.Email))
 	})
 	switch {
 	case errors.Is(err, db.ErrPersonalTeam):

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"io"
 	"log/slog"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -140,7 +142,9 @@ func newTestServerOn(t testing.TB, ln net.Listener, opts ...testOption) *testSer
 	// that waits for the poll instead of its own time fails those tests.
 	srv.outbox.firstRetry = 20 * time.Millisecond
 	workCtx, stopWork := context.WithCancel(context.Background())
-	srv.Start(workCtx)
+	if err := srv.Start(workCtx); err != nil {
+		t.Fatal(err)
+	}
 	hs.Config.Handler = srv
 	ts := &testServer{Server: hs, t: t, srv: srv, db: database, dbPath: cfg.Database(), logs: logs, smtp: sink, stopWork: stopWork}
 	t.Cleanup(ts.stop)
@@ -153,9 +157,23 @@ func (ts *testServer) stop() {
 		if ts.t.Failed() {
 			// What the server logged as errors is usually why.
 			for _, line := range strings.Split(ts.logs.String(), "\n") {
-				if strings.Contains(line, "level=ERROR") {
+				if strings.Contains(line, "level=ERROR") || os.Getenv("SKIFF_TEST_LOGS") != "" {
 					ts.t.Log("server: " + line)
 				}
+			}
+		}
+		if ts.t.Failed() && ts.db.Postgres() && os.Getenv("SKIFF_TEST_LOGS") != "" {
+			rows, err := ts.db.Read.Query(`SELECT id, kind, state, args::text, errors::text, attempt, scheduled_at FROM river_job ORDER BY id`)
+			if err == nil {
+				for rows.Next() {
+					var id, attempt int64
+					var kind, state, args string
+					var errs sql.NullString
+					var at time.Time
+					rows.Scan(&id, &kind, &state, &args, &errs, &attempt, &at)
+					ts.t.Logf("river_job %d %s %s %s attempt %d at %s errors %s", id, kind, state, args, attempt, at.Format(time.RFC3339Nano), errs.String)
+				}
+				rows.Close()
 			}
 		}
 		ts.Server.Close()

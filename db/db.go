@@ -59,6 +59,7 @@ type DB struct {
 	pg     bool    // PostgreSQL (postgres.go)
 	reads  preparedReads
 	hot    readCache
+	river  *riverPools // Postgres: River's connections (jobs.go)
 }
 
 // Queries runs every query of the application, on the pools of a DB or inside
@@ -232,7 +233,14 @@ func (d *DB) Ping(ctx context.Context) error {
 func (d *DB) Close() error {
 	d.reads.close()
 	d.hot.close()
-	return errors.Join(d.Read.Close(), d.Write.Close())
+	d.river.close()
+	var errs []error
+	for _, p := range []*sql.DB{d.Read, d.Write} {
+		if p != nil {
+			errs = append(errs, p.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Tx runs fn in a write transaction and commits it when fn returns nil.

@@ -37,6 +37,19 @@ func (q Queries) DueEmails(ctx context.Context, at time.Time, limit int) ([]Emai
 	return q.emails(ctx, `WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?`, at.UTC(), limit)
 }
 
+// PendingEmail returns the mail id if it is still to be sent, else
+// ErrNotFound (sent, given up, or gone with its account).
+func (q Queries) PendingEmail(ctx context.Context, id int64) (Email, error) {
+	list, err := q.emails(ctx, `WHERE id = ? AND status = 'pending'`, id)
+	if err != nil {
+		return Email{}, err
+	}
+	if len(list) == 0 {
+		return Email{}, ErrNotFound
+	}
+	return list[0], nil
+}
+
 // RecentEmails returns the newest mails in the outbox. Only pending mail
 // still has its body: it is emptied once the mail is sent or given up.
 func (q Queries) RecentEmails(ctx context.Context, limit int) ([]Email, error) {

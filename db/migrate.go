@@ -161,6 +161,13 @@ func (d *DB) migrate(ctx context.Context, list []Migration) (_ []string, err err
 			applied = append(applied, m.Name)
 		}
 	}
+	if d.pg && len(list) > 0 {
+		river, err := d.migrateRiver(ctx)
+		applied = append(applied, river...)
+		if err != nil {
+			return applied, err
+		}
+	}
 	return applied, nil
 }
 
@@ -281,6 +288,13 @@ func (d *DB) PendingMigrations(ctx context.Context) ([]string, error) {
 		if !done[m.Name] {
 			pending = append(pending, m.Name)
 		}
+	}
+	if d.pg {
+		river, err := d.riverPending(ctx)
+		if err != nil {
+			return nil, err
+		}
+		pending = append(pending, river...)
 	}
 	return pending, nil
 }

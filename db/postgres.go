@@ -55,14 +55,12 @@ const (
 )
 
 func openPostgres(ctx context.Context, url string) (*DB, error) {
-	base, err := pgx.ParseConfig(url)
+	base, err := pgxConnConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("db: DATABASE_URL: %w", err)
+		return nil, err
 	}
 	pool := func(params map[string]string, retry bool, n int) *sql.DB {
 		cfg := base.Copy()
-		cfg.RuntimeParams["application_name"] = "skiff"
-		cfg.RuntimeParams["timezone"] = "UTC"
 		for k, v := range params {
 			cfg.RuntimeParams[k] = v
 		}
@@ -76,6 +74,10 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 	read := pool(map[string]string{"default_transaction_read_only": "on"}, false, pgReadConns)
 	d := &DB{Write: write, Read: read, target: url, pg: true}
 	d.hot.off.Store(true) // no read cache: another instance's commits would not empty it
+	if err := d.openRiverPools(url); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("db: DATABASE_URL: %w", err)
+	}
 	d.Queries = Queries{reader: pgReads{read}, writer: write, db: d, pg: true}
 	if err := d.Ping(ctx); err != nil {
 		d.Close()
@@ -87,6 +89,16 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("db: the read pool is not read-only (%q, %v)", readOnly, err)
 	}
 	return d, nil
+}
+
+func pgxConnConfig(url string) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("db: DATABASE_URL: %w", err)
+	}
+	cfg.RuntimeParams["application_name"] = "skiff"
+	cfg.RuntimeParams["timezone"] = "UTC"
+	return cfg, nil
 }
 
 // pgReads is the read pool, read with readContext as SQLite's is

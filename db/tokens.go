@@ -82,6 +82,13 @@ func (q Queries) VoidMailedTokens(ctx context.Context, userID int64, purpose str
 	return err
 }
 
+// DeleteExpiredSessions removes the sessions whose time is up (Postgres: on
+// SQLite scs's sqlite3store does it itself).
+func (q Queries) DeleteExpiredSessions(ctx context.Context) error {
+	_, err := q.writer.ExecContext(ctx, `DELETE FROM sessions WHERE NOT (`+q.sessionLive()+`)`)
+	return err
+}
+
 // DeleteExpiredTokens removes tokens that can no longer be used.
 func (q Queries) DeleteExpiredTokens(ctx context.Context) error {
 	_, err := q.writer.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < ?`, now().Add(-24*time.Hour))

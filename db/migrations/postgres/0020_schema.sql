@@ -9,7 +9,18 @@
 --   * sessions is the table scs's postgresstore expects (expiry a time);
 --   * user_sessions has seq where SQLite has its rowid;
 --   * the counter tables are kept by PL/pgSQL triggers;
---   * write_gate, a table without rows, is the lock of db/postgres.go.
+--   * write_gate, a table without rows, is the lock of db/postgres.go, and
+--     rate_limits holds the buckets SQLite keeps in memory.
+
+-- The rate limits' token buckets, shared by every instance (db/ratelimit.go);
+-- SQLite's are in the one process's memory.
+CREATE TABLE rate_limits (
+    key     TEXT             PRIMARY KEY,   -- the limit's name and its key: login_ip:192.0.2.1
+    tokens  DOUBLE PRECISION NOT NULL,      -- what was left at `at`
+    at      TIMESTAMPTZ      NOT NULL,
+    full_at TIMESTAMPTZ      NOT NULL       -- when the bucket is full again: a row past it can go
+);
+CREATE INDEX rate_limits_full_idx ON rate_limits (full_at);
 
 -- Locked first by every write transaction (db/postgres.go, inTxPostgres):
 -- shared on a first run, alone on a run after a conflict. It holds no rows.
