@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"skiff/db/dbtest"
 	"strings"
 	"testing"
 	"time"
@@ -95,15 +96,10 @@ func TestShippedCaddyfile(t *testing.T) {
 	}
 	noServer("Caddy's error page", res)
 
-	// The commented-out block for several instances is valid for this Caddy.
-	block := regexp.MustCompile(`(?ms)^#\treverse_proxy .*?^#\t}$`).FindString(text)
-	if block == "" {
-		t.Fatal("no commented-out reverse_proxy block for several instances in deploy/Caddyfile")
-	}
-	multi := filepath.Join(t.TempDir(), "Caddyfile")
-	os.WriteFile(multi, []byte("http://127.0.0.1:9 {\n"+strings.ReplaceAll(block, "\n#", "\n")[1:]+"\n}\n"), 0o600)
-	if out, err := exec.Command(caddy, "adapt", "--adapter", "caddyfile", "--config", multi).CombinedOutput(); err != nil {
-		t.Errorf("the block for several instances does not adapt: %v\n%s", err, out)
+	// deploy/Caddyfile.instances is valid for this Caddy too (it runs in
+	// TestCaddyfileForSeveralInstances, with PostgreSQL).
+	if out, err := exec.Command(caddy, "adapt", "--adapter", "caddyfile", "--config", filepath.Join("deploy", "Caddyfile.instances")).CombinedOutput(); err != nil {
+		t.Errorf("deploy/Caddyfile.instances does not adapt: %v\n%s", err, out)
 	}
 }
 
@@ -191,5 +187,74 @@ func startCaddy(t *testing.T, caddy string, site caddySite) string {
 			t.Fatalf("caddy does not listen on %s:\n%s", host, logs)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestCaddyfileForSeveralInstances runs deploy/Caddyfile.instances' proxy
+// block, word for word but for the addresses, in front of two skiff
+// instances on one Postgres database, and restarts each instance in turn
+// (SIGTERM, then a new process on the same address) twice while eight
+// clients load pages, post forms and rename a project through Caddy: every
+// request is answered. This is the README's rolling restart.
+func TestCaddyfileForSeveralInstances(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the binary")
+	}
+	caddy := caddyBinary(t)
+	if !dbtest.Postgres() {
+		t.Skip("needs PostgreSQL (make test-postgres)")
+	}
+	bin := buildBinary(t)
+	target := dbtest.NewPostgres(t)
+	addrs := []string{freeAddr(t), freeAddr(t)}
+	b, err := os.ReadFile(filepath.Join("deploy", "Caddyfile.instances"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, want := range []string{"reverse_proxy 10.0.0.11:8080 10.0.0.12:8080 {", "health_uri /readyz"} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("deploy/Caddyfile.instances lacks %q", want)
+		}
+	}
+	text = strings.Replace(text, "10.0.0.11:8080 10.0.0.12:8080", addrs[0]+" "+addrs[1], 1)
+	block := regexp.MustCompile(`(?ms)^\treverse_proxy .*?^\t}$`).FindString(text)
+	site := freeAddr(t)
+	base := startCaddy(t, caddy, caddySite{fmt.Sprintf("{\n\tadmin off\n\tauto_https off\n}\nhttp://%s {\n%s\n}\n", site, block), "http://" + site})
+
+	env := func(i int) []string {
+		return []string{"ADDR=" + addrs[i], "DATABASE_URL=" + target, "TRUST_PROXY_HEADERS=true", "BASE_URL=" + base}
+	}
+	var procs [2]*skiffProcess
+	for i := range procs {
+		procs[i] = startSkiff(t, bin, t.TempDir(), nil, env(i)...)
+	}
+	// Both in the rotation: Caddy's first checks have passed.
+	time.Sleep(1500 * time.Millisecond)
+	loop := newRequestLoop(t, base, false)
+	loop.healthz = true // a stopping instance's /readyz answers 503, as it must
+	stop := make(chan struct{})
+	wg := loop.run(stop, 8)
+	for range 2 {
+		for i := range procs {
+			time.Sleep(500 * time.Millisecond)
+			procs[i].stop(t) // drains: /readyz 503 for 3 s, then the listener closes
+			procs[i] = startSkiff(t, bin, t.TempDir(), nil, env(i)...)
+			time.Sleep(1500 * time.Millisecond) // Caddy's next check puts it back
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(loop.failures)
+	var failed []string
+	for f := range loop.failures {
+		failed = append(failed, f)
+	}
+	t.Logf("%d requests through Caddy across 4 restarts, %d failed", loop.sent.Load(), len(failed))
+	if len(failed) > 0 {
+		t.Fatalf("%d requests failed, first: %s", len(failed), strings.Join(failed[:min(5, len(failed))], "\n"))
+	}
+	if loop.sent.Load() < 100 {
+		t.Fatalf("only %d requests: the test proved little", loop.sent.Load())
 	}
 }

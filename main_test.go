@@ -36,7 +36,7 @@ func cleanEnv(extra ...string) []string {
 	for _, kv := range os.Environ() {
 		key, _, _ := strings.Cut(kv, "=")
 		switch key {
-		case "ADDR", "BASE_URL", "DATABASE_PATH", "APP_ENV", "TRUST_PROXY_HEADERS", "LOG_LEVEL", "PPROF_ADDR":
+		case "ADDR", "BASE_URL", "DATABASE_PATH", "DATABASE_URL", "SMTP_URL", "APP_ENV", "TRUST_PROXY_HEADERS", "LOG_LEVEL", "PPROF_ADDR":
 			continue
 		}
 		env = append(env, kv)

@@ -40,13 +40,15 @@ type proc struct {
 	done chan struct{}
 }
 
-func startBinary(t *testing.T, bin, dir string) *proc {
+// startBinary starts skiff serve in dir, with extra settings (KEY=value)
+// after the proof's own.
+func startBinary(t *testing.T, bin, dir string, extra ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(bin, "serve")
 	cmd.Dir = dir
-	cmd.Env = cleanEnv("ADDR=127.0.0.1:0", "TRUST_PROXY_HEADERS=true", "LOG_LEVEL=info",
-		"STRIPE_SECRET_KEY=sk_test_proof", "STRIPE_WEBHOOK_SECRET="+proofWebhookSecret,
-		"STRIPE_PRICE_PRO=price_pro", "STRIPE_PRICE_ENTERPRISE=price_ent", "STRIPE_API_BASE=http://127.0.0.1:9")
+	cmd.Env = cleanEnv(append([]string{"ADDR=127.0.0.1:0", "TRUST_PROXY_HEADERS=true", "LOG_LEVEL=info",
+		"STRIPE_SECRET_KEY=sk_test_proof", "STRIPE_WEBHOOK_SECRET=" + proofWebhookSecret,
+		"STRIPE_PRICE_PRO=price_pro", "STRIPE_PRICE_ENTERPRISE=price_ent", "STRIPE_API_BASE=http://127.0.0.1:9"}, extra...)...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

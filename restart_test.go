@@ -114,6 +114,7 @@ func (p *skiffProcess) stop(t *testing.T) {
 type requestLoop struct {
 	base     string
 	noBodies bool // only requests without a body (see the third setup)
+	healthz  bool // probe /healthz, not /readyz (which a draining instance answers 503)
 	cookie   *http.Cookie
 	project  string // the project's path, /t/{team}/projects/{id}
 	client   *http.Client
@@ -157,7 +158,11 @@ func (l *requestLoop) one(client, i int) error {
 	case 0:
 		req, _ = http.NewRequest("GET", l.base+"/", nil)
 	case 1:
-		req, _ = http.NewRequest("GET", l.base+"/readyz", nil)
+		probe := "/readyz"
+		if l.healthz {
+			probe = "/healthz"
+		}
+		req, _ = http.NewRequest("GET", l.base+probe, nil)
 	case 2:
 		req, _ = http.NewRequest("GET", l.base+"/projects", nil)
 		req.AddCookie(l.cookie)
@@ -277,29 +282,7 @@ func restartUnderLoad(t *testing.T, bin, base string, noBodies bool, start func(
 	env := []string{"TRUST_PROXY_HEADERS=true"}
 	p := start(dir, env...)
 
-	c := noRedirects()
-	code, err := postForm(c, base+"/signup", url.Values{"email": {"slow@example.com"}, "password": {"a slow but sure password"}}, "10.9.9.9")
-	if err != nil || code != http.StatusSeeOther {
-		t.Fatalf("signup: %d %v\n%s", code, err, p.logs)
-	}
-	cookie := loginCookie(t, base)
-	req, _ := http.NewRequest("POST", base+"/projects", strings.NewReader("name=first"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.AddCookie(cookie)
-	res, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	project := regexp.MustCompile(`^/t/\d+/projects/\d+$`).FindString(res.Header.Get("Location"))
-	if project == "" {
-		t.Fatalf("project creation: %d, Location %q", res.StatusCode, res.Header.Get("Location"))
-	}
-
-	loop := &requestLoop{base: base, noBodies: noBodies, cookie: cookie, project: project, failures: make(chan string, 100),
-		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-			MaxIdleConnsPerHost: 16, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	loop := newRequestLoop(t, base, noBodies)
 	stop := make(chan struct{})
 	wg := loop.run(stop, 8)
 	var gaps [][2]time.Time
@@ -330,4 +313,34 @@ func restartUnderLoad(t *testing.T, bin, base string, noBodies bool, start func(
 	if waited == 0 {
 		t.Fatal("no request was sent while skiff was down: the test proved nothing")
 	}
+}
+
+// newRequestLoop signs a user up through base, logs in, makes a project and
+// returns a loop that uses them.
+func newRequestLoop(t *testing.T, base string, noBodies bool) *requestLoop {
+	t.Helper()
+	c := noRedirects()
+	code, err := postForm(c, base+"/signup", url.Values{"email": {"slow@example.com"}, "password": {"a slow but sure password"}}, "10.9.9.9")
+	if err != nil || code != http.StatusSeeOther {
+		t.Fatalf("signup: %d %v", code, err)
+	}
+	cookie := loginCookie(t, base)
+	req, _ := http.NewRequest("POST", base+"/projects", strings.NewReader("name=first"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(cookie)
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	project := regexp.MustCompile(`^/t/\d+/projects/\d+$`).FindString(res.Header.Get("Location"))
+	if project == "" {
+		t.Fatalf("project creation: %d, Location %q", res.StatusCode, res.Header.Get("Location"))
+	}
+
+	loop := &requestLoop{base: base, noBodies: noBodies, cookie: cookie, project: project, failures: make(chan string, 100),
+		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+			MaxIdleConnsPerHost: 16, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return loop
 }

@@ -19,12 +19,17 @@ import (
 // Config is everything Skiff reads from its environment. LoadConfig fills it;
 // nothing else in the app reads environment variables.
 type Config struct {
-	Addr              string   // ADDR: where the HTTP server listens
-	BaseURL           *url.URL // BASE_URL: the public origin, used for links and cookie security
-	DatabasePath      string   // DATABASE_PATH: the SQLite file
-	DatabaseURL       string   // DATABASE_URL: postgres://...: PostgreSQL instead of the SQLite file
-	Env               string   // APP_ENV: "development" or "production"
-	TrustProxyHeaders bool     // TRUST_PROXY_HEADERS: read the client IP from X-Forwarded-For
+	Addr         string   // ADDR: where the HTTP server listens
+	BaseURL      *url.URL // BASE_URL: the public origin, used for links and cookie security
+	DatabasePath string   // DATABASE_PATH: the SQLite file
+	DatabaseURL  string   // DATABASE_URL: postgres://...: PostgreSQL instead of the SQLite file
+	// DRAIN_DELAY: after SIGTERM, how long /readyz answers 503 while
+	// requests are still served, before the listener closes, so that a
+	// load balancer's health check takes the instance out first (default 0
+	// on SQLite, 3s with DATABASE_URL: several instances behind Caddy).
+	DrainDelay        time.Duration
+	Env               string // APP_ENV: "development" or "production"
+	TrustProxyHeaders bool   // TRUST_PROXY_HEADERS: read the client IP from X-Forwarded-For
 	// TRUSTED_PROXIES: the addresses whose X-Forwarded-For is believed
 	// (comma-separated CIDRs; default loopback, Caddy on the same host).
 	TrustedProxies []netip.Prefix
@@ -168,16 +173,23 @@ func (c Config) Postgres() bool { return c.DatabaseURL != "" }
 
 // loadServer reads where and how the server runs.
 func (c *Config) loadServer(e env) error {
+	var err error
 	c.Addr = e.get("ADDR", "localhost:8080")
 	c.DatabasePath = e.get("DATABASE_PATH", "data/skiff.db")
 	c.DatabaseURL = e.get("DATABASE_URL", "")
+	drain := "0s"
+	if c.DatabaseURL != "" {
+		drain = "3s"
+	}
+	if c.DrainDelay, err = time.ParseDuration(e.get("DRAIN_DELAY", drain)); err != nil || c.DrainDelay < 0 || c.DrainDelay > time.Minute {
+		return fmt.Errorf("config: DRAIN_DELAY must be a duration from 0s to 1m, such as 3s, got %q", e("DRAIN_DELAY"))
+	}
 	c.Env = e.get("APP_ENV", "development")
 	c.LogLevel = e.get("LOG_LEVEL", "info")
 	c.PprofAddr = e.get("PPROF_ADDR", "")
 	if pid, _ := strconv.Atoi(e("LISTEN_PID")); pid == os.Getpid() {
 		c.ListenFDs, _ = strconv.Atoi(e("LISTEN_FDS"))
 	}
-	var err error
 	if c.TrustProxyHeaders, err = parseBool(e.get("TRUST_PROXY_HEADERS", "false")); err != nil {
 		return fmt.Errorf("config: TRUST_PROXY_HEADERS must be true or false, got %q", e("TRUST_PROXY_HEADERS"))
 	}

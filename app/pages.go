@@ -102,8 +102,13 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) error {
 }
 
 // handleReadyz handles "GET /readyz": 200 when the database takes writes and
-// every migration is applied, else 503 (for load balancers and deploy scripts).
+// every migration is applied, else 503 (for load balancers and deploy
+// scripts); 503 "draining" too once the server is stopping (DRAIN_DELAY).
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		s.probeAnswer(w, r, http.StatusServiceUnavailable, "draining")
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	pending, err := s.db.PendingMigrations(ctx)

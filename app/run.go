@@ -251,6 +251,13 @@ func serve(ctx context.Context, cfg Config, database *db.DB, logger *slog.Logger
 		return err
 	case <-ctx.Done():
 	}
+	if cfg.DrainDelay > 0 {
+		// Several instances: /readyz says so first, and the load balancer
+		// stops sending here before the listener closes.
+		srv.draining.Store(true)
+		logger.Info("draining: /readyz answers 503 before the listener closes", "drain_delay", cfg.DrainDelay.String())
+		time.Sleep(cfg.DrainDelay)
+	}
 	logger.Info("shutting down: finishing requests in flight")
 	if err := d.shutdown(ln, 25*time.Second); err != nil {
 		return fmt.Errorf("shutdown: %w", err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -34,6 +35,9 @@ type Server struct {
 	stripe   *stripeclient.API  // nil when billing is not configured
 	webauthn *webauthn.WebAuthn // the passkeys' relying party: BASE_URL
 	outbox   *outbox
+	// draining is set once the server is stopping (DRAIN_DELAY): /readyz
+	// answers 503 while requests are still served.
+	draining atomic.Bool
 	// jobs runs the background work: goroutines on SQLite, River's jobs on
 	// Postgres (jobs.go).
 	jobs  jobRunner
