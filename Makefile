@@ -51,10 +51,11 @@ lint: vet
 clean:
 	rm -rf bin
 
-## bench: Go benchmarks of the hot paths, then the load test (bench/main.go)
+## bench: Go benchmarks of the hot paths, then the load test (bench/main.go) on SQLite, then the same routes on a throw-away PostgreSQL (skipped without it)
 bench:
 	go test -run '^$$' -bench . -benchmem ./app/
 	go run ./bench -duration 5s -out bench-results.json
+	go run ./tools/withpostgres -- sh -c 'go run ./bench -duration 5s -postgres "$$SKIFF_TEST_POSTGRES" -profile "" -out bench-results-postgres.json' 
 
 ## rename: make a fresh fork yours: make rename MODULE=github.com/acme/app NAME=Acme
 rename:

@@ -362,8 +362,6 @@ func (c Config) validateServer() error {
 		return errors.New("config: ADDR must not be empty")
 	case c.DatabaseURL != "" && !db.IsPostgres(c.DatabaseURL):
 		return errors.New("config: DATABASE_URL must be a PostgreSQL URL, postgres://user:password@host:5432/name (leave it empty for the SQLite file at DATABASE_PATH)")
-	case c.DatabaseURL != "" && c.BackupDir != "":
-		return errors.New("config: BACKUP_DIR snapshots the SQLite file; with DATABASE_URL, back PostgreSQL up with pg_dump or your provider's backups (see the README), and leave BACKUP_DIR empty")
 	case c.DatabaseURL == "" && (c.DatabasePath == "" || strings.ContainsAny(c.DatabasePath, "?#")):
 		return fmt.Errorf("config: DATABASE_PATH must be a file path without '?' or '#', got %q", c.DatabasePath)
 	case c.PprofAddr != "" && !isLoopback(c.PprofAddr):

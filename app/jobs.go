@@ -186,6 +186,12 @@ type cleanUpArgs struct{}
 
 func (cleanUpArgs) Kind() string { return "clean_up" }
 
+// backupArgs writes a snapshot into BACKUP_DIR (of the instance that runs
+// it) and prunes the old ones.
+type backupArgs struct{}
+
+func (backupArgs) Kind() string { return "backup" }
+
 // riverJobs runs the work as River's jobs (Postgres).
 type riverJobs struct {
 	s       *Server
@@ -226,6 +232,10 @@ func newRiverJobs(s *Server) (*riverJobs, error) {
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[cleanUpArgs]) error {
 		return s.cleanUp(ctx)
 	}))
+	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[backupArgs]) error {
+		s.scheduledBackup(ctx)
+		return nil // a failure is logged; the next period tries again
+	}))
 
 	periodic := func(every time.Duration, args river.JobArgs) *river.PeriodicJob {
 		return river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
@@ -239,6 +249,12 @@ func newRiverJobs(s *Server) (*riverJobs, error) {
 	}
 	if s.stripe != nil {
 		jobs = append(jobs, periodic(seatSyncEvery, seatPassArgs{}), periodic(24*time.Hour, stripeSyncArgs{}))
+	}
+	if s.cfg.BackupDir != "" {
+		backup := river.NewPeriodicJob(river.PeriodicInterval(s.cfg.BackupInterval), func() (river.JobArgs, *river.InsertOpts) {
+			return backupArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: s.cfg.BackupInterval}}
+		}, nil) // not on start: a deploy would take one each time
+		jobs = append(jobs, backup)
 	}
 	client, err := river.NewClient(s.db.RiverDriver(), &river.Config{
 		Logger:               s.log,

@@ -14,14 +14,14 @@ import (
 
 // backupOrRestore runs `skiff backup PATH` and `skiff restore PATH`.
 func backupOrRestore(ctx context.Context, cmd, path string, cfg Config, stdout io.Writer) error {
-	if cfg.Postgres() {
-		return fmt.Errorf("%s: DATABASE_URL is set: %w", cmd, db.ErrBackupPostgres)
+	if cmd == "restore" && cfg.Postgres() {
+		return errors.New("restore: DATABASE_URL is set; restore puts a snapshot back as the SQLite file. To put one back on PostgreSQL, copy it into a new, empty database: DATABASE_PATH=SNAPSHOT skiff copy-to-postgres URL (README, Several instances)")
 	}
 	if cmd == "backup" {
 		if err := databaseExists(cfg); err != nil {
 			return err
 		}
-		d, err := db.Open(ctx, cfg.DatabasePath)
+		d, err := db.Open(ctx, cfg.Database())
 		if err != nil {
 			return err
 		}

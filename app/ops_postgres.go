@@ -61,13 +61,14 @@ func copyToPostgres(ctx context.Context, cfg Config, url string, logger *slog.Lo
 	}
 	fmt.Fprintf(stdout, `
 Done. To run on PostgreSQL from now on:
-  1. set DATABASE_URL=%s (with its password) in the service's environment
-     (/etc/skiff/skiff.env), and remove BACKUP_DIR: back PostgreSQL up with
-     pg_dump or your provider's backups;
+  1. set DATABASE_URL=%s (with its password, or PGPASSWORD) in the
+     service's environment (/etc/skiff/skiff.env);
   2. start skiff: it serves from PostgreSQL; mail queued in the file is sent
-     from there;
+     from there. skiff backup and BACKUP_DIR go on writing SQLite snapshots,
+     of the PostgreSQL database now;
   3. keep %s: it is the way back (unset DATABASE_URL, start again), with
-     what it held at this copy. Changes made on PostgreSQL since are not in it.
+     what it held at this copy; a later snapshot, put back with skiff restore,
+     has what came after.
 `, to.Target(), cfg.DatabasePath)
 	return nil
 }

@@ -150,6 +150,39 @@ func TestCopyToPostgres(t *testing.T) {
 	if got, err := pg.db.TotalUsers(ctx); err != nil || got != users+1 {
 		t.Fatalf("%d users on the admin's page (%v), want the file's %d and dan", got, err, users)
 	}
+
+	// And back: `skiff backup` on Postgres writes the database as a SQLite
+	// file, every row as Postgres has it, which a server on the file serves.
+	snapshot := filepath.Join(t.TempDir(), "snapshot.db")
+	if _, stderr, err := runCmd(t, target, "backup", snapshot); err != nil {
+		t.Fatalf("skiff backup on Postgres: %v\n%s", err, stderr)
+	}
+	now := map[string][]string{}
+	for _, tb := range tables { // SQLite's tables and columns
+		now[tb.Name] = tableRows(t, pg.db, tb)
+	}
+	danCookies := dan.hc.Jar.Cookies(mustURL(pg.URL))
+	pg.stop()
+	back := newTestServer(t, withDB(snapshot))
+	if back.db.Postgres() {
+		t.Fatal("the snapshot is not SQLite")
+	}
+	for _, tb := range tables {
+		if tb.Name == "schema_migrations" {
+			continue
+		}
+		if got := tableRows(t, back.db, tb); !slices.Equal(got, now[tb.Name]) {
+			t.Errorf("%s differs in the snapshot:\nPostgres %q\nSQLite   %q", tb.Name, now[tb.Name], got)
+		}
+	}
+	again = back.newClient()
+	again.hc.Jar.SetCookies(mustURL(back.URL), danCookies)
+	wantBody(t, again.get(newTeam+"/projects"), "Dan&#39;s")
+	eve := back.newClient()
+	eve.signupVerified("eve@example.com")
+	if id := back.userID("eve@example.com"); id <= back.userID("dan@example.com") {
+		t.Fatalf("a signup on the snapshot got id %d, not above dan's", id)
+	}
 }
 
 func mustURL(s string) *url.URL {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"skiff/db"
-	"skiff/db/dbtest"
 	"skiff/views"
 )
 
@@ -261,7 +260,6 @@ func TestReadyz(t *testing.T) {
 }
 
 func TestScheduledBackupsKeepTheNewest(t *testing.T) {
-	dbtest.SQLiteOnly(t, "BACKUP_DIR snapshots the SQLite file")
 	dir := t.TempDir()
 	ts := newTestServer(t, func(c *testSetup) { c.BackupDir, c.BackupKeep = dir, 2 })
 	ts.newClient().signup("ada@example.com")

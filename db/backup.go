@@ -16,9 +16,28 @@ import (
 // INTO (safe while the server runs: it reads one transaction's view), then
 // checks the copy with PRAGMA integrity_check. path must not exist yet. A
 // missing folder is created 0700, and the snapshot is 0600.
+//
+// On Postgres the snapshot is a SQLite file all the same (CopyToSQLite):
+// the database at one moment, checked like the others, which `skiff restore`
+// puts back (for a server on the file) or `skiff copy-to-postgres` takes
+// into a new Postgres database.
 func (d *DB) Backup(ctx context.Context, path string) error {
+	source := d.target
 	if d.pg {
-		return ErrBackupPostgres
+		// The snapshot is built beside the backup, then written out as
+		// the SQLite path writes its own: one file, no -wal.
+		if err := mkdirOwnerOnly(filepath.Dir(path)); err != nil {
+			return fmt.Errorf("backup: %w", err)
+		}
+		source = path + ".building"
+		defer func() {
+			for _, f := range []string{source, source + "-wal", source + "-shm"} {
+				os.Remove(f)
+			}
+		}()
+		if _, err := CopyToSQLite(ctx, d, source); err != nil {
+			return fmt.Errorf("backup: %w", err)
+		}
 	}
 	if err := mkdirOwnerOnly(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("backup: %w", err)
@@ -33,7 +52,7 @@ func (d *DB) Backup(ctx context.Context, path string) error {
 		}
 		return fmt.Errorf("backup: %w", err)
 	}
-	if err := vacuumInto(ctx, d.target, path); err != nil {
+	if err := vacuumInto(ctx, source, path); err != nil {
 		os.Remove(path)
 		return fmt.Errorf("backup: %w", err)
 	}
@@ -227,10 +246,6 @@ func PruneBackups(dir string, keep int) ([]string, error) {
 	}
 	return removed, nil
 }
-
-// ErrBackupPostgres: a PostgreSQL database is backed up by its server's own
-// tools (pg_dump, or the provider's backups), not by Skiff.
-var ErrBackupPostgres = errors.New("backup: this database is PostgreSQL; back it up with pg_dump or your provider's backups (see the README)")
 
 var errProbe = errors.New("probe")
 

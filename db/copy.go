@@ -339,3 +339,122 @@ func (d *DB) tablesParentsFirst(ctx context.Context) ([]string, error) {
 	}
 	return order, nil
 }
+
+// CopyToSQLite writes a consistent snapshot of the Postgres database from
+// into a new SQLite file at path (which must not exist): every table of
+// SQLite's schema, from one REPEATABLE READ transaction, so the copy is the
+// database at one moment while the instances go on serving. It is
+// `skiff backup` on Postgres, and the way back to the file: `skiff restore`
+// puts it in place for a server on SQLite, and `skiff copy-to-postgres` takes
+// it into a new Postgres database. Each table's AUTOINCREMENT continues after
+// the highest id Postgres handed out. The file's rows are counted against the
+// snapshot's.
+func CopyToSQLite(ctx context.Context, from *DB, path string) (CopyReport, error) {
+	var report CopyReport
+	if !from.pg {
+		return report, errors.New("copy: from must be a PostgreSQL database")
+	}
+	conn, err := pgx.ConnectConfig(ctx, mustConnConfig(from.target))
+	if err != nil {
+		return report, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	src, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return report, err
+	}
+	defer src.Rollback(context.WithoutCancel(ctx))
+	order, err := from.tablesParentsFirst(ctx)
+	if err != nil {
+		return report, err
+	}
+
+	if err := createOwnerOnly(path); err != nil {
+		return report, fmt.Errorf("copy: %s: %w", path, err)
+	}
+	to, err := Open(ctx, path)
+	if err != nil {
+		return report, err
+	}
+	defer to.Close()
+	if _, err := to.Migrate(ctx); err != nil {
+		return report, err
+	}
+	tables, err := to.Tables(ctx)
+	if err != nil {
+		return report, err
+	}
+	byName := map[string]Table{}
+	for _, t := range tables {
+		byName[t.Name] = t
+	}
+	err = to.Tx(ctx, func(q Queries) error {
+		for _, name := range order {
+			t, ok := byName[name]
+			if !ok || name == "schema_migrations" || slices.Contains(derivedTables, name) {
+				continue // Postgres' own (write_gate, rate_limits), or made by SQLite's triggers
+			}
+			sortBy := "1"
+			if name == "user_sessions" {
+				sortBy = "seq" // rowid follows the order the sessions began
+			}
+			rows, err := src.Query(ctx, `SELECT `+strings.Join(t.Columns, ", ")+` FROM `+name+` ORDER BY `+sortBy)
+			if err != nil {
+				return fmt.Errorf("copy: %s: %w", name, err)
+			}
+			insert := `INSERT INTO ` + name + ` (` + strings.Join(t.Columns, ", ") + `) VALUES (?` + strings.Repeat(", ?", len(t.Columns)-1) + `)`
+			var n int64
+			for rows.Next() {
+				vals, err := rows.Values()
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				for i, v := range vals {
+					if tm, ok := v.(time.Time); ok && name == "sessions" && t.Columns[i] == "expiry" {
+						vals[i] = float64(tm.UnixMilli())/86400000 + 2440587.5 // sqlite3store's Julian day
+					} else if ok {
+						vals[i] = tm.UTC()
+					}
+				}
+				if _, err := q.writer.ExecContext(ctx, insert, vals...); err != nil {
+					rows.Close()
+					return fmt.Errorf("copy: %s: %w", name, err)
+				}
+				n++
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("copy: %s: %w", name, err)
+			}
+			report.Tables = append(report.Tables, CopiedTable{Name: name, Postgres: n})
+		}
+		// AUTOINCREMENT goes on after Postgres' last id, deleted rows' included.
+		for _, name := range []string{"users", "teams", "projects", "invitations", "audit_log", "api_tokens", "passkeys"} {
+			var last int64
+			if err := src.QueryRow(ctx, `SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence($1, 'id')), 0)`, name).Scan(&last); err != nil {
+				return fmt.Errorf("copy: %s's last id: %w", name, err)
+			}
+			if _, err := q.writer.ExecContext(ctx, `
+				INSERT INTO sqlite_sequence (name, seq) SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?1)`, name, last); err != nil {
+				return err
+			}
+			if _, err := q.writer.ExecContext(ctx, `UPDATE sqlite_sequence SET seq = max(seq, ?2) WHERE name = ?1`, name, last); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return report, err
+	}
+	for i, c := range report.Tables {
+		if err := to.Read.QueryRowContext(ctx, `SELECT count(*) FROM `+c.Name).Scan(&report.Tables[i].SQLite); err != nil {
+			return report, err
+		}
+		if report.Tables[i].SQLite != c.Postgres {
+			return report, fmt.Errorf("copy: %s: %d rows in the snapshot, %d in the file", c.Name, c.Postgres, report.Tables[i].SQLite)
+		}
+	}
+	return report, nil
+}
