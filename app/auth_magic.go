@@ -98,13 +98,14 @@ func (s *Server) handleMagicConfirmPost(w http.ResponseWriter, r *http.Request) 
 		return s.linkFailed(w, r, db.PurposeMagicLink, err)
 	}
 	var p proven
+	var in db.User // who logs in; u stays as peeked: the function may run again (db.Tx)
 	err = s.db.Tx(ctx, func(q db.Queries) error {
 		if _, err := q.ConsumeToken(ctx, t.Hash, db.PurposeMagicLink); err != nil {
 			return err
 		}
 		var err error
 		if !t.UserID.Valid {
-			u, err = q.CreateUser(ctx, t.Email, "", true)
+			in, err = q.CreateUser(ctx, t.Email, "", true)
 			return err
 		}
 		// The link proves the mailbox, nothing else: this browser holds no
@@ -112,7 +113,7 @@ func (s *Server) handleMagicConfirmPost(w http.ResponseWriter, r *http.Request) 
 		if p, err = s.onAddressProven(ctx, q, u, holder{}); err != nil {
 			return err
 		}
-		u, err = q.UserByID(ctx, u.ID)
+		in, err = q.UserByID(ctx, u.ID)
 		return err
 	})
 	if errors.Is(err, db.ErrEmailTaken) {
@@ -130,7 +131,7 @@ func (s *Server) handleMagicConfirmPost(w http.ResponseWriter, r *http.Request) 
 	if p.passwordRemoved {
 		msg += " " + passwordRemovedNote
 	}
-	return s.logIn(w, r, u, false, "/dashboard", msg)
+	return s.logIn(w, r, in, false, "/dashboard", msg)
 }
 
 // passwordRemovedNote tells whoever proved an address first that the

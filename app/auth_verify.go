@@ -77,13 +77,17 @@ func (s *Server) handleVerifyEmailPost(w http.ResponseWriter, r *http.Request) e
 			return err
 		}
 		if h.newPassword {
-			u.AuthEpoch = p.epoch
-			reset, err = s.issueSecret(ctx, q, db.PurposeResetPassword, u)
+			after := u // not u itself: the function may run again (db.Tx)
+			after.AuthEpoch = p.epoch
+			reset, err = s.issueSecret(ctx, q, db.PurposeResetPassword, after)
 		}
 		return err
 	})
 	if err != nil {
 		return s.linkFailed(w, r, db.PurposeVerifyEmail, err)
+	}
+	if h.newPassword {
+		u.AuthEpoch = p.epoch
 	}
 	return s.finishProof(w, r, u, h, p, reset)
 }

@@ -78,6 +78,7 @@ func (s *Server) receiveStripeEvent(w http.ResponseWriter, r *http.Request) erro
 	// The event and all its effects commit together, or not at all.
 	var effect eventEffect
 	err = s.db.Tx(ctx, func(btx db.Queries) error {
+		effect = eventEffect{} // the function may run again (db.Tx)
 		if err := btx.RecordEvent(ctx, event.ID, string(event.Type), event.Created, body); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"skiff/db"
 )
@@ -151,10 +152,14 @@ type sendMailArgs struct {
 
 func (sendMailArgs) Kind() string { return "send_mail" }
 
-// One job per mail: the sweep below cannot add a second beside a waiting,
-// running or finished one.
+// One job per mail: the sweep below cannot add a second beside a waiting or
+// running one. A finished one does not count: a mail still pending after its
+// job (sent, but not marked so) is queued again by the next sweep.
 func (sendMailArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+		rivertype.JobStateRunning, rivertype.JobStateScheduled,
+	}}}
 }
 
 // syncSeatsArgs brings one team's seats to its members. Each change adds
@@ -187,10 +192,28 @@ type cleanUpArgs struct{}
 func (cleanUpArgs) Kind() string { return "clean_up" }
 
 // backupArgs writes a snapshot into BACKUP_DIR (of the instance that runs
-// it) and prunes the old ones.
+// it) and prunes the old ones. Its queue is worked only by instances with a
+// BACKUP_DIR.
 type backupArgs struct{}
 
 func (backupArgs) Kind() string { return "backup" }
+func (backupArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: backupQueue}
+}
+
+const backupQueue = "backup"
+
+// longJob is a worker whose job may take longer than jobTimeout: a snapshot
+// of a large database, the Stripe sync of many customers. Past
+// jobRescueAfter, River may start it again on another instance while it
+// still runs; both are safe to run twice (a second snapshot, a second pass).
+type longJob[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
+	work func(ctx context.Context, job *river.Job[T]) error
+}
+
+func (w *longJob[T]) Work(ctx context.Context, job *river.Job[T]) error { return w.work(ctx, job) }
+func (w *longJob[T]) Timeout(*river.Job[T]) time.Duration          { return time.Hour }
 
 // riverJobs runs the work as River's jobs (Postgres).
 type riverJobs struct {
@@ -223,19 +246,18 @@ func newRiverJobs(s *Server) (*riverJobs, error) {
 		_, err := s.syncAllSeats(ctx)
 		return err
 	}))
-	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[stripeSyncArgs]) error {
+	river.AddWorker(workers, &longJob[stripeSyncArgs]{work: func(ctx context.Context, job *river.Job[stripeSyncArgs]) error {
 		n, err := s.syncStripe(ctx)
 		s.log.Info("nightly stripe sync", "synced", n, "err", err)
 		return err
-	}))
+	}})
 	river.AddWorker(workers, river.WorkFunc(j.sweepMail))
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[cleanUpArgs]) error {
 		return s.cleanUp(ctx)
 	}))
-	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[backupArgs]) error {
-		s.scheduledBackup(ctx)
-		return nil // a failure is logged; the next period tries again
-	}))
+	river.AddWorker(workers, &longJob[backupArgs]{work: func(ctx context.Context, job *river.Job[backupArgs]) error {
+		return s.scheduledBackup(ctx) // a failure is logged, and River tries again
+	}})
 
 	periodic := func(every time.Duration, args river.JobArgs) *river.PeriodicJob {
 		return river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
@@ -256,10 +278,14 @@ func newRiverJobs(s *Server) (*riverJobs, error) {
 		}, nil) // not on start: a deploy would take one each time
 		jobs = append(jobs, backup)
 	}
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}
+	if s.cfg.BackupDir != "" {
+		queues[backupQueue] = river.QueueConfig{MaxWorkers: 1}
+	}
 	client, err := river.NewClient(s.db.RiverDriver(), &river.Config{
 		Logger:               s.log,
 		Workers:              workers,
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
+		Queues:               queues,
 		PeriodicJobs:         jobs,
 		JobTimeout:           jobTimeout,
 		RescueStuckJobsAfter: jobRescueAfter,

@@ -93,11 +93,15 @@ func (s *Server) runScheduledBackups(ctx context.Context) {
 	}
 }
 
-func (s *Server) scheduledBackup(ctx context.Context) {
+// It returns the backup's error (logged too), for River to try again.
+func (s *Server) scheduledBackup(ctx context.Context) error {
+	if s.cfg.BackupDir == "" {
+		return errors.New("backup: BACKUP_DIR is not set on this instance")
+	}
 	path := filepath.Join(s.cfg.BackupDir, db.BackupName(s.now().UTC().Format("20060102T150405Z")))
 	if err := s.db.Backup(ctx, path); err != nil {
 		s.log.Error("scheduled backup", "err", err)
-		return
+		return err
 	}
 	removed, err := db.PruneBackups(s.cfg.BackupDir, s.cfg.BackupKeep)
 	if err != nil {
@@ -109,4 +113,5 @@ func (s *Server) scheduledBackup(ctx context.Context) {
 		size = info.Size()
 	}
 	s.log.Info("scheduled backup", "path", path, "bytes", size, "pruned", len(removed))
+	return nil
 }

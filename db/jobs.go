@@ -43,8 +43,8 @@ func (d *DB) openRiverPools(url string) error {
 		return err
 	}
 	p := sql.OpenDB(pgConnector{base: stdlib.GetConnector(*conn)})
-	p.SetMaxOpenConns(5)
-	p.SetMaxIdleConns(5)
+	p.SetMaxOpenConns(3)
+	p.SetMaxIdleConns(3)
 	p.SetConnMaxIdleTime(5 * time.Minute)
 	d.river = &riverPools{sql: p, listen: listen}
 	return nil
@@ -57,7 +57,7 @@ func pgxpoolConfig(url string) (*pgxpool.Config, error) {
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "skiff"
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
-	cfg.MaxConns = 2
+	cfg.MaxConns = 1 // River hijacks its listening connection from it
 	cfg.MinConns = 0
 	return cfg, nil
 }

@@ -47,11 +47,12 @@ func IsPostgres(target string) bool {
 	return strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://")
 }
 
-// Pool sizes per instance. Postgres' default max_connections is 100: ten
-// instances of 2 × 10 fit, with room for psql and pg_dump.
+// Pool sizes per instance: 8 writing, 8 reading, and River's 3 + 1 to
+// listen (jobs.go), 20 in all. Postgres' default max_connections is 100:
+// four instances fit, with room for psql, pg_dump and a copy's one.
 const (
-	pgWriteConns = 10
-	pgReadConns  = 10
+	pgWriteConns = 8
+	pgReadConns  = 8
 )
 
 func openPostgres(ctx context.Context, url string) (*DB, error) {
@@ -383,6 +384,14 @@ func (t pgTx) Rollback() error {
 type utcRows struct {
 	driver.Rows
 	conn *pgConn
+}
+
+// Close reports a conflict that shows only at the end of the rows (a
+// QueryRow's Scan returns it from here).
+func (r *utcRows) Close() error {
+	err := r.Rows.Close()
+	r.conn.noteConflict(err)
+	return err
 }
 
 func (r *utcRows) Next(dest []driver.Value) error {

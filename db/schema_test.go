@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 
 	"skiff/db/dbtest"
@@ -77,5 +78,60 @@ func TestSchemasMatch(t *testing.T) {
 	})
 	if !slices.Equal(li, pi) {
 		t.Errorf("indexes differ:\nSQLite     %v\nPostgreSQL %v", li, pi)
+	}
+}
+
+// TestMigrationsRunOnceAcrossInstances: instances starting at once on a new
+// Postgres database migrate it once: one takes the advisory lock and applies
+// everything, the others wait and find nothing left to do.
+func TestMigrationsRunOnceAcrossInstances(t *testing.T) {
+	if !dbtest.Postgres() {
+		t.Skip("needs PostgreSQL (make test-postgres)")
+	}
+	ctx := context.Background()
+	target := dbtest.NewPostgres(t)
+	const n = 4
+	applied := make([][]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			d, err := Open(ctx, target)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer d.Close()
+			applied[i], errs[i] = d.Migrate(ctx)
+		})
+	}
+	wg.Wait()
+	ran := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("instance %d: %v", i, errs[i])
+		}
+		if len(applied[i]) > 0 {
+			ran++
+			if !slices.Contains(applied[i], "0020_schema.sql") {
+				t.Fatalf("instance %d applied %v", i, applied[i])
+			}
+		}
+	}
+	if ran != 1 {
+		t.Fatalf("%d instances applied migrations, want 1: %v", ran, applied)
+	}
+	d, err := Open(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if pending, err := d.PendingMigrations(ctx); err != nil || len(pending) != 0 {
+		t.Fatalf("pending after: %v, %v", pending, err)
+	}
+	var rows int
+	d.Read.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&rows)
+	if rows != 1 {
+		t.Fatalf("%d rows in schema_migrations, want 1", rows)
 	}
 }

@@ -143,6 +143,7 @@ func (q Queries) RehashPassword(ctx context.Context, id int64, oldHash, newHash 
 // transaction, and reads only the few non-ASCII rows.
 func (q Queries) RewriteEmails(ctx context.Context, normalize func(string) string) (changed int, conflicts []string, err error) {
 	err = q.atomic(ctx, func(q Queries) error {
+		changed, conflicts = 0, nil // the function may run again (DB.Tx)
 		rows, err := q.reader.QueryContext(ctx, `SELECT id, email FROM users WHERE `+q.nonASCII("email"))
 		if err != nil {
 			return err
