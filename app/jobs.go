@@ -213,7 +213,7 @@ type longJob[T river.JobArgs] struct {
 }
 
 func (w *longJob[T]) Work(ctx context.Context, job *river.Job[T]) error { return w.work(ctx, job) }
-func (w *longJob[T]) Timeout(*river.Job[T]) time.Duration          { return time.Hour }
+func (w *longJob[T]) Timeout(*river.Job[T]) time.Duration               { return time.Hour }
 
 // riverJobs runs the work as River's jobs (Postgres).
 type riverJobs struct {
