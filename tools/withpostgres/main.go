@@ -113,6 +113,7 @@ func run(bin string, args []string, databaseURL bool) (int, error) {
 	pg := func(name string, arg ...string) *exec.Cmd {
 		full := append(append(asUser[:len(asUser):len(asUser)], filepath.Join(bin, name)), arg...)
 		cmd := exec.Command(full[0], full[1:]...)
+		cmd.Dir = dir // a folder the postgres user may enter
 		cmd.Stderr = os.Stderr
 		return cmd
 	}
