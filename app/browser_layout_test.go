@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -373,7 +374,20 @@ func TestBrowserDeadEnds(t *testing.T) {
 			t.Errorf("check your email at %d px: the page is %d px wide", width, w.Scroll)
 		}
 	}
-	step("send it again", chromedp.Click(chromedp.Search(`//main//button[contains(., "Send it again")]`)), heading("Check your email"))
+	// The answer is the same page: wait for a new document, not the heading
+	// the old one has too (navigating away meanwhile aborts the post).
+	step("send it again", chromedp.Evaluate[chromedp.Void](`window.beforeResend = true`),
+		chromedp.Click(chromedp.Search(`//main//button[contains(., "Send it again")]`)))
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.beforeResend === undefined && document.readyState === "complete"`))
+		if err == nil && loaded {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("sending it again loaded no new page")
+		}
+	}
+	step("sent again", heading("Check your email"))
 	step("the landing page and the placeholders", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(ts.URL+"/"),
 		heading(views.ProductTagline), shot("layout-home-1280"), chromedp.EmulateViewport(390, 844), shot("layout-home-390"),
 		chromedp.Click(chromedp.Search(`//footer//a[contains(., "Privacy")]`)), heading("Privacy policy"), shot("layout-privacy-390"))
